@@ -1,0 +1,80 @@
+// swift-tools-version: 6.0
+//
+// ser: speech emotion recognition for Swift on Linux.
+// Targets follow the pipeline: audio input (SERAudio) → features → corpora → models → apps (`ser`).
+import PackageDescription
+
+let package = Package(
+    name: "ser",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ser", targets: ["ser"]),
+        .library(name: "SERAudio", targets: ["SERAudio"]),
+        .library(name: "SERSupport", targets: ["SERSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: System C libraries (Debian packages)
+        .systemLibrary(
+            name: "CSndFile",
+            path: "Sources/System/CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSoxr",
+            path: "Sources/System/CSoxr",
+            pkgConfig: "soxr",
+            providers: [.apt(["libsoxr-dev"])]
+        ),
+
+        // MARK: Shared plumbing (atomic files, .npy arrays)
+        .target(
+            name: "SERSupport",
+            path: "Sources/SERSupport"
+        ),
+
+        // MARK: Stage 1: audio input and output
+        .target(
+            name: "SERAudio",
+            dependencies: ["CSndFile", "CSoxr", "SERSupport"],
+            path: "Sources/SERAudio"
+        ),
+
+        // MARK: Apps
+        .executableTarget(
+            name: "ser",
+            dependencies: [
+                "SERAudio",
+                "SERSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/ser"
+        ),
+        .executableTarget(
+            name: "ser-bench",
+            dependencies: ["SERAudio", "SERSupport"],
+            path: "Sources/ser-bench"
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "SERSupportTests",
+            dependencies: ["SERSupport"],
+            path: "Tests/SERSupportTests"
+        ),
+        .testTarget(
+            name: "SERAudioTests",
+            dependencies: ["SERAudio", "SERSupport", "CSndFile"],
+            path: "Tests/SERAudioTests",
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SERCommandLineTests",
+            dependencies: ["SERAudio", "SERSupport"],
+            path: "Tests/SERCommandLineTests"
+        ),
+    ]
+)

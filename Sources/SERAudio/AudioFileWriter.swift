@@ -1,0 +1,135 @@
+import CSndFile
+import Foundation
+import SERSupport
+
+/// Output containers `ser convert` and the library can write.
+public enum AudioFileFormat: String, Sendable, CaseIterable, Codable {
+    case wav
+    case flac
+
+    /// The format implied by a file name's extension, if any.
+    public init?(pathExtension: String) {
+        switch pathExtension.lowercased() {
+        case "wav", "wave": self = .wav
+        case "flac": self = .flac
+        default: return nil
+        }
+    }
+
+    /// The usual file extension.
+    public var fileExtension: String { rawValue }
+}
+
+/// How samples are stored in an output file.
+public enum SampleEncoding: String, Sendable, CaseIterable, Codable {
+    case pcm16 = "16"
+    case pcm24 = "24"
+    case pcm32 = "32"
+    case float32 = "32f"
+
+    var sndfileSubtype: Int32 {
+        switch self {
+        case .pcm16: return Int32(SF_FORMAT_PCM_16)
+        case .pcm24: return Int32(SF_FORMAT_PCM_24)
+        case .pcm32: return Int32(SF_FORMAT_PCM_32)
+        case .float32: return Int32(SF_FORMAT_FLOAT)
+        }
+    }
+}
+
+/// Writes audio files with libsndfile, atomically: the destination only ever
+/// holds a complete file. Float samples beyond ±1 are clipped, never wrapped.
+public final class AudioFileWriter {
+    private var handle: OpaquePointer?
+    private let path: String
+    /// Channels per frame.
+    public let channels: Int
+    /// Frames written so far.
+    public private(set) var writtenFrames: Int64 = 0
+
+    private init(handle: OpaquePointer, path: String, channels: Int) {
+        self.handle = handle
+        self.path = path
+        self.channels = channels
+    }
+
+    /// Creates `path` and calls `body` with a writer for it; the file appears
+    /// only after `body` returns without throwing.
+    public static func write<Result>(
+        to path: String, format: AudioFileFormat, encoding: SampleEncoding = .pcm16,
+        sampleRate: Int, channels: Int,
+        _ body: (AudioFileWriter) throws -> Result
+    ) throws -> Result {
+        if format == .flac && !(encoding == .pcm16 || encoding == .pcm24) {
+            throw AudioError.invalidParameter("FLAC stores 16- or 24-bit integers; use --bit-depth 16 or 24 for FLAC")
+        }
+        guard StreamLimits.sampleRates.contains(sampleRate), StreamLimits.channels.contains(channels) else {
+            throw AudioError.invalidParameter("cannot write \(channels) channels at \(sampleRate) Hz")
+        }
+        do {
+            return try AtomicFile.write(to: path) { temporaryPath in
+                var info = SF_INFO()
+                info.samplerate = Int32(sampleRate)
+                info.channels = Int32(channels)
+                // RF64 that falls back to plain WAV below 4 GiB: long recordings stay writable.
+                let major = format == .wav ? Int32(SF_FORMAT_RF64) : Int32(SF_FORMAT_FLAC)
+                info.format = major | encoding.sndfileSubtype
+                guard sf_format_check(&info) != 0 else {
+                    throw AudioError.invalidParameter("libsndfile cannot write \(format.rawValue) with \(encoding.rawValue)-bit samples at \(sampleRate) Hz")
+                }
+                guard let handle = sf_open(temporaryPath, Int32(SFM_WRITE), &info) else {
+                    throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(nil)))
+                }
+                if format == .wav {
+                    sf_command(handle, Int32(SFC_RF64_AUTO_DOWNGRADE), nil, Int32(SF_TRUE))
+                }
+                sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+                let writer = AudioFileWriter(handle: handle, path: path, channels: channels)
+                do {
+                    let result = try body(writer)
+                    try writer.finish()
+                    return result
+                } catch {
+                    writer.abandon()
+                    throw error
+                }
+            }
+        } catch let failure as AtomicFile.Failure {
+            throw AudioError.writeFailed(path: path, reason: failure.description)
+        }
+    }
+
+    /// Writes a whole signal to `path`.
+    public static func write(_ signal: AudioSignal, to path: String, format: AudioFileFormat,
+                             encoding: SampleEncoding = .pcm16) throws {
+        try write(to: path, format: format, encoding: encoding,
+                  sampleRate: signal.sampleRate, channels: signal.channels) { writer in
+            try signal.samples.withUnsafeBufferPointer { try writer.append($0) }
+        }
+    }
+
+    /// Appends interleaved frames.
+    public func append(_ samples: UnsafeBufferPointer<Float>) throws {
+        guard let handle, let base = samples.baseAddress else { return }
+        let frames = samples.count / channels
+        let written = sf_writef_float(handle, base, sf_count_t(frames))
+        guard written == frames else {
+            throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(handle)))
+        }
+        writtenFrames += Int64(written)
+    }
+
+    private func finish() throws {
+        guard let handle else { return }
+        self.handle = nil
+        let status = sf_close(handle)
+        if status != 0 {
+            throw AudioError.writeFailed(path: path, reason: String(cString: sf_error_number(status)))
+        }
+    }
+
+    private func abandon() {
+        if let handle { sf_close(handle) }
+        handle = nil
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Writes files so that a reader never sees a half-written one.
+///
+/// Content goes to a hidden temporary file in the destination's own directory
+/// (same file system, so `rename(2)` is atomic), is flushed to disk, and only
+/// then replaces the destination. If the writer throws or the process dies, the
+/// destination is untouched; a stale temporary file is all that can remain, and
+/// it is removed when the writer fails normally.
+public enum AtomicFile {
+    /// Errors from atomic writes, naming the destination.
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case cannotCreateTemporary(destination: String, reason: String)
+        case cannotReplace(destination: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .cannotCreateTemporary(let destination, let reason):
+                return "cannot write \(destination): \(reason). Check that the directory exists and is writable."
+            case .cannotReplace(let destination, let reason):
+                return "cannot replace \(destination): \(reason). Check permissions on the destination directory."
+            }
+        }
+    }
+
+    /// Calls `body` with the path of a fresh temporary file beside `destination`,
+    /// then atomically moves it into place once `body` returns.
+    ///
+    /// - Parameters:
+    ///   - destination: the final path.
+    ///   - body: writes the complete content to the given temporary path.
+    /// - Returns: whatever `body` returns.
+    @discardableResult
+    public static func write<Result>(
+        to destination: String,
+        _ body: (_ temporaryPath: String) throws -> Result
+    ) throws -> Result {
+        let directory = (destination as NSString).deletingLastPathComponent
+        let name = (destination as NSString).lastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw Failure.cannotCreateTemporary(destination: destination, reason: String(cString: strerror(errno)))
+        }
+        close(fd)
+        let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        do {
+            let result = try body(temporaryPath)
+            try syncFile(at: temporaryPath, destination: destination)
+            // mkstemp creates 0600; give the result the usual permissions.
+            let mask = umask(0); umask(mask)
+            chmod(temporaryPath, 0o666 & ~mask)
+            guard rename(temporaryPath, destination) == 0 else {
+                throw Failure.cannotReplace(destination: destination, reason: String(cString: strerror(errno)))
+            }
+            syncDirectory(dir)
+            return result
+        } catch {
+            unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    /// Atomically replaces `destination` with `data`.
+    public static func write(_ data: Data, to destination: String) throws {
+        try write(to: destination) { temporaryPath in
+            guard FileManager.default.createFile(atPath: temporaryPath, contents: data) else {
+                throw Failure.cannotCreateTemporary(destination: destination, reason: "write failed")
+            }
+        }
+    }
+
+    private static func syncFile(at path: String, destination: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw Failure.cannotCreateTemporary(destination: destination, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else {
+            throw Failure.cannotCreateTemporary(destination: destination, reason: "fsync: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SERAudio
+
+/// The `ser` command: speech emotion recognition from the command line.
+struct SER: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "ser",
+        abstract: "Speech emotion recognition: read any recording, hear which emotion it carries.",
+        discussion: """
+        Every command reads audio by content, not by extension: WAV (any PCM or float \
+        flavour), AIFF, FLAC, OGG Vorbis/Opus and MP3 through libsndfile, and MP4, M4A, \
+        WebM, MOV and other containers through ffmpeg when it is installed. Any sample \
+        rate and channel count is accepted.
+
+        Examples:
+          ser info recording.m4a                 format, duration and levels
+          ser info takes/*.wav --format json     the same as JSON, one entry per file
+          ser convert interview.mp4 --out interview.wav --sample-rate 16000 --mono
+          ser convert -r videos/ --out wav16k/ --sample-rate 16000 --mono --format flac
+
+        Exit status: 0 when every file was handled, 1 when some failed (each failure \
+        is reported and the rest still run), 2 for usage errors.
+        """,
+        version: version,
+        subcommands: [InfoCommand.self, ConvertCommand.self]
+    )
+}
+
+/// Runs the command line, mapping outcomes to exit statuses: 0 success,
+/// 1 some inputs failed, 2 usage error.
+@main
+enum SERMain {
+    static func main() {
+        do {
+            var command = try SER.parseAsRoot()
+            try command.run()
+            fflush(nil)
+        } catch {
+            fflush(nil)
+            let code = SER.exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((SER.fullMessage(for: error) + "\n").utf8))
+                exit(2)
+            }
+            SER.exit(withError: error)
+        }
+    }
+}
+
+/// Thrown by a command when some of its inputs failed; each was already reported.
+struct SomeInputsFailed: Error {}
+
+extension ExitCode {
+    static let someInputsFailed = ExitCode(1)
+}

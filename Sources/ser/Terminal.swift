@@ -1,0 +1,122 @@
+import SERAudio
+import Foundation
+
+/// Where output goes and whether a person is watching it.
+enum Terminal {
+    /// Whether standard error is an interactive terminal (progress is shown only then).
+    static var showsProgress: Bool {
+        isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    /// Whether standard output is an interactive terminal.
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// Writes a line to standard output.
+    static func print(_ line: String) {
+        Swift.print(line)
+    }
+
+    /// Writes a value as pretty-printed JSON to standard output.
+    static func printJSON<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Writes a line to standard error.
+    static func printError(_ line: String) {
+        fflush(nil)
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Reports one failed input as `ser: PATH: reason`.
+    static func report(_ error: Error, for path: String) {
+        printError("ser: " + message(for: error, path: path))
+    }
+
+    /// `PATH: reason` for any error; audio errors already name their file.
+    static func message(for error: Error, path: String) -> String {
+        if let audio = error as? AudioError, audio.path != nil { return audio.description }
+        return "\(path): \(error)"
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only on a terminal and
+/// redrawn at most ten times a second.
+final class ProgressBar: @unchecked Sendable {
+    private let total: Int
+    private let label: String
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var lastDraw = Date.distantPast
+    private let start = Date()
+
+    init(total: Int, label: String, enabled: Bool = Terminal.showsProgress) {
+        self.total = total
+        self.label = label
+        self.enabled = enabled && total > 1
+    }
+
+    /// Records that `finished` of `total` items are done.
+    func update(finished: Int) {
+        guard enabled else { return }
+        lock.withLock {
+            let now = Date()
+            guard finished == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+            lastDraw = now
+            let width = 30
+            let filled = total > 0 ? width * finished / total : width
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            let elapsed = now.timeIntervalSince(start)
+            let rate = elapsed > 0 ? Double(finished) / elapsed : 0
+            let line = String(format: "\r%@ %@ %d/%d  %.1f files/s", label, bar, finished, total, rate)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    /// Clears the bar.
+    func finish() {
+        guard enabled else { return }
+        lock.withLock { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// Lays out rows as aligned columns.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+    /// Columns aligned to the right (numbers).
+    var rightAligned: Set<Int> = []
+
+    func render() -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                let pad = String(repeating: " ", count: widths[index] - cell.count)
+                return rightAligned.contains(index) ? pad + cell : cell + pad
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// One entry of a batch's JSON output: the file's result, or `{"path", "error"}`.
+enum FileEntry<Success: Encodable>: Encodable {
+    case success(Success)
+    case failure(path: String, error: String)
+
+    private enum CodingKeys: String, CodingKey { case path, error }
+
+    func encode(to encoder: Encoder) throws {
+        switch self {
+        case .success(let value):
+            try value.encode(to: encoder)
+        case .failure(let path, let error):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(error, forKey: .error)
+        }
+    }
+}
