@@ -44,7 +44,9 @@ public enum AudioDecoder {
             case .mp4, .matroska:
                 throw AudioError.ffmpegUnavailable(path: path)
             default:
-                throw AudioError.unsupportedFormat(path: path, reason: "libsndfile: \(sndfileMessage)")
+                throw AudioError.unsupportedFormat(
+                    path: path,
+                    reason: "libsndfile: \(sndfileMessage); installing ffmpeg (apt-get install ffmpeg) adds MP4, M4A, WebM and more")
             }
         }
         return try FFmpegSource(path: path)

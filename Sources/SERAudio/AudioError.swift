@@ -64,7 +64,7 @@ public enum AudioError: Error, Equatable, Sendable, CustomStringConvertible, Loc
         case .unreadable(_, let reason):
             return "cannot be opened: \(reason)"
         case .unsupportedFormat(_, let reason):
-            return "not a recognised audio format (\(reason)); convert it to WAV or FLAC, or install ffmpeg for more formats"
+            return "not a recognised audio format (\(reason)); check that it is an audio or video file"
         case .malformed(_, let reason):
             return "damaged audio file (\(reason)); re-export or re-download it"
         case .truncated(_, let expected, let decoded):

@@ -27,6 +27,16 @@ public enum SampleEncoding: String, Sendable, CaseIterable, Codable {
     case pcm32 = "32"
     case float32 = "32f"
 
+    /// Bits of an integer encoding; nil for float.
+    var integerBits: Int? {
+        switch self {
+        case .pcm16: return 16
+        case .pcm24: return 24
+        case .pcm32: return 32
+        case .float32: return nil
+        }
+    }
+
     var sndfileSubtype: Int32 {
         switch self {
         case .pcm16: return Int32(SF_FORMAT_PCM_16)
@@ -38,19 +48,28 @@ public enum SampleEncoding: String, Sendable, CaseIterable, Codable {
 }
 
 /// Writes audio files with libsndfile, atomically: the destination only ever
-/// holds a complete file. Float samples beyond ±1 are clipped, never wrapped.
+/// holds a complete file.
+///
+/// Integer encodings are quantised here, not by libsndfile: a sample `x` becomes
+/// `round(x · 2^(bits−1))`, clipped to the format's range. That is the exact
+/// inverse of how libsndfile (and soundfile, and librosa) read integer PCM, so
+/// converting a 16-bit file to 16 bits leaves every sample unchanged.
+/// (libsndfile's own float-to-integer path scales by 2^(bits−1) − 1.)
 public final class AudioFileWriter {
     private var handle: OpaquePointer?
     private let path: String
+    private let integerBits: Int?
+    private var integerBlock: [Int32] = []
     /// Channels per frame.
     public let channels: Int
     /// Frames written so far.
     public private(set) var writtenFrames: Int64 = 0
 
-    private init(handle: OpaquePointer, path: String, channels: Int) {
+    private init(handle: OpaquePointer, path: String, channels: Int, integerBits: Int?) {
         self.handle = handle
         self.path = path
         self.channels = channels
+        self.integerBits = integerBits
     }
 
     /// Creates `path` and calls `body` with a writer for it; the file appears
@@ -84,7 +103,8 @@ public final class AudioFileWriter {
                     sf_command(handle, Int32(SFC_RF64_AUTO_DOWNGRADE), nil, Int32(SF_TRUE))
                 }
                 sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
-                let writer = AudioFileWriter(handle: handle, path: path, channels: channels)
+                let writer = AudioFileWriter(handle: handle, path: path, channels: channels,
+                                             integerBits: encoding.integerBits)
                 do {
                     let result = try body(writer)
                     try writer.finish()
@@ -112,11 +132,34 @@ public final class AudioFileWriter {
     public func append(_ samples: UnsafeBufferPointer<Float>) throws {
         guard let handle, let base = samples.baseAddress else { return }
         let frames = samples.count / channels
-        let written = sf_writef_float(handle, base, sf_count_t(frames))
+        let written: sf_count_t
+        if let bits = integerBits {
+            quantise(samples, bits: bits)
+            written = integerBlock.withUnsafeBufferPointer { sf_writef_int(handle, $0.baseAddress, sf_count_t(frames)) }
+        } else {
+            written = sf_writef_float(handle, base, sf_count_t(frames))
+        }
         guard written == frames else {
             throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(handle)))
         }
         writtenFrames += Int64(written)
+    }
+
+    /// Fills `integerBlock` with samples rounded to `bits` bits, left-aligned in
+    /// 32-bit integers as libsndfile's integer interface expects.
+    private func quantise(_ samples: UnsafeBufferPointer<Float>, bits: Int) {
+        if integerBlock.count < samples.count { integerBlock = [Int32](repeating: 0, count: samples.count) }
+        let scale = Double(1 << (bits - 1))
+        let maximum = scale - 1
+        let shift = Int32(32 - bits)
+        integerBlock.withUnsafeMutableBufferPointer { out in
+            for i in 0..<samples.count {
+                var level = (Double(samples[i]) * scale).rounded()
+                if !(level >= -scale) { level = -scale }  // also maps NaN to the floor
+                if level > maximum { level = maximum }
+                out[i] = Int32(level) << shift
+            }
+        }
     }
 
     private func finish() throws {

@@ -12,6 +12,7 @@ public final class FFmpegSource: AudioSource {
     private let process: Process
     private let output: FileHandle
     private let diagnosticsPath: String
+    private let absolutePath: String
     private var pendingBytes: [UInt8] = []
     private var finished = false
     private var closed = false
@@ -27,6 +28,7 @@ public final class FFmpegSource: AudioSource {
             throw AudioError.ffmpegUnavailable(path: path)
         }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        self.absolutePath = absolute
         let description = try Self.probe(path: path, absolutePath: absolute, ffprobe: ffprobe)
         try StreamLimits.validate(description)
         self.streamDescription = description
@@ -119,7 +121,8 @@ public final class FFmpegSource: AudioSource {
     }
 
     private func diagnostics() -> String {
-        let text = (try? String(contentsOfFile: diagnosticsPath, encoding: .utf8)) ?? ""
+        let text = ((try? String(contentsOfFile: diagnosticsPath, encoding: .utf8)) ?? "")
+            .replacingOccurrences(of: "file:" + absolutePath + ": ", with: "")
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if lines.isEmpty { return "exit status \(process.terminationStatus)" }
         return lines.suffix(3).joined(separator: "; ")
@@ -172,6 +175,7 @@ public final class FFmpegSource: AudioSource {
         process.waitUntilExit()
         errorRead.wait()
         let message = String(decoding: errorBox.data ?? Data(), as: UTF8.self)
+            .replacingOccurrences(of: "file:" + absolutePath + ": ", with: "")
             .split(separator: "\n").suffix(2).joined(separator: "; ")
 
         guard process.terminationStatus == 0,
