@@ -73,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["SERAudio", "SERSupport"],
+            dependencies: ["ser", "SERAudio", "SERSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]

@@ -74,9 +74,14 @@ public final class AudioFileWriter {
 
     /// Creates `path` and calls `body` with a writer for it; the file appears
     /// only after `body` returns without throwing.
+    ///
+    /// - Parameter expectedFrames: the length, if known. WAV output is plain
+    ///   RIFF/WAVE when it surely fits in 4 GiB, the form every reader accepts;
+    ///   otherwise RF64, which libsndfile downgrades to WAVE_FORMAT_EXTENSIBLE
+    ///   when the file turns out small.
     public static func write<Result>(
         to path: String, format: AudioFileFormat, encoding: SampleEncoding = .pcm16,
-        sampleRate: Int, channels: Int,
+        sampleRate: Int, channels: Int, expectedFrames: Int64? = nil,
         _ body: (AudioFileWriter) throws -> Result
     ) throws -> Result {
         if format == .flac && !(encoding == .pcm16 || encoding == .pcm24) {
@@ -90,8 +95,13 @@ public final class AudioFileWriter {
                 var info = SF_INFO()
                 info.samplerate = Int32(sampleRate)
                 info.channels = Int32(channels)
-                // RF64 that falls back to plain WAV below 4 GiB: long recordings stay writable.
-                let major = format == .wav ? Int32(SF_FORMAT_RF64) : Int32(SF_FORMAT_FLAC)
+                let bytesPerFrame = Int64(channels * ((encoding.integerBits ?? 32) / 8))
+                let fitsInRIFF = expectedFrames.map { $0 * bytesPerFrame < 3 << 30 } ?? false
+                let major: Int32
+                switch format {
+                case .wav: major = fitsInRIFF ? Int32(SF_FORMAT_WAV) : Int32(SF_FORMAT_RF64)
+                case .flac: major = Int32(SF_FORMAT_FLAC)
+                }
                 info.format = major | encoding.sndfileSubtype
                 guard sf_format_check(&info) != 0 else {
                     throw AudioError.invalidParameter("libsndfile cannot write \(format.rawValue) with \(encoding.rawValue)-bit samples at \(sampleRate) Hz")
@@ -99,7 +109,7 @@ public final class AudioFileWriter {
                 guard let handle = sf_open(temporaryPath, Int32(SFM_WRITE), &info) else {
                     throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(nil)))
                 }
-                if format == .wav {
+                if major == Int32(SF_FORMAT_RF64) {
                     sf_command(handle, Int32(SFC_RF64_AUTO_DOWNGRADE), nil, Int32(SF_TRUE))
                 }
                 sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
@@ -122,8 +132,8 @@ public final class AudioFileWriter {
     /// Writes a whole signal to `path`.
     public static func write(_ signal: AudioSignal, to path: String, format: AudioFileFormat,
                              encoding: SampleEncoding = .pcm16) throws {
-        try write(to: path, format: format, encoding: encoding,
-                  sampleRate: signal.sampleRate, channels: signal.channels) { writer in
+        try write(to: path, format: format, encoding: encoding, sampleRate: signal.sampleRate,
+                  channels: signal.channels, expectedFrames: Int64(signal.frameCount)) { writer in
             try signal.samples.withUnsafeBufferPointer { try writer.append($0) }
         }
     }

@@ -41,10 +41,9 @@ public struct AudioSignal: Sendable, Equatable {
     /// Collects everything a stream yields.
     public init(stream: AudioStream) throws {
         var samples: [Float] = []
-        if let declared = stream.sourceDescription.declaredFrames {
-            let ratio = Double(stream.outputSampleRate) / Double(stream.sourceDescription.sampleRate)
-            let expected = Double(declared) * ratio * Double(stream.outputChannels)
-            samples.reserveCapacity(Int(min(expected + 16, Double(1 << 27))))
+        if let expected = stream.estimatedOutputFrames {
+            // Headers can lie: reserve at most 2^27 samples (512 MiB) up front.
+            samples.reserveCapacity(Int(min(expected * Int64(stream.outputChannels) + 16, 1 << 27)))
         }
         try stream.forEachBlock { samples.append(contentsOf: $0) }
         self.init(samples: samples, sampleRate: stream.outputSampleRate, channels: stream.outputChannels)

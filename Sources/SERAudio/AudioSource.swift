@@ -18,19 +18,24 @@ public struct AudioStreamDescription: Sendable, Equatable {
     public var sampleRate: Int
     /// Native channel count.
     public var channels: Int
-    /// Frames the header announces, when it announces a trustworthy count.
+    /// Frames the header announces, when it announces a trustworthy count
+    /// (decoding fewer is reported as truncation).
     public var declaredFrames: Int64?
+    /// A best guess at the length in frames, from the header or the container's
+    /// duration; used for sizing, never for validation.
+    public var estimatedFrames: Int64?
     /// The decoder that reads it.
     public var decoder: AudioDecoderKind
 
     public init(path: String, container: String, codec: String, sampleRate: Int, channels: Int,
-                declaredFrames: Int64?, decoder: AudioDecoderKind) {
+                declaredFrames: Int64?, estimatedFrames: Int64? = nil, decoder: AudioDecoderKind) {
         self.path = path
         self.container = container
         self.codec = codec
         self.sampleRate = sampleRate
         self.channels = channels
         self.declaredFrames = declaredFrames
+        self.estimatedFrames = estimatedFrames ?? declaredFrames
         self.decoder = decoder
     }
 }

@@ -11,6 +11,14 @@ public final class AudioStream {
     public let outputSampleRate: Int
     /// Channels per frame of the blocks this stream yields (1 when mixing to mono).
     public let outputChannels: Int
+    /// A best guess at the total frames this stream will yield, when the source
+    /// knows its length.
+    public var estimatedOutputFrames: Int64? {
+        sourceDescription.estimatedFrames.map {
+            Int64((Double($0) * Double(outputSampleRate) / Double(sourceDescription.sampleRate)).rounded(.up))
+        }
+    }
+
     /// Frames decoded from the source so far.
     public private(set) var decodedFrames: Int64 = 0
     /// Frames yielded so far.

@@ -136,11 +136,11 @@ public final class FFmpegSource: AudioSource {
             var codec_long_name: String?
             var sample_rate: String?
             var channels: Int?
-            var duration_ts: Int64?
-            var time_base: String?
+            var duration: String?
         }
         struct Format: Decodable {
             var format_name: String?
+            var duration: String?
         }
         var streams: [Stream]?
         var format: Format?
@@ -192,6 +192,8 @@ public final class FFmpegSource: AudioSource {
         }
         let container = (parsed.format?.format_name ?? "unknown")
             .split(separator: ",").first.map(String.init) ?? "unknown"
+        let seconds = (stream.duration ?? parsed.format?.duration).flatMap(Double.init)
+        let estimate = seconds.flatMap { $0.isFinite && $0 > 0 && $0 < 1e7 ? Int64($0 * Double(rate)) : nil }
         return AudioStreamDescription(
             path: path,
             container: containerDisplayName(container),
@@ -199,6 +201,7 @@ public final class FFmpegSource: AudioSource {
             sampleRate: rate,
             channels: channels,
             declaredFrames: nil,
+            estimatedFrames: estimate,
             decoder: .ffmpeg
         )
     }

@@ -147,6 +147,7 @@ public final class SndFileSource: AudioSource {
             sampleRate: Int(info.samplerate),
             channels: Int(info.channels),
             declaredFrames: declared,
+            estimatedFrames: (info.frames > 0 && info.frames < Int64.max) ? info.frames : nil,
             decoder: .libsndfile
         )
         return (description, dataChunkShortfall(handle))

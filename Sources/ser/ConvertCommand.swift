@@ -161,7 +161,8 @@ struct ConversionSummary: Sendable {
          sampleRate: Int?, mono: Bool) throws {
         let stream = try AudioStream(path: input, sampleRate: sampleRate, mono: mono)
         try AudioFileWriter.write(to: output, format: format, encoding: encoding,
-                                  sampleRate: stream.outputSampleRate, channels: stream.outputChannels) { writer in
+                                  sampleRate: stream.outputSampleRate, channels: stream.outputChannels,
+                                  expectedFrames: stream.estimatedOutputFrames) { writer in
             try stream.forEachBlock { try writer.append($0) }
         }
         self.sampleRate = stream.outputSampleRate

@@ -1,0 +1,186 @@
+import Foundation
+import SERAudio
+import Testing
+
+/// Runs the built `ser` binary and captures what it prints.
+struct SERRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    static var binary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ser").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ser").path
+    }
+
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ser-out-\(UUID().uuidString)")
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("ser-err-\(UUID().uuidString)")
+        try Data().write(to: out)
+        try Data().write(to: err)
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        status = process.terminationStatus
+        stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+    }
+}
+
+final class Workspace {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-cli-\(UUID().uuidString)").path
+    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// A stereo 48 kHz WAV: left a 440 Hz tone, right silence.
+    @discardableResult
+    func stereoTone(_ name: String, seconds: Double = 1) throws -> String {
+        let frames = Int(48000 * seconds)
+        var samples = [Float](repeating: 0, count: frames * 2)
+        for i in 0..<frames { samples[2 * i] = Float(0.5 * sin(2 * .pi * 440 * Double(i) / 48000)) }
+        let path = file(name)
+        try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 48000, channels: 2), to: path, format: .wav)
+        return path
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func versionAndHelp() throws {
+        let version = try SERRun(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).range(of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression) != nil)
+        let help = try SERRun(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("info") && help.stdout.contains("convert") && help.stdout.contains("Exit status"))
+        let convertHelp = try SERRun(["convert", "--help"])
+        #expect(convertHelp.stdout.contains("--sample-rate") && convertHelp.stdout.contains("Examples"))
+    }
+
+    @Test func usageErrorsExitWithTwo() throws {
+        #expect(try SERRun(["info"]).status == 2)
+        #expect(try SERRun(["no-such-command"]).status == 2)
+        #expect(try SERRun(["info", "--format", "yaml", "x.wav"]).status == 2)
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("a.wav")
+        let badRate = try SERRun(["convert", input, "--out", workspace.file("b.wav"), "--sample-rate", "0"])
+        #expect(badRate.status == 2)
+        #expect(badRate.stderr.contains("--sample-rate"))
+        #expect(try SERRun(["convert", input, "--out", workspace.file("b.flac"), "--bit-depth", "32f"]).status == 2)
+        #expect(try SERRun(["convert", input, "--out", workspace.file("b.mp3")]).status == 2)
+    }
+
+    @Test func infoReportsFormatAndLevelsAsJSON() throws {
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("tone.wav", seconds: 2)
+        let run = try SERRun(["info", "--format", "json", input])
+        #expect(run.status == 0)
+        let entries = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
+        let entry = try #require(entries?.first)
+        #expect(entry["sample_rate"] as? Int == 48000)
+        #expect(entry["channels"] as? Int == 2)
+        #expect(entry["frames"] as? Int == 96000)
+        #expect(entry["container"] as? String == "WAV")
+        #expect(entry["codec"] as? String == "PCM 16-bit")
+        let peak = try #require(entry["peak_dbfs"] as? Double)
+        #expect(abs(peak - 20 * log10(0.5)) < 0.01)
+        // Left channel at -9.03 dBFS RMS, right silent: over both channels 3 dB lower.
+        let rms = try #require(entry["rms_dbfs"] as? Double)
+        #expect(abs(rms - (20 * log10(0.5) - 3.0103 - 3.0103)) < 0.02)
+    }
+
+    @Test func aBadFileDoesNotStopTheBatch() throws {
+        let workspace = Workspace()
+        let good = try workspace.stereoTone("good.wav")
+        let bad = workspace.file("bad.wav")
+        try Data("definitely not audio".utf8).write(to: URL(fileURLWithPath: bad))
+        let missing = workspace.file("missing.flac")
+
+        let table = try SERRun(["info", bad, good, missing])
+        #expect(table.status == 1)
+        #expect(table.stdout.contains("good.wav"))
+        #expect(table.stderr.contains("bad.wav") && table.stderr.contains("missing.flac"))
+
+        let json = try SERRun(["info", "--format", "json", bad, good, missing])
+        #expect(json.status == 1)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.count == 3)
+        #expect(entries[0]["path"] as? String == bad && entries[0]["error"] is String)
+        #expect(entries[1]["sample_rate"] as? Int == 48000)
+        #expect((entries[2]["error"] as? String)?.contains("no such file") == true)
+    }
+
+    @Test func convertResamplesAndMixesDown() throws {
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("in.wav", seconds: 1.5)
+        let output = workspace.file("out.flac")
+        let run = try SERRun(["convert", input, "--out", output, "--sample-rate", "16000", "--mono"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let signal = try AudioSignal(contentsOf: output)
+        #expect(signal.sampleRate == 16000 && signal.channels == 1 && signal.frameCount == 24000)
+        let source = try AudioDecoder.open(path: output)
+        #expect(source.streamDescription.container == "FLAC")
+        source.close()
+        // Mono of (tone, silence) is the tone at half amplitude.
+        let peak = signal.samples[2000..<22000].map { abs($0) }.max() ?? 0
+        #expect(abs(peak - 0.25) < 0.01)
+    }
+
+    @Test func convertWithoutOptionsKeepsSamplesExactly() throws {
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("in.wav")
+        let output = workspace.file("copy.wav")
+        #expect(try SERRun(["convert", input, "--out", output]).status == 0)
+        #expect(try SERRun(["info", "--format", "json", output]).stdout.contains("\"container\" : \"WAV\""))
+        #expect(try AudioSignal(contentsOf: output, mono: false) == AudioSignal(contentsOf: input, mono: false))
+    }
+
+    @Test func convertManyIntoADirectoryAndReportFailures() throws {
+        let workspace = Workspace()
+        let a = try workspace.stereoTone("a.wav")
+        let b = try workspace.stereoTone("b.wav")
+        let broken = workspace.file("broken.wav")
+        try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: broken))
+        let outDir = workspace.file("converted")
+        let run = try SERRun(["convert", a, broken, b, "--out", outDir, "--sample-rate", "22050", "--format", "flac"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("broken.wav"))
+        let made = try FileManager.default.contentsOfDirectory(atPath: outDir).sorted()
+        #expect(made == ["a.flac", "b.flac"], "no partial output for the broken input, no temporaries")
+        #expect(try AudioSignal(contentsOf: outDir + "/b.flac").sampleRate == 22050)
+    }
+
+    @Test func recursiveConvertMirrorsFoldersAndRefusesCollisions() throws {
+        let workspace = Workspace()
+        try FileManager.default.createDirectory(atPath: workspace.file("corpus/actor1"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: workspace.file("corpus/actor2"), withIntermediateDirectories: true)
+        try workspace.stereoTone("corpus/actor1/take.wav")
+        try workspace.stereoTone("corpus/actor2/take.wav")
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: workspace.file("corpus/README.txt")))
+        let run = try SERRun(["convert", "-r", workspace.file("corpus"), "--out", workspace.file("out"), "--mono"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: workspace.file("out/actor1/take.wav")))
+        #expect(FileManager.default.fileExists(atPath: workspace.file("out/actor2/take.wav")))
+
+        let flat = try SERRun(["convert", workspace.file("corpus/actor1/take.wav"), workspace.file("corpus/actor2/take.wav"),
+                               "--out", workspace.file("flat")])
+        #expect(flat.status == 1)
+        #expect(flat.stderr.contains("would both write it"))
+    }
+
+    @Test func progressStaysOffWhenPiped() throws {
+        let workspace = Workspace()
+        let inputs = try (0..<3).map { try workspace.stereoTone("f\($0).wav", seconds: 0.2) }
+        let run = try SERRun(["convert"] + inputs + ["--out", workspace.file("o")])
+        #expect(run.status == 0)
+        #expect(run.stderr.isEmpty, "nothing on stderr when not a terminal: \(run.stderr)")
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import SERSupport
+
+@Suite struct NumPyArrayTests {
+    @Test func writeThenReadGivesTheSameArray() throws {
+        let array = NumPyArray(shape: [3, 4], values: (0..<12).map { Float($0) * 0.5 - 2 })
+        let parsed = try NumPyArray(npyData: array.npyData())
+        #expect(parsed == array)
+    }
+
+    @Test func headerIsAlignedAndDescribesFloat32() throws {
+        let data = NumPyArray(shape: [5], values: [1, 2, 3, 4, 5]).npyData()
+        let headerLength = Int(data[8]) | Int(data[9]) << 8
+        #expect((10 + headerLength) % 64 == 0)
+        let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
+        #expect(header.contains("'descr': '<f4'"))
+        #expect(header.contains("'shape': (5,)"))
+        #expect(header.hasSuffix("\n"))
+        #expect(data.count == 10 + headerLength + 5 * 4)
+    }
+
+    @Test func readsFloat64WrittenByNumPy() throws {
+        // np.save of np.array([[1.5, -2.0], [0.25, 8.0]], dtype='<f8'), version 1.0, built byte by byte.
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }"
+        header += String(repeating: " ", count: 64 - (10 + header.count + 1) % 64) + "\n"
+        var data = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)])
+        data += Data(header.utf8)
+        for value in [1.5, -2.0, 0.25, 8.0] {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { data += Data($0) }
+        }
+        let parsed = try NumPyArray(npyData: data)
+        #expect(parsed.shape == [2, 2])
+        #expect(parsed.values == [1.5, -2.0, 0.25, 8.0])
+    }
+
+    @Test func scalarAndEmptyShapes() throws {
+        let scalar = NumPyArray(shape: [], values: [42])
+        #expect(try NumPyArray(npyData: scalar.npyData()) == scalar)
+        let empty = NumPyArray(shape: [0, 3], values: [])
+        #expect(try NumPyArray(npyData: empty.npyData()) == empty)
+    }
+
+    @Test func rejectsWhatIsNotNumPy() {
+        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: Data("hello".utf8)) }
+        var truncated = NumPyArray(shape: [100], values: [Float](repeating: 1, count: 100)).npyData()
+        truncated.removeLast(10)
+        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: truncated) }
+        let fortran = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, 64, 0])
+            + Data("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }".padding(toLength: 63, withPad: " ", startingAt: 0).utf8)
+            + Data("\n".utf8) + Data(count: 4)
+        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: fortran) }
+    }
+}
+
+@Suite struct AtomicFileTests {
+    let directory: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-atomic-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    @Test func writesTheWholeContent() throws {
+        let path = directory + "/a.bin"
+        try AtomicFile.write(Data("complete".utf8), to: path)
+        #expect(FileManager.default.contents(atPath: path) == Data("complete".utf8))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o044 } == 0o044, "readable by others like any normal file")
+    }
+
+    @Test func aFailingWriterLeavesTheOldFileAndNoTemporaries() throws {
+        let path = directory + "/b.bin"
+        try AtomicFile.write(Data("old".utf8), to: path)
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try AtomicFile.write(to: path) { temporary in
+                try Data("half-written".utf8).write(to: URL(fileURLWithPath: temporary))
+                throw Boom()
+            }
+        }
+        #expect(FileManager.default.contents(atPath: path) == Data("old".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["b.bin"])
+    }
+
+    @Test func missingDirectoryIsATypedError() {
+        #expect(throws: AtomicFile.Failure.self) {
+            try AtomicFile.write(Data("x".utf8), to: directory + "/no/such/dir/c.bin")
+        }
+    }
+}
+
+@Suite struct ParallelMapTests {
+    @Test func resultsKeepTheirOrder() {
+        let squares = parallelMap(count: 1000, workers: 4) { $0 * $0 }
+        #expect(squares == (0..<1000).map { $0 * $0 })
+    }
+
+    @Test func everyItemIsReportedOnce() {
+        final class Counter: @unchecked Sendable {
+            let lock = NSLock()
+            var seen: [Int] = []
+        }
+        let counter = Counter()
+        _ = parallelMap(count: 50, workers: 2, onCompletion: { finished in
+            counter.lock.withLock { counter.seen.append(finished) }
+        }) { $0 }
+        #expect(counter.seen.sorted() == Array(1...50))
+    }
+
+    @Test func emptyInputAndSingleWorker() {
+        #expect(parallelMap(count: 0) { $0 }.isEmpty)
+        #expect(parallelMap(count: 3, workers: 1) { $0 + 1 } == [1, 2, 3])
+    }
+}
