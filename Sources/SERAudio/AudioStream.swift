@@ -33,7 +33,7 @@ public final class AudioStream {
     private var ended = false
 
     /// Default frames decoded per block.
-    public static let defaultBlockFrames = 32_768
+    public static let defaultBlockFrames = 8_192
 
     /// Wraps an open source.
     ///

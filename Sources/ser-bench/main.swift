@@ -1,1 +1,76 @@
-print("placeholder")
+// ser-bench: in-process timings of ser's pipeline stages, printed as JSON so
+// benchmark scripts can set them beside a reference measured in the same run.
+//
+//   ser-bench load [--sample-rate N] [--repeat K] [--workers W] FILE...
+//
+// Decodes and resamples every file K times (after one warm-up pass) on W threads
+// and prints files/s, seconds of audio per second and the per-file mean of the
+// fastest pass.
+import Foundation
+import SERAudio
+import SERSupport
+
+struct Options {
+    var sampleRate: Int? = 22050
+    var repeats = 3
+    var workers = 1
+    var files: [String] = []
+}
+
+func parse(_ arguments: ArraySlice<String>) -> Options? {
+    var options = Options()
+    var rest = arguments
+    while let argument = rest.popFirst() {
+        switch argument {
+        case "--sample-rate":
+            guard let value = rest.popFirst() else { return nil }
+            options.sampleRate = value == "native" ? nil : Int(value)
+        case "--repeat":
+            guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else { return nil }
+            options.repeats = value
+        case "--workers":
+            guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else { return nil }
+            options.workers = value
+        default:
+            options.files.append(argument)
+        }
+    }
+    return options.files.isEmpty ? nil : options
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3, arguments[1] == "load", let options = parse(arguments.dropFirst(2)) else {
+    FileHandle.standardError.write(Data("usage: ser-bench load [--sample-rate N|native] [--repeat K] [--workers W] FILE...\n".utf8))
+    exit(2)
+}
+
+func loadAll(_ files: [String], sampleRate: Int?, workers: Int) -> (frames: Int, failures: Int) {
+    let results = parallelMap(count: files.count, workers: workers) { index -> Int? in
+        (try? AudioSignal(contentsOf: files[index], sampleRate: sampleRate))?.frameCount
+    }
+    return (results.compactMap { $0 }.reduce(0, +), results.filter { $0 == nil }.count)
+}
+
+let warmUp = loadAll(options.files, sampleRate: options.sampleRate, workers: options.workers)
+let clock = ContinuousClock()
+var best = Duration.seconds(Int64.max)
+for _ in 0..<options.repeats {
+    best = min(best, clock.measure { _ = loadAll(options.files, sampleRate: options.sampleRate, workers: options.workers) })
+}
+// The fastest pass: scheduler noise only ever adds time.
+let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+let fileCount = options.files.count
+let outputRate = Double(options.sampleRate ?? 1)
+let audioSeconds = options.sampleRate == nil ? 0 : Double(warmUp.frames) / outputRate
+let report: [String: Any] = [
+    "files": options.files.count,
+    "repeats": options.repeats,
+    "workers": options.workers,
+    "failures": warmUp.failures,
+    "seconds": seconds,
+    "files_per_second": Double(fileCount) / seconds,
+    "ms_per_file": seconds * 1000 / Double(fileCount),
+    "audio_seconds_per_second": audioSeconds / seconds,
+]
+let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
