@@ -1,0 +1,35 @@
+# The README's two quick-start commands, and a few helpers.
+.PHONY: demo test deps build fixtures bench fuzz clean
+
+# Install the Debian packages ser needs (no-op when present).
+deps:
+	@scripts/install-deps.sh
+
+# Build the release binary and run it on the bundled example recording.
+demo: deps
+	swift build -c release --product ser
+	.build/release/ser info examples/hello.flac
+	.build/release/ser convert examples/hello.flac --out .build/hello-16k.wav --sample-rate 16000 --mono
+	.build/release/ser info --format json .build/hello-16k.wav
+
+# The whole test suite (unit, command-line and, when ../shared/corpora exists, integration tests).
+test: deps
+	swift test
+
+build: deps
+	swift build -c release
+
+# Regenerate the librosa reference fixtures (needs: pip install librosa soundfile).
+fixtures:
+	python3 scripts/make_audio_fixtures.py
+
+# ser against librosa.load on the development corpora (needs librosa).
+bench: deps
+	python3 benchmarks/audio_load.py
+
+# Fuzz the decode path for five minutes.
+fuzz: deps
+	scripts/fuzz-decode.sh 300
+
+clean:
+	rm -rf .build Fuzz/.build
