@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes files so that a reader never sees a half-written one.
 ///
@@ -45,6 +46,8 @@ public enum AtomicFile {
         }
         close(fd)
         let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        pending.withLock { _ = $0.insert(temporaryPath) }
+        defer { pending.withLock { _ = $0.remove(temporaryPath) } }
         do {
             let result = try body(temporaryPath)
             try syncFile(at: temporaryPath, destination: destination)
@@ -67,6 +70,38 @@ public enum AtomicFile {
         try write(to: destination) { temporaryPath in
             guard FileManager.default.createFile(atPath: temporaryPath, contents: data) else {
                 throw Failure.cannotCreateTemporary(destination: destination, reason: "write failed")
+            }
+        }
+    }
+
+    /// Temporary files being written right now, removed if the process is interrupted.
+    private static let pending = Mutex<Set<String>>([])
+    private static let signalSources = Mutex<[DispatchSourceSignal]>([])
+
+    /// Makes SIGINT, SIGTERM and SIGHUP remove every temporary file still being
+    /// written, then end the process with the usual status 128 + signal.
+    /// Call once at start-up in programs that write files.
+    public static func removeTemporaryFilesOnInterrupt() {
+        signalSources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    let paths = pending.withLock { $0 }
+                    for path in paths { unlink(path) }
+                    // Die by the signal so the parent sees it; libdispatch keeps it
+                    // blocked, so unblock first, and fall back to the shell's 128 + n.
+                    signal(signalNumber, SIG_DFL)
+                    var set = sigset_t()
+                    sigemptyset(&set)
+                    sigaddset(&set, signalNumber)
+                    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+                    raise(signalNumber)
+                    _exit(128 + signalNumber)
+                }
+                source.resume()
+                sources.append(source)
             }
         }
     }

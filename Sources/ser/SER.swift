@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SERAudio
+import SERSupport
 
 /// The `ser` command: speech emotion recognition from the command line.
 struct SER: ParsableCommand {
@@ -34,6 +35,7 @@ struct SER: ParsableCommand {
 @main
 enum SERMain {
     static func main() {
+        AtomicFile.removeTemporaryFilesOnInterrupt()
         do {
             var command = try SER.parseAsRoot()
             try command.run()

@@ -35,6 +35,21 @@ struct SERRun {
     }
 }
 
+enum Signals {
+    /// One minute of a stereo 48 kHz sweep, interleaved.
+    static func chirpBlock() -> [Float] {
+        let frames = 48000 * 60
+        var samples = [Float](repeating: 0, count: frames * 2)
+        for i in 0..<frames {
+            let t = Double(i) / 48000
+            let value = Float(0.3 * sin(2 * .pi * (100 * t + 50 * t * t)))
+            samples[2 * i] = value
+            samples[2 * i + 1] = -value
+        }
+        return samples
+    }
+}
+
 final class Workspace {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-cli-\(UUID().uuidString)").path
     init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
@@ -174,6 +189,36 @@ final class Workspace {
                                "--out", workspace.file("flat")])
         #expect(flat.status == 1)
         #expect(flat.stderr.contains("would both write it"))
+    }
+
+    @Test func interruptedConversionLeavesNothingBehind() throws {
+        let workspace = Workspace()
+        // Long enough (10 minutes of 48 kHz stereo) that the conversion is still running when interrupted.
+        let input = workspace.file("long.wav")
+        let minute = Signals.chirpBlock()
+        try AudioFileWriter.write(to: input, format: .wav, sampleRate: 48000, channels: 2) { writer in
+            for _ in 0..<10 { try minute.withUnsafeBufferPointer { try writer.append($0) } }
+        }
+        let outDir = workspace.file("out")
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SERRun.binary)
+        process.arguments = ["convert", input, "--out", outDir + "/long.flac", "--sample-rate", "44100", "--format", "flac"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the temporary output exists, then interrupt.
+        let deadline = Date().addingTimeInterval(20)
+        while (try FileManager.default.contentsOfDirectory(atPath: outDir)).isEmpty && Date() < deadline {
+            usleep(5_000)
+        }
+        #expect(try !FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty, "conversion never started writing")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let killedBySignal = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT
+        let exitedAsInterrupted = process.terminationReason == .exit && process.terminationStatus == 128 + SIGINT
+        #expect(killedBySignal || exitedAsInterrupted, "status \(process.terminationStatus)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty, "no partial or temporary file")
     }
 
     @Test func progressStaysOffWhenPiped() throws {
