@@ -41,20 +41,15 @@ public final class FFmpegSource: AudioSource {
         }
         self.diagnosticsPath = diagnostics
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = [
+        let pipe = Pipe()
+        let process = Self.subprocess(ffmpeg, arguments: [
             "-nostdin", "-hide_banner", "-loglevel", "error",
             "-i", "file:" + absolute,
             "-map", "0:a:0", "-vn", "-sn", "-dn",
             "-f", "f32le", "-acodec", "pcm_f32le",
             "-ac", String(description.channels), "-ar", String(description.sampleRate),
             "pipe:1",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = diagnosticsHandle
-        process.standardInput = FileHandle.nullDevice
+        ], standardOutput: pipe, standardError: diagnosticsHandle)
         do {
             try process.run()
         } catch {
@@ -147,17 +142,12 @@ public final class FFmpegSource: AudioSource {
     }
 
     private static func probe(path: String, absolutePath: String, ffprobe: String) throws -> AudioStreamDescription {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffprobe)
-        process.arguments = [
-            "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-            "-select_streams", "a:0", "file:" + absolutePath,
-        ]
         let stdout = Pipe()
         let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        let process = subprocess(ffprobe, arguments: [
+            "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+            "-select_streams", "a:0", "file:" + absolutePath,
+        ], standardOutput: stdout, standardError: stderr)
         do {
             try process.run()
         } catch {
@@ -212,6 +202,18 @@ public final class FFmpegSource: AudioSource {
         case "matroska": return "Matroska/WebM"
         default: return ffmpegName.uppercased()
         }
+    }
+
+    /// A process for `executable` with an argument vector (no shell) and no standard input.
+    private static func subprocess(_ executable: String, arguments: [String],
+                                   standardOutput: Any, standardError: Any) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = standardOutput
+        process.standardError = standardError
+        process.standardInput = FileHandle.nullDevice
+        return process
     }
 
     static func executablePath(_ name: String) -> String? {

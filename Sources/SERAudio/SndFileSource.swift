@@ -191,13 +191,7 @@ public final class SndFileSource: AudioSource {
         case Int(SF_FORMAT_MPEG): return "MPEG"
         case Int(SF_FORMAT_CAF): return "CAF"
         default:
-            var info = SF_FORMAT_INFO()
-            info.format = Int32(major)
-            if sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, Int32(MemoryLayout<SF_FORMAT_INFO>.size)) == 0,
-               let name = info.name {
-                return String(cString: name)
-            }
-            return String(format: "libsndfile 0x%06x", major)
+            return libsndfileName(of: major) ?? String(format: "libsndfile 0x%06x", major)
         }
     }
 
@@ -221,14 +215,18 @@ public final class SndFileSource: AudioSource {
         case Int(SF_FORMAT_MPEG_LAYER_II): return "MPEG layer II"
         case Int(SF_FORMAT_MPEG_LAYER_III): return "MP3"
         default:
-            var info = SF_FORMAT_INFO()
-            info.format = Int32(subtype)
-            if sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, Int32(MemoryLayout<SF_FORMAT_INFO>.size)) == 0,
-               let name = info.name {
-                return String(cString: name)
-            }
-            return String(format: "libsndfile 0x%04x", subtype)
+            return libsndfileName(of: subtype) ?? String(format: "libsndfile 0x%04x", subtype)
         }
+    }
+
+    /// libsndfile's own name for a major format or subtype code.
+    private static func libsndfileName(of code: Int) -> String? {
+        var info = SF_FORMAT_INFO()
+        info.format = Int32(code)
+        guard sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, Int32(MemoryLayout<SF_FORMAT_INFO>.size)) == 0,
+              let name = info.name
+        else { return nil }
+        return String(cString: name)
     }
 }
 
