@@ -221,6 +221,25 @@ final class Workspace {
         #expect(try FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty, "no partial or temporary file")
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "needs ffmpeg to make an M4A"))
+    func missingFFmpegIsExplained() throws {
+        let workspace = Workspace()
+        let wav = try workspace.stereoTone("t.wav", seconds: 0.5)
+        let m4a = workspace.file("t.m4a")
+        let encode = Process()
+        encode.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        encode.arguments = ["-nostdin", "-v", "error", "-i", wav, "-c:a", "aac", m4a]
+        try encode.run()
+        encode.waitUntilExit()
+        try #require(encode.terminationStatus == 0)
+
+        #expect(try SERRun(["info", m4a]).status == 0)
+        let withoutFFmpeg = try SERRun(["info", m4a, wav], environment: ["PATH": workspace.path])
+        #expect(withoutFFmpeg.status == 1)
+        #expect(withoutFFmpeg.stderr.contains("t.m4a") && withoutFFmpeg.stderr.contains("apt-get install ffmpeg"))
+        #expect(withoutFFmpeg.stdout.contains("t.wav"), "the WAV is still reported")
+    }
+
     @Test func progressStaysOffWhenPiped() throws {
         let workspace = Workspace()
         let inputs = try (0..<3).map { try workspace.stereoTone("f\($0).wav", seconds: 0.2) }
