@@ -97,7 +97,8 @@ struct ConvertCommand: ParsableCommand {
             if let conflict = job.conflict { return .failure(conflict) }
             return Result {
                 try ConversionSummary(converting: job.input, to: job.output, format: format, encoding: encoding,
-                                      sampleRate: sampleRate, mono: mono)
+                                      sampleRate: sampleRate, mono: mono,
+                                      onProgress: { progress.update(fraction: $0) })
             }
         }
         progress.finish()
@@ -156,14 +157,19 @@ struct ConversionSummary: Sendable {
     var channels: Int
     var duration: Double
 
-    /// Streams `input` through decode → mix → resample → encode into `output`.
+    /// Streams `input` through decode → mix → resample → encode into `output`,
+    /// reporting the fraction done when the input's length is known.
     init(converting input: String, to output: String, format: AudioFileFormat, encoding: SampleEncoding,
-         sampleRate: Int?, mono: Bool) throws {
+         sampleRate: Int?, mono: Bool, onProgress: (Double) -> Void = { _ in }) throws {
         let stream = try AudioStream(path: input, sampleRate: sampleRate, mono: mono)
+        let expected = stream.estimatedOutputFrames
         try AudioFileWriter.write(to: output, format: format, encoding: encoding,
                                   sampleRate: stream.outputSampleRate, channels: stream.outputChannels,
-                                  expectedFrames: stream.estimatedOutputFrames) { writer in
-            try stream.forEachBlock { try writer.append($0) }
+                                  expectedFrames: expected) { writer in
+            try stream.forEachBlock { block in
+                try writer.append(block)
+                if let expected, expected > 0 { onProgress(Double(stream.producedFrames) / Double(expected)) }
+            }
         }
         self.sampleRate = stream.outputSampleRate
         self.channels = stream.outputChannels

@@ -52,25 +52,43 @@ final class ProgressBar: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private let start = Date()
 
+    /// - Parameter total: items to process; with one item, progress is reported
+    ///   within it through `update(fraction:)` instead.
     init(total: Int, label: String, enabled: Bool = Terminal.showsProgress) {
         self.total = total
         self.label = label
-        self.enabled = enabled && total > 1
+        self.enabled = enabled && total > 0
     }
 
     /// Records that `finished` of `total` items are done.
     func update(finished: Int) {
+        guard total > 1 else { return }
+        draw(fraction: Double(finished) / Double(total), force: finished == total) { elapsed in
+            String(format: "%d/%d  %.1f files/s", finished, self.total, elapsed > 0 ? Double(finished) / elapsed : 0)
+        }
+    }
+
+    /// Records progress through a single long item (0…1).
+    func update(fraction: Double) {
+        guard total == 1 else { return }
+        let clamped = min(max(fraction, 0), 1)
+        draw(fraction: clamped, force: false) { elapsed in
+            let remaining = clamped > 0.01 ? elapsed * (1 - clamped) / clamped : .nan
+            return remaining.isFinite ? String(format: "%3.0f%%  %.0f s left", clamped * 100, remaining)
+                                      : String(format: "%3.0f%%", clamped * 100)
+        }
+    }
+
+    private func draw(fraction: Double, force: Bool, status: (_ elapsed: Double) -> String) {
         guard enabled else { return }
         lock.withLock {
             let now = Date()
-            guard finished == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+            guard force || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
             lastDraw = now
             let width = 30
-            let filled = total > 0 ? width * finished / total : width
+            let filled = min(width, Int(Double(width) * fraction))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            let elapsed = now.timeIntervalSince(start)
-            let rate = elapsed > 0 ? Double(finished) / elapsed : 0
-            let line = String(format: "\r%@ %@ %d/%d  %.1f files/s", label, bar, finished, total, rate)
+            let line = "\r\(label) \(bar) \(status(now.timeIntervalSince(start)))\u{1B}[K"
             FileHandle.standardError.write(Data(line.utf8))
         }
     }
