@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ser", targets: ["ser"]),
         .library(name: "SERAudio", targets: ["SERAudio"]),
         .library(name: "SERSupport", targets: ["SERSupport"]),
+        .library(name: "SERFeatures", targets: ["SERFeatures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,13 @@ let package = Package(
             providers: [.apt(["libsoxr-dev"])]
         ),
 
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/System/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
         // MARK: Shared plumbing (atomic files, .npy arrays)
         .target(
             name: "SERSupport",
@@ -41,6 +49,13 @@ let package = Package(
             name: "SERAudio",
             dependencies: ["CSndFile", "CSoxr", "SERSupport"],
             path: "Sources/SERAudio"
+        ),
+
+        // MARK: Stage 2: acoustic features (librosa-compatible)
+        .target(
+            name: "SERFeatures",
+            dependencies: ["COpenBLAS", "SERAudio", "SERSupport"],
+            path: "Sources/SERFeatures"
         ),
 
         // MARK: Apps
@@ -69,6 +84,12 @@ let package = Package(
             name: "SERAudioTests",
             dependencies: ["SERAudio", "SERSupport", "CSndFile"],
             path: "Tests/SERAudioTests",
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SERFeaturesTests",
+            dependencies: ["SERFeatures", "SERAudio", "SERSupport"],
+            path: "Tests/SERFeaturesTests",
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

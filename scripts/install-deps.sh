@@ -2,10 +2,11 @@
 # Installs the Debian packages ser builds and runs with, when any is missing.
 #   libsndfile1-dev  decoding/encoding (WAV, AIFF, FLAC, OGG, MP3)
 #   libsoxr-dev      resampling (librosa's resampler)
+#   libopenblas-dev  dense matrix products (filter banks, DCT)
 #   ffmpeg           MP4/M4A/WebM/MOV input (optional at run time)
 #   pkg-config       lets SwiftPM find the two C libraries
 set -euo pipefail
-packages=(libsndfile1-dev libsoxr-dev ffmpeg pkg-config)
+packages=(libsndfile1-dev libsoxr-dev libopenblas-dev ffmpeg pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

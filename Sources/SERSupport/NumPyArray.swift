@@ -68,10 +68,7 @@ public struct NumPyArray: Equatable, Sendable {
 
         let descr = try Self.headerValue("descr", in: header, source: source)
             .trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-        let fortran = try Self.headerValue("fortran_order", in: header, source: source)
-        guard fortran.hasPrefix("False") else {
-            throw Failure.unsupported(path: source, reason: "Fortran order")
-        }
+        let fortranOrder = try Self.headerValue("fortran_order", in: header, source: source).hasPrefix("True")
         let shapeText = try Self.headerValue("shape", in: header, source: source)
         let shape = shapeText
             .trimmingCharacters(in: CharacterSet(charactersIn: "()"))
@@ -108,8 +105,33 @@ public struct NumPyArray: Equatable, Sendable {
             throw Failure.unsupported(path: source, reason: "data shorter than shape \(shape)")
         }
         let base = payload.startIndex
+        let stored = (0..<count).map { decode(payload, base + $0 * itemSize) }
         self.shape = shape
-        self.values = (0..<count).map { decode(payload, base + $0 * itemSize) }
+        self.values = fortranOrder ? Self.rowMajor(fromColumnMajor: stored, shape: shape) : stored
+    }
+
+    /// Reorders column-major (Fortran) values into row-major (C) order.
+    private static func rowMajor(fromColumnMajor values: [Float], shape: [Int]) -> [Float] {
+        guard shape.count > 1 else { return values }
+        var out = [Float](repeating: 0, count: values.count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for position in values.indices {
+            // `index` walks the array in C order; its Fortran offset has the first axis fastest.
+            var fortranOffset = 0, stride = 1
+            for axis in 0..<shape.count {
+                fortranOffset += index[axis] * stride
+                stride *= shape[axis]
+            }
+            out[position] = values[fortranOffset]
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return out
     }
 
     private static func littleEndianUInt32(_ b: ArraySlice<UInt8>, _ o: Int) -> UInt32 {

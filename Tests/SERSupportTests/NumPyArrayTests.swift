@@ -46,10 +46,21 @@ import SERSupport
         var truncated = NumPyArray(shape: [100], values: [Float](repeating: 1, count: 100)).npyData()
         truncated.removeLast(10)
         #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: truncated) }
-        let fortran = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, 64, 0])
-            + Data("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }".padding(toLength: 63, withPad: " ", startingAt: 0).utf8)
-            + Data("\n".utf8) + Data(count: 4)
-        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: fortran) }
+        let complex = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, 64, 0])
+            + Data("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }".padding(toLength: 63, withPad: " ", startingAt: 0).utf8)
+            + Data("\n".utf8) + Data(count: 8)
+        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: complex) }
+    }
+
+    @Test func fortranOrderIsReorderedToRowMajor() throws {
+        // np.asfortranarray(np.arange(6, dtype='<f4').reshape(2, 3)) stores 0 3 1 4 2 5.
+        var header = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"
+        header += String(repeating: " ", count: 64 - (10 + header.count + 1) % 64) + "\n"
+        var data = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, UInt8(header.count), 0]) + Data(header.utf8)
+        for value: Float in [0, 3, 1, 4, 2, 5] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data += Data($0) } }
+        let parsed = try NumPyArray(npyData: data)
+        #expect(parsed.shape == [2, 3])
+        #expect(parsed.values == [0, 1, 2, 3, 4, 5])
     }
 }
 

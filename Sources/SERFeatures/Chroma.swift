@@ -1,0 +1,154 @@
+import Foundation
+
+/// Chroma settings (`librosa.feature.chroma_stft` arguments).
+public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
+    public var chromaCount: Int = 12
+    /// Deviation from A440 in fractions of a chroma bin; `nil` estimates it from
+    /// the spectrogram as librosa does (`estimate_tuning`).
+    public var tuning: Double?
+
+    public init(chromaCount: Int = 12, tuning: Double? = nil) {
+        self.chromaCount = chromaCount
+        self.tuning = tuning
+    }
+
+    /// The `chromaCount × (1 + fftSize/2)` filter bank (`librosa.filters.chroma`
+    /// with its defaults: Gaussian bumps per bin, L2-normalised per FFT bin,
+    /// weighted by a Gaussian over octaves centred on octave 5, starting at C).
+    public func filterBank(sampleRate: Double, fftSize: Int, tuning: Double) throws -> FeatureMatrix {
+        let n = chromaCount
+        guard n >= 1 else { throw FeatureError.invalidParameter("n_chroma must be positive (got \(n))") }
+        let centerOctave = 5.0, octaveWidth = 2.0
+        // Fractional chroma bin of every FFT bin but DC; DC sits 1.5 octaves below bin 1.
+        let a440 = 440 * pow(2, tuning / Double(n))
+        var binPositions = [Double](repeating: 0, count: fftSize)
+        for k in 1..<fftSize {
+            let hz = Double(k) * (sampleRate / Double(fftSize))
+            binPositions[k] = Double(n) * log2(hz / (a440 / 16))
+        }
+        binPositions[0] = binPositions[1] - 1.5 * Double(n)
+        var binWidths = [Double](repeating: 1, count: fftSize)
+        for k in 0..<(fftSize - 1) { binWidths[k] = max(binPositions[k + 1] - binPositions[k], 1) }
+
+        let half = (Double(n) / 2).rounded(.toNearestOrEven)
+        var weights = [Double](repeating: 0, count: n * fftSize)
+        for c in 0..<n {
+            for k in 0..<fftSize {
+                var distance = binPositions[k] - Double(c) + half + 10 * Double(n)
+                distance = distance - Double(n) * (distance / Double(n)).rounded(.down) - half
+                let z = 2 * distance / binWidths[k]
+                weights[c * fftSize + k] = exp(-0.5 * z * z)
+            }
+        }
+        // L2-normalise each FFT bin's column (librosa.util.normalize, norm=2, axis=0).
+        for k in 0..<fftSize {
+            var sumSquares = 0.0
+            for c in 0..<n { sumSquares += weights[c * fftSize + k] * weights[c * fftSize + k] }
+            let length = sumSquares.squareRoot()
+            let divisor = length < Double.leastNormalMagnitude ? 1 : length
+            for c in 0..<n { weights[c * fftSize + k] /= divisor }
+        }
+        // Octave weighting, then rotate so that row 0 is C (base_c).
+        let shift = 3 * (n / 12)
+        let bins = fftSize / 2 + 1
+        var bank = FeatureMatrix(rows: n, columns: bins)
+        for c in 0..<n {
+            let source = (c + shift) % n
+            for k in 0..<bins {
+                let octave = (binPositions[k] / Double(n) - centerOctave) / octaveWidth
+                bank[c, k] = Float(weights[source * fftSize + k] * exp(-0.5 * octave * octave))
+            }
+        }
+        return bank
+    }
+}
+
+/// Tuning estimation as `librosa.estimate_tuning` does it on a power spectrogram:
+/// parabolic-interpolated peaks (`piptrack`, 150–4000 Hz, peaks above 0.1 × the
+/// frame maximum), the stronger half of them, and the most common deviation
+/// from equal temperament in a 0.01-bin histogram.
+public func estimateTuning(power: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
+                           binsPerOctave: Int = 12, resolution: Double = 0.01) -> Double {
+    let (pitches, magnitudes) = pitchPeaks(power, sampleRate: sampleRate, fftSize: fftSize,
+                                           minimumFrequency: 150, maximumFrequency: 4000, threshold: 0.1)
+    guard !pitches.isEmpty else { return 0 }
+    let threshold = median(magnitudes)
+    let selected = zip(pitches, magnitudes).filter { $0.1 >= threshold }.map(\.0)
+    return pitchTuning(selected, resolution: resolution, binsPerOctave: binsPerOctave)
+}
+
+/// The most common deviation of `frequencies` from the equal-tempered grid, in bins.
+func pitchTuning(_ frequencies: [Double], resolution: Double, binsPerOctave: Int) -> Double {
+    let positive = frequencies.filter { $0 > 0 }
+    guard !positive.isEmpty else { return 0 }
+    let edgeCount = Int((1 / resolution).rounded(.up)) + 1
+    let step = 1.0 / Double(edgeCount - 1)
+    let edges = (0..<edgeCount).map { Double($0) * step + -0.5 }  // numpy.linspace's arithmetic
+    var counts = [Int](repeating: 0, count: edgeCount - 1)
+    for f in positive {
+        let octaves = log2(f / (440.0 / 16))
+        var residual = (Double(binsPerOctave) * octaves).truncatingRemainder(dividingBy: 1)
+        if residual < 0 { residual += 1 }
+        if residual >= 0.5 { residual -= 1 }
+        // numpy.histogram: half-open bins, the last one closed.
+        var index = edges.firstIndex { $0 > residual }.map { $0 - 1 } ?? (edgeCount - 2)
+        if residual == edges[edgeCount - 1] { index = edgeCount - 2 }
+        if index >= 0 && index < counts.count { counts[index] += 1 }
+    }
+    var best = 0  // numpy.argmax: the first of equal maxima
+    for i in counts.indices where counts[i] > counts[best] { best = i }
+    return edges[best]
+}
+
+/// `piptrack` on a frame-major spectrogram: for every frame, the bins that are
+/// local maxima above `threshold` × the frame's maximum within the band, with
+/// their interpolated frequency and magnitude.
+func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
+                minimumFrequency: Double, maximumFrequency: Double, threshold: Float) -> ([Double], [Float]) {
+    let bins = spectrum.binCount
+    let fmax = min(maximumFrequency, sampleRate / 2)
+    var pitches: [Double] = [], magnitudes: [Float] = []
+    spectrum.values.withUnsafeBufferPointer { s in
+        for t in 0..<spectrum.frameCount {
+            let row = t * bins
+            var frameMax: Float = 0
+            for k in 0..<bins { frameMax = max(frameMax, s[row + k]) }
+            let reference = threshold * frameMax
+            // Gated spectrum: values not above the reference count as 0.
+            func gated(_ k: Int) -> Float { s[row + k] > reference ? s[row + k] : 0 }
+            for k in 1..<bins {
+                let hz = Double(k) * sampleRate / Double(fftSize)
+                guard hz >= minimumFrequency, hz < fmax else { continue }
+                let value = gated(k)
+                let isPeak: Bool
+                if k == bins - 1 {
+                    isPeak = value > gated(k - 1)
+                } else {
+                    isPeak = value > gated(k - 1) && value >= gated(k + 1)
+                }
+                guard isPeak else { continue }
+                // Parabolic interpolation on the ungated spectrum (zero at the edges).
+                var shift: Float = 0
+                var slope: Float
+                if k == bins - 1 {
+                    slope = s[row + k] - s[row + k - 1]
+                } else {
+                    let a = s[row + k + 1] + s[row + k - 1] - 2 * s[row + k]
+                    let b = (s[row + k + 1] - s[row + k - 1]) / 2
+                    if abs(b) < abs(a) { shift = -b / a }
+                    slope = b
+                }
+                pitches.append((Double(k) + Double(shift)) * sampleRate / Double(fftSize))
+                magnitudes.append(s[row + k] + 0.5 * slope * shift)
+            }
+        }
+    }
+    return (pitches, magnitudes)
+}
+
+/// numpy's median: the middle value, or the mean of the two middle values.
+func median(_ values: [Float]) -> Float {
+    let sorted = values.sorted()
+    let n = sorted.count
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// Short-time Fourier transform settings, with librosa 0.11's defaults.
+public struct STFTConfiguration: Equatable, Hashable, Sendable, Codable {
+    /// FFT size in samples (`n_fft`).
+    public var fftSize: Int = 2048
+    /// Samples between frames (`hop_length`).
+    public var hopLength: Int = 512
+    /// Window length (`win_length`); the Hann window is centred in the FFT frame.
+    public var windowLength: Int?
+    /// Pad `fftSize / 2` zeros at both ends so frame `t` is centred at `t · hop`.
+    public var centered: Bool = true
+
+    public init(fftSize: Int = 2048, hopLength: Int = 512, windowLength: Int? = nil, centered: Bool = true) {
+        self.fftSize = fftSize
+        self.hopLength = hopLength
+        self.windowLength = windowLength
+        self.centered = centered
+    }
+
+    func validate() throws {
+        guard fftSize >= 2 else { throw FeatureError.invalidParameter("n_fft must be at least 2 (got \(fftSize))") }
+        guard hopLength >= 1 else { throw FeatureError.invalidParameter("hop_length must be positive (got \(hopLength))") }
+        if let windowLength, !(1...fftSize).contains(windowLength) {
+            throw FeatureError.invalidParameter("win_length must be between 1 and n_fft (got \(windowLength))")
+        }
+    }
+
+    /// Frequency bins per frame: `1 + fftSize / 2`.
+    public var binCount: Int { fftSize / 2 + 1 }
+
+    /// Frames for a signal of `sampleCount` samples, as librosa counts them.
+    public func frameCount(forSamples sampleCount: Int) -> Int {
+        let padded = centered ? sampleCount + 2 * (fftSize / 2) : sampleCount
+        return padded < fftSize ? 0 : 1 + (padded - fftSize) / hopLength
+    }
+
+    /// Centre frequency of each bin in Hz (`librosa.fft_frequencies`).
+    public func binFrequencies(sampleRate: Double) -> [Double] {
+        let spacing = 1.0 / (Double(fftSize) * (1.0 / sampleRate))  // numpy.fft.rfftfreq's arithmetic
+        return (0..<binCount).map { Double($0) * spacing }
+    }
+
+    /// The periodic Hann window of `windowLength`, zero-padded to `fftSize` and centred
+    /// (`get_window('hann', win_length, fftbins=True)` then `pad_center`), in double
+    /// precision as librosa keeps it.
+    func window() -> [Double] {
+        let length = windowLength ?? fftSize
+        var window = [Double](repeating: 0, count: fftSize)
+        let offset = (fftSize - length) / 2
+        for n in 0..<length {
+            window[offset + n] = 0.5 - 0.5 * cos(2 * Double.pi * Double(n) / Double(length))
+        }
+        return window
+    }
+}
+
+/// The magnitude spectrogram of a signal: the one STFT every spectral feature
+/// shares. Stored frame by frame (`frames × bins`) for cache-friendly FFT output;
+/// `magnitudes` and `power` give librosa's `bins × frames` layout.
+public struct Spectrogram: Sendable {
+    public let configuration: STFTConfiguration
+    public let sampleRate: Double
+    /// Number of frames.
+    public let frameCount: Int
+    /// Bins per frame.
+    public let binCount: Int
+    /// |X| for each frame, `frameCount × binCount`, row-major.
+    public let frameMajorMagnitudes: [Float]
+
+    /// Computes the STFT magnitude of `samples` (mono).
+    public init(samples: [Float], sampleRate: Double, configuration: STFTConfiguration = .init()) throws {
+        try configuration.validate()
+        let n = configuration.fftSize
+        let hop = configuration.hopLength
+        let frames = configuration.frameCount(forSamples: samples.count)
+        guard frames > 0 else {
+            throw FeatureError.signalTooShort(frames: samples.count, needed: n, what: "an uncentred STFT with n_fft=\(n)")
+        }
+        let bins = configuration.binCount
+        let pad = configuration.centered ? n / 2 : 0
+        let window = configuration.window()
+        let fft = RealFFT(size: n)
+        var frame = [Double](repeating: 0, count: n)
+        var spectrumRe = [Double](repeating: 0, count: bins)
+        var spectrumIm = [Double](repeating: 0, count: bins)
+        var magnitudes = [Float](repeating: 0, count: frames * bins)
+        samples.withUnsafeBufferPointer { signal in
+            window.withUnsafeBufferPointer { window in
+                frame.withUnsafeMutableBufferPointer { frame in
+                    spectrumRe.withUnsafeMutableBufferPointer { re in
+                        spectrumIm.withUnsafeMutableBufferPointer { im in
+                            magnitudes.withUnsafeMutableBufferPointer { out in
+                                for t in 0..<frames {
+                                    // Frame t covers padded samples [t·hop, t·hop + n), i.e. signal [t·hop − pad, …).
+                                    let start = t * hop - pad
+                                    if start >= 0 && start + n <= signal.count {
+                                        for i in 0..<n { frame[i] = Double(signal[start + i]) * window[i] }
+                                    } else {
+                                        for i in 0..<n {
+                                            let index = start + i
+                                            let sample = (index >= 0 && index < signal.count) ? Double(signal[index]) : 0
+                                            frame[i] = sample * window[i]
+                                        }
+                                    }
+                                    fft.transform(frame.baseAddress!, real: re.baseAddress!, imaginary: im.baseAddress!)
+                                    // Like librosa: complex64 result, float32 magnitude.
+                                    let row = t * bins
+                                    for k in 0..<bins {
+                                        let r = Float(re[k]), i = Float(im[k])
+                                        out[row + k] = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.configuration = configuration
+        self.sampleRate = sampleRate
+        self.frameCount = frames
+        self.binCount = bins
+        self.frameMajorMagnitudes = magnitudes
+    }
+
+    /// Frame-major values (`frames × bins`), the layout the FFT produces.
+    public struct FrameMajor: Sendable {
+        public let frameCount: Int
+        public let binCount: Int
+        public let values: [Float]
+    }
+
+    /// |X|, frame-major.
+    public var magnitudeFrames: FrameMajor {
+        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorMagnitudes)
+    }
+
+    /// |X|², frame-major.
+    public var powerFrames: FrameMajor {
+        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorPower)
+    }
+
+    /// |X| as `bins × frames` (librosa's `np.abs(stft(y))`).
+    public var magnitudes: FeatureMatrix {
+        FeatureMatrix(rows: frameCount, columns: binCount, values: frameMajorMagnitudes).transposed()
+    }
+
+    /// |X|² as `bins × frames` (librosa's `np.abs(stft(y))**2`).
+    public var power: FeatureMatrix {
+        FeatureMatrix(rows: frameCount, columns: binCount, values: frameMajorPower).transposed()
+    }
+
+    /// |X|², frame-major.
+    public var frameMajorPower: [Float] { frameMajorMagnitudes.map { $0 * $0 } }
+
+    /// Bin centre frequencies in Hz.
+    public var binFrequencies: [Double] { configuration.binFrequencies(sampleRate: sampleRate) }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import SERFeatures
+import SERSupport
+import Testing
+
+/// One synthetic signal and the settings librosa ran with (see scripts/make_feature_fixtures.py).
+struct ParityCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var directory: String
+    var sampleRate: Double
+    var fftSize = 2048
+    var hopLength = 512
+    var windowLength: Int?
+    var melCount = 128
+    var minimumFrequency = 0.0
+    var maximumFrequency: Double?
+    var htk = false
+    var mfccCount = 20
+    var lifter = 0.0
+    var features: Set<String>
+    var testDescription: String { name }
+
+    static func load(from directory: String) -> [ParityCase] {
+        guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]
+        else { return [] }
+        return json.keys.sorted().compactMap { name in
+            guard let entry = json[name], let rate = entry["sample_rate"] as? Double else { return nil }
+            let s = entry["settings"] as? [String: Any] ?? [:]
+            var c = ParityCase(name: name, directory: directory, sampleRate: rate,
+                               features: Set(entry["features"] as? [String] ?? []))
+            if let v = s["n_fft"] as? Int { c.fftSize = v }
+            if let v = s["hop_length"] as? Int { c.hopLength = v }
+            if let v = s["win_length"] as? Int { c.windowLength = v }
+            if let v = s["n_mels"] as? Int { c.melCount = v }
+            if let v = s["fmin"] as? Double { c.minimumFrequency = v }
+            if let v = s["fmax"] as? Double { c.maximumFrequency = v }
+            if let v = s["htk"] as? Bool { c.htk = v }
+            if let v = s["n_mfcc"] as? Int { c.mfccCount = v }
+            if let v = s["lifter"] as? Double { c.lifter = v } else if let v = s["lifter"] as? Int { c.lifter = Double(v) }
+            return c
+        }
+    }
+
+    func reference(_ feature: String) throws -> NumPyArray {
+        try NumPyArray(contentsOf: "\(directory)/\(name).\(feature).npy")
+    }
+
+    var stft: STFTConfiguration { STFTConfiguration(fftSize: fftSize, hopLength: hopLength, windowLength: windowLength) }
+    var mel: MelConfiguration {
+        MelConfiguration(melCount: melCount, minimumFrequency: minimumFrequency, maximumFrequency: maximumFrequency,
+                         scale: htk ? .htk : .slaney)
+    }
+
+    func spectrogram() throws -> (samples: [Float], spectrogram: Spectrogram) {
+        let samples = try reference("input").values
+        return (samples, try Spectrogram(samples: samples, sampleRate: sampleRate, configuration: stft))
+    }
+}
+
+enum FeatureFixtures {
+    static var committed: String { Bundle.module.resourceURL!.appendingPathComponent("Fixtures/features").path }
+    static var cases: [ParityCase] { ParityCase.load(from: committed) }
+}
+
+/// Worst differences between our output and librosa's, for the closing report.
+struct Comparison {
+    var worstAbsolute: Float = 0
+    var worstRelative: Float = 0
+
+    /// Compares element-wise; relative error is taken against max(|reference|, floor).
+    init(_ ours: FeatureMatrix, _ reference: NumPyArray, floor: Float, mask: ((Int) -> Bool)? = nil) {
+        for i in reference.values.indices where mask?(i) ?? true {
+            let difference = abs(ours.values[i] - reference.values[i])
+            worstAbsolute = max(worstAbsolute, difference)
+            worstRelative = max(worstRelative, difference / max(abs(reference.values[i]), floor))
+        }
+    }
+}
+
+func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
+    reference.shape == [ours.rows, ours.columns]
+}
+
+@Suite struct LibrosaParityTests {
+    @Test(arguments: FeatureFixtures.cases)
+    func stftMagnitude(_ c: ParityCase) throws {
+        guard c.features.contains("magnitude") else { return }
+        let ours = try c.spectrogram().spectrogram.magnitudes
+        let reference = try c.reference("magnitude")
+        #expect(shapeMatches(ours, reference), "\(reference.shape) vs \(ours.rows)×\(ours.columns)")
+        // Relative error on bins within 60 dB (amplitude: 1e-3) of their frame's maximum.
+        let frames = ours.columns
+        var frameMax = [Float](repeating: 0, count: frames)
+        for i in reference.values.indices { frameMax[i % frames] = max(frameMax[i % frames], reference.values[i]) }
+        let result = Comparison(ours, reference, floor: .leastNormalMagnitude) { i in
+            reference.values[i] >= frameMax[i % frames] * 1e-3 && reference.values[i] > 0
+        }
+        #expect(result.worstRelative <= 1e-4, "\(c.name): worst relative \(result.worstRelative)")
+    }
+
+    @Test(arguments: FeatureFixtures.cases)
+    func melSpectrogramAndDecibels(_ c: ParityCase) throws {
+        let mel = try c.spectrogram().spectrogram.melSpectrogram(c.mel)
+        let reference = try c.reference("melspectrogram")
+        #expect(shapeMatches(mel, reference))
+        let frames = mel.columns
+        var frameMax = [Float](repeating: 0, count: frames)
+        for i in reference.values.indices { frameMax[i % frames] = max(frameMax[i % frames], reference.values[i]) }
+        let relative = Comparison(mel, reference, floor: .leastNormalMagnitude) { i in
+            reference.values[i] >= frameMax[i % frames] * 1e-6 && reference.values[i] > 0
+        }
+        #expect(relative.worstRelative <= 1e-4, "\(c.name): mel worst relative \(relative.worstRelative)")
+
+        let db = DecibelScaling().powerToDecibels(mel)
+        let dbResult = Comparison(db, try c.reference("melspectrogram_db"), floor: 1)
+        #expect(dbResult.worstAbsolute <= 0.01, "\(c.name): dB worst \(dbResult.worstAbsolute)")
+    }
+
+    @Test(arguments: FeatureFixtures.cases)
+    func mfccAndDeltas(_ c: ParityCase) throws {
+        let spectrogram = try c.spectrogram().spectrogram
+        let mfcc = try spectrogram.mfcc(MFCCConfiguration(coefficientCount: c.mfccCount, lifter: c.lifter), mel: c.mel)
+        let reference = try c.reference("mfcc")
+        #expect(shapeMatches(mfcc, reference))
+        let result = Comparison(mfcc, reference, floor: 1)
+        #expect(result.worstAbsolute <= 0.01, "\(c.name): MFCC worst \(result.worstAbsolute)")
+        for (order, name) in [(1, "mfcc_delta"), (2, "mfcc_delta2")] {
+            let ours = try delta(mfcc, order: order)
+            let deltaResult = Comparison(ours, try c.reference(name), floor: 1)
+            #expect(deltaResult.worstAbsolute <= 0.01, "\(c.name): \(name) worst \(deltaResult.worstAbsolute)")
+        }
+    }
+
+    @Test(arguments: FeatureFixtures.cases)
+    func chromaWithEstimatedTuning(_ c: ParityCase) throws {
+        let (chroma, tuning) = try c.spectrogram().spectrogram.chroma()
+        let referenceTuning = try c.reference("tuning").values[0]
+        #expect(abs(Float(tuning) - referenceTuning) < 1e-6, "\(c.name): tuning \(tuning) vs \(referenceTuning)")
+        let reference = try c.reference("chroma_stft")
+        #expect(shapeMatches(chroma, reference))
+        let result = Comparison(chroma, reference, floor: 1)
+        #expect(result.worstAbsolute <= 1e-3, "\(c.name): chroma worst \(result.worstAbsolute)")
+    }
+
+    @Test(arguments: FeatureFixtures.cases)
+    func waveformAndSpectralShape(_ c: ParityCase) throws {
+        let (samples, spectrogram) = try c.spectrogram()
+        let checks: [(String, FeatureMatrix, Float)] = [
+            ("zero_crossing_rate", try WaveformFeatures.zeroCrossingRate(samples, frameLength: c.fftSize, hopLength: c.hopLength), 1e-3),
+            ("rms", try WaveformFeatures.rms(samples, frameLength: c.fftSize, hopLength: c.hopLength), 1e-6),
+            ("spectral_centroid", spectrogram.spectralCentroid(), 1),
+            ("spectral_bandwidth", spectrogram.spectralBandwidth(), 1),
+            ("spectral_rolloff", try spectrogram.spectralRolloff(), 1),
+            ("spectral_flatness", spectrogram.spectralFlatness(), 1e-6),
+        ] + (c.features.contains("spectral_contrast") ? [("spectral_contrast", try spectrogram.spectralContrast(), 1)] : [])
+        for (name, ours, floor) in checks {
+            let reference = try c.reference(name)
+            #expect(shapeMatches(ours, reference), "\(c.name) \(name): \(reference.shape) vs \(ours.rows)×\(ours.columns)")
+            guard shapeMatches(ours, reference) else { continue }
+            let result = Comparison(ours, reference, floor: floor)
+            #expect(result.worstRelative <= 1e-3, "\(name) on \(c.name): worst relative \(result.worstRelative), absolute \(result.worstAbsolute)")
+        }
+    }
+}
+
+/// The same comparisons on the corpus originals, against references that
+/// scripts/make_feature_fixtures.py writes locally (never committed).
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: CorpusReferences.directory + "/cases.json"),
+                "no local references: run scripts/make_feature_fixtures.py with ../shared/corpora present"))
+struct CorpusParityTests {
+    @Test(arguments: ParityCase.load(from: CorpusReferences.directory))
+    func corpusOriginals(_ c: ParityCase) throws {
+        let parity = LibrosaParityTests()
+        try parity.melSpectrogramAndDecibels(c)
+        try parity.mfccAndDeltas(c)
+        try parity.chromaWithEstimatedTuning(c)
+        try parity.waveformAndSpectralShape(c)
+        try parity.stftMagnitude(c)
+    }
+}
+
+enum CorpusReferences {
+    static var directory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".fixtures-local/features").path
+    }
+}
