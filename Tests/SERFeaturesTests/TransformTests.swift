@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import SERFeatures
+
+@Suite struct RealFFTTests {
+    /// The DFT by its definition, in double precision.
+    func directDFT(_ x: [Double]) -> (re: [Double], im: [Double]) {
+        let n = x.count
+        var re = [Double](repeating: 0, count: n / 2 + 1), im = re
+        for k in 0...(n / 2) {
+            for t in 0..<n {
+                let angle = -2 * Double.pi * Double(k * t % n) / Double(n)
+                re[k] += x[t] * cos(angle)
+                im[k] += x[t] * sin(angle)
+            }
+        }
+        return (re, im)
+    }
+
+    @Test(arguments: [2, 4, 8, 64, 512, 2048, 3, 5, 12, 100, 400, 441, 1000])
+    func matchesTheDirectDFT(size: Int) {
+        var state: UInt64 = UInt64(size) &* 2654435761
+        let x: [Double] = (0..<size).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53) - 0.5
+        }
+        let fft = RealFFT(size: size)
+        var re = [Double](repeating: 0, count: fft.binCount), im = re
+        x.withUnsafeBufferPointer { input in
+            re.withUnsafeMutableBufferPointer { r in
+                im.withUnsafeMutableBufferPointer { i in fft.transform(input.baseAddress!, real: r.baseAddress!, imaginary: i.baseAddress!) }
+            }
+        }
+        let expected = directDFT(x)
+        let worst = (0..<fft.binCount).map { max(abs(re[$0] - expected.re[$0]), abs(im[$0] - expected.im[$0])) }.max()!
+        #expect(worst < 1e-10 * Double(size), "size \(size): worst error \(worst)")
+    }
+
+    @Test func sineLandsInItsBin() {
+        let n = 1024
+        let x = (0..<n).map { cos(2 * Double.pi * 37 * Double($0) / Double(n)) }
+        let fft = RealFFT(size: n)
+        var re = [Double](repeating: 0, count: fft.binCount), im = re
+        x.withUnsafeBufferPointer { input in
+            re.withUnsafeMutableBufferPointer { r in
+                im.withUnsafeMutableBufferPointer { i in fft.transform(input.baseAddress!, real: r.baseAddress!, imaginary: i.baseAddress!) }
+            }
+        }
+        #expect(abs(re[37] - Double(n) / 2) < 1e-9)
+        let leakage = (0..<fft.binCount).filter { $0 != 37 }.map { hypot(re[$0], im[$0]) }.max()!
+        #expect(leakage < 1e-9)
+    }
+}
+
+@Suite struct FeatureBehaviourTests {
+    func tone(_ hz: Double, sampleRate: Double = 22050, seconds: Double = 1, amplitude: Float = 0.5) -> [Float] {
+        (0..<Int(sampleRate * seconds)).map { amplitude * Float(sin(2 * Double.pi * hz * Double($0) / sampleRate)) }
+    }
+
+    @Test func frameCountsFollowLibrosa() {
+        let stft = STFTConfiguration()
+        #expect(stft.frameCount(forSamples: 22050) == 44)   // 1 + 22050 // 512
+        #expect(stft.frameCount(forSamples: 1) == 1)
+        #expect(STFTConfiguration(centered: false).frameCount(forSamples: 2047) == 0)
+        #expect(STFTConfiguration(centered: false).frameCount(forSamples: 2048 + 511) == 1)
+    }
+
+    @Test func toneEnergyIsInTheRightMelBandAndChromaClass() throws {
+        // A4 = 440 Hz: chroma class A (index 9 with C first); 1 kHz is mel 15 of 40 (Slaney, 0–11025 Hz).
+        let spectrogram = try Spectrogram(samples: tone(440), sampleRate: 22050)
+        let (chroma, tuning) = try spectrogram.chroma()
+        #expect(abs(tuning) <= 0.03, "a 440 Hz tone is in tune to within the 0.01-bin histogram and interpolation bias")
+        let middle = chroma.columns / 2
+        let strongest = (0..<12).max { chroma[$0, middle] < chroma[$1, middle] }
+        #expect(strongest == 9)
+        #expect(chroma[9, middle] == 1, "∞-normalised per frame")
+
+        let mel = try Spectrogram(samples: tone(1000), sampleRate: 22050).melSpectrogram(MelConfiguration(melCount: 40))
+        let band = (0..<40).max { mel[$0, 20] < mel[$1, 20] }!
+        let edges = MelScale.slaney.frequencies(count: 42, minimum: 0, maximum: 11025)
+        #expect(edges[band] < 1000 && 1000 < edges[band + 2])
+    }
+
+    @Test func melScalesRoundTripAndMatchKnownValues() {
+        for scale in [MelScale.slaney, .htk] {
+            for hz in [0.0, 100, 999, 1000, 4000, 11025] {
+                #expect(abs(scale.hertz(fromMel: scale.mel(fromHertz: hz)) - hz) < 1e-9)
+            }
+        }
+        #expect(abs(MelScale.slaney.mel(fromHertz: 1000) - 15) < 1e-12)
+        #expect(abs(MelScale.htk.mel(fromHertz: 700) - 2595 * log10(2)) < 1e-9)
+    }
+
+    @Test func decibelsFloorAtTheDynamicRange() {
+        let power = FeatureMatrix(rows: 1, columns: 4, values: [1, 1e-3, 1e-12, 0])
+        let db = DecibelScaling().powerToDecibels(power)
+        #expect(db.values[0] == 0 && abs(db.values[1] + 30) < 1e-4)
+        #expect(db.values[2] == -80 && db.values[3] == -80)
+        let unfloored = DecibelScaling(dynamicRange: nil).powerToDecibels(power)
+        #expect(abs(unfloored.values[2] + 100) < 1e-3 && abs(unfloored.values[3] + 100) < 1e-3)
+    }
+
+    @Test func deltaOfALinearRampIsItsSlope() throws {
+        let ramp = FeatureMatrix(rows: 2, columns: 20, values: (0..<40).map { Float($0 % 20) * ($0 < 20 ? 0.5 : -2) })
+        let first = try delta(ramp)
+        #expect(first.row(0).allSatisfy { abs($0 - 0.5) < 1e-5 })
+        #expect(first.row(1).allSatisfy { abs($0 + 2) < 1e-5 })
+        let second = try delta(ramp, order: 2)
+        #expect(second.values.allSatisfy { abs($0) < 1e-4 })
+        #expect(throws: FeatureError.self) { try delta(FeatureMatrix(rows: 1, columns: 5), width: 9) }
+        #expect(throws: FeatureError.self) { try delta(ramp, width: 4) }
+    }
+
+    @Test func zeroCrossingRateOfASineIsTwiceItsFrequency() throws {
+        let zcr = try WaveformFeatures.zeroCrossingRate(tone(1000), frameLength: 2048, hopLength: 512)
+        let middle = zcr.values[10...30]
+        #expect(middle.allSatisfy { abs($0 - Float(2 * 1000.0 / 22050)) < 2.0 / 2048 })
+        let rms = try WaveformFeatures.rms(tone(1000, amplitude: 0.5))
+        #expect(rms.values[10...30].allSatisfy { abs($0 - 0.5 / Float(2).squareRoot()) < 1e-3 })
+    }
+
+    @Test func invalidSettingsAreTypedErrors() {
+        #expect(throws: FeatureError.self) { try Spectrogram(samples: [0, 0], sampleRate: 8000, configuration: STFTConfiguration(hopLength: 0)) }
+        #expect(throws: FeatureError.self) { try Spectrogram(samples: [0, 0], sampleRate: 8000, configuration: STFTConfiguration(fftSize: 512, windowLength: 1024)) }
+        #expect(throws: FeatureError.self) { try Spectrogram(samples: [0], sampleRate: 8000, configuration: STFTConfiguration(centered: false)) }
+        #expect(throws: FeatureError.self) { try MelConfiguration(melCount: 0).filterBank(sampleRate: 16000, fftSize: 512) }
+        #expect(throws: FeatureError.self) { try MelConfiguration(minimumFrequency: 9000, maximumFrequency: 8000).filterBank(sampleRate: 16000, fftSize: 512) }
+        let spectrogram = try? Spectrogram(samples: tone(300, sampleRate: 8000), sampleRate: 8000)
+        #expect(throws: FeatureError.self) { try spectrogram?.spectralContrast(bandCount: 6, minimumFrequency: 200) }
+        #expect(throws: FeatureError.self) { try spectrogram?.mfcc(MFCCConfiguration(coefficientCount: 200)) }
+    }
+}
