@@ -89,9 +89,25 @@ def features(y, sr, n_fft=2048, hop_length=512, win_length=None, n_mels=128, fmi
         "spectral_rolloff": librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=n_fft),
         "spectral_flatness": librosa.feature.spectral_flatness(S=S),
     }
+    if settings_are_default(n_fft, hop_length, win_length, n_mels, fmin, fmax, htk, n_mfcc, lifter):
+        out["classic180"] = classic180(y, sr)
     if fmin == 0.0 and n_fft >= 2048:
         out["spectral_contrast"] = librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=n_fft)
     return out
+
+
+def settings_are_default(n_fft, hop_length, win_length, n_mels, fmin, fmax, htk, n_mfcc, lifter):
+    return (n_fft, hop_length, win_length, n_mels, fmin, fmax, htk, n_mfcc, lifter) == (2048, 512, None, 128, 0.0, None,
+                                                                                       False, 20, 0)
+
+
+def classic180(X, sample_rate):
+    """The seed projects' vector, exactly as their code computes it."""
+    mfccs = np.mean(librosa.feature.mfcc(y=X, sr=sample_rate, n_mfcc=40).T, axis=0)
+    stft = np.abs(librosa.stft(X))
+    chroma = np.mean(librosa.feature.chroma_stft(S=stft, sr=sample_rate).T, axis=0)
+    mel = np.mean(librosa.feature.melspectrogram(y=X, sr=sample_rate).T, axis=0)
+    return np.hstack([mfccs, chroma, mel])
 
 
 def write(directory, name, y, sr, settings):

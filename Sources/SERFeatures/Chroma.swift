@@ -6,10 +6,14 @@ public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
     /// Deviation from A440 in fractions of a chroma bin; `nil` estimates it from
     /// the spectrogram as librosa does (`estimate_tuning`).
     public var tuning: Double?
+    /// Which spectrogram the filter bank is applied to: librosa's default power,
+    /// or magnitude (what the seed projects passed as `S=np.abs(stft)`).
+    public var usesMagnitude: Bool = false
 
-    public init(chromaCount: Int = 12, tuning: Double? = nil) {
+    public init(chromaCount: Int = 12, tuning: Double? = nil, usesMagnitude: Bool = false) {
         self.chromaCount = chromaCount
         self.tuning = tuning
+        self.usesMagnitude = usesMagnitude
     }
 
     /// The `chromaCount × (1 + fftSize/2)` filter bank (`librosa.filters.chroma`

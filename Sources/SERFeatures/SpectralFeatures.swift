@@ -19,7 +19,7 @@ extension Spectrogram {
 
     /// `librosa.feature.chroma_stft` (power spectrogram, ∞-norm per frame) and the tuning it used.
     public func chroma(_ chroma: ChromaConfiguration = .init()) throws -> (chroma: FeatureMatrix, tuning: Double) {
-        let power = powerFrames
+        let power = chroma.usesMagnitude ? magnitudeFrames : powerFrames
         let tuning = chroma.tuning ?? estimateTuning(power: power, sampleRate: sampleRate, fftSize: configuration.fftSize,
                                                      binsPerOctave: chroma.chromaCount)
         let bank = try FilterBankCache.shared.chroma(chroma, tuning: tuning, sampleRate: sampleRate,

@@ -177,6 +177,7 @@ struct CorpusParityTests {
         try parity.chromaWithEstimatedTuning(c)
         try parity.waveformAndSpectralShape(c)
         try parity.stftMagnitude(c)
+        if c.features.contains("classic180") { try PresetParityTests().classic180MatchesTheSeedsRecipe(c) }
     }
 }
 
@@ -184,5 +185,28 @@ enum CorpusReferences {
     static var directory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent(".fixtures-local/features").path
+    }
+}
+
+@Suite struct PresetParityTests {
+    /// `classic180` against the seed projects' own code (mfcc n_mfcc=40, chroma_stft(S=|stft|), melspectrogram; means).
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("classic180") })
+    func classic180MatchesTheSeedsRecipe(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let ours = try FeaturePreset.classic180.vector(samples: samples, sampleRate: Int(c.sampleRate))
+        let reference = try c.reference("classic180").values
+        #expect(ours.count == 180 && reference.count == 180)
+        let mfccWorst = (0..<40).map { abs(ours[$0] - reference[$0]) }.max()!
+        let chromaWorst = (40..<52).map { abs(ours[$0] - reference[$0]) }.max()!
+        let melWorst = (52..<180).map { abs(ours[$0] - reference[$0]) / max(abs(reference[$0]), 1e-8) }.max()!
+        #expect(mfccWorst <= 0.01, "\(c.name): MFCC means worst \(mfccWorst)")
+        #expect(chromaWorst <= 1e-3, "\(c.name): chroma means worst \(chromaWorst)")
+        #expect(melWorst <= 1e-4, "\(c.name): mel means worst relative \(melWorst)")
+    }
+
+    @Test func columnNamesDescribeTheVector() {
+        let names = FeaturePreset.classic180.columnNames()
+        #expect(names.count == 180 && FeaturePreset.classic180.dimension == 180)
+        #expect(names.first == "mfcc_0_mean" && names[40] == "chroma_stft_0_mean" && names.last == "melspectrogram_127_mean")
     }
 }

@@ -1,0 +1,202 @@
+import Foundation
+import SERAudio
+
+/// The frame-level features `ser features --feature` can compute, named as librosa names them.
+public enum FeatureKind: String, CaseIterable, Sendable, Codable {
+    case stft                   // |STFT| magnitude
+    case melspectrogram
+    case mfcc
+    case mfccDelta = "mfcc_delta"
+    case mfccDelta2 = "mfcc_delta2"
+    case chromaStft = "chroma_stft"
+    case zeroCrossingRate = "zero_crossing_rate"
+    case rms
+    case spectralCentroid = "spectral_centroid"
+    case spectralBandwidth = "spectral_bandwidth"
+    case spectralRolloff = "spectral_rolloff"
+    case spectralFlatness = "spectral_flatness"
+    case spectralContrast = "spectral_contrast"
+}
+
+/// Everything that decides a feature's numbers. Two equal configurations give
+/// equal features, which is what a feature cache keys on.
+public struct FeatureConfiguration: Equatable, Hashable, Sendable, Codable {
+    /// Audio is resampled to this rate first (librosa's default 22050; the models use 16000).
+    public var sampleRate: Int = 22050
+    public var stft = STFTConfiguration()
+    public var mel = MelConfiguration()
+    public var mfcc = MFCCConfiguration()
+    public var chroma = ChromaConfiguration()
+
+    public init(sampleRate: Int = 22050, stft: STFTConfiguration = .init(), mel: MelConfiguration = .init(),
+                mfcc: MFCCConfiguration = .init(), chroma: ChromaConfiguration = .init()) {
+        self.sampleRate = sampleRate
+        self.stft = stft
+        self.mel = mel
+        self.mfcc = mfcc
+        self.chroma = chroma
+    }
+}
+
+/// Computes features for a signal, sharing one STFT between all spectral features.
+public struct FeatureExtractor: Sendable {
+    public var configuration: FeatureConfiguration
+
+    public init(configuration: FeatureConfiguration = .init()) {
+        self.configuration = configuration
+    }
+
+    /// Decodes `path` at the configured rate (mono, like librosa.load).
+    public func loadSamples(_ path: String) throws -> [Float] {
+        try AudioSignal(contentsOf: path, sampleRate: configuration.sampleRate).samples
+    }
+
+    /// The frame matrix of one feature (librosa's `features × frames`).
+    public func frames(_ kind: FeatureKind, samples: [Float]) throws -> FeatureMatrix {
+        let analysis = try Analysis(samples: samples, configuration: configuration)
+        return try analysis.frames(kind)
+    }
+
+    /// The frame matrices of several features from one STFT.
+    public func frames(_ kinds: [FeatureKind], samples: [Float]) throws -> [FeatureKind: FeatureMatrix] {
+        let analysis = try Analysis(samples: samples, configuration: configuration)
+        var out: [FeatureKind: FeatureMatrix] = [:]
+        for kind in kinds { out[kind] = try analysis.frames(kind) }
+        return out
+    }
+
+    /// Row names of a feature's frame matrix, e.g. `mfcc_0 … mfcc_19`.
+    public func rowNames(_ kind: FeatureKind) -> [String] {
+        let count: Int
+        switch kind {
+        case .stft: count = configuration.stft.binCount
+        case .melspectrogram: count = configuration.mel.melCount
+        case .mfcc, .mfccDelta, .mfccDelta2: count = configuration.mfcc.coefficientCount
+        case .chromaStft: count = configuration.chroma.chromaCount
+        case .spectralContrast: count = 7
+        case .zeroCrossingRate, .rms, .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness: count = 1
+        }
+        return count == 1 ? [kind.rawValue] : (0..<count).map { "\(kind.rawValue)_\($0)" }
+    }
+
+    /// One file's analysis: the samples and, computed once each, their
+    /// spectrogram and MFCC (which the deltas reuse).
+    final class Analysis {
+        let samples: [Float]
+        let configuration: FeatureConfiguration
+        let spectrogram: Spectrogram
+        private var mfccMatrix: FeatureMatrix?
+
+        init(samples: [Float], configuration: FeatureConfiguration) throws {
+            self.samples = samples
+            self.configuration = configuration
+            self.spectrogram = try Spectrogram(samples: samples, sampleRate: Double(configuration.sampleRate),
+                                               configuration: configuration.stft)
+        }
+
+        func frames(_ kind: FeatureKind) throws -> FeatureMatrix {
+            let n = configuration.stft.fftSize, hop = configuration.stft.hopLength
+            switch kind {
+            case .stft: return spectrogram.magnitudes
+            case .melspectrogram: return try spectrogram.melSpectrogram(configuration.mel)
+            case .mfcc: return try mfcc()
+            case .mfccDelta: return try delta(mfcc(), order: 1)
+            case .mfccDelta2: return try delta(mfcc(), order: 2)
+            case .chromaStft: return try spectrogram.chroma(configuration.chroma).chroma
+            case .zeroCrossingRate:
+                return try WaveformFeatures.zeroCrossingRate(samples, frameLength: n, hopLength: hop, centered: configuration.stft.centered)
+            case .rms: return try WaveformFeatures.rms(samples, frameLength: n, hopLength: hop, centered: configuration.stft.centered)
+            case .spectralCentroid: return spectrogram.spectralCentroid()
+            case .spectralBandwidth: return spectrogram.spectralBandwidth()
+            case .spectralRolloff: return try spectrogram.spectralRolloff()
+            case .spectralFlatness: return spectrogram.spectralFlatness()
+            case .spectralContrast: return try spectrogram.spectralContrast()
+            }
+        }
+
+        private func mfcc() throws -> FeatureMatrix {
+            if let mfccMatrix { return mfccMatrix }
+            let computed = try spectrogram.mfcc(configuration.mfcc, mel: configuration.mel)
+            mfccMatrix = computed
+            return computed
+        }
+    }
+}
+
+/// How frame-level features become one utterance-level vector.
+public enum Pooling: String, CaseIterable, Sendable, Codable {
+    /// Mean of each row over frames (the seed projects' choice).
+    case mean
+    /// Standard deviation of each row (population, like numpy's default).
+    case std
+    /// Mean then standard deviation.
+    case meanStd = "mean+std"
+
+    /// Pools each row of `matrix`.
+    public func pool(_ matrix: FeatureMatrix) -> [Float] {
+        var means = [Float](repeating: 0, count: matrix.rows)
+        var deviations = [Float](repeating: 0, count: matrix.rows)
+        for r in 0..<matrix.rows {
+            let row = matrix.row(r)
+            let n = Double(max(1, row.count))
+            let mean = row.reduce(0.0) { $0 + Double($1) } / n
+            means[r] = Float(mean)
+            if self != .mean {
+                deviations[r] = Float((row.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot())
+            }
+        }
+        switch self {
+        case .mean: return means
+        case .std: return deviations
+        case .meanStd: return means + deviations
+        }
+    }
+
+    /// Names of the pooled values for rows named `names`.
+    public func names(_ names: [String]) -> [String] {
+        switch self {
+        case .mean: return names.map { "\($0)_mean" }
+        case .std: return names.map { "\($0)_std" }
+        case .meanStd: return names.map { "\($0)_mean" } + names.map { "\($0)_std" }
+        }
+    }
+}
+
+/// Named utterance-level feature vectors.
+public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
+    /// MFCC 40 + chroma 12 + mel 128 means: the seed projects' vector
+    /// (`mfcc(n_mfcc=40)`, `chroma_stft(S=|stft|)`, `melspectrogram()`, each averaged over frames).
+    case classic180
+
+    /// The feature configuration the preset implies at `sampleRate`.
+    public func configuration(sampleRate: Int = 22050) -> FeatureConfiguration {
+        switch self {
+        case .classic180:
+            return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
+                                        chroma: ChromaConfiguration(usesMagnitude: true))
+        }
+    }
+
+    /// The frame-level parts, in vector order, each pooled as given.
+    var parts: [(FeatureKind, Pooling)] {
+        switch self {
+        case .classic180: return [(.mfcc, .mean), (.chromaStft, .mean), (.melspectrogram, .mean)]
+        }
+    }
+
+    /// Column names of the vector.
+    public func columnNames(sampleRate: Int = 22050) -> [String] {
+        let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
+        return parts.flatMap { kind, pooling in pooling.names(extractor.rowNames(kind)) }
+    }
+
+    /// The vector for `samples` (already at `sampleRate`).
+    public func vector(samples: [Float], sampleRate: Int = 22050) throws -> [Float] {
+        let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
+        let frames = try extractor.frames(parts.map(\.0), samples: samples)
+        return parts.flatMap { kind, pooling in pooling.pool(frames[kind]!) }
+    }
+
+    /// Dimension of the vector.
+    public var dimension: Int { columnNames().count }
+}
