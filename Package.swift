@@ -63,6 +63,7 @@ let package = Package(
             name: "ser",
             dependencies: [
                 "SERAudio",
+                "SERFeatures",
                 "SERSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -70,7 +71,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERSupport"],
             path: "Sources/ser-bench"
         ),
 
@@ -94,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]

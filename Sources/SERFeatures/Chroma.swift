@@ -94,10 +94,14 @@ func pitchTuning(_ frequencies: [Double], resolution: Double, binsPerOctave: Int
         var residual = (Double(binsPerOctave) * octaves).truncatingRemainder(dividingBy: 1)
         if residual < 0 { residual += 1 }
         if residual >= 0.5 { residual -= 1 }
-        // numpy.histogram: half-open bins, the last one closed.
-        var index = edges.firstIndex { $0 > residual }.map { $0 - 1 } ?? (edgeCount - 2)
-        if residual == edges[edgeCount - 1] { index = edgeCount - 2 }
-        if index >= 0 && index < counts.count { counts[index] += 1 }
+        // numpy.histogram: the bin is computed, then corrected against the actual
+        // edges; bins are half-open except the last, which is closed.
+        let bins = edgeCount - 1
+        guard residual >= edges[0], residual <= edges[bins] else { continue }
+        var index = min(bins - 1, Int((residual - edges[0]) / (edges[bins] - edges[0]) * Double(bins)))
+        if residual < edges[index] { index -= 1 }
+        else if index + 1 < bins && residual >= edges[index + 1] { index += 1 }
+        counts[index] += 1
     }
     var best = 0  // numpy.argmax: the first of equal maxima
     for i in counts.indices where counts[i] > counts[best] { best = i }
@@ -111,39 +115,36 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
                 minimumFrequency: Double, maximumFrequency: Double, threshold: Float) -> ([Double], [Float]) {
     let bins = spectrum.binCount
     let fmax = min(maximumFrequency, sampleRate / 2)
+    let binHz = sampleRate / Double(fftSize)
+    // Bins inside [fmin, fmax); bin 0 is never a local maximum.
+    var firstBin = max(1, Int((minimumFrequency / binHz).rounded(.up)))
+    while firstBin > 1 && Double(firstBin - 1) * binHz >= minimumFrequency { firstBin -= 1 }
+    var endBin = min(bins, Int((fmax / binHz).rounded(.up)))
+    while endBin > 0 && Double(endBin - 1) * binHz >= fmax { endBin -= 1 }
     var pitches: [Double] = [], magnitudes: [Float] = []
-    spectrum.values.withUnsafeBufferPointer { s in
+    guard firstBin < endBin else { return (pitches, magnitudes) }
+    spectrum.values.withUnsafeBufferPointer { all in
         for t in 0..<spectrum.frameCount {
-            let row = t * bins
+            let s = all.baseAddress! + t * bins
             var frameMax: Float = 0
-            for k in 0..<bins { frameMax = max(frameMax, s[row + k]) }
+            for k in 0..<bins where s[k] > frameMax { frameMax = s[k] }
             let reference = threshold * frameMax
-            // Gated spectrum: values not above the reference count as 0.
-            func gated(_ k: Int) -> Float { s[row + k] > reference ? s[row + k] : 0 }
-            for k in 1..<bins {
-                let hz = Double(k) * sampleRate / Double(fftSize)
-                guard hz >= minimumFrequency, hz < fmax else { continue }
+            @inline(__always) func gated(_ k: Int) -> Float { s[k] > reference ? s[k] : 0 }
+            for k in firstBin..<endBin {
                 let value = gated(k)
-                let isPeak: Bool
-                if k == bins - 1 {
-                    isPeak = value > gated(k - 1)
-                } else {
-                    isPeak = value > gated(k - 1) && value >= gated(k + 1)
-                }
+                guard value > 0 else { continue }  // a peak must clear the threshold
+                let isPeak = k == bins - 1 ? value > gated(k - 1) : (value > gated(k - 1) && value >= gated(k + 1))
                 guard isPeak else { continue }
-                // Parabolic interpolation on the ungated spectrum (zero at the edges).
-                var shift: Float = 0
-                var slope: Float
-                if k == bins - 1 {
-                    slope = s[row + k] - s[row + k - 1]
-                } else {
-                    let a = s[row + k + 1] + s[row + k - 1] - 2 * s[row + k]
-                    let b = (s[row + k + 1] - s[row + k - 1]) / 2
+                // Parabolic interpolation on the ungated spectrum (no shift at the last bin).
+                var shift: Float = 0, slope: Float = 0
+                if k < bins - 1 {
+                    let a = s[k + 1] + s[k - 1] - 2 * s[k]
+                    let b = (s[k + 1] - s[k - 1]) / 2
                     if abs(b) < abs(a) { shift = -b / a }
                     slope = b
                 }
                 pitches.append((Double(k) + Double(shift)) * sampleRate / Double(fftSize))
-                magnitudes.append(s[row + k] + 0.5 * slope * shift)
+                magnitudes.append(s[k] + 0.5 * slope * shift)
             }
         }
     }

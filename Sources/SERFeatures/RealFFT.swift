@@ -14,6 +14,18 @@ import Foundation
 ///
 /// Not thread-safe: each thread needs its own instance (they are cheap to make).
 final class RealFFT {
+    /// The plan for `size` belonging to the calling thread: plans hold scratch
+    /// buffers, so threads do not share them, and building one (tables of
+    /// sines and cosines) is not repeated per file.
+    static func forCurrentThread(size: Int) -> RealFFT {
+        let key = "ser.RealFFT.\(size)"
+        let storage = Thread.current.threadDictionary
+        if let plan = storage[key] as? RealFFT { return plan }
+        let plan = RealFFT(size: size)
+        storage[key] = plan
+        return plan
+    }
+
     let size: Int
     /// Bins in the output: `size / 2 + 1`.
     var binCount: Int { size / 2 + 1 }
@@ -92,9 +104,11 @@ final class RealFFT {
 /// In-place iterative radix-2 complex FFT (decimation in time) of a power-of-two size.
 final class ComplexFFT {
     let size: Int
-    private let bitReversed: [Int]
-    private let cosines: [Double]
-    private let sines: [Double]
+    private let bitReversed: [Int32]
+    /// Twiddles of every stage laid out one after another (stage of length L
+    /// contributes L/2 values), so each stage reads its table contiguously.
+    private let stageCosines: [Double]
+    private let stageSines: [Double]
 
     init(size: Int) {
         precondition(size >= 1 && size & (size - 1) == 0, "ComplexFFT needs a power-of-two size")
@@ -103,41 +117,90 @@ final class ComplexFFT {
         bitReversed = (0..<size).map { i in
             var reversed = 0, value = i
             for _ in 0..<bits { reversed = (reversed << 1) | (value & 1); value >>= 1 }
-            return reversed
+            return Int32(reversed)
         }
-        let half = max(1, size / 2)
-        cosines = (0..<half).map { cos(-2 * Double.pi * Double($0) / Double(size)) }
-        sines = (0..<half).map { sin(-2 * Double.pi * Double($0) / Double(size)) }
+        var cosines: [Double] = [], sines: [Double] = []
+        var length = 2
+        while length <= size {
+            for j in 0..<(length / 2) {
+                let angle = -2 * Double.pi * Double(j) / Double(length)
+                cosines.append(cos(angle))
+                sines.append(sin(angle))
+            }
+            length *= 2
+        }
+        stageCosines = cosines
+        stageSines = sines
     }
 
     func transform(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>) {
         let n = size
         guard n > 1 else { return }
-        for i in 0..<n {
-            let j = bitReversed[i]
-            if j > i {
-                swap(&re[i], &re[j])
-                swap(&im[i], &im[j])
+        bitReversed.withUnsafeBufferPointer { reversed in
+            for i in 0..<n {
+                let j = Int(reversed[i])
+                if j > i {
+                    swap(&re[i], &re[j])
+                    swap(&im[i], &im[j])
+                }
             }
         }
-        cosines.withUnsafeBufferPointer { cosines in
-            sines.withUnsafeBufferPointer { sines in
-                var length = 2
+        // Length-2 butterflies need no twiddles.
+        var i = 0
+        while i < n {
+            let ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1]
+            re[i] = ar + br; im[i] = ai + bi
+            re[i + 1] = ar - br; im[i + 1] = ai - bi
+            i += 2
+        }
+        stageCosines.withUnsafeBufferPointer { cosines in
+            stageSines.withUnsafeBufferPointer { sines in
+                var length = 4
+                var tableOffset = 1  // the length-2 stage's single twiddle is skipped
                 while length <= n {
                     let half = length / 2
-                    let step = n / length
-                    var start = 0
-                    while start < n {
-                        for j in 0..<half {
-                            let wr = cosines[j * step], wi = sines[j * step]
-                            let a = start + j, b = a + half
-                            let tr = wr * re[b] - wi * im[b]
-                            let ti = wr * im[b] + wi * re[b]
-                            re[b] = re[a] - tr; im[b] = im[a] - ti
-                            re[a] += tr; im[a] += ti
+                    if half >= 4 {
+                        // Contiguous butterflies, four at a time.
+                        let cosineBase = UnsafeRawPointer(cosines.baseAddress! + tableOffset)
+                        let sineBase = UnsafeRawPointer(sines.baseAddress! + tableOffset)
+                        var start = 0
+                        while start < n {
+                            let reA = UnsafeMutableRawPointer(re + start), imA = UnsafeMutableRawPointer(im + start)
+                            let reB = UnsafeMutableRawPointer(re + start + half), imB = UnsafeMutableRawPointer(im + start + half)
+                            var offset = 0
+                            let end = half * MemoryLayout<Double>.stride
+                            while offset < end {
+                                let wr = cosineBase.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let wi = sineBase.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let br = reB.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let bi = imB.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let ar = reA.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let ai = imA.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                                let tr = wr * br - wi * bi
+                                let ti = wr * bi + wi * br
+                                reB.storeBytes(of: ar - tr, toByteOffset: offset, as: SIMD4<Double>.self)
+                                imB.storeBytes(of: ai - ti, toByteOffset: offset, as: SIMD4<Double>.self)
+                                reA.storeBytes(of: ar + tr, toByteOffset: offset, as: SIMD4<Double>.self)
+                                imA.storeBytes(of: ai + ti, toByteOffset: offset, as: SIMD4<Double>.self)
+                                offset += 4 * MemoryLayout<Double>.stride
+                            }
+                            start += length
                         }
-                        start += length
+                    } else {
+                        for j in 0..<half {
+                            let wr = cosines[tableOffset + j], wi = sines[tableOffset + j]
+                            var a = j
+                            while a < n {
+                                let b = a + half
+                                let tr = wr * re[b] - wi * im[b]
+                                let ti = wr * im[b] + wi * re[b]
+                                re[b] = re[a] - tr; im[b] = im[a] - ti
+                                re[a] += tr; im[a] += ti
+                                a += length
+                            }
+                        }
                     }
+                    tableOffset += half
                     length *= 2
                 }
             }

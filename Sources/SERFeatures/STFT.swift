@@ -67,6 +67,8 @@ public struct Spectrogram: Sendable {
     public let binCount: Int
     /// |X| for each frame, `frameCount × binCount`, row-major.
     public let frameMajorMagnitudes: [Float]
+    /// |X|² for each frame, the same layout (float32 magnitude squared, as librosa's `np.abs(D)**2`).
+    public let frameMajorPower: [Float]
 
     /// Computes the STFT magnitude of `samples` (mono).
     public init(samples: [Float], sampleRate: Double, configuration: STFTConfiguration = .init()) throws {
@@ -80,17 +82,19 @@ public struct Spectrogram: Sendable {
         let bins = configuration.binCount
         let pad = configuration.centered ? n / 2 : 0
         let window = configuration.window()
-        let fft = RealFFT(size: n)
+        let fft = RealFFT.forCurrentThread(size: n)
         var frame = [Double](repeating: 0, count: n)
         var spectrumRe = [Double](repeating: 0, count: bins)
         var spectrumIm = [Double](repeating: 0, count: bins)
         var magnitudes = [Float](repeating: 0, count: frames * bins)
+        var power = [Float](repeating: 0, count: frames * bins)
         samples.withUnsafeBufferPointer { signal in
             window.withUnsafeBufferPointer { window in
                 frame.withUnsafeMutableBufferPointer { frame in
                     spectrumRe.withUnsafeMutableBufferPointer { re in
                         spectrumIm.withUnsafeMutableBufferPointer { im in
                             magnitudes.withUnsafeMutableBufferPointer { out in
+                              power.withUnsafeMutableBufferPointer { squared in
                                 for t in 0..<frames {
                                     // Frame t covers padded samples [t·hop, t·hop + n), i.e. signal [t·hop − pad, …).
                                     let start = t * hop - pad
@@ -108,9 +112,12 @@ public struct Spectrogram: Sendable {
                                     let row = t * bins
                                     for k in 0..<bins {
                                         let r = Float(re[k]), i = Float(im[k])
-                                        out[row + k] = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
+                                        let magnitude = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
+                                        out[row + k] = magnitude
+                                        squared[row + k] = magnitude * magnitude
                                     }
                                 }
+                              }
                             }
                         }
                     }
@@ -122,6 +129,7 @@ public struct Spectrogram: Sendable {
         self.frameCount = frames
         self.binCount = bins
         self.frameMajorMagnitudes = magnitudes
+        self.frameMajorPower = power
     }
 
     /// Frame-major values (`frames × bins`), the layout the FFT produces.
@@ -150,9 +158,6 @@ public struct Spectrogram: Sendable {
     public var power: FeatureMatrix {
         FeatureMatrix(rows: frameCount, columns: binCount, values: frameMajorPower).transposed()
     }
-
-    /// |X|², frame-major.
-    public var frameMajorPower: [Float] { frameMajorMagnitudes.map { $0 * $0 } }
 
     /// Bin centre frequencies in Hz.
     public var binFrequencies: [Double] { configuration.binFrequencies(sampleRate: sampleRate) }

@@ -1,13 +1,16 @@
 // ser-bench: in-process timings of ser's pipeline stages, printed as JSON so
 // benchmark scripts can set them beside a reference measured in the same run.
 //
-//   ser-bench load [--sample-rate N] [--repeat K] [--workers W] FILE...
+//   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
+//   ser-bench features [--sample-rate N] [--repeat K] [--workers W] FILE...
 //
-// Decodes and resamples every file K times (after one warm-up pass) on W threads
-// and prints files/s, seconds of audio per second and the per-file mean of the
-// fastest pass.
+// `load` decodes and resamples every file; `features` also computes the
+// classic180 vector. Each runs K timed passes (after one warm-up pass) on W
+// threads and prints files/s, seconds of audio per second and the per-file
+// mean of the fastest pass.
 import Foundation
 import SERAudio
+import SERFeatures
 import SERSupport
 
 struct Options {
@@ -39,14 +42,21 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 3, arguments[1] == "load", let options = parse(arguments.dropFirst(2)) else {
-    FileHandle.standardError.write(Data("usage: ser-bench load [--sample-rate N|native] [--repeat K] [--workers W] FILE...\n".utf8))
+guard arguments.count >= 3, ["load", "features"].contains(arguments[1]), let options = parse(arguments.dropFirst(2)) else {
+    FileHandle.standardError.write(Data("usage: ser-bench load|features [--sample-rate N|native] [--repeat K] [--workers W] FILE...\n".utf8))
     exit(2)
 }
+let withFeatures = arguments[1] == "features"
+useSingleThreadedBLAS()
 
 func loadAll(_ files: [String], sampleRate: Int?, workers: Int) -> (frames: Int, failures: Int) {
     let results = parallelMap(count: files.count, workers: workers) { index -> Int? in
-        (try? AudioSignal(contentsOf: files[index], sampleRate: sampleRate))?.frameCount
+        guard let signal = try? AudioSignal(contentsOf: files[index], sampleRate: sampleRate) else { return nil }
+        if withFeatures {
+            guard (try? FeaturePreset.classic180.vector(samples: signal.samples, sampleRate: signal.sampleRate)) != nil
+            else { return nil }
+        }
+        return signal.frameCount
     }
     return (results.compactMap { $0 }.reduce(0, +), results.filter { $0 == nil }.count)
 }

@@ -21,12 +21,13 @@ struct SER: ParsableCommand {
           ser info takes/*.wav --format json     the same as JSON, one entry per file
           ser convert interview.mp4 --out interview.wav --sample-rate 16000 --mono
           ser convert -r videos/ --out wav16k/ --sample-rate 16000 --mono --format flac
+          ser features corpus/ --preset classic180 --out table.csv
 
         Exit status: 0 when every file was handled, 1 when some failed (each failure \
         is reported and the rest still run), 2 for usage errors.
         """,
         version: version,
-        subcommands: [InfoCommand.self, ConvertCommand.self]
+        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self]
     )
 }
 

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import SERAudio
+import SERFeatures
+import SERSupport
+
+extension FeatureKind: ExpressibleByArgument {}
+extension FeaturePreset: ExpressibleByArgument {}
+extension Pooling: ExpressibleByArgument {}
+
+/// `ser features`: librosa-compatible features for files or whole corpora.
+struct FeaturesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "features",
+        abstract: "Compute acoustic features (numerically as librosa 0.11 does) for files or folders.",
+        discussion: """
+        One feature's frame matrix (features × frames, librosa's layout) for one file:
+          ser features take.wav --feature mfcc --n-mfcc 40 --frames --out take-mfcc.npy
+
+        One row per file, each feature pooled over frames (--pool mean, std or mean+std):
+          ser features corpus/ --feature mfcc --out mfcc-means.csv
+
+        A named preset, one row per file with named columns (all cores, progress on a terminal):
+          ser features ravdess/ --preset classic180 --out table.csv
+
+        Presets: classic180 = MFCC 40 + chroma 12 + mel 128 means (the seed projects' vector, \
+        chroma on the magnitude STFT as they computed it).
+
+        Output by extension: .npy (little-endian float32; tables also get a .json sidecar \
+        with paths and column names), .csv (with header), or - for CSV on standard output. \
+        Audio is decoded as librosa.load does (mono, soxr HQ) at --sample-rate.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Audio files or folders (walked for audio files).", valueName: "path"))
+    var paths: [String]
+
+    @Option(help: "A frame-level feature (see --help for the list).")
+    var feature: FeatureKind?
+
+    @Option(help: "A named utterance-level preset: classic180.")
+    var preset: FeaturePreset?
+
+    @Flag(help: "Write the frame matrix of one file instead of pooled values.")
+    var frames = false
+
+    @Option(help: "How frames become one value per feature with --feature: mean, std or mean+std.")
+    var pool: Pooling = .mean
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output: FILE.npy, FILE.csv, or - for CSV on stdout.", valueName: "file"))
+    var out: String
+
+    @Option(help: ArgumentHelp("Resample to this rate first.", valueName: "hz"))
+    var sampleRate: Int = 22050
+
+    @Option(help: "FFT size (n_fft).") var nFft: Int = 2048
+    @Option(help: "Samples between frames (hop_length).") var hopLength: Int = 512
+    @Option(help: "Mel bands (n_mels).") var nMels: Int = 128
+    @Option(help: "MFCC coefficients (n_mfcc).") var nMfcc: Int = 20
+    @Option(help: ArgumentHelp("Lowest mel frequency in Hz (fmin).", valueName: "hz")) var fmin: Double = 0
+    @Option(help: ArgumentHelp("Highest mel frequency in Hz (fmax; default: Nyquist).", valueName: "hz")) var fmax: Double?
+
+    func validate() throws {
+        guard (feature == nil) != (preset == nil) else {
+            throw ValidationError("give exactly one of --feature or --preset.")
+        }
+        if frames && preset != nil { throw ValidationError("--frames goes with --feature, not --preset.") }
+        guard (1...768_000).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 and 768000.") }
+        guard nFft >= 2, hopLength >= 1, nMels >= 1, nMfcc >= 1 else {
+            throw ValidationError("--n-fft must be ≥ 2 and --hop-length, --n-mels, --n-mfcc ≥ 1.")
+        }
+        guard nMfcc <= nMels else { throw ValidationError("--n-mfcc cannot exceed --n-mels.") }
+        guard out == "-" || ["npy", "csv"].contains((out as NSString).pathExtension.lowercased()) else {
+            throw ValidationError("--out must end in .npy or .csv, or be - for CSV on standard output.")
+        }
+    }
+
+    private var configuration: FeatureConfiguration {
+        if let preset { return preset.configuration(sampleRate: sampleRate) }
+        return FeatureConfiguration(
+            sampleRate: sampleRate,
+            stft: STFTConfiguration(fftSize: nFft, hopLength: hopLength),
+            mel: MelConfiguration(melCount: nMels, minimumFrequency: fmin, maximumFrequency: fmax),
+            mfcc: MFCCConfiguration(coefficientCount: nMfcc))
+    }
+
+    func run() throws {
+        let items = InputFiles.expand(paths, recursive: true)
+        guard !items.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", ")).") }
+        if frames {
+            guard items.count == 1, let feature else { throw ValidationError("--frames writes one file's matrix: give one input file.") }
+            try writeFrames(of: items[0].path, feature: feature)
+            return
+        }
+        try writeTable(items.map(\.path))
+    }
+
+    private func writeFrames(of path: String, feature: FeatureKind) throws {
+        let extractor = FeatureExtractor(configuration: configuration)
+        let matrix: FeatureMatrix
+        do {
+            matrix = try extractor.frames(feature, samples: extractor.loadSamples(path))
+        } catch {
+            Terminal.report(error, for: path)
+            throw ExitCode.someInputsFailed
+        }
+        let names = extractor.rowNames(feature)
+        if out != "-" && (out as NSString).pathExtension.lowercased() == "npy" {
+            try NumPyArray(shape: [matrix.rows, matrix.columns], values: matrix.values).write(to: out)
+            return
+        }
+        var csv = "feature," + (0..<matrix.columns).map { "frame_\($0)" }.joined(separator: ",") + "\n"
+        for r in 0..<matrix.rows {
+            csv += names[r] + "," + matrix.row(r).map { String($0) }.joined(separator: ",") + "\n"
+        }
+        try emit(csv)
+    }
+
+    private func writeTable(_ files: [String]) throws {
+        let configuration = self.configuration
+        let extractor = FeatureExtractor(configuration: configuration)
+        let feature = self.feature, preset = self.preset, pool = self.pool
+        let columns: [String]
+        if let preset { columns = preset.columnNames(sampleRate: configuration.sampleRate) }
+        else { columns = pool.names(extractor.rowNames(feature!)) }
+
+        useSingleThreadedBLAS()
+        let progress = ProgressBar(total: files.count, label: "features")
+        let rows: [Result<[Float], Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
+            Result {
+                let samples = try extractor.loadSamples(files[index])
+                if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate) }
+                return pool.pool(try extractor.frames(feature!, samples: samples))
+            }
+        }
+        progress.finish()
+
+        var keptPaths: [String] = [], keptRows: [[Float]] = []
+        var failed = false
+        for (path, row) in zip(files, rows) {
+            switch row {
+            case .success(let values): keptPaths.append(path); keptRows.append(values)
+            case .failure(let error): failed = true; Terminal.report(error, for: path)
+            }
+        }
+        if out != "-" && (out as NSString).pathExtension.lowercased() == "npy" {
+            try NumPyArray(shape: [keptRows.count, columns.count], values: keptRows.flatMap { $0 }).write(to: out)
+            let sidecar: [String: Any] = ["paths": keptPaths, "columns": columns,
+                                          "sample_rate": configuration.sampleRate, "preset": preset?.rawValue ?? NSNull(),
+                                          "feature": feature?.rawValue ?? NSNull(), "pool": preset == nil ? pool.rawValue : "preset"]
+            let json = try JSONSerialization.data(withJSONObject: sidecar, options: [.prettyPrinted, .sortedKeys])
+            try AtomicFile.write(json, to: (out as NSString).deletingPathExtension + ".json")
+        } else {
+            var csv = "path," + columns.joined(separator: ",") + "\n"
+            for (path, values) in zip(keptPaths, keptRows) {
+                csv += csvField(path) + "," + values.map { String($0) }.joined(separator: ",") + "\n"
+            }
+            try emit(csv)
+        }
+        if failed { throw ExitCode.someInputsFailed }
+    }
+
+    /// Writes CSV text to `--out` atomically, or to standard output for `-`.
+    private func emit(_ text: String) throws {
+        if out == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        } else {
+            try AtomicFile.write(Data(text.utf8), to: out)
+        }
+    }
+
+    private func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import SERAudio
+import SERFeatures
+import SERSupport
+import Testing
+
+@Suite struct FeaturesCommandTests {
+    @Test func framesOfOneFileMatchTheLibrary() throws {
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("tone.wav", seconds: 1)
+        let output = workspace.file("mfcc.npy")
+        let run = try SERRun(["features", input, "--feature", "mfcc", "--n-mfcc", "13", "--frames", "--out", output])
+        #expect(run.status == 0, "\(run.stderr)")
+        let written = try NumPyArray(contentsOf: output)
+        let extractor = FeatureExtractor(configuration: FeatureConfiguration(mfcc: MFCCConfiguration(coefficientCount: 13)))
+        let expected = try extractor.frames(.mfcc, samples: extractor.loadSamples(input))
+        #expect(written.shape == [13, expected.columns])
+        #expect(written.values == expected.values)
+    }
+
+    @Test func presetTableHasOneNamedRowPerFileAndSkipsBadOnes() throws {
+        let workspace = Workspace()
+        let a = try workspace.stereoTone("a.wav", seconds: 0.5)
+        let b = try workspace.stereoTone("b.wav", seconds: 0.7)
+        let bad = workspace.file("bad.wav")
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: bad))
+        let csvPath = workspace.file("table.csv")
+        let run = try SERRun(["features", a, bad, b, "--preset", "classic180", "--out", csvPath])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("bad.wav"))
+        let lines = try String(contentsOfFile: csvPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        let header = lines[0].split(separator: ",")
+        #expect(header.count == 181 && header[0] == "path" && header[1] == "mfcc_0_mean")
+        #expect(lines[1].hasPrefix(a + ",") && lines[2].hasPrefix(b + ","))
+        let vector = try FeaturePreset.classic180.vector(samples: AudioSignal(contentsOf: a, sampleRate: 22050).samples)
+        let written = lines[1].split(separator: ",").dropFirst().compactMap { Float(String($0)) }
+        #expect(written.count == 180)
+        #expect(zip(written, vector).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+
+    @Test func npyTableGetsASidecarWithPathsAndColumns() throws {
+        let workspace = Workspace()
+        try FileManager.default.createDirectory(atPath: workspace.file("corpus"), withIntermediateDirectories: true)
+        try workspace.stereoTone("corpus/x.wav", seconds: 0.5)
+        try workspace.stereoTone("corpus/y.wav", seconds: 0.5)
+        let run = try SERRun(["features", workspace.file("corpus"), "--feature", "rms", "--pool", "mean+std",
+                              "--out", workspace.file("rms.npy")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let table = try NumPyArray(contentsOf: workspace.file("rms.npy"))
+        #expect(table.shape == [2, 2])
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: workspace.file("rms.json")))) as? [String: Any]
+        #expect((sidecar?["columns"] as? [String]) == ["rms_mean", "rms_std"])
+        #expect((sidecar?["paths"] as? [String])?.count == 2)
+    }
+
+    @Test func usageErrors() throws {
+        #expect(try SERRun(["features", "x.wav", "--out", "-"]).status == 2)
+        #expect(try SERRun(["features", "x.wav", "--feature", "mfcc", "--preset", "classic180", "--out", "-"]).status == 2)
+        #expect(try SERRun(["features", "x.wav", "--feature", "mfcc", "--out", "x.txt"]).status == 2)
+        #expect(try SERRun(["features", "x.wav", "--feature", "mfcc", "--n-mfcc", "200", "--out", "-"]).status == 2)
+    }
+}

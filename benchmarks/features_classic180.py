@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""classic180 feature extraction: `ser` against the seeds' librosa code, in the same run.
+
+Not part of CI. Needs `pip install librosa`; builds ser-bench in release mode.
+
+    python3 benchmarks/features_classic180.py [--sample-rate 22050] [--rounds 3] [FILE_OR_DIR ...]
+
+Without paths: the corpus originals plus 200 RAVDESS files from ../shared/corpora.
+The librosa side is the seeds' code path: librosa.load(sr), then mfcc(n_mfcc=40),
+chroma_stft(S=|stft|), melspectrogram(), each averaged over frames. Both sides
+run one thread (OMP/OpenBLAS/numba limited to one) with an untimed warm-up;
+the contenders alternate for --rounds rounds and each keeps its best.
+"""
+import argparse
+import os
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[variable] = "1"
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from audio_load import ROOT, default_files, expand  # noqa: E402
+
+
+def seeds_classic180(path, sample_rate):
+    import librosa
+    import numpy as np
+    X, sr = librosa.load(path, sr=sample_rate)
+    mfccs = np.mean(librosa.feature.mfcc(y=X, sr=sr, n_mfcc=40).T, axis=0)
+    stft = np.abs(librosa.stft(X))
+    chroma = np.mean(librosa.feature.chroma_stft(S=stft, sr=sr).T, axis=0)
+    mel = np.mean(librosa.feature.melspectrogram(y=X, sr=sr).T, axis=0)
+    return np.hstack([mfccs, chroma, mel])
+
+
+def librosa_ms_per_file(files, sample_rate, passes):
+    for path in files:
+        seeds_classic180(path, sample_rate)  # warm-up: imports, numba compilation, caches
+    best = float("inf")
+    for _ in range(passes):
+        start = time.perf_counter()
+        for path in files:
+            seeds_classic180(path, sample_rate)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(files)
+
+
+def ser_ms_per_file(binary, files, sample_rate, passes, workers):
+    out = subprocess.run([binary, "features", "--sample-rate", str(sample_rate), "--repeat", str(passes),
+                          "--workers", str(workers)] + files, check=True, capture_output=True, text=True)
+    report = json.loads(out.stdout)
+    if report["failures"]:
+        sys.exit(f"ser failed on {report['failures']} files")
+    return report["ms_per_file"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*")
+    parser.add_argument("--sample-rate", type=int, default=22050)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--passes", type=int, default=1, help="timed passes per round")
+    args = parser.parse_args()
+    files = expand(args.paths) if args.paths else default_files()
+    if not files:
+        sys.exit("no input files (is ../shared/corpora there?)")
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ser-bench"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    binary = os.path.join(ROOT, ".build", "release", "ser-bench")
+
+    librosa_runs, ser_runs, ser_all_runs = [], [], []
+    workers = os.cpu_count() or 1
+    for _ in range(args.rounds):
+        librosa_runs.append(librosa_ms_per_file(files, args.sample_rate, args.passes))
+        ser_runs.append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, 1))
+        ser_all_runs.append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, workers))
+    reference, ours, ours_all = min(librosa_runs), min(ser_runs), min(ser_all_runs)
+    print(f"classic180 at {args.sample_rate} Hz (decode + resample + features), {len(files)} files, "
+          f"best of {args.rounds} rounds")
+    print(f"  librosa (seeds' code, 1 thread) {reference:8.2f} ms/file")
+    print(f"  ser (1 thread)                  {ours:8.2f} ms/file   {reference / ours:5.1f}x")
+    print(f"  ser ({workers} threads)                 {ours_all:8.2f} ms/file   {reference / ours_all:5.1f}x")
+
+
+if __name__ == "__main__":
+    main()
