@@ -28,8 +28,13 @@ from audio_load import ROOT, default_files, expand  # noqa: E402
 
 def seeds_classic180(path, sample_rate):
     import librosa
-    import numpy as np
     X, sr = librosa.load(path, sr=sample_rate)
+    return seeds_features(X, sr)
+
+
+def seeds_features(X, sr):
+    import librosa
+    import numpy as np
     mfccs = np.mean(librosa.feature.mfcc(y=X, sr=sr, n_mfcc=40).T, axis=0)
     stft = np.abs(librosa.stft(X))
     chroma = np.mean(librosa.feature.chroma_stft(S=stft, sr=sr).T, axis=0)
@@ -49,9 +54,24 @@ def librosa_ms_per_file(files, sample_rate, passes):
     return 1000 * best / len(files)
 
 
-def ser_ms_per_file(binary, files, sample_rate, passes, workers):
+def librosa_features_ms_per_file(files, sample_rate, passes):
+    import librosa
+    signals = [librosa.load(path, sr=sample_rate)[0] for path in files]
+    for X in signals:
+        seeds_features(X, sample_rate)
+    best = float("inf")
+    for _ in range(passes):
+        start = time.perf_counter()
+        for X in signals:
+            seeds_features(X, sample_rate)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(files)
+
+
+def ser_ms_per_file(binary, files, sample_rate, passes, workers, preloaded=False):
     out = subprocess.run([binary, "features", "--sample-rate", str(sample_rate), "--repeat", str(passes),
-                          "--workers", str(workers)] + files, check=True, capture_output=True, text=True)
+                          "--workers", str(workers)] + (["--preloaded"] if preloaded else []) + files,
+                         check=True, capture_output=True, text=True)
     report = json.loads(out.stdout)
     if report["failures"]:
         sys.exit(f"ser failed on {report['failures']} files")
@@ -72,18 +92,24 @@ def main():
                    stdout=subprocess.DEVNULL)
     binary = os.path.join(ROOT, ".build", "release", "ser-bench")
 
-    librosa_runs, ser_runs, ser_all_runs = [], [], []
+    runs = {key: [] for key in ("librosa", "ser1", "serN", "librosa_features", "ser_features")}
     workers = os.cpu_count() or 1
     for _ in range(args.rounds):
-        librosa_runs.append(librosa_ms_per_file(files, args.sample_rate, args.passes))
-        ser_runs.append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, 1))
-        ser_all_runs.append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, workers))
-    reference, ours, ours_all = min(librosa_runs), min(ser_runs), min(ser_all_runs)
-    print(f"classic180 at {args.sample_rate} Hz (decode + resample + features), {len(files)} files, "
-          f"best of {args.rounds} rounds")
-    print(f"  librosa (seeds' code, 1 thread) {reference:8.2f} ms/file")
-    print(f"  ser (1 thread)                  {ours:8.2f} ms/file   {reference / ours:5.1f}x")
-    print(f"  ser ({workers} threads)                 {ours_all:8.2f} ms/file   {reference / ours_all:5.1f}x")
+        runs["librosa"].append(librosa_ms_per_file(files, args.sample_rate, args.passes))
+        runs["ser1"].append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, 1))
+        runs["serN"].append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, workers))
+        runs["librosa_features"].append(librosa_features_ms_per_file(files, args.sample_rate, args.passes))
+        runs["ser_features"].append(ser_ms_per_file(binary, files, args.sample_rate, args.passes, 1, preloaded=True))
+    best = {key: min(values) for key, values in runs.items()}
+    print(f"classic180 at {args.sample_rate} Hz, {len(files)} files, best of {args.rounds} rounds")
+    print("end to end (decode + resample + features):")
+    print(f"  librosa (seeds' code, 1 thread) {best['librosa']:8.2f} ms/file")
+    print(f"  ser (1 thread)                  {best['ser1']:8.2f} ms/file   {best['librosa'] / best['ser1']:5.1f}x")
+    print(f"  ser ({workers} threads)                 {best['serN']:8.2f} ms/file   {best['librosa'] / best['serN']:5.1f}x")
+    print("features only (same decoded samples):")
+    print(f"  librosa (1 thread)              {best['librosa_features']:8.2f} ms/file")
+    print(f"  ser (1 thread)                  {best['ser_features']:8.2f} ms/file   "
+          f"{best['librosa_features'] / best['ser_features']:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ final class FilterBankCache: Sendable {
     private struct MelKey: Hashable { var configuration: MelConfiguration; var sampleRate: Double; var fftSize: Int }
     private struct ChromaKey: Hashable { var chromaCount: Int; var tuning: Double; var sampleRate: Double; var fftSize: Int }
 
-    private let melBanks = Mutex<[MelKey: FeatureMatrix]>([:])
+    private let melBanks = Mutex<[MelKey: BandedFilterBank]>([:])
     private let chromaBanks = Mutex<[ChromaKey: FeatureMatrix]>([:])
 
-    func mel(_ configuration: MelConfiguration, sampleRate: Double, fftSize: Int) throws -> FeatureMatrix {
+    func mel(_ configuration: MelConfiguration, sampleRate: Double, fftSize: Int) throws -> BandedFilterBank {
         let key = MelKey(configuration: configuration, sampleRate: sampleRate, fftSize: fftSize)
         if let bank = melBanks.withLock({ $0[key] }) { return bank }
-        let bank = try configuration.filterBank(sampleRate: sampleRate, fftSize: fftSize)
+        let bank = BandedFilterBank(try configuration.filterBank(sampleRate: sampleRate, fftSize: fftSize))
         melBanks.withLock { $0[key] = bank }
         return bank
     }

@@ -7,7 +7,7 @@ extension Spectrogram {
     /// `librosa.feature.melspectrogram` (power 2): `melCount × frames`.
     public func melSpectrogram(_ mel: MelConfiguration = .init()) throws -> FeatureMatrix {
         let bank = try FilterBankCache.shared.mel(mel, sampleRate: sampleRate, fftSize: configuration.fftSize)
-        return multiply(bank, frameMajor: frameMajorPower, frames: frameCount)
+        return bank.apply(frameMajor: frameMajorPower, frames: frameCount)
     }
 
     /// `librosa.feature.mfcc` on the power-to-dB mel spectrogram: `coefficientCount × frames`.

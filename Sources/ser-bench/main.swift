@@ -2,7 +2,10 @@
 // benchmark scripts can set them beside a reference measured in the same run.
 //
 //   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
-//   ser-bench features [--sample-rate N] [--repeat K] [--workers W] FILE...
+//   ser-bench features [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
+//
+// With --preloaded the files are decoded once, untimed, and only the features
+// are timed.
 //
 // `load` decodes and resamples every file; `features` also computes the
 // classic180 vector. Each runs K timed passes (after one warm-up pass) on W
@@ -17,6 +20,7 @@ struct Options {
     var sampleRate: Int? = 22050
     var repeats = 3
     var workers = 1
+    var preloaded = false
     var files: [String] = []
 }
 
@@ -31,6 +35,8 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
         case "--repeat":
             guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else { return nil }
             options.repeats = value
+        case "--preloaded":
+            options.preloaded = true
         case "--workers":
             guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else { return nil }
             options.workers = value
@@ -48,10 +54,21 @@ guard arguments.count >= 3, ["load", "features"].contains(arguments[1]), let opt
 }
 let withFeatures = arguments[1] == "features"
 useSingleThreadedBLAS()
+AllocatorPolicy.keepBatchBuffersOnHeap()
+
+let decoded: [AudioSignal?] = options.preloaded
+    ? options.files.map { try? AudioSignal(contentsOf: $0, sampleRate: options.sampleRate) } : []
 
 func loadAll(_ files: [String], sampleRate: Int?, workers: Int) -> (frames: Int, failures: Int) {
     let results = parallelMap(count: files.count, workers: workers) { index -> Int? in
-        guard let signal = try? AudioSignal(contentsOf: files[index], sampleRate: sampleRate) else { return nil }
+        let signal: AudioSignal
+        if options.preloaded {
+            guard let cached = decoded[index] else { return nil }
+            signal = cached
+        } else {
+            guard let loaded = try? AudioSignal(contentsOf: files[index], sampleRate: sampleRate) else { return nil }
+            signal = loaded
+        }
         if withFeatures {
             guard (try? FeaturePreset.classic180.vector(samples: signal.samples, sampleRate: signal.sampleRate)) != nil
             else { return nil }

@@ -37,6 +37,7 @@ struct SER: ParsableCommand {
 enum SERMain {
     static func main() {
         AtomicFile.removeTemporaryFilesOnInterrupt()
+        AllocatorPolicy.keepBatchBuffersOnHeap()
         do {
             var command = try SER.parseAsRoot()
             try command.run()

@@ -123,3 +123,11 @@ import SERSupport
         #expect(parallelMap(count: 3, workers: 1) { $0 + 1 } == [1, 2, 3])
     }
 }
+
+@Suite struct AllocatorPolicyTests {
+    @Test func glibcAcceptsTheSettings() {
+        #if canImport(Glibc)
+        #expect(AllocatorPolicy.keepBatchBuffersOnHeap())
+        #endif
+    }
+}
