@@ -89,6 +89,12 @@ def features(y, sr, n_fft=2048, hop_length=512, win_length=None, n_mels=128, fmi
         "spectral_rolloff": librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=n_fft),
         "spectral_flatness": librosa.feature.spectral_flatness(S=S),
     }
+    fmin_pitch, fmax_pitch = librosa.note_to_hz("C2"), librosa.note_to_hz("C7")
+    out["yin"] = librosa.yin(y, fmin=fmin_pitch, fmax=fmax_pitch, sr=sr)
+    f0, voiced_flag, voiced_prob = librosa.pyin(y, fmin=fmin_pitch, fmax=fmax_pitch, sr=sr)
+    out["pyin_f0"] = f0
+    out["pyin_voiced"] = voiced_flag.astype(np.float32)
+    out["pyin_voiced_prob"] = voiced_prob
     if settings_are_default(n_fft, hop_length, win_length, n_mels, fmin, fmax, htk, n_mfcc, lifter):
         out["classic180"] = classic180(y, sr)
     if fmin == 0.0 and n_fft >= 2048:

@@ -178,6 +178,8 @@ struct CorpusParityTests {
         try parity.waveformAndSpectralShape(c)
         try parity.stftMagnitude(c)
         if c.features.contains("classic180") { try PresetParityTests().classic180MatchesTheSeedsRecipe(c) }
+        if c.features.contains("yin") { try PitchParityTests().yinMatches(c) }
+        if c.features.contains("pyin_f0") { try PitchParityTests().pyinMatches(c) }
     }
 }
 
@@ -208,5 +210,40 @@ enum CorpusReferences {
         let names = FeaturePreset.classic180.columnNames()
         #expect(names.count == 180 && FeaturePreset.classic180.dimension == 180)
         #expect(names.first == "mfcc_0_mean" && names[40] == "chroma_stft_0_mean" && names.last == "melspectrogram_127_mean")
+    }
+}
+
+@Suite struct PitchParityTests {
+    static let pitch = PitchConfiguration()  // C2–C7, frame 2048, hop 512: librosa's usual call
+
+    /// Cents between two frequencies.
+    static func cents(_ a: Float, _ b: Float) -> Float { abs(1200 * log2(a / b)) }
+
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("yin") })
+    func yinMatches(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let ours = try WaveformFeatures.yin(samples, sampleRate: c.sampleRate, configuration: Self.pitch)
+        let reference = try c.reference("yin").values
+        #expect(ours.columns == reference.count)
+        let within = zip(ours.values, reference).filter { Self.cents($0, $1) <= 1 }.count
+        let share = Double(within) / Double(max(1, reference.count))
+        #expect(share >= 0.99, "\(c.name): \(within)/\(reference.count) frames within 1 cent")
+    }
+
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("pyin_f0") })
+    func pyinMatches(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let ours = try WaveformFeatures.pyin(samples, sampleRate: c.sampleRate, configuration: Self.pitch)
+        let f0 = try c.reference("pyin_f0").values
+        let voiced = try c.reference("pyin_voiced").values.map { $0 != 0 }
+        let probability = try c.reference("pyin_voiced_prob").values
+        #expect(ours.f0.count == f0.count)
+        let agreeing = zip(ours.voiced, voiced).filter { $0 == $1 }.count
+        #expect(Double(agreeing) >= 0.98 * Double(voiced.count), "\(c.name): voicing agrees on \(agreeing)/\(voiced.count)")
+        let bothVoiced = (0..<f0.count).filter { ours.voiced[$0] && voiced[$0] }
+        let close = bothVoiced.filter { Self.cents(ours.f0[$0], f0[$0]) <= 1 }.count
+        #expect(Double(close) >= 0.99 * Double(bothVoiced.count), "\(c.name): f0 within 1 cent on \(close)/\(bothVoiced.count) voiced frames")
+        let worstProbability = zip(ours.voicedProbability, probability).map { abs($0 - $1) }.max() ?? 0
+        #expect(worstProbability <= 1e-3, "\(c.name): voiced probability worst \(worstProbability)")
     }
 }
