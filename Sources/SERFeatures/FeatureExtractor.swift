@@ -16,6 +16,10 @@ public enum FeatureKind: String, CaseIterable, Sendable, Codable {
     case spectralRolloff = "spectral_rolloff"
     case spectralFlatness = "spectral_flatness"
     case spectralContrast = "spectral_contrast"
+    /// f0 by YIN (Hz).
+    case yin
+    /// f0 by pYIN (Hz, NaN when unvoiced), voiced flag (0/1) and voiced probability.
+    case pyin
 }
 
 /// Everything that decides a feature's numbers. Two equal configurations give
@@ -27,14 +31,25 @@ public struct FeatureConfiguration: Equatable, Hashable, Sendable, Codable {
     public var mel = MelConfiguration()
     public var mfcc = MFCCConfiguration()
     public var chroma = ChromaConfiguration()
+    /// f0 range and framing for `yin`/`pyin`; a nil hop follows `stft.hopLength` so pitch frames line up with the STFT's.
+    public var pitch = PitchConfiguration()
 
     public init(sampleRate: Int = 22050, stft: STFTConfiguration = .init(), mel: MelConfiguration = .init(),
-                mfcc: MFCCConfiguration = .init(), chroma: ChromaConfiguration = .init()) {
+                mfcc: MFCCConfiguration = .init(), chroma: ChromaConfiguration = .init(),
+                pitch: PitchConfiguration = .init()) {
         self.sampleRate = sampleRate
         self.stft = stft
         self.mel = mel
         self.mfcc = mfcc
         self.chroma = chroma
+        self.pitch = pitch
+    }
+
+    /// The pitch settings with the STFT's hop when none is given.
+    var alignedPitch: PitchConfiguration {
+        var aligned = pitch
+        if aligned.hopLength == nil { aligned.hopLength = stft.hopLength }
+        return aligned
     }
 }
 
@@ -74,7 +89,8 @@ public struct FeatureExtractor: Sendable {
         case .mfcc, .mfccDelta, .mfccDelta2: count = configuration.mfcc.coefficientCount
         case .chromaStft: count = configuration.chroma.chromaCount
         case .spectralContrast: count = 7
-        case .zeroCrossingRate, .rms, .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness: count = 1
+        case .zeroCrossingRate, .rms, .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness, .yin: count = 1
+        case .pyin: return ["pyin_f0", "pyin_voiced", "pyin_voiced_probability"]
         }
         return count == 1 ? [kind.rawValue] : (0..<count).map { "\(kind.rawValue)_\($0)" }
     }
@@ -111,6 +127,14 @@ public struct FeatureExtractor: Sendable {
             case .spectralRolloff: return try spectrogram.spectralRolloff()
             case .spectralFlatness: return spectrogram.spectralFlatness()
             case .spectralContrast: return try spectrogram.spectralContrast()
+            case .yin:
+                return try WaveformFeatures.yin(samples, sampleRate: Double(configuration.sampleRate),
+                                                configuration: configuration.alignedPitch)
+            case .pyin:
+                let track = try WaveformFeatures.pyin(samples, sampleRate: Double(configuration.sampleRate),
+                                                      configuration: configuration.alignedPitch)
+                return FeatureMatrix(rows: 3, columns: track.f0.count,
+                                     values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
             }
         }
 
@@ -132,13 +156,15 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     /// Mean then standard deviation.
     case meanStd = "mean+std"
 
-    /// Pools each row of `matrix`.
+    /// Pools each row of `matrix`. NaN values (pYIN's unvoiced frames) are
+    /// left out; a row with no finite value pools to 0, so tables stay finite.
     public func pool(_ matrix: FeatureMatrix) -> [Float] {
         var means = [Float](repeating: 0, count: matrix.rows)
         var deviations = [Float](repeating: 0, count: matrix.rows)
         for r in 0..<matrix.rows {
-            let row = matrix.row(r)
-            let n = Double(max(1, row.count))
+            let row = matrix.row(r).filter { !$0.isNaN }
+            guard !row.isEmpty else { continue }
+            let n = Double(row.count)
             let mean = row.reduce(0.0) { $0 + Double($1) } / n
             means[r] = Float(mean)
             if self != .mean {

@@ -23,6 +23,9 @@ struct FeaturesCommand: ParsableCommand {
         A named preset, one row per file with named columns (all cores, progress on a terminal):
           ser features ravdess/ --preset classic180 --out table.csv
 
+        Pitch: --feature yin gives f0 per frame; --feature pyin gives f0 (NaN when unvoiced), \
+        the voiced flag and the voiced probability; pooling skips unvoiced frames.
+
         Presets: classic180 = MFCC 40 + chroma 12 + mel 128 means (the seed projects' vector, \
         chroma on the magnitude STFT as they computed it).
 
@@ -59,6 +62,8 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "MFCC coefficients (n_mfcc).") var nMfcc: Int = 20
     @Option(help: ArgumentHelp("Lowest mel frequency in Hz (fmin).", valueName: "hz")) var fmin: Double = 0
     @Option(help: ArgumentHelp("Highest mel frequency in Hz (fmax; default: Nyquist).", valueName: "hz")) var fmax: Double?
+    @Option(help: ArgumentHelp("Lowest f0 for yin/pyin in Hz (default C2 = 65.4).", valueName: "hz")) var f0Min: Double = 65.40639132514966
+    @Option(help: ArgumentHelp("Highest f0 for yin/pyin in Hz (default C7 = 2093).", valueName: "hz")) var f0Max: Double = 2093.004522404789
 
     func validate() throws {
         guard (feature == nil) != (preset == nil) else {
@@ -81,7 +86,8 @@ struct FeaturesCommand: ParsableCommand {
             sampleRate: sampleRate,
             stft: STFTConfiguration(fftSize: nFft, hopLength: hopLength),
             mel: MelConfiguration(melCount: nMels, minimumFrequency: fmin, maximumFrequency: fmax),
-            mfcc: MFCCConfiguration(coefficientCount: nMfcc))
+            mfcc: MFCCConfiguration(coefficientCount: nMfcc),
+            pitch: PitchConfiguration(minimumFrequency: f0Min, maximumFrequency: f0Max, frameLength: nFft))
     }
 
     func run() throws {

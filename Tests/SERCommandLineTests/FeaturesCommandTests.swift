@@ -54,6 +54,19 @@ import Testing
         #expect((sidecar?["paths"] as? [String])?.count == 2)
     }
 
+    @Test func pitchOfAToneIsTrackedAndPooledOverVoicedFrames() throws {
+        let workspace = Workspace()
+        let path = workspace.file("a3.wav")
+        let tone = (0..<22050).map { Float(0.4 * sin(2 * Double.pi * 220 * Double($0) / 22050)) }
+        try AudioFileWriter.write(AudioSignal(samples: tone, sampleRate: 22050), to: path, format: .wav)
+        let run = try SERRun(["features", path, "--feature", "pyin", "--out", "-"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let row = run.stdout.split(separator: "\n")[1].split(separator: ",").dropFirst().compactMap { Float(String($0)) }
+        #expect(row.count == 3)
+        #expect(abs(1200 * log2(row[0] / 220)) < 10, "f0 mean \(row[0]) Hz")
+        #expect(row[1] > 0.9, "voiced fraction \(row[1])")
+    }
+
     @Test func usageErrors() throws {
         #expect(try SERRun(["features", "x.wav", "--out", "-"]).status == 2)
         #expect(try SERRun(["features", "x.wav", "--feature", "mfcc", "--preset", "classic180", "--out", "-"]).status == 2)
