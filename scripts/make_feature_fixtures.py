@@ -89,6 +89,9 @@ def features(y, sr, n_fft=2048, hop_length=512, win_length=None, n_mels=128, fmi
         "spectral_rolloff": librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=n_fft),
         "spectral_flatness": librosa.feature.spectral_flatness(S=S),
     }
+    if sr >= 16000:
+        out["chroma_cqt"] = librosa.feature.chroma_cqt(y=y, sr=sr)
+        out["tonnetz"] = librosa.feature.tonnetz(y=y, sr=sr)
     fmin_pitch, fmax_pitch = librosa.note_to_hz("C2"), librosa.note_to_hz("C7")
     out["yin"] = librosa.yin(y, fmin=fmin_pitch, fmax=fmax_pitch, sr=sr)
     f0, voiced_flag, voiced_prob = librosa.pyin(y, fmin=fmin_pitch, fmax=fmax_pitch, sr=sr)

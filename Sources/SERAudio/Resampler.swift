@@ -73,6 +73,27 @@ public final class Resampler {
         }
     }
 
+    /// Resamples a whole mono signal as `librosa.resample(y, orig_sr, target_sr,
+    /// res_type="soxr_hq", fix=True, scale=scale)` does: the output has
+    /// `ceil(n · ratio)` samples, and `scale` divides by √ratio to keep energy.
+    public static func resample(_ samples: [Float], from inputRate: Double, to outputRate: Double,
+                                scale: Bool = false) throws -> [Float] {
+        if inputRate == outputRate { return samples }
+        let resampler = try Resampler(from: inputRate, to: outputRate, channels: 1)
+        var output: [Float] = []
+        output.reserveCapacity(resampler.maximumOutputFrames(forInputFrames: samples.count))
+        try samples.withUnsafeBufferPointer { try resampler.process($0, appendingTo: &output) }
+        try resampler.flush(appendingTo: &output)
+        let target = Int(resampler.outputLength(forInputFrames: Int64(samples.count)))
+        if output.count > target { output.removeLast(output.count - target) }
+        if output.count < target { output.append(contentsOf: repeatElement(0, count: target - output.count)) }
+        if scale {
+            let factor = Float(1 / (outputRate / inputRate).squareRoot())
+            for i in output.indices { output[i] *= factor }
+        }
+        return output
+    }
+
     /// Signals the end of input and appends the remaining frames to `output`.
     public func flush(appendingTo output: inout [Float]) throws {
         while true {

@@ -180,6 +180,7 @@ struct CorpusParityTests {
         if c.features.contains("classic180") { try PresetParityTests().classic180MatchesTheSeedsRecipe(c) }
         if c.features.contains("yin") { try PitchParityTests().yinMatches(c) }
         if c.features.contains("pyin_f0") { try PitchParityTests().pyinMatches(c) }
+        if c.features.contains("chroma_cqt") { try ConstantQParityTests().chromaCQTAndTonnetzMatch(c) }
     }
 }
 
@@ -245,5 +246,21 @@ enum CorpusReferences {
         #expect(Double(close) >= 0.99 * Double(bothVoiced.count), "\(c.name): f0 within 1 cent on \(close)/\(bothVoiced.count) voiced frames")
         let worstProbability = zip(ours.voicedProbability, probability).map { abs($0 - $1) }.max() ?? 0
         #expect(worstProbability <= 1e-3, "\(c.name): voiced probability worst \(worstProbability)")
+    }
+}
+
+@Suite struct ConstantQParityTests {
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("chroma_cqt") })
+    func chromaCQTAndTonnetzMatch(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let chroma = try WaveformFeatures.chromaCQT(samples, sampleRate: c.sampleRate)
+        let reference = try c.reference("chroma_cqt")
+        #expect(shapeMatches(chroma, reference), "\(reference.shape) vs \(chroma.rows)×\(chroma.columns)")
+        guard shapeMatches(chroma, reference) else { return }
+        let chromaResult = Comparison(chroma, reference, floor: 1)
+        #expect(chromaResult.worstAbsolute <= 1e-2, "\(c.name): chroma_cqt worst \(chromaResult.worstAbsolute)")
+        let tonnetz = try WaveformFeatures.tonnetz(samples, sampleRate: c.sampleRate)
+        let tonnetzResult = Comparison(tonnetz, try c.reference("tonnetz"), floor: 1)
+        #expect(tonnetzResult.worstAbsolute <= 1e-2, "\(c.name): tonnetz worst \(tonnetzResult.worstAbsolute)")
     }
 }
