@@ -90,6 +90,7 @@ def features(y, sr, n_fft=2048, hop_length=512, win_length=None, n_mels=128, fmi
         "spectral_flatness": librosa.feature.spectral_flatness(S=S),
     }
     if sr >= 16000:
+        out["harmonic"] = librosa.effects.harmonic(y)
         out["chroma_cqt"] = librosa.feature.chroma_cqt(y=y, sr=sr)
         out["tonnetz"] = librosa.feature.tonnetz(y=y, sr=sr)
     fmin_pitch, fmax_pitch = librosa.note_to_hz("C2"), librosa.note_to_hz("C7")
@@ -100,6 +101,7 @@ def features(y, sr, n_fft=2048, hop_length=512, win_length=None, n_mels=128, fmi
     out["pyin_voiced_prob"] = voiced_prob
     if settings_are_default(n_fft, hop_length, win_length, n_mels, fmin, fmax, htk, n_mfcc, lifter):
         out["classic180"] = classic180(y, sr)
+        out["x193"] = x193(y, sr)
     if fmin == 0.0 and n_fft >= 2048:
         out["spectral_contrast"] = librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=n_fft)
     return out
@@ -119,17 +121,31 @@ def classic180(X, sample_rate):
     return np.hstack([mfccs, chroma, mel])
 
 
+def x193(X, sample_rate):
+    """The most popular open SER repository's 193-dimensional vector, as its code computes it."""
+    stft = np.abs(librosa.stft(X))
+    contrast = np.mean(librosa.feature.spectral_contrast(S=stft, sr=sample_rate).T, axis=0)
+    tonnetz = np.mean(librosa.feature.tonnetz(y=librosa.effects.harmonic(X), sr=sample_rate).T, axis=0)
+    return np.hstack([classic180(X, sample_rate), contrast, tonnetz])
+
+
 def write(directory, name, y, sr, settings):
     os.makedirs(directory, exist_ok=True)
     y = y.astype(np.float32)
     np.save(os.path.join(directory, f"{name}.input.npy"), y)
     computed = features(y, sr, **settings)
-    for feature, value in computed.items():
-        if feature == "magnitude" and directory == OUT and name not in ("voiced", "voiced16k_short_frames"):
-            continue  # keep the committed fixtures small: full STFTs for two signals only
-        np.save(os.path.join(directory, f"{name}.{feature}.npy"), np.asarray(value, dtype=np.float32))
-    return sorted(k for k in computed if not (k == "magnitude" and directory == OUT
-                                              and name not in ("voiced", "voiced16k_short_frames")))
+    kept = [k for k in computed if not skipped(directory, name, k)]
+    for feature in kept:
+        np.save(os.path.join(directory, f"{name}.{feature}.npy"), np.asarray(computed[feature], dtype=np.float32))
+    return sorted(kept)
+
+
+LARGE = {"magnitude", "harmonic"}  # whole spectrograms or signals
+
+
+def skipped(directory, name, feature):
+    """Keeps the committed fixtures small: large references for two signals only."""
+    return directory == OUT and feature in LARGE and name not in ("voiced", "voiced16k_short_frames")
 
 
 def main():

@@ -163,24 +163,10 @@ struct WaveletBank {
     /// |filters · STFT(signal)| with a rectangular window of `fftSize`, centred, zero-padded.
     func response(_ signal: [Float], hop: Int) -> FeatureMatrix {
         let n = fftSize
-        let pad = n / 2
-        let padded = signal.count + 2 * pad
-        let frames = padded < n ? 0 : 1 + (padded - n) / hop
-        let fft = RealFFT.forCurrentThread(size: n)
-        var frame = [Double](repeating: 0, count: n)
-        var re = [Double](repeating: 0, count: n / 2 + 1), im = re
+        let frames = STFTConfiguration(fftSize: n, hopLength: hop).frameCount(forSamples: signal.count)
         var out = FeatureMatrix(rows: filters.count, columns: frames)
-        for t in 0..<frames {
-            let start = t * hop - pad
-            for i in 0..<n {
-                let index = start + i
-                frame[i] = (index >= 0 && index < signal.count) ? Double(signal[index]) : 0
-            }
-            frame.withUnsafeBufferPointer { f in
-                re.withUnsafeMutableBufferPointer { r in
-                    im.withUnsafeMutableBufferPointer { i in fft.transform(f.baseAddress!, real: r.baseAddress!, imaginary: i.baseAddress!) }
-                }
-            }
+        let rectangular = [Double](repeating: 1, count: n)
+        forEachSTFTFrame(signal, fftSize: n, hopLength: hop, centered: true, window: rectangular) { t, re, im in
             for (row, filter) in filters.enumerated() {
                 var sumRe = 0.0, sumIm = 0.0
                 for coefficient in filter {

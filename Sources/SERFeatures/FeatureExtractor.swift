@@ -16,6 +16,12 @@ public enum FeatureKind: String, CaseIterable, Sendable, Codable {
     case spectralRolloff = "spectral_rolloff"
     case spectralFlatness = "spectral_flatness"
     case spectralContrast = "spectral_contrast"
+    /// Constant-Q chroma (7 octaves from C1, 36 bins per octave folded to 12).
+    case chromaCqt = "chroma_cqt"
+    /// Tonal centroids of `chroma_cqt`.
+    case tonnetz
+    /// `tonnetz` of the harmonic part of the signal (HPSS), as the x193 vector uses it.
+    case tonnetzHarmonic = "tonnetz_harmonic"
     /// f0 by YIN (Hz).
     case yin
     /// f0 by pYIN (Hz, NaN when unvoiced), voiced flag (0/1) and voiced probability.
@@ -87,7 +93,8 @@ public struct FeatureExtractor: Sendable {
         case .stft: count = configuration.stft.binCount
         case .melspectrogram: count = configuration.mel.melCount
         case .mfcc, .mfccDelta, .mfccDelta2: count = configuration.mfcc.coefficientCount
-        case .chromaStft: count = configuration.chroma.chromaCount
+        case .chromaStft, .chromaCqt: count = configuration.chroma.chromaCount
+        case .tonnetz, .tonnetzHarmonic: count = 6
         case .spectralContrast: count = 7
         case .zeroCrossingRate, .rms, .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness, .yin: count = 1
         case .pyin: return ["pyin_f0", "pyin_voiced", "pyin_voiced_probability"]
@@ -127,6 +134,14 @@ public struct FeatureExtractor: Sendable {
             case .spectralRolloff: return try spectrogram.spectralRolloff()
             case .spectralFlatness: return spectrogram.spectralFlatness()
             case .spectralContrast: return try spectrogram.spectralContrast()
+            case .chromaCqt:
+                return try WaveformFeatures.chromaCQT(samples, sampleRate: Double(configuration.sampleRate),
+                                                      configuration: constantQ, chromaCount: configuration.chroma.chromaCount)
+            case .tonnetz:
+                return try WaveformFeatures.tonnetz(samples, sampleRate: Double(configuration.sampleRate), configuration: constantQ)
+            case .tonnetzHarmonic:
+                let harmonic = try WaveformFeatures.harmonicComponent(samples, stft: configuration.stft)
+                return try WaveformFeatures.tonnetz(harmonic, sampleRate: Double(configuration.sampleRate), configuration: constantQ)
             case .yin:
                 return try WaveformFeatures.yin(samples, sampleRate: Double(configuration.sampleRate),
                                                 configuration: configuration.alignedPitch)
@@ -136,6 +151,13 @@ public struct FeatureExtractor: Sendable {
                 return FeatureMatrix(rows: 3, columns: track.f0.count,
                                      values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
             }
+        }
+
+        private var constantQ: ConstantQConfiguration {
+            var c = ConstantQConfiguration(hopLength: configuration.stft.hopLength)
+            c.binsPerOctave = 3 * configuration.chroma.chromaCount
+            c.binCount = 7 * c.binsPerOctave
+            return c
         }
 
         private func mfcc() throws -> FeatureMatrix {
@@ -193,11 +215,14 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// MFCC 40 + chroma 12 + mel 128 means: the seed projects' vector
     /// (`mfcc(n_mfcc=40)`, `chroma_stft(S=|stft|)`, `melspectrogram()`, each averaged over frames).
     case classic180
+    /// classic180 + spectral contrast 7 + tonnetz 6 means: the most popular open SER
+    /// repository's vector (contrast on the magnitude STFT, tonnetz of the HPSS harmonic part).
+    case x193
 
     /// The feature configuration the preset implies at `sampleRate`.
     public func configuration(sampleRate: Int = 22050) -> FeatureConfiguration {
         switch self {
-        case .classic180:
+        case .classic180, .x193:
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
                                         chroma: ChromaConfiguration(usesMagnitude: true))
         }
@@ -207,6 +232,7 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     var parts: [(FeatureKind, Pooling)] {
         switch self {
         case .classic180: return [(.mfcc, .mean), (.chromaStft, .mean), (.melspectrogram, .mean)]
+        case .x193: return FeaturePreset.classic180.parts + [(.spectralContrast, .mean), (.tonnetzHarmonic, .mean)]
         }
     }
 

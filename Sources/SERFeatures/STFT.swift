@@ -80,46 +80,19 @@ public struct Spectrogram: Sendable {
             throw FeatureError.signalTooShort(frames: samples.count, needed: n, what: "an uncentred STFT with n_fft=\(n)")
         }
         let bins = configuration.binCount
-        let pad = configuration.centered ? n / 2 : 0
         let window = configuration.window()
-        let fft = RealFFT.forCurrentThread(size: n)
-        var frame = [Double](repeating: 0, count: n)
-        var spectrumRe = [Double](repeating: 0, count: bins)
-        var spectrumIm = [Double](repeating: 0, count: bins)
         var magnitudes = [Float](repeating: 0, count: frames * bins)
         var power = [Float](repeating: 0, count: frames * bins)
-        samples.withUnsafeBufferPointer { signal in
-            window.withUnsafeBufferPointer { window in
-                frame.withUnsafeMutableBufferPointer { frame in
-                    spectrumRe.withUnsafeMutableBufferPointer { re in
-                        spectrumIm.withUnsafeMutableBufferPointer { im in
-                            magnitudes.withUnsafeMutableBufferPointer { out in
-                              power.withUnsafeMutableBufferPointer { squared in
-                                for t in 0..<frames {
-                                    // Frame t covers padded samples [t·hop, t·hop + n), i.e. signal [t·hop − pad, …).
-                                    let start = t * hop - pad
-                                    if start >= 0 && start + n <= signal.count {
-                                        for i in 0..<n { frame[i] = Double(signal[start + i]) * window[i] }
-                                    } else {
-                                        for i in 0..<n {
-                                            let index = start + i
-                                            let sample = (index >= 0 && index < signal.count) ? Double(signal[index]) : 0
-                                            frame[i] = sample * window[i]
-                                        }
-                                    }
-                                    fft.transform(frame.baseAddress!, real: re.baseAddress!, imaginary: im.baseAddress!)
-                                    // Like librosa: complex64 result, float32 magnitude.
-                                    let row = t * bins
-                                    for k in 0..<bins {
-                                        let r = Float(re[k]), i = Float(im[k])
-                                        let magnitude = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
-                                        out[row + k] = magnitude
-                                        squared[row + k] = magnitude * magnitude
-                                    }
-                                }
-                              }
-                            }
-                        }
+        magnitudes.withUnsafeMutableBufferPointer { out in
+            power.withUnsafeMutableBufferPointer { squared in
+                forEachSTFTFrame(samples, fftSize: n, hopLength: hop, centered: configuration.centered, window: window) { t, re, im in
+                    // Like librosa: complex64 result, float32 magnitude.
+                    let row = t * bins
+                    for k in 0..<bins {
+                        let r = Float(re[k]), i = Float(im[k])
+                        let magnitude = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
+                        out[row + k] = magnitude
+                        squared[row + k] = magnitude * magnitude
                     }
                 }
             }
@@ -161,4 +134,43 @@ public struct Spectrogram: Sendable {
 
     /// Bin centre frequencies in Hz.
     public var binFrequencies: [Double] { configuration.binFrequencies(sampleRate: sampleRate) }
+}
+
+/// Calls `body(t, re, im)` with the spectrum (`fftSize/2 + 1` bins, double
+/// precision) of every frame of `samples`: frame `t` starts at `t·hop`
+/// (minus `fftSize/2` when centred, zero-padded outside the signal) and is
+/// multiplied by `window` (`fftSize` values) before the FFT.
+func forEachSTFTFrame(_ samples: [Float], fftSize n: Int, hopLength hop: Int, centered: Bool, window: [Double],
+                      _ body: (_ frame: Int, _ re: UnsafePointer<Double>, _ im: UnsafePointer<Double>) -> Void) {
+    let pad = centered ? n / 2 : 0
+    let padded = samples.count + 2 * pad
+    let frames = padded < n ? 0 : 1 + (padded - n) / hop
+    let fft = RealFFT.forCurrentThread(size: n)
+    var frame = [Double](repeating: 0, count: n)
+    var spectrumRe = [Double](repeating: 0, count: n / 2 + 1)
+    var spectrumIm = [Double](repeating: 0, count: n / 2 + 1)
+    samples.withUnsafeBufferPointer { signal in
+        window.withUnsafeBufferPointer { window in
+            frame.withUnsafeMutableBufferPointer { frame in
+                spectrumRe.withUnsafeMutableBufferPointer { re in
+                    spectrumIm.withUnsafeMutableBufferPointer { im in
+                        for t in 0..<frames {
+                            let start = t * hop - pad
+                            if start >= 0 && start + n <= signal.count {
+                                for i in 0..<n { frame[i] = Double(signal[start + i]) * window[i] }
+                            } else {
+                                for i in 0..<n {
+                                    let index = start + i
+                                    let sample = (index >= 0 && index < signal.count) ? Double(signal[index]) : 0
+                                    frame[i] = sample * window[i]
+                                }
+                            }
+                            fft.transform(frame.baseAddress!, real: re.baseAddress!, imaginary: im.baseAddress!)
+                            body(t, re.baseAddress!, im.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

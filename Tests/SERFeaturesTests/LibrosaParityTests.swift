@@ -178,6 +178,8 @@ struct CorpusParityTests {
         try parity.waveformAndSpectralShape(c)
         try parity.stftMagnitude(c)
         if c.features.contains("classic180") { try PresetParityTests().classic180MatchesTheSeedsRecipe(c) }
+        if c.features.contains("x193") { try PresetParityTests().x193MatchesTheReferenceRecipe(c) }
+        if c.features.contains("harmonic") { try PresetParityTests().harmonicComponentMatchesHPSS(c) }
         if c.features.contains("yin") { try PitchParityTests().yinMatches(c) }
         if c.features.contains("pyin_f0") { try PitchParityTests().pyinMatches(c) }
         if c.features.contains("chroma_cqt") { try ConstantQParityTests().chromaCQTAndTonnetzMatch(c) }
@@ -205,6 +207,30 @@ enum CorpusReferences {
         #expect(mfccWorst <= 0.01, "\(c.name): MFCC means worst \(mfccWorst)")
         #expect(chromaWorst <= 1e-3, "\(c.name): chroma means worst \(chromaWorst)")
         #expect(melWorst <= 1e-4, "\(c.name): mel means worst relative \(melWorst)")
+    }
+
+    /// `x193` against the reference repository's code (classic180 + contrast + tonnetz of the harmonic part).
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("x193") })
+    func x193MatchesTheReferenceRecipe(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let ours = try FeaturePreset.x193.vector(samples: samples, sampleRate: Int(c.sampleRate))
+        let reference = try c.reference("x193").values
+        #expect(ours.count == 193 && reference.count == 193)
+        let contrastWorst = (180..<187).map { abs(ours[$0] - reference[$0]) / max(abs(reference[$0]), 1) }.max()!
+        let tonnetzWorst = (187..<193).map { abs(ours[$0] - reference[$0]) }.max()!
+        #expect(contrastWorst <= 1e-3, "\(c.name): contrast means worst relative \(contrastWorst)")
+        #expect(tonnetzWorst <= 1e-2, "\(c.name): tonnetz means worst \(tonnetzWorst)")
+    }
+
+    @Test(arguments: FeatureFixtures.cases.filter { $0.features.contains("harmonic") })
+    func harmonicComponentMatchesHPSS(_ c: ParityCase) throws {
+        let samples = try c.reference("input").values
+        let ours = try WaveformFeatures.harmonicComponent(samples)
+        let reference = try c.reference("harmonic").values
+        #expect(ours.count == reference.count)
+        let peak = reference.map { abs($0) }.max() ?? 1
+        let worst = zip(ours, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-3 * max(peak, 1e-6), "\(c.name): harmonic worst \(worst) against peak \(peak)")
     }
 
     @Test func columnNamesDescribeTheVector() {
