@@ -218,6 +218,13 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// classic180 + spectral contrast 7 + tonnetz 6 means: the most popular open SER
     /// repository's vector (contrast on the magnitude STFT, tonnetz of the HPSS harmonic part).
     case x193
+    /// Statistics of what carries emotion in speech: MFCC 20 with deltas and
+    /// delta-deltas, spectral shape (centroid, bandwidth, roll-off, flatness,
+    /// contrast), zero-crossing rate and RMS energy, each as mean and standard
+    /// deviation over frames, plus pYIN pitch (C2–C6) over voiced frames and the
+    /// voicing rate: 152 values. Its accuracy against classic180/x193 on unseen
+    /// speakers is measured by the models work (issue 5), not assumed here.
+    case rich
 
     /// The feature configuration the preset implies at `sampleRate`.
     public func configuration(sampleRate: Int = 22050) -> FeatureConfiguration {
@@ -225,6 +232,10 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         case .classic180, .x193:
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
                                         chroma: ChromaConfiguration(usesMagnitude: true))
+        case .rich:
+            return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 20),
+                                        pitch: PitchConfiguration(minimumFrequency: 65.40639132514966,
+                                                                  maximumFrequency: 1046.5022612023945))
         }
     }
 
@@ -233,6 +244,11 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         switch self {
         case .classic180: return [(.mfcc, .mean), (.chromaStft, .mean), (.melspectrogram, .mean)]
         case .x193: return FeaturePreset.classic180.parts + [(.spectralContrast, .mean), (.tonnetzHarmonic, .mean)]
+        case .rich:
+            return [(.mfcc, .meanStd), (.mfccDelta, .meanStd), (.mfccDelta2, .meanStd),
+                    (.spectralCentroid, .meanStd), (.spectralBandwidth, .meanStd), (.spectralRolloff, .meanStd),
+                    (.spectralFlatness, .meanStd), (.spectralContrast, .meanStd), (.zeroCrossingRate, .meanStd),
+                    (.rms, .meanStd), (.pyin, .meanStd)]
         }
     }
 

@@ -233,6 +233,23 @@ enum CorpusReferences {
         #expect(worst <= 1e-3 * max(peak, 1e-6), "\(c.name): harmonic worst \(worst) against peak \(peak)")
     }
 
+    @Test func presetDimensionsAndNames() throws {
+        #expect(FeaturePreset.x193.dimension == 193)
+        #expect(FeaturePreset.rich.dimension == 152)
+        let names = FeaturePreset.rich.columnNames(sampleRate: 16000)
+        #expect(Set(names).count == names.count, "column names are unique")
+        #expect(names.contains("pyin_f0_mean") && names.contains("mfcc_delta2_19_std"))
+        // Every preset vector of a real signal is finite, including on silence (no voiced frames).
+        let tone = (0..<16000).map { Float(0.3 * sin(2 * Double.pi * 180 * Double($0) / 16000)) }
+        for samples in [tone, [Float](repeating: 0, count: 16000)] {
+            let vector = try FeaturePreset.rich.vector(samples: samples, sampleRate: 16000)
+            #expect(vector.count == 152 && vector.allSatisfy(\.isFinite))
+        }
+        let toneVector = try FeaturePreset.rich.vector(samples: tone, sampleRate: 16000)
+        let f0 = toneVector[names.firstIndex(of: "pyin_f0_mean")!]
+        #expect(abs(1200 * log2(f0 / 180)) < 20, "f0 of a 180 Hz tone: \(f0)")
+    }
+
     @Test func columnNamesDescribeTheVector() {
         let names = FeaturePreset.classic180.columnNames()
         #expect(names.count == 180 && FeaturePreset.classic180.dimension == 180)
