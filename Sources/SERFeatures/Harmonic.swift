@@ -25,30 +25,21 @@ extension WaveformFeatures {
                 phaseRe[t * bins + k] = Float(cos(angle)); phaseIm[t * bins + k] = Float(sin(angle))
             }
         }
-        // Median filters with scipy's "reflect" edges.
-        let half = kernelSize / 2
+        // Median filters with scipy's "reflect" edges: across time per bin, across bins per frame.
         var harmonic = [Float](repeating: 0, count: frames * bins)
         var percussive = [Float](repeating: 0, count: frames * bins)
-        var window31 = [Float](repeating: 0, count: kernelSize)
-        func reflect(_ i: Int, _ count: Int) -> Int {
-            let period = 2 * count
-            var j = i % period
-            if j < 0 { j += period }
-            return j < count ? j : period - 1 - j
-        }
+        var line = [Float](repeating: 0, count: max(frames, bins))
+        var medians = [Float](repeating: 0, count: max(frames, bins))
+        let filter = SlidingMedian(size: kernelSize)
         for k in 0..<bins {
-            for t in 0..<frames {
-                for o in 0..<kernelSize { window31[o] = magnitude[reflect(t + o - half, frames) * bins + k] }
-                window31.sort()
-                harmonic[t * bins + k] = window31[half]
-            }
+            for t in 0..<frames { line[t] = magnitude[t * bins + k] }
+            filter.apply(line, count: frames, into: &medians)
+            for t in 0..<frames { harmonic[t * bins + k] = medians[t] }
         }
         for t in 0..<frames {
-            for k in 0..<bins {
-                for o in 0..<kernelSize { window31[o] = magnitude[t * bins + reflect(k + o - half, bins)] }
-                window31.sort()
-                percussive[t * bins + k] = window31[half]
-            }
+            for k in 0..<bins { line[k] = magnitude[t * bins + k] }
+            filter.apply(line, count: bins, into: &medians)
+            for k in 0..<bins { percussive[t * bins + k] = medians[k] }
         }
         // Soft mask (power 2, margin 1: zeros split evenly), applied with the original phase.
         var spectrumRe = [Double](repeating: 0, count: frames * bins), spectrumIm = spectrumRe
@@ -102,5 +93,64 @@ extension WaveformFeatures {
         var trimmed = [Float](repeating: 0, count: length)
         for i in 0..<length where offset + i < total { trimmed[i] = output[offset + i] }
         return trimmed
+    }
+}
+
+/// A running median over an odd-sized window with scipy.ndimage's "reflect"
+/// edges (d c b a | a b c d | d c b a): one sorted window, updated by one
+/// removal and one insertion per step, giving exactly the medians a full sort would.
+final class SlidingMedian {
+    let size: Int
+    private var window: [Float]
+
+    init(size: Int) {
+        self.size = size
+        window = [Float](repeating: 0, count: size)
+    }
+
+    /// The index `i` (possibly outside 0..<count) reflected into range.
+    private func reflect(_ i: Int, _ count: Int) -> Int {
+        let period = 2 * count
+        var j = i % period
+        if j < 0 { j += period }
+        return j < count ? j : period - 1 - j
+    }
+
+    /// First position in the sorted window whose value is not below `value`.
+    private func lowerBound(_ value: Float) -> Int {
+        var low = 0, high = size
+        while low < high {
+            let mid = (low + high) / 2
+            if window[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// Medians of `input[0..<count]` into `output[0..<count]`.
+    func apply(_ input: [Float], count: Int, into output: inout [Float]) {
+        guard count > 0 else { return }
+        let half = size / 2
+        for o in 0..<size { window[o] = input[reflect(o - half, count)] }
+        window.sort()
+        output[0] = window[half]
+        guard count > 1 else { return }
+        for p in 1..<count {
+            let leaving = input[reflect(p - 1 - half, count)]
+            let entering = input[reflect(p + half, count)]
+            if leaving != entering {
+                // Remove one copy of `leaving`, then insert `entering`, shifting in between.
+                var index = lowerBound(leaving)
+                let target = lowerBound(entering)
+                if target > index {
+                    // Shift the run (index, target) left by one; `entering` goes just before target.
+                    while index < target - 1 { window[index] = window[index + 1]; index += 1 }
+                    window[target - 1] = entering
+                } else {
+                    while index > target { window[index] = window[index - 1]; index -= 1 }
+                    window[target] = entering
+                }
+            }
+            output[p] = window[half]
+        }
     }
 }

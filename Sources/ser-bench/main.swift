@@ -4,7 +4,7 @@
 //   ser-bench parity DIR   worst differences from librosa per feature, for the
 //                          references scripts/make_feature_fixtures.py wrote to DIR
 //   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
-//   ser-bench features [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
+//   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -23,6 +23,7 @@ struct Options {
     var repeats = 3
     var workers = 1
     var preloaded = false
+    var preset = FeaturePreset.classic180
     var files: [String] = []
 }
 
@@ -37,6 +38,9 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
         case "--repeat":
             guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else { return nil }
             options.repeats = value
+        case "--preset":
+            guard let value = rest.popFirst().flatMap(FeaturePreset.init(rawValue:)) else { return nil }
+            options.preset = value
         case "--preloaded":
             options.preloaded = true
         case "--workers":
@@ -75,7 +79,7 @@ func loadAll(_ files: [String], sampleRate: Int?, workers: Int) -> (frames: Int,
             signal = loaded
         }
         if withFeatures {
-            guard (try? FeaturePreset.classic180.vector(samples: signal.samples, sampleRate: signal.sampleRate)) != nil
+            guard (try? options.preset.vector(samples: signal.samples, sampleRate: signal.sampleRate)) != nil
             else { return nil }
         }
         return signal.frameCount

@@ -130,3 +130,27 @@ import Testing
         #expect(throws: FeatureError.self) { try spectrogram?.mfcc(MFCCConfiguration(coefficientCount: 200)) }
     }
 }
+
+@Suite struct SlidingMedianTests {
+    /// Reference: sort the reflected window at every position.
+    func sortedMedians(_ x: [Float], size: Int) -> [Float] {
+        let n = x.count, half = size / 2
+        func reflect(_ i: Int) -> Int { let p = 2 * n; var j = i % p; if j < 0 { j += p }; return j < n ? j : p - 1 - j }
+        return (0..<n).map { i in (0..<size).map { x[reflect(i + $0 - half)] }.sorted()[half] }
+    }
+
+    @Test(arguments: [1, 2, 5, 31, 40, 200])
+    func matchesSortingEveryWindow(count: Int) {
+        var state: UInt64 = 99
+        // Few distinct values, so ties and equal entering/leaving values are exercised.
+        let x: [Float] = (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float((state >> 33) % 7)
+        }
+        for size in [1, 3, 31] {
+            var out = [Float](repeating: 0, count: count)
+            SlidingMedian(size: size).apply(x, count: count, into: &out)
+            #expect(out == sortedMedians(x, size: size), "count \(count), size \(size)")
+        }
+    }
+}
