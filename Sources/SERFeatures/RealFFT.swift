@@ -76,16 +76,23 @@ final class RealFFT {
                         im[m] = input[2 * m + 1]
                     }
                     fft.transform(re.baseAddress!, im.baseAddress!)
-                    // Split Z = FFT(even + i·odd) into the spectra of the even and odd samples.
-                    for k in 0...half {
-                        let a = k == half ? 0 : k
-                        let b = k == 0 ? 0 : half - k
-                        let zr = re[a], zi = im[a], cr = re[b], ci = -im[b]   // Z[k], conj(Z[half−k])
-                        let evenRe = 0.5 * (zr + cr), evenIm = 0.5 * (zi + ci)
-                        let oddRe = 0.5 * (zi - ci), oddIm = -0.5 * (zr - cr)  // (Z − conj)/(2i)
-                        let wr = twiddleRe[k], wi = twiddleIm[k]
-                        outputReal[k] = evenRe + wr * oddRe - wi * oddIm
-                        outputImaginary[k] = evenIm + wr * oddIm + wi * oddRe
+                    // Split Z = FFT(even + i·odd) into the spectra of the even and odd samples:
+                    // X[k] = E[k] + W^k·O[k], E = (Z[k] + conj Z[h−k])/2, O = (Z[k] − conj Z[h−k])/(2i).
+                    let z0r = re[0], z0i = im[0]
+                    outputReal[0] = z0r + z0i; outputImaginary[0] = 0
+                    outputReal[half] = z0r - z0i; outputImaginary[half] = 0
+                    twiddleRe.withUnsafeBufferPointer { wrs in
+                        twiddleIm.withUnsafeBufferPointer { wis in
+                            for k in 1..<half {
+                                let b = half &- k
+                                let zr = re[k], zi = im[k], cr = re[b], ci = -im[b]
+                                let evenRe = 0.5 * (zr + cr), evenIm = 0.5 * (zi + ci)
+                                let oddRe = 0.5 * (zi - ci), oddIm = -0.5 * (zr - cr)
+                                let wr = wrs[k], wi = wis[k]
+                                outputReal[k] = evenRe + wr * oddRe - wi * oddIm
+                                outputImaginary[k] = evenIm + wr * oddIm + wi * oddRe
+                            }
+                        }
                     }
                 }
             }

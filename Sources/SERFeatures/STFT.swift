@@ -87,12 +87,24 @@ public struct Spectrogram: Sendable {
             power.withUnsafeMutableBufferPointer { squared in
                 forEachSTFTFrame(samples, fftSize: n, hopLength: hop, centered: configuration.centered, window: window) { t, re, im in
                     // Like librosa: complex64 result, float32 magnitude.
-                    let row = t * bins
-                    for k in 0..<bins {
+                    let row = UnsafeMutableRawPointer(out.baseAddress! + t * bins)
+                    let rowPower = UnsafeMutableRawPointer(squared.baseAddress! + t * bins)
+                    let reRaw = UnsafeRawPointer(re), imRaw = UnsafeRawPointer(im)
+                    var k = 0
+                    while k + 4 <= bins {
+                        let r = SIMD4<Double>(SIMD4<Float>(reRaw.loadUnaligned(fromByteOffset: k * 8, as: SIMD4<Double>.self)))
+                        let i = SIMD4<Double>(SIMD4<Float>(imRaw.loadUnaligned(fromByteOffset: k * 8, as: SIMD4<Double>.self)))
+                        let magnitude = SIMD4<Float>(r * r + i * i).squareRoot()
+                        row.storeBytes(of: magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
+                        rowPower.storeBytes(of: magnitude * magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
+                        k += 4
+                    }
+                    while k < bins {
                         let r = Float(re[k]), i = Float(im[k])
                         let magnitude = Float(Double(r) * Double(r) + Double(i) * Double(i)).squareRoot()
-                        out[row + k] = magnitude
-                        squared[row + k] = magnitude * magnitude
+                        out[t * bins + k] = magnitude
+                        squared[t * bins + k] = magnitude * magnitude
+                        k += 1
                     }
                 }
             }
@@ -157,7 +169,17 @@ func forEachSTFTFrame(_ samples: [Float], fftSize n: Int, hopLength hop: Int, ce
                         for t in 0..<frames {
                             let start = t * hop - pad
                             if start >= 0 && start + n <= signal.count {
-                                for i in 0..<n { frame[i] = Double(signal[start + i]) * window[i] }
+                                let source = UnsafeRawPointer(signal.baseAddress! + start)
+                                let weights = UnsafeRawPointer(window.baseAddress!)
+                                let target = UnsafeMutableRawPointer(frame.baseAddress!)
+                                var i = 0
+                                while i + 8 <= n {
+                                    let x = SIMD8<Double>(source.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                                    let w = weights.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+                                    target.storeBytes(of: x * w, toByteOffset: i * 8, as: SIMD8<Double>.self)
+                                    i += 8
+                                }
+                                while i < n { frame[i] = Double(signal[start + i]) * window[i]; i += 1 }
                             } else {
                                 for i in 0..<n {
                                     let index = start + i
