@@ -152,8 +152,36 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
 }
 
 /// numpy's median: the middle value, or the mean of the two middle values.
+/// Found by selection (expected linear time), not a full sort.
 func median(_ values: [Float]) -> Float {
-    let sorted = values.sorted()
-    let n = sorted.count
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    let n = values.count
+    guard n > 0 else { return .nan }
+    var work = values
+    let upper = select(&work, n / 2)
+    guard n % 2 == 0 else { return upper }
+    // The largest value below the upper middle sits in the left part after selection.
+    var lower = work[0]
+    for i in 1..<(n / 2) where work[i] > lower { lower = work[i] }
+    return (lower + upper) / 2
+}
+
+/// Rearranges `values` so that index `k` holds the k-th smallest, smaller values
+/// before it and larger after it (Hoare's selection with median-of-three pivots).
+private func select(_ values: inout [Float], _ k: Int) -> Float {
+    var low = 0, high = values.count - 1
+    while high > low {
+        let mid = low + (high - low) / 2
+        if values[mid] < values[low] { values.swapAt(mid, low) }
+        if values[high] < values[low] { values.swapAt(high, low) }
+        if values[high] < values[mid] { values.swapAt(high, mid) }
+        let pivot = values[mid]
+        var i = low, j = high
+        while i <= j {
+            while values[i] < pivot { i += 1 }
+            while values[j] > pivot { j -= 1 }
+            if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
+        }
+        if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
+    }
+    return values[k]
 }

@@ -164,12 +164,46 @@ final class ComplexFFT {
             stageSines.withUnsafeBufferPointer { sines in
                 var length = 4
                 var tableOffset = 1  // the length-2 stage's single twiddle is skipped
-                while length <= n {
+                // Two radix-2 stages (lengths L and 2L) per pass over the data.
+                while 2 * length <= n {
                     let half = length / 2
+                    let nextOffset = tableOffset + half
                     if half >= 4 {
-                        // Contiguous butterflies, four at a time.
-                        let cosineBase = UnsafeRawPointer(cosines.baseAddress! + tableOffset)
-                        let sineBase = UnsafeRawPointer(sines.baseAddress! + tableOffset)
+                        radix4Pass(re, im, length: length, cosL: cosines.baseAddress! + tableOffset,
+                                   sinL: sines.baseAddress! + tableOffset,
+                                   cos2L: cosines.baseAddress! + nextOffset, sin2L: sines.baseAddress! + nextOffset)
+                    } else {
+                        var start = 0
+                        while start < n {
+                            for j in 0..<half {
+                                let w1r = cosines[tableOffset + j], w1i = sines[tableOffset + j]
+                                let w2r = cosines[nextOffset + j], w2i = sines[nextOffset + j]
+                                let a0 = start + j, a1 = a0 + half, a2 = a0 + length, a3 = a2 + half
+                                var tr = w1r * re[a1] - w1i * im[a1], ti = w1r * im[a1] + w1i * re[a1]
+                                let x1r = re[a0] - tr, x1i = im[a0] - ti
+                                let x0r = re[a0] + tr, x0i = im[a0] + ti
+                                tr = w1r * re[a3] - w1i * im[a3]; ti = w1r * im[a3] + w1i * re[a3]
+                                let x3r = re[a2] - tr, x3i = im[a2] - ti
+                                let x2r = re[a2] + tr, x2i = im[a2] + ti
+                                // Second stage: (a0, a2) with w2, (a1, a3) with −i·w2.
+                                tr = w2r * x2r - w2i * x2i; ti = w2r * x2i + w2i * x2r
+                                re[a2] = x0r - tr; im[a2] = x0i - ti; re[a0] = x0r + tr; im[a0] = x0i + ti
+                                let w3r = w2i, w3i = -w2r
+                                tr = w3r * x3r - w3i * x3i; ti = w3r * x3i + w3i * x3r
+                                re[a3] = x1r - tr; im[a3] = x1i - ti; re[a1] = x1r + tr; im[a1] = x1i + ti
+                            }
+                            start += 2 * length
+                        }
+                    }
+                    tableOffset = nextOffset + length
+                    length *= 4
+                }
+                // One radix-2 stage left when the number of stages is odd.
+                if length <= n {
+                    let half = length / 2
+                    let cosineBase = UnsafeRawPointer(cosines.baseAddress! + tableOffset)
+                    let sineBase = UnsafeRawPointer(sines.baseAddress! + tableOffset)
+                    if half >= 4 {
                         var start = 0
                         while start < n {
                             let reA = UnsafeMutableRawPointer(re + start), imA = UnsafeMutableRawPointer(im + start)
@@ -207,10 +241,50 @@ final class ComplexFFT {
                             }
                         }
                     }
-                    tableOffset += half
-                    length *= 2
                 }
             }
+        }
+    }
+
+    /// Stages of lengths `length` and `2·length` in one pass, four butterflies at a time.
+    private func radix4Pass(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>, length: Int,
+                            cosL: UnsafePointer<Double>, sinL: UnsafePointer<Double>,
+                            cos2L: UnsafePointer<Double>, sin2L: UnsafePointer<Double>) {
+        let n = size, half = length / 2
+        typealias V = SIMD4<Double>
+        let step = MemoryLayout<Double>.stride
+        var start = 0
+        while start < n {
+            let r0 = UnsafeMutableRawPointer(re + start), i0 = UnsafeMutableRawPointer(im + start)
+            let r1 = UnsafeMutableRawPointer(re + start + half), i1 = UnsafeMutableRawPointer(im + start + half)
+            let r2 = UnsafeMutableRawPointer(re + start + length), i2 = UnsafeMutableRawPointer(im + start + length)
+            let r3 = UnsafeMutableRawPointer(re + start + length + half), i3 = UnsafeMutableRawPointer(im + start + length + half)
+            var j = 0
+            while j < half {
+                let o = j * step
+                let w1r = UnsafeRawPointer(cosL).loadUnaligned(fromByteOffset: o, as: V.self)
+                let w1i = UnsafeRawPointer(sinL).loadUnaligned(fromByteOffset: o, as: V.self)
+                let w2r = UnsafeRawPointer(cos2L).loadUnaligned(fromByteOffset: o, as: V.self)
+                let w2i = UnsafeRawPointer(sin2L).loadUnaligned(fromByteOffset: o, as: V.self)
+                let a0r = r0.loadUnaligned(fromByteOffset: o, as: V.self), a0i = i0.loadUnaligned(fromByteOffset: o, as: V.self)
+                let a1r = r1.loadUnaligned(fromByteOffset: o, as: V.self), a1i = i1.loadUnaligned(fromByteOffset: o, as: V.self)
+                let a2r = r2.loadUnaligned(fromByteOffset: o, as: V.self), a2i = i2.loadUnaligned(fromByteOffset: o, as: V.self)
+                let a3r = r3.loadUnaligned(fromByteOffset: o, as: V.self), a3i = i3.loadUnaligned(fromByteOffset: o, as: V.self)
+                // First stage: (a0, a1) and (a2, a3) with w1.
+                var tr = w1r * a1r - w1i * a1i, ti = w1r * a1i + w1i * a1r
+                let x0r = a0r + tr, x0i = a0i + ti, x1r = a0r - tr, x1i = a0i - ti
+                tr = w1r * a3r - w1i * a3i; ti = w1r * a3i + w1i * a3r
+                let x2r = a2r + tr, x2i = a2i + ti, x3r = a2r - tr, x3i = a2i - ti
+                // Second stage: (x0, x2) with w2, (x1, x3) with −i·w2.
+                tr = w2r * x2r - w2i * x2i; ti = w2r * x2i + w2i * x2r
+                r0.storeBytes(of: x0r + tr, toByteOffset: o, as: V.self); i0.storeBytes(of: x0i + ti, toByteOffset: o, as: V.self)
+                r2.storeBytes(of: x0r - tr, toByteOffset: o, as: V.self); i2.storeBytes(of: x0i - ti, toByteOffset: o, as: V.self)
+                tr = w2i * x3r + w2r * x3i; ti = w2i * x3i - w2r * x3r
+                r1.storeBytes(of: x1r + tr, toByteOffset: o, as: V.self); i1.storeBytes(of: x1i + ti, toByteOffset: o, as: V.self)
+                r3.storeBytes(of: x1r - tr, toByteOffset: o, as: V.self); i3.storeBytes(of: x1i - ti, toByteOffset: o, as: V.self)
+                j += 4
+            }
+            start += 2 * length
         }
     }
 }

@@ -27,10 +27,19 @@ struct BandedFilterBank: Sendable {
             out.values.withUnsafeMutableBufferPointer { result in
                 for (r, band) in bands.enumerated() where !band.weights.isEmpty {
                     band.weights.withUnsafeBufferPointer { weights in
+                        let count = weights.count
+                        let w = UnsafeRawPointer(weights.baseAddress!)
                         for t in 0..<frames {
-                            let frame = spectrum.baseAddress! + t * columns + band.start
-                            var sum: Float = 0
-                            for k in 0..<weights.count { sum += weights[k] * frame[k] }
+                            let frame = UnsafeRawPointer(spectrum.baseAddress! + t * columns + band.start)
+                            var accumulator = SIMD8<Float>()
+                            var k = 0
+                            while k + 8 <= count {
+                                accumulator += w.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+                                    * frame.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+                                k += 8
+                            }
+                            var sum = accumulator.sum()
+                            while k < count { sum += weights[k] * frame.load(fromByteOffset: k * 4, as: Float.self); k += 1 }
                             result[r * frames + t] = sum
                         }
                     }

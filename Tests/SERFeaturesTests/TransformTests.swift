@@ -154,3 +154,17 @@ import Testing
         }
     }
 }
+
+@Suite struct MedianTests {
+    @Test(arguments: [1, 2, 3, 10, 101, 1000])
+    func selectionMatchesSorting(count: Int) {
+        var state: UInt64 = UInt64(count) * 7919
+        let values: [Float] = (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float((state >> 40) % 50) / 7   // many ties
+        }
+        let sorted = values.sorted()
+        let expected = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
+        #expect(median(values) == expected)
+    }
+}
