@@ -26,8 +26,14 @@ struct FeaturesCommand: ParsableCommand {
         Pitch: --feature yin gives f0 per frame; --feature pyin gives f0 (NaN when unvoiced), \
         the voiced flag and the voiced probability; pooling skips unvoiced frames.
 
-        Presets: classic180 = MFCC 40 + chroma 12 + mel 128 means (the seed projects' vector, \
-        chroma on the magnitude STFT as they computed it).
+        Presets (column names are written with the table):
+          classic180  MFCC 40 + chroma 12 + mel 128 means: the seed projects' vector
+                      (chroma on the magnitude STFT, as their code computes it)
+          x193        classic180 + spectral contrast 7 + tonnetz 6 means:
+                      the most popular open SER repository's vector
+                      (tonnetz of the HPSS harmonic part)
+          rich        mean and std of MFCC 20, deltas, delta-deltas, spectral shape,
+                      contrast, ZCR, RMS, and pYIN pitch and voicing: 152 values
 
         Output by extension: .npy (little-endian float32; tables also get a .json sidecar \
         with paths and column names), .csv (with header), or - for CSV on standard output. \
@@ -41,7 +47,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180.")
+    @Option(help: "A named utterance-level preset: classic180, x193 or rich.")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")
