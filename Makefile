@@ -22,10 +22,12 @@ build: deps
 # Regenerate the librosa reference fixtures (needs: pip install librosa soundfile).
 fixtures:
 	python3 scripts/make_audio_fixtures.py
+	python3 scripts/make_feature_fixtures.py
 
 # ser against librosa.load on the development corpora (needs librosa).
 bench: deps
 	python3 benchmarks/audio_load.py
+	python3 benchmarks/features_classic180.py
 
 # Fuzz the decode path for five minutes.
 fuzz: deps
