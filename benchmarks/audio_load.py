@@ -12,54 +12,20 @@ all cores as well. The contenders alternate for --rounds rounds and each keeps
 its best round, so a noisy neighbour on the machine does not decide the ratio.
 """
 import argparse
-import glob
 import json
 import os
 import subprocess
-import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPORA = os.path.join(ROOT, "..", "shared", "corpora")
-
-
-def default_files():
-    files = sorted(glob.glob(os.path.join(CORPORA, "originals", "*")))
-    files += sorted(glob.glob(os.path.join(CORPORA, "ravdess", "Actor_*", "*.flac")))[:200]
-    return files
-
-
-def expand(paths):
-    files = []
-    for path in paths:
-        if os.path.isdir(path):
-            files += sorted(p for p in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(p))
-        else:
-            files.append(path)
-    return files
+from common import best_ms_per_item, build_ser_bench, input_files
 
 
 def librosa_throughput(files, sample_rate, repeats):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import librosa
-
-    def one_pass():
-        frames = 0
-        for path in files:
-            y, _ = librosa.load(path, sr=sample_rate)
-            frames += len(y)
-        return frames
-
-    frames = one_pass()  # warm-up: imports, numba, caches
-    seconds = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        one_pass()
-        seconds = min(seconds, time.perf_counter() - start)
-    repeats = 1
-    n = len(files) * repeats
-    return {"seconds": seconds, "files_per_second": n / seconds, "ms_per_file": 1000 * seconds / n,
-            "audio_seconds_per_second": frames / sample_rate * repeats / seconds}
+    audio_seconds = sum(len(librosa.load(path, sr=sample_rate)[0]) for path in files) / sample_rate
+    ms = best_ms_per_item(files, lambda path: librosa.load(path, sr=sample_rate), repeats)
+    return {"ms_per_file": ms, "files_per_second": 1000 / ms,
+            "audio_seconds_per_second": audio_seconds / (ms * len(files) / 1000)}
 
 
 def ser_throughput(binary, files, sample_rate, repeats, workers):
@@ -75,13 +41,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="passes per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side counts")
     args = parser.parse_args()
-    files = expand(args.paths) if args.paths else default_files()
-    if not files:
-        sys.exit("no input files (is ../shared/corpora there?)")
-
-    subprocess.run(["swift", "build", "-c", "release", "--product", "ser-bench"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = os.path.join(ROOT, ".build", "release", "ser-bench")
+    files = input_files(args.paths)
+    binary = build_ser_bench()
 
     best = lambda runs: min(runs, key=lambda r: r["ms_per_file"])
     rounds = {"librosa": [], "ser1": [], "serN": []}

@@ -20,52 +20,20 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from audio_load import ROOT, default_files, expand  # noqa: E402
-
-
-def seeds_classic180(path, sample_rate):
-    import librosa
-    X, sr = librosa.load(path, sr=sample_rate)
-    return seeds_features(X, sr)
-
-
-def seeds_features(X, sr):
-    import librosa
-    import numpy as np
-    mfccs = np.mean(librosa.feature.mfcc(y=X, sr=sr, n_mfcc=40).T, axis=0)
-    stft = np.abs(librosa.stft(X))
-    chroma = np.mean(librosa.feature.chroma_stft(S=stft, sr=sr).T, axis=0)
-    mel = np.mean(librosa.feature.melspectrogram(y=X, sr=sr).T, axis=0)
-    return np.hstack([mfccs, chroma, mel])
+from common import best_ms_per_item, build_ser_bench, input_files, seeds_classic180_features  # noqa: E402
 
 
 def librosa_ms_per_file(files, sample_rate, passes):
-    for path in files:
-        seeds_classic180(path, sample_rate)  # warm-up: imports, numba compilation, caches
-    best = float("inf")
-    for _ in range(passes):
-        start = time.perf_counter()
-        for path in files:
-            seeds_classic180(path, sample_rate)
-        best = min(best, time.perf_counter() - start)
-    return 1000 * best / len(files)
+    import librosa
+    return best_ms_per_item(
+        files, lambda path: seeds_classic180_features(librosa.load(path, sr=sample_rate)[0], sample_rate), passes)
 
 
 def librosa_features_ms_per_file(files, sample_rate, passes):
     import librosa
     signals = [librosa.load(path, sr=sample_rate)[0] for path in files]
-    for X in signals:
-        seeds_features(X, sample_rate)
-    best = float("inf")
-    for _ in range(passes):
-        start = time.perf_counter()
-        for X in signals:
-            seeds_features(X, sample_rate)
-        best = min(best, time.perf_counter() - start)
-    return 1000 * best / len(files)
+    return best_ms_per_item(signals, lambda X: seeds_classic180_features(X, sample_rate), passes)
 
 
 def ser_ms_per_file(binary, files, sample_rate, passes, workers, preloaded=False):
@@ -85,12 +53,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--passes", type=int, default=1, help="timed passes per round")
     args = parser.parse_args()
-    files = expand(args.paths) if args.paths else default_files()
-    if not files:
-        sys.exit("no input files (is ../shared/corpora there?)")
-    subprocess.run(["swift", "build", "-c", "release", "--product", "ser-bench"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = os.path.join(ROOT, ".build", "release", "ser-bench")
+    files = input_files(args.paths)
+    binary = build_ser_bench()
 
     runs = {key: [] for key in ("librosa", "ser1", "serN", "librosa_features", "ser_features")}
     workers = os.cpu_count() or 1

@@ -16,12 +16,15 @@ Not committed (derived from the development corpora):
 """
 import json
 import os
+import sys
 
 import librosa
 import numpy as np
 from scipy.signal import lfilter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from common import seeds_classic180_features  # noqa: E402
 OUT = os.path.join(ROOT, "Tests", "SERFeaturesTests", "Fixtures", "features")
 LOCAL = os.path.join(ROOT, ".fixtures-local", "features")
 ORIGINALS = os.path.join(ROOT, "..", "shared", "corpora", "originals")
@@ -112,13 +115,7 @@ def settings_are_default(n_fft, hop_length, win_length, n_mels, fmin, fmax, htk,
                                                                                        False, 20, 0)
 
 
-def classic180(X, sample_rate):
-    """The seed projects' vector, exactly as their code computes it."""
-    mfccs = np.mean(librosa.feature.mfcc(y=X, sr=sample_rate, n_mfcc=40).T, axis=0)
-    stft = np.abs(librosa.stft(X))
-    chroma = np.mean(librosa.feature.chroma_stft(S=stft, sr=sample_rate).T, axis=0)
-    mel = np.mean(librosa.feature.melspectrogram(y=X, sr=sample_rate).T, axis=0)
-    return np.hstack([mfccs, chroma, mel])
+classic180 = seeds_classic180_features
 
 
 def x193(X, sample_rate):
