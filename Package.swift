@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SERAudio", targets: ["SERAudio"]),
         .library(name: "SERSupport", targets: ["SERSupport"]),
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
+        .library(name: "SERCorpora", targets: ["SERCorpora"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,12 +59,20 @@ let package = Package(
             path: "Sources/SERFeatures"
         ),
 
+        // MARK: Stage 3: corpora, labels, hygiene, speaker-independent splits
+        .target(
+            name: "SERCorpora",
+            dependencies: ["SERAudio", "SERSupport"],
+            path: "Sources/SERCorpora"
+        ),
+
         // MARK: Apps
         .executableTarget(
             name: "ser",
             dependencies: [
                 "SERAudio",
                 "SERFeatures",
+                "SERCorpora",
                 "SERSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -92,6 +101,11 @@ let package = Package(
             dependencies: ["SERFeatures", "SERAudio", "SERSupport"],
             path: "Tests/SERFeaturesTests",
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SERCorporaTests",
+            dependencies: ["SERCorpora", "SERAudio"],
+            path: "Tests/SERCorporaTests"
         ),
         .testTarget(
             name: "SERCommandLineTests",
