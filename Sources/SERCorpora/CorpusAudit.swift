@@ -95,6 +95,8 @@ public struct CorpusScanReport: Codable, Sendable {
     /// Files usable for training: recognised, readable, not flagged.
     public var clean: [CorpusItem]
     public var excluded: [SkippedFile]
+    /// Content hash of every readable file (path → hash), for leakage checks.
+    public var contentHashes: [String: String]
 }
 
 /// Reads, decodes and checks a set of labelled files.
@@ -169,6 +171,8 @@ public enum CorpusAuditor {
         let clean = items.indices.filter { flagged[$0] == nil }.map { items[$0] }
         let excluded = flagged.keys.sorted().map { SkippedFile(path: items[$0].path, reason: "\(flagged[$0]!.0.rawValue): \(flagged[$0]!.1)") }
             + skipped
-        return CorpusScanReport(corpora: summaries, warnings: warnings, clean: clean, excluded: excluded)
+        var hashes: [String: String] = [:]
+        for (index, result) in audits.enumerated() { if case .success(let audit) = result { hashes[items[index].path] = audit.contentHash } }
+        return CorpusScanReport(corpora: summaries, warnings: warnings, clean: clean, excluded: excluded, contentHashes: hashes)
     }
 }

@@ -20,7 +20,7 @@ struct CorpusCommand: ParsableCommand {
         Labels map onto neutral, calm, happy, sad, angry, fearful, disgust, surprised
         (TESS "ps" and SAVEE "su" are surprised; CREMA-D has no calm or surprised).
         """,
-        subcommands: [Scan.self, Manifest.self]
+        subcommands: [Scan.self, Manifest.self, Split.self]
     )
 
     struct Selection: ParsableArguments {
@@ -126,6 +126,73 @@ struct CorpusCommand: ParsableCommand {
             try AtomicFile.write(data, to: out)
             for excluded in report.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
             Terminal.printError("ser: wrote \(report.clean.count) files to \(out) (\(report.excluded.count) left out)")
+        }
+    }
+}
+
+extension CorpusCommand {
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a speaker-independent train/test protocol and save it for training and evaluation to reuse.",
+            discussion: """
+            One of:
+              --cv speakers:K          K folds of disjoint speakers, balanced by label and gender
+              --loso                   leave one speaker out
+              --test-speakers A,B      these speakers are the test set (RAVDESS:07 or just 07)
+              --random K --allow-leakage
+                                       the seed projects' random split, speakers on both sides;
+                                       only to reproduce their numbers, and flagged as leaky
+            --statement-independent also holds RAVDESS statement 02 out of training.
+            Every fold is checked: no speaker and no identical audio on both sides.
+            """
+        )
+        @OptionGroup var selection: Selection
+        @Option(help: ArgumentHelp("Speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
+        @Flag(help: "Leave one speaker out.") var loso = false
+        @Option(help: ArgumentHelp("Comma-separated test speakers.", valueName: "list")) var testSpeakers: String?
+        @Option(help: ArgumentHelp("Random file folds (needs --allow-leakage).", valueName: "k")) var random: Int?
+        @Flag(help: "Permit the leaky random split.") var allowLeakage = false
+        @Flag(help: "RAVDESS: test on statement 02 only, never train on it.") var statementIndependent = false
+        @Option(help: "Seed for fold assignment.") var seed: UInt64 = 1
+        @Option(name: .shortAndLong, help: ArgumentHelp("The split file to write (.json).", valueName: "file")) var out: String
+
+        func validate() throws {
+            let chosen = [cv != nil, loso, testSpeakers != nil, random != nil].filter { $0 }.count
+            guard chosen == 1 else { throw ValidationError("choose exactly one of --cv, --loso, --test-speakers, --random.") }
+            if random != nil && !allowLeakage {
+                throw ValidationError("--random puts the same speakers in train and test; add --allow-leakage only to reproduce a random-split result.")
+            }
+            if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
+                throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
+            }
+        }
+
+        func run() throws {
+            let report = try selection.scan()
+            let items = report.clean
+            let split: SpeakerSplit
+            if let cv {
+                split = try SpeakerSplitter.kFold(items, folds: Int(cv.dropFirst(9))!, seed: seed, statementIndependent: statementIndependent)
+            } else if loso {
+                split = try SpeakerSplitter.leaveOneSpeakerOut(items, statementIndependent: statementIndependent)
+            } else if let testSpeakers {
+                split = try SpeakerSplitter.heldOut(items, testSpeakers: testSpeakers.split(separator: ",").map { String($0) },
+                                                    statementIndependent: statementIndependent)
+            } else {
+                split = SpeakerSplitter.randomLeaky(items, folds: random!, seed: seed)
+            }
+            for index in split.folds.indices {
+                let (train, test) = split.partition(items, fold: index)
+                if !split.allowsLeakage {
+                    try SpeakerSplitter.checkNoLeakage(train: train, test: test, contentHashes: report.contentHashes)
+                }
+                let speakers = split.allowsLeakage ? "random files" : split.folds[index].testSpeakers.joined(separator: " ")
+                Terminal.print("fold \(index + 1): train \(train.count), test \(test.count) — \(speakers)")
+            }
+            try split.write(to: out)
+            if split.allowsLeakage {
+                Terminal.printError("ser: WARNING: \(out) is a LEAKY random split (speakers in both train and test); results on it do not measure unseen voices")
+            }
         }
     }
 }

@@ -44,4 +44,18 @@ import Testing
         #expect(try SERRun(["corpus", "manifest", workspace.file("ravdess"), "--merge", "sad", "--out", out]).status != 0)
         #expect(try SERRun(["corpus", "scan", workspace.file("missing")]).status != 0)
     }
+
+    @Test func splitWritesSpeakerDisjointFoldsAndGuardsTheLeakyOption() throws {
+        let workspace = Workspace()
+        try corpus(workspace)
+        let out = workspace.file("split.json")
+        let run = try SERRun(["corpus", "split", workspace.file("ravdess"), "--loso", "--out", out])
+        #expect(run.status == 0, "\(run.stderr)")
+        let split = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        let folds = try #require(split["folds"] as? [[String: Any]])
+        #expect(folds.count == 2 && split["allowsLeakage"] as? Bool == false)
+        #expect(try SERRun(["corpus", "split", workspace.file("ravdess"), "--random", "2", "--out", out]).status == 2)
+        let leaky = try SERRun(["corpus", "split", workspace.file("ravdess"), "--random", "2", "--allow-leakage", "--out", out])
+        #expect(leaky.status == 0 && leaky.stderr.contains("LEAKY"))
+    }
 }
