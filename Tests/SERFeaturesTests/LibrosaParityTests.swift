@@ -78,6 +78,14 @@ struct Comparison {
     }
 }
 
+/// Selects the positive values of a `rows × frames` reference that are at least
+/// `ratio` times their frame's maximum.
+func withinRangeOfFrameMaximum(_ reference: NumPyArray, frames: Int, ratio: Float) -> (Int) -> Bool {
+    var frameMax = [Float](repeating: 0, count: frames)
+    for i in reference.values.indices { frameMax[i % frames] = max(frameMax[i % frames], reference.values[i]) }
+    return { i in reference.values[i] > 0 && reference.values[i] >= frameMax[i % frames] * ratio }
+}
+
 func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
     reference.shape == [ours.rows, ours.columns]
 }
@@ -90,12 +98,8 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
         let reference = try c.reference("magnitude")
         #expect(shapeMatches(ours, reference), "\(reference.shape) vs \(ours.rows)×\(ours.columns)")
         // Relative error on bins within 60 dB (amplitude: 1e-3) of their frame's maximum.
-        let frames = ours.columns
-        var frameMax = [Float](repeating: 0, count: frames)
-        for i in reference.values.indices { frameMax[i % frames] = max(frameMax[i % frames], reference.values[i]) }
-        let result = Comparison(ours, reference, floor: .leastNormalMagnitude) { i in
-            reference.values[i] >= frameMax[i % frames] * 1e-3 && reference.values[i] > 0
-        }
+        let result = Comparison(ours, reference, floor: .leastNormalMagnitude,
+                                mask: withinRangeOfFrameMaximum(reference, frames: ours.columns, ratio: 1e-3))
         #expect(result.worstRelative <= 1e-4, "\(c.name): worst relative \(result.worstRelative)")
     }
 
@@ -104,12 +108,9 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
         let mel = try c.spectrogram().spectrogram.melSpectrogram(c.mel)
         let reference = try c.reference("melspectrogram")
         #expect(shapeMatches(mel, reference))
-        let frames = mel.columns
-        var frameMax = [Float](repeating: 0, count: frames)
-        for i in reference.values.indices { frameMax[i % frames] = max(frameMax[i % frames], reference.values[i]) }
-        let relative = Comparison(mel, reference, floor: .leastNormalMagnitude) { i in
-            reference.values[i] >= frameMax[i % frames] * 1e-6 && reference.values[i] > 0
-        }
+        // Power: within 60 dB of the frame's maximum is a ratio of 1e-6.
+        let relative = Comparison(mel, reference, floor: .leastNormalMagnitude,
+                                  mask: withinRangeOfFrameMaximum(reference, frames: mel.columns, ratio: 1e-6))
         #expect(relative.worstRelative <= 1e-4, "\(c.name): mel worst relative \(relative.worstRelative)")
 
         let db = DecibelScaling().powerToDecibels(mel)
