@@ -62,7 +62,7 @@ let package = Package(
         // MARK: Stage 3: corpora, labels, hygiene, speaker-independent splits
         .target(
             name: "SERCorpora",
-            dependencies: ["SERAudio", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERSupport"],
             path: "Sources/SERCorpora"
         ),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SERAudio
+import SERCorpora
 import SERFeatures
 import SERSupport
 
@@ -35,6 +36,10 @@ struct FeaturesCommand: ParsableCommand {
           rich        mean and std of MFCC 20, deltas, delta-deltas, spectral shape,
                       contrast, ZCR, RMS, and pYIN pitch and voicing: 152 values
 
+        Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
+        (or --cache DIR): a second run over the same files only reads the cache, and an \
+        interrupted run resumes. --no-cache skips it.
+
         Output by extension: .npy (little-endian float32; tables also get a .json sidecar \
         with paths and column names), .csv (with header), or - for CSV on standard output. \
         Audio is decoded as librosa.load does (mono, soxr HQ) at --sample-rate.
@@ -61,6 +66,12 @@ struct FeaturesCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Resample to this rate first.", valueName: "hz"))
     var sampleRate: Int = 22050
+
+    @Option(help: ArgumentHelp("Feature cache for tables (default: ~/.cache/ser/features).", valueName: "dir"))
+    var cache: String?
+
+    @Flag(help: "Compute every file afresh and leave the cache alone.")
+    var noCache = false
 
     @Option(help: "FFT size (n_fft).") var nFft: Int = 2048
     @Option(help: "Samples between frames (hop_length).") var hopLength: Int = 512
@@ -137,21 +148,33 @@ struct FeaturesCommand: ParsableCommand {
         else { columns = pool.names(extractor.rowNames(feature!)) }
 
         useSingleThreadedBLAS()
+        let store = noCache ? nil : try FeatureCache(directory: cache ?? FeatureCache.defaultDirectory)
+        let key = preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate) }
+            ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)
         let progress = ProgressBar(total: files.count, label: "features")
-        let rows: [Result<[Float], Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
+        let rows: [Result<([Float], Bool), Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
             Result {
-                let samples = try extractor.loadSamples(files[index])
-                if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate) }
-                return pool.pool(try extractor.frames(feature!, samples: samples))
+                let compute = {
+                    let samples = try extractor.loadSamples(files[index])
+                    if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate) }
+                    return pool.pool(try extractor.frames(feature!, samples: samples))
+                }
+                guard let store else { return (try compute(), false) }
+                let cached = try store.values(for: files[index], key: key, compute: compute)
+                return (cached.values, cached.hit)
             }
         }
         progress.finish()
+        let hits = rows.filter { (try? $0.get().1) == true }.count
+        if store != nil && Terminal.showsProgress {
+            Terminal.printError("features: \(hits) of \(files.count) files from the cache in \(store!.directory)")
+        }
 
         var keptPaths: [String] = [], keptRows: [[Float]] = []
         var failed = false
         for (path, row) in zip(files, rows) {
             switch row {
-            case .success(let values): keptPaths.append(path); keptRows.append(values)
+            case .success(let (values, _)): keptPaths.append(path); keptRows.append(values)
             case .failure(let error): failed = true; Terminal.report(error, for: path)
             }
         }

@@ -8,6 +8,8 @@ struct SERRun {
     var stdout: String
     var stderr: String
 
+    static let testCacheHome = FileManager.default.temporaryDirectory.appendingPathComponent("ser-test-cache-\(UUID().uuidString)").path
+
     static var binary: String {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ser").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
@@ -18,7 +20,10 @@ struct SERRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        // Keep the feature cache out of the real home directory.
+        var defaults = ProcessInfo.processInfo.environment
+        defaults["XDG_CACHE_HOME"] = Self.testCacheHome
+        process.environment = environment ?? defaults
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ser-out-\(UUID().uuidString)")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("ser-err-\(UUID().uuidString)")
         try Data().write(to: out)

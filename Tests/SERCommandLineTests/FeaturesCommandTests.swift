@@ -74,3 +74,61 @@ import Testing
         #expect(try SERRun(["features", "x.wav", "--feature", "mfcc", "--n-mfcc", "200", "--out", "-"]).status == 2)
     }
 }
+
+@Suite struct FeatureCacheCommandTests {
+    func corpus(_ workspace: Workspace, count: Int) throws -> String {
+        let folder = workspace.file("clips")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for i in 0..<count {
+            let tone = (0..<11025).map { Float(0.3 * sin(2 * Double.pi * (150 + 20 * Double(i)) * Double($0) / 22050)) }
+            try AudioFileWriter.write(AudioSignal(samples: tone, sampleRate: 22050), to: "\(folder)/c\(i).wav", format: .wav)
+        }
+        return folder
+    }
+
+    @Test func cachedTablesEqualFreshOnesAndTwoProcessesCanShareTheCache() throws {
+        let workspace = Workspace()
+        let clips = try corpus(workspace, count: 6)
+        let cache = workspace.file("cache")
+        let fresh = try SERRun(["features", clips, "--preset", "classic180", "--no-cache", "--out", "-"])
+        #expect(fresh.status == 0)
+        // Two processes fill the same cache at once.
+        let processes = try (0..<2).map { i -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: SERRun.binary)
+            p.arguments = ["features", clips, "--preset", "classic180", "--cache", cache, "--out", workspace.file("t\(i).csv")]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+        for i in 0..<2 { #expect(try String(contentsOfFile: workspace.file("t\(i).csv"), encoding: .utf8) == fresh.stdout) }
+        // A third run reads only the cache and gives the same table.
+        let cached = try SERRun(["features", clips, "--preset", "classic180", "--cache", cache, "--out", "-"])
+        #expect(cached.stdout == fresh.stdout)
+    }
+
+    @Test func aKilledExtractionLeavesAUsableCache() throws {
+        let workspace = Workspace()
+        let clips = try corpus(workspace, count: 24)
+        let cache = workspace.file("cache")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SERRun.binary)
+        process.arguments = ["features", clips, "--preset", "rich", "--cache", cache, "--out", workspace.file("partial.csv")]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first entries, then kill -9.
+        let deadline = Date().addingTimeInterval(30)
+        func entries() -> Int { (FileManager.default.enumerator(atPath: cache)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".npy") }.count }
+        while entries() < 2 && Date() < deadline && process.isRunning { usleep(10_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: workspace.file("partial.csv")) || entries() == 24)
+        // Resuming completes and matches a fresh computation.
+        let resumed = try SERRun(["features", clips, "--preset", "rich", "--cache", cache, "--out", "-"])
+        let fresh = try SERRun(["features", clips, "--preset", "rich", "--no-cache", "--out", "-"])
+        #expect(resumed.status == 0 && resumed.stdout == fresh.stdout)
+    }
+}
