@@ -27,10 +27,10 @@ public struct SkippedFile: Codable, Sendable, Equatable {
 /// Reads corpora as users download them: folders of RAVDESS, CREMA-D, TESS or
 /// SAVEE files (recognised by name), folder-per-label trees, and CSV/JSONL manifests.
 public struct CorpusReader: Sendable {
-    /// CREMA-D actor → gender, from its demographics table.
-    public var demographics: [String: Gender] = [:]
+    /// CREMA-D actor → gender and age, from its demographics table.
+    public var demographics: [String: SpeakerDemographics] = [:]
 
-    public init(demographics: [String: Gender] = [:]) {
+    public init(demographics: [String: SpeakerDemographics] = [:]) {
         self.demographics = demographics
     }
 
@@ -117,8 +117,8 @@ public struct CorpusReader: Sendable {
         }
     }
 
-    /// CREMA-D's `VideoDemographics.csv`: ActorID and Sex columns.
-    public static func readDemographics(_ path: String) throws -> [String: Gender] {
+    /// CREMA-D's `VideoDemographics.csv`: ActorID, Sex and (when present) Age columns.
+    public static func readDemographics(_ path: String) throws -> [String: SpeakerDemographics] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CorpusError.notFound(path: path) }
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard let headerLine = lines.first else { throw CorpusError.badDemographics(path: path, reason: "empty file") }
@@ -126,13 +126,26 @@ public struct CorpusReader: Sendable {
         guard let actor = header.firstIndex(of: "actorid"), let sex = header.firstIndex(of: "sex") else {
             throw CorpusError.badDemographics(path: path, reason: "no ActorID and Sex columns")
         }
-        var table: [String: Gender] = [:]
+        let age = header.firstIndex(of: "age")
+        var table: [String: SpeakerDemographics] = [:]
         for line in lines.dropFirst() {
             let fields = CSV.fields(line)
             guard fields.count > max(actor, sex) else { continue }
-            table[fields[actor].trimmingCharacters(in: .whitespaces)] = genderFromWord(fields[sex]) ?? .unknown
+            let years = age.flatMap { $0 < fields.count ? fields[$0].trimmingCharacters(in: .whitespaces) : nil }
+            table[fields[actor].trimmingCharacters(in: .whitespaces)] =
+                SpeakerDemographics(gender: genderFromWord(fields[sex]) ?? .unknown, age: years.flatMap { $0.isEmpty ? nil : $0 })
         }
         return table
+    }
+}
+
+/// What a corpus's demographics table says about a speaker.
+public struct SpeakerDemographics: Sendable, Equatable {
+    public var gender: Gender
+    public var age: String?
+    public init(gender: Gender, age: String? = nil) {
+        self.gender = gender
+        self.age = age
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 enum FileNameParsers {
     /// The item a file's name and folder describe, or nil when no corpus pattern fits.
     /// `skipReason` is set for files a corpus names but that carry no audio to use.
-    static func parse(path: String, demographics: [String: Gender]) -> (item: CorpusItem?, skipReason: String?) {
+    static func parse(path: String, demographics: [String: SpeakerDemographics]) -> (item: CorpusItem?, skipReason: String?) {
         let url = URL(fileURLWithPath: path)
         let stem = url.deletingPathExtension().lastPathComponent
         let folder = url.deletingLastPathComponent().lastPathComponent
@@ -42,16 +42,17 @@ enum FileNameParsers {
     }
 
     /// `AAAA_SSS_EMO_LV`: actor, sentence, emotion, level.
-    static func cremaD(_ stem: String, path: String, demographics: [String: Gender]) -> CorpusItem? {
+    static func cremaD(_ stem: String, path: String, demographics: [String: SpeakerDemographics]) -> CorpusItem? {
         let parts = stem.split(separator: "_")
         let codes: [String: Emotion] = ["ANG": .angry, "DIS": .disgust, "FEA": .fearful, "HAP": .happy, "NEU": .neutral, "SAD": .sad]
         guard parts.count == 4, parts[0].count == 4, parts[0].allSatisfy(\.isNumber), parts[1].count == 3,
               let emotion = codes[String(parts[2])], ["LO", "MD", "HI", "XX"].contains(parts[3])
         else { return nil }
         let actor = String(parts[0])
+        var attributes = ["sentence": String(parts[1]), "level": String(parts[3])]
+        if let age = demographics[actor]?.age { attributes["age"] = age }
         return CorpusItem(path: path, corpus: .cremaD, label: emotion.rawValue, speaker: "CREMA-D:" + actor,
-                          gender: demographics[actor] ?? .unknown,
-                          attributes: ["sentence": String(parts[1]), "level": String(parts[3])])
+                          gender: demographics[actor]?.gender ?? .unknown, attributes: attributes)
     }
 
     /// `OAF_word_emotion` / `YAF_word_emotion` (folders such as `OAF_Fear` or `YAF_pleasant_surprised` vary).

@@ -27,7 +27,7 @@ final class Folder {
 }
 
 @Suite struct FileNameTests {
-    func parse(_ path: String, demographics: [String: Gender] = [:]) -> CorpusItem? {
+    func parse(_ path: String, demographics: [String: SpeakerDemographics] = [:]) -> CorpusItem? {
         FileNameParsers.parse(path: path, demographics: demographics).item
     }
 
@@ -46,7 +46,8 @@ final class Folder {
     @Test func cremaD() throws {
         let unknown = try #require(parse("/c/1001_DFA_ANG_XX.flac"))
         #expect(unknown.corpus == .cremaD && unknown.label == "angry" && unknown.gender == .unknown && unknown.speaker == "CREMA-D:1001")
-        #expect(parse("/c/1091_TIE_FEA_HI.wav", demographics: ["1091": .female])?.gender == .female)
+        let known = parse("/c/1091_TIE_FEA_HI.wav", demographics: ["1091": SpeakerDemographics(gender: .female, age: "29")])
+        #expect(known?.gender == .female && known?.attributes["age"] == "29")
         #expect(parse("/c/1091_TIE_FEA_HI.wav")?.label == "fearful")
         #expect(parse("/c/1001_DFA_XXX_XX.wav") == nil)
     }
@@ -102,7 +103,8 @@ final class Folder {
     @Test func demographicsTable() throws {
         let folder = Folder()
         let file = try folder.text("VideoDemographics.csv", "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n1002,21,Female,Caucasian,Not Hispanic\n")
-        #expect(try CorpusReader.readDemographics(file) == ["1001": .male, "1002": .female])
+        #expect(try CorpusReader.readDemographics(file) == ["1001": SpeakerDemographics(gender: .male, age: "51"),
+                                                            "1002": SpeakerDemographics(gender: .female, age: "21")])
         let wrong = try folder.text("other.csv", "a,b\n1,2\n")
         #expect(throws: CorpusError.self) { try CorpusReader.readDemographics(wrong) }
     }

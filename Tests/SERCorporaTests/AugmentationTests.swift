@@ -1,0 +1,67 @@
+import Foundation
+import SERFeatures
+import Testing
+@testable import SERCorpora
+
+@Suite struct AugmentationTests {
+    let rate = 16000
+    func tone(_ hz: Double, seconds: Double = 1) -> [Float] {
+        (0..<Int(Double(rate) * seconds)).map { Float(0.4 * sin(2 * Double.pi * hz * Double($0) / Double(16000))) }
+    }
+    /// Frequency of a clean tone from its zero crossings.
+    func frequency(_ x: [Float]) -> Double {
+        let middle = Array(x[(x.count / 8)..<(x.count * 7 / 8)])
+        var crossings = 0
+        for i in 1..<middle.count where (middle[i - 1] < 0) != (middle[i] < 0) { crossings += 1 }
+        return Double(crossings) / 2 / (Double(middle.count) / Double(rate))
+    }
+
+    @Test func noiseHitsTheRequestedSNRAndIsReproducible() throws {
+        let clean = tone(300)
+        let a = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 5)
+        let b = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 5)
+        let c = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 6)
+        #expect(a == b && a != c)
+        let signal = clean.reduce(0.0) { $0 + Double($1 * $1) }
+        let noise = zip(a, clean).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+        #expect(abs(10 * log10(signal / noise) - 10) < 0.3)
+    }
+
+    @Test func gainSpeedPitchAndShift() throws {
+        let clean = tone(440)
+        let louder = try Augmenter.apply(.gain(decibels: 6), to: clean, sampleRate: rate, seed: 0)
+        #expect(abs(louder[100] / clean[100] - Float(pow(10, 6.0 / 20))) < 1e-5)
+
+        let faster = try Augmenter.apply(.speed(factor: 1.1), to: clean, sampleRate: rate, seed: 0)
+        #expect(abs(Double(faster.count) - Double(clean.count) / 1.1) <= 2)
+        #expect(abs(frequency(faster) / (440 * 1.1) - 1) < 0.01)
+
+        let higher = try Augmenter.apply(.pitch(semitones: 2), to: clean, sampleRate: rate, seed: 0)
+        #expect(higher.count == clean.count)
+        #expect(abs(frequency(higher) / (440 * pow(2, 2.0 / 12)) - 1) < 0.02, "pitch-shifted tone at \(frequency(higher)) Hz")
+
+        let shifted = try Augmenter.apply(.timeShift(maximumSeconds: 0.05), to: clean, sampleRate: rate, seed: 3)
+        #expect(shifted.count == clean.count && shifted != clean)
+    }
+
+    @Test func specAugmentMasksBandsAndSpans() {
+        let matrix = FeatureMatrix(rows: 40, columns: 100, values: (0..<4000).map { Float($0 % 97) })
+        let masked = Augmenter.specAugment(matrix, seed: 9)
+        #expect(masked.rows == 40 && masked.columns == 100)
+        #expect(masked != matrix)
+        #expect(masked == Augmenter.specAugment(matrix, seed: 9))
+        let changed = zip(masked.values, matrix.values).filter { $0 != $1 }.count
+        #expect(changed < matrix.values.count / 2)
+    }
+
+    @Test func copiesInheritSpeakerAndStayOnTheTrainingSide() throws {
+        let split = try SpeakerSplitter.kFold(SplitTests.items, folds: 3, seed: 2)
+        let (train, test) = split.partition(SplitTests.items, fold: 0)
+        let plan = Augmenter.plan(training: train, recipe: [.noise(snr: 15), .speed(factor: 0.9)], copies: 2, seed: 4)
+        #expect(plan.count == 2 * train.count)
+        let testSpeakers = Set(test.compactMap(\.speaker))
+        #expect(plan.allSatisfy { !testSpeakers.contains($0.source.speaker!) })
+        #expect(plan == Augmenter.plan(training: train, recipe: [.noise(snr: 15), .speed(factor: 0.9)], copies: 2, seed: 4))
+        #expect(Set(plan.map(\.seed)).count == plan.count, "each copy has its own seed")
+    }
+}
