@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SERSupport", targets: ["SERSupport"]),
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
         .library(name: "SERCorpora", targets: ["SERCorpora"]),
+        .library(name: "SERModels", targets: ["SERModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,6 +67,13 @@ let package = Package(
             path: "Sources/SERCorpora"
         ),
 
+        // MARK: Stage 4: models on a BLAS numeric core
+        .target(
+            name: "SERModels",
+            dependencies: ["COpenBLAS", "SERSupport"],
+            path: "Sources/SERModels"
+        ),
+
         // MARK: Apps
         .executableTarget(
             name: "ser",
@@ -104,8 +112,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCorporaTests",
-            dependencies: ["SERCorpora", "SERAudio"],
+            dependencies: ["SERCorpora", "SERAudio", "SERFeatures", "SERSupport"],
             path: "Tests/SERCorporaTests"
+        ),
+        .testTarget(
+            name: "SERModelsTests",
+            dependencies: ["SERModels", "SERSupport"],
+            path: "Tests/SERModelsTests"
         ),
         .testTarget(
             name: "SERCommandLineTests",

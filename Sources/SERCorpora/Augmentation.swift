@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERFeatures
+import SERSupport
 
 /// One way of perturbing a training recording.
 public enum Perturbation: Codable, Sendable, Equatable {

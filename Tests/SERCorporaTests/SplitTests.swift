@@ -1,3 +1,4 @@
+import SERSupport
 import Foundation
 import Testing
 @testable import SERCorpora

@@ -1,0 +1,187 @@
+import Foundation
+import SERSupport
+
+/// A trainable parameter tensor and its gradient.
+public final class Parameter: @unchecked Sendable {
+    public var value: [Float]
+    public var gradient: [Float]
+    /// Whether weight decay applies (weights yes, biases no).
+    public let decays: Bool
+
+    public init(_ value: [Float], decays: Bool) {
+        self.value = value
+        self.gradient = [Float](repeating: 0, count: value.count)
+        self.decays = decays
+    }
+
+    func zeroGradient() { for i in gradient.indices { gradient[i] = 0 } }
+}
+
+/// A network stage: `forward` keeps what `backward` needs.
+public protocol Layer: AnyObject {
+    /// Computes the output for a batch (one row per example).
+    func forward(_ input: Matrix, training: Bool) -> Matrix
+    /// Given ∂loss/∂output, accumulates parameter gradients and returns ∂loss/∂input.
+    func backward(_ outputGradient: Matrix) -> Matrix
+    var parameters: [Parameter] { get }
+}
+
+/// `y = x · W + b`, He-initialised.
+public final class Dense: Layer {
+    public let inputs: Int
+    public let outputs: Int
+    public let weight: Parameter   // inputs × outputs
+    public let bias: Parameter
+    private var lastInput = Matrix(rows: 0, columns: 0)
+
+    public init(inputs: Int, outputs: Int, generator: inout SplitMix64) {
+        self.inputs = inputs
+        self.outputs = outputs
+        let scale = (2 / Float(inputs)).squareRoot()
+        weight = Parameter((0..<(inputs * outputs)).map { _ in scale * standardNormal(&generator) }, decays: true)
+        bias = Parameter([Float](repeating: 0, count: outputs), decays: false)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+
+    public func forward(_ input: Matrix, training: Bool) -> Matrix {
+        lastInput = input
+        var output = Matrix(rows: input.rows, columns: outputs)
+        for r in 0..<input.rows { for c in 0..<outputs { output.values[r * outputs + c] = bias.value[c] } }
+        gemm(input, Matrix(rows: inputs, columns: outputs, values: weight.value), beta: 1, into: &output)
+        return output
+    }
+
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        // ∂W += xᵀ · g, ∂b += Σ rows of g, ∂x = g · Wᵀ.
+        var weightGradient = Matrix(rows: inputs, columns: outputs, values: weight.gradient)
+        gemm(lastInput, transposeA: true, outputGradient, beta: 1, into: &weightGradient)
+        weight.gradient = weightGradient.values
+        for r in 0..<outputGradient.rows { for c in 0..<outputs { bias.gradient[c] += outputGradient[r, c] } }
+        var inputGradient = Matrix(rows: outputGradient.rows, columns: inputs)
+        gemm(outputGradient, Matrix(rows: inputs, columns: outputs, values: weight.value), transposeB: true, into: &inputGradient)
+        return inputGradient
+    }
+}
+
+/// max(0, x).
+public final class ReLU: Layer {
+    private var mask: [Bool] = []
+    public init() {}
+    public var parameters: [Parameter] { [] }
+    public func forward(_ input: Matrix, training: Bool) -> Matrix {
+        mask = input.values.map { $0 > 0 }
+        return Matrix(rows: input.rows, columns: input.columns, values: input.values.map { max(0, $0) })
+    }
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        Matrix(rows: outputGradient.rows, columns: outputGradient.columns,
+               values: zip(outputGradient.values, mask).map { $1 ? $0 : 0 })
+    }
+}
+
+/// Inverted dropout: zeroes a share of activations in training and rescales the rest.
+public final class Dropout: Layer {
+    public let rate: Float
+    private var keep: [Float] = []
+    private var generator: SplitMix64
+    public init(rate: Float, seed: UInt64) {
+        self.rate = rate
+        generator = SplitMix64(seed: seed)
+    }
+    public var parameters: [Parameter] { [] }
+    public func forward(_ input: Matrix, training: Bool) -> Matrix {
+        guard training, rate > 0 else { keep = []; return input }
+        let scale = 1 / (1 - rate)
+        keep = input.values.map { _ in Float(generator.next() >> 40) / Float(1 << 24) < rate ? 0 : scale }
+        return Matrix(rows: input.rows, columns: input.columns, values: zip(input.values, keep).map(*))
+    }
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        guard !keep.isEmpty else { return outputGradient }
+        return Matrix(rows: outputGradient.rows, columns: outputGradient.columns, values: zip(outputGradient.values, keep).map(*))
+    }
+}
+
+/// Softmax cross-entropy with optional class weights and label smoothing.
+public struct SoftmaxCrossEntropy: Sendable {
+    public var classWeights: [Float]?
+    public var labelSmoothing: Float
+
+    public init(classWeights: [Float]? = nil, labelSmoothing: Float = 0) {
+        self.classWeights = classWeights
+        self.labelSmoothing = labelSmoothing
+    }
+
+    /// Row-wise softmax.
+    public static func probabilities(_ logits: Matrix) -> Matrix {
+        var out = logits
+        for r in 0..<logits.rows {
+            let row = r * logits.columns
+            var peak = -Float.infinity
+            for c in 0..<logits.columns { peak = max(peak, logits.values[row + c]) }
+            var total: Float = 0
+            for c in 0..<logits.columns { let e = expf(logits.values[row + c] - peak); out.values[row + c] = e; total += e }
+            for c in 0..<logits.columns { out.values[row + c] /= total }
+        }
+        return out
+    }
+
+    /// Mean loss over the batch (weighted by class weights) and ∂loss/∂logits.
+    public func lossAndGradient(logits: Matrix, targets: [Int]) -> (loss: Float, gradient: Matrix) {
+        let p = Self.probabilities(logits)
+        let k = logits.columns
+        var gradient = Matrix(rows: logits.rows, columns: k)
+        var loss: Float = 0, totalWeight: Float = 0
+        for r in 0..<logits.rows {
+            let weight = classWeights?[targets[r]] ?? 1
+            totalWeight += weight
+            for c in 0..<k {
+                let target = (c == targets[r] ? 1 - labelSmoothing : 0) + labelSmoothing / Float(k)
+                loss -= weight * target * logf(max(p[r, c], 1e-12))
+                gradient[r, c] = weight * (p[r, c] - target)
+            }
+        }
+        let scale = 1 / max(totalWeight, 1e-12)
+        return (loss * scale, Matrix(rows: gradient.rows, columns: k, values: gradient.values.map { $0 * scale }))
+    }
+}
+
+/// Adam with decoupled weight decay (AdamW when `weightDecay` > 0).
+public final class Adam {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    private var step = 0
+    private var moments: [ObjectIdentifier: ([Float], [Float])] = [:]
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public func update(_ parameters: [Parameter]) {
+        step += 1
+        let correction1 = 1 - powf(beta1, Float(step)), correction2 = 1 - powf(beta2, Float(step))
+        for parameter in parameters {
+            let id = ObjectIdentifier(parameter)
+            var (m, v) = moments[id] ?? ([Float](repeating: 0, count: parameter.value.count), [Float](repeating: 0, count: parameter.value.count))
+            for i in parameter.value.indices {
+                let g = parameter.gradient[i]
+                m[i] = beta1 * m[i] + (1 - beta1) * g
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                let update = (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
+                parameter.value[i] -= learningRate * (update + (parameter.decays ? weightDecay * parameter.value[i] : 0))
+            }
+            moments[id] = (m, v)
+            parameter.zeroGradient()
+        }
+    }
+}
+
+/// A standard normal draw (Box–Muller).
+func standardNormal(_ generator: inout SplitMix64) -> Float {
+    let u1 = (Double(generator.next() >> 11) + 1) / Double(1 << 53)
+    let u2 = Double(generator.next() >> 11) / Double(1 << 53)
+    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+}

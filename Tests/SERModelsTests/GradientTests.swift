@@ -1,0 +1,129 @@
+import Foundation
+import SERSupport
+import Testing
+@testable import SERModels
+
+/// Loss of a small network on a fixed batch; used to compare analytic gradients with finite differences.
+struct GradientHarness {
+    var layers: [Layer]
+    var loss: SoftmaxCrossEntropy
+    var input: Matrix
+    var targets: [Int]
+
+    func value() -> Float {
+        var x = input
+        for layer in layers { x = layer.forward(x, training: false) }
+        return loss.lossAndGradient(logits: x, targets: targets).loss
+    }
+
+    /// Analytic gradients of every parameter and of the input.
+    func analytic() -> (parameters: [[Float]], input: [Float]) {
+        var x = input
+        for layer in layers { x = layer.forward(x, training: false) }
+        var g = loss.lossAndGradient(logits: x, targets: targets).gradient
+        for layer in layers.reversed() { g = layer.backward(g) }
+        let parameters = layers.flatMap(\.parameters).map(\.gradient)
+        for parameter in layers.flatMap(\.parameters) { parameter.zeroGradient() }
+        return (parameters, g.values)
+    }
+}
+
+func relativeError(_ a: Float, _ b: Float) -> Float { abs(a - b) / max(1e-3, abs(a) + abs(b)) }
+
+@Suite struct GradientTests {
+    func harness(smoothing: Float = 0, weights: [Float]? = nil) -> GradientHarness {
+        var generator = SplitMix64(seed: 3)
+        let layers: [Layer] = [Dense(inputs: 5, outputs: 7, generator: &generator), ReLU(), Dense(inputs: 7, outputs: 3, generator: &generator)]
+        let input = Matrix(rows: 4, columns: 5, values: (0..<20).map { _ in standardNormal(&generator) })
+        return GradientHarness(layers: layers, loss: SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: smoothing),
+                               input: input, targets: [0, 2, 1, 2])
+    }
+
+    @Test(arguments: [(Float(0), false), (Float(0.1), false), (Float(0), true), (Float(0.2), true)])
+    func parameterGradientsMatchFiniteDifferences(smoothing: Float, weighted: Bool) {
+        let h = harness(smoothing: smoothing, weights: weighted ? [0.5, 2, 1] : nil)
+        let analytic = h.analytic().parameters
+        let step: Float = 1e-2
+        var worst: Float = 0
+        for (p, parameter) in h.layers.flatMap(\.parameters).enumerated() {
+            for i in parameter.value.indices {
+                let original = parameter.value[i]
+                parameter.value[i] = original + step
+                let plus = h.value()
+                parameter.value[i] = original - step
+                let minus = h.value()
+                parameter.value[i] = original
+                worst = max(worst, relativeError((plus - minus) / (2 * step), analytic[p][i]))
+            }
+        }
+        #expect(worst < 2e-2, "worst relative error \(worst)")
+    }
+
+    @Test func inputGradientMatchesFiniteDifferences() {
+        var h = harness()
+        let analytic = h.analytic().input
+        let step: Float = 1e-2
+        var worst: Float = 0
+        for i in h.input.values.indices {
+            let original = h.input.values[i]
+            h.input.values[i] = original + step
+            let plus = h.value()
+            h.input.values[i] = original - step
+            let minus = h.value()
+            h.input.values[i] = original
+            worst = max(worst, relativeError((plus - minus) / (2 * step), analytic[i]))
+        }
+        #expect(worst < 2e-2, "worst relative error \(worst)")
+    }
+
+    @Test func softmaxRowsSumToOneAndSmoothingRaisesTheFloor() {
+        let logits = Matrix(rows: 2, columns: 3, values: [1, 2, 3, -100, 0, 100])
+        let p = SoftmaxCrossEntropy.probabilities(logits)
+        for r in 0..<2 { #expect(abs((0..<3).reduce(0) { $0 + p[r, $1] } - 1) < 1e-6) }
+        let confident = Matrix(rows: 1, columns: 3, values: [20, 0, 0])
+        #expect(SoftmaxCrossEntropy().lossAndGradient(logits: confident, targets: [0]).loss < 1e-6)
+        #expect(SoftmaxCrossEntropy(labelSmoothing: 0.1).lossAndGradient(logits: confident, targets: [0]).loss > 0.5)
+    }
+
+    @Test func dropoutIsIdentityAtInferenceAndUnbiasedInTraining() {
+        let dropout = Dropout(rate: 0.5, seed: 1)
+        let input = Matrix(rows: 100, columns: 100, repeating: 1)
+        #expect(dropout.forward(input, training: false) == input)
+        let trained = dropout.forward(input, training: true)
+        let mean = trained.values.reduce(0, +) / Float(trained.values.count)
+        #expect(abs(mean - 1) < 0.05)
+        #expect(trained.values.allSatisfy { $0 == 0 || $0 == 2 })
+    }
+
+    @Test func adamFitsSeparableClusters() {
+        var generator = SplitMix64(seed: 11)
+        let centres: [[Float]] = [[2, 0], [-2, 0], [0, 2]]
+        var values: [Float] = [], targets: [Int] = []
+        for i in 0..<150 {
+            let c = i % 3
+            values += [centres[c][0] + 0.5 * standardNormal(&generator), centres[c][1] + 0.5 * standardNormal(&generator)]
+            targets.append(c)
+        }
+        let input = Matrix(rows: 150, columns: 2, values: values)
+        let layers: [Layer] = [Dense(inputs: 2, outputs: 16, generator: &generator), ReLU(), Dense(inputs: 16, outputs: 3, generator: &generator)]
+        let optimizer = Adam(learningRate: 0.05)
+        let loss = SoftmaxCrossEntropy()
+        var first: Float = 0, last: Float = 0
+        for epoch in 0..<200 {
+            var x = input
+            for layer in layers { x = layer.forward(x, training: true) }
+            let (value, gradient) = loss.lossAndGradient(logits: x, targets: targets)
+            if epoch == 0 { first = value }
+            last = value
+            var g = gradient
+            for layer in layers.reversed() { g = layer.backward(g) }
+            optimizer.update(layers.flatMap(\.parameters))
+        }
+        var x = input
+        for layer in layers { x = layer.forward(x, training: false) }
+        let p = SoftmaxCrossEntropy.probabilities(x)
+        let correct = (0..<150).filter { r in (0..<3).max { p[r, $0] < p[r, $1] } == targets[r] }.count
+        #expect(last < first / 5, "loss \(first) → \(last)")
+        #expect(correct >= 140, "\(correct)/150 correct")
+    }
+}
