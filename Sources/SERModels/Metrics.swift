@@ -1,0 +1,71 @@
+/// Classification quality of predictions against true labels.
+public struct ClassificationMetrics: Codable, Sendable, Equatable {
+    public struct PerClass: Codable, Sendable, Equatable {
+        public var precision: Double
+        public var recall: Double
+        public var f1: Double
+        public var support: Int
+    }
+
+    public var labels: [String]
+    /// `confusion[true][predicted]` counts.
+    public var confusion: [[Int]]
+    public var n: Int
+    public var accuracy: Double
+    /// Unweighted average recall (balanced accuracy) over classes present in the truth.
+    public var uar: Double
+    public var macroF1: Double
+    public var perClass: [String: PerClass]
+    /// Expected calibration error over 10 equal-width confidence bins (nil without probabilities).
+    public var ece: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case labels, confusion, n, accuracy, uar, ece
+        case macroF1 = "macro_f1"
+        case perClass = "per_class"
+    }
+
+    /// - Parameters:
+    ///   - truth, predicted: class indices into `labels`.
+    ///   - confidence: the probability of each predicted class, for calibration.
+    public init(labels: [String], truth: [Int], predicted: [Int], confidence: [Double]? = nil) {
+        precondition(truth.count == predicted.count, "one prediction per example")
+        let k = labels.count
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        for (t, p) in zip(truth, predicted) { confusion[t][p] += 1 }
+        self.labels = labels
+        self.confusion = confusion
+        n = truth.count
+        accuracy = n == 0 ? 0 : Double(zip(truth, predicted).filter { $0 == $1 }.count) / Double(n)
+        var perClass: [String: PerClass] = [:]
+        var recalls: [Double] = [], f1s: [Double] = []
+        for c in 0..<k {
+            let support = confusion[c].reduce(0, +)
+            let predictedCount = (0..<k).reduce(0) { $0 + confusion[$1][c] }
+            let hits = confusion[c][c]
+            let precision = predictedCount == 0 ? 0 : Double(hits) / Double(predictedCount)
+            let recall = support == 0 ? 0 : Double(hits) / Double(support)
+            let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+            perClass[labels[c]] = PerClass(precision: precision, recall: recall, f1: f1, support: support)
+            if support > 0 { recalls.append(recall); f1s.append(f1) }
+        }
+        self.perClass = perClass
+        uar = recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
+        macroF1 = f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count)
+        if let confidence {
+            var binTotal = [Double](repeating: 0, count: 10), binCorrect = [Double](repeating: 0, count: 10)
+            var binCount = [Int](repeating: 0, count: 10)
+            for i in 0..<n {
+                let bin = min(9, Int(confidence[i] * 10))
+                binTotal[bin] += confidence[i]
+                binCorrect[bin] += truth[i] == predicted[i] ? 1 : 0
+                binCount[bin] += 1
+            }
+            ece = n == 0 ? 0 : (0..<10).reduce(0.0) { sum, b in
+                binCount[b] == 0 ? sum : sum + Double(binCount[b]) / Double(n) * abs(binCorrect[b] / Double(binCount[b]) - binTotal[b] / Double(binCount[b]))
+            }
+        } else {
+            ece = nil
+        }
+    }
+}
