@@ -88,7 +88,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERSupport"],
             path: "Sources/ser-bench"
         ),
 
