@@ -31,6 +31,7 @@ enum Experiment {
             let kept = usable.map { items[$0] }
             let featureTime = Date().timeIntervalSince(started)
             let split = try SpeakerSplitter.kFold(kept, folds: folds, seed: 1)
+            let vectorIndex = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1.path, usable[$0]) })
             var accuracies: [Double] = [], uars: [Double] = []
             let trainingStarted = Date()
             for fold in split.folds.indices {
@@ -40,8 +41,7 @@ enum Experiment {
                 let fitting = train.filter { !validationSpeakers.contains($0.speaker!) }
                 let validation = train.filter { validationSpeakers.contains($0.speaker!) }
                 func matrix(_ subset: [CorpusItem]) -> (Matrix, [Int]) {
-                    let index = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1.path, usable[$0]) })
-                    let rows = subset.map { vectors[index[$0.path]!]! }
+                    let rows = subset.map { vectors[vectorIndex[$0.path]!]! }
                     return (Matrix(rows: rows.count, columns: rows[0].count, values: rows.flatMap { $0 }),
                             subset.map { labels.firstIndex(of: $0.label)! })
                 }

@@ -10,6 +10,17 @@ struct SERRun {
 
     static let testCacheHome = FileManager.default.temporaryDirectory.appendingPathComponent("ser-test-cache-\(UUID().uuidString)").path
 
+    /// Starts `ser` in the background with its output discarded (for tests that interrupt or race it).
+    static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     static var binary: String {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ser").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
@@ -206,12 +217,7 @@ final class Workspace {
         }
         let outDir = workspace.file("out")
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SERRun.binary)
-        process.arguments = ["convert", input, "--out", outDir + "/long.flac", "--sample-rate", "44100", "--format", "flac"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try SERRun.start(["convert", input, "--out", outDir + "/long.flac", "--sample-rate", "44100", "--format", "flac"])
         // Wait until the temporary output exists, then interrupt.
         let deadline = Date().addingTimeInterval(20)
         while (try FileManager.default.contentsOfDirectory(atPath: outDir)).isEmpty && Date() < deadline {

@@ -93,14 +93,8 @@ import Testing
         let fresh = try SERRun(["features", clips, "--preset", "classic180", "--no-cache", "--out", "-"])
         #expect(fresh.status == 0)
         // Two processes fill the same cache at once.
-        let processes = try (0..<2).map { i -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: SERRun.binary)
-            p.arguments = ["features", clips, "--preset", "classic180", "--cache", cache, "--out", workspace.file("t\(i).csv")]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
+        let processes = try (0..<2).map { i in
+            try SERRun.start(["features", clips, "--preset", "classic180", "--cache", cache, "--out", workspace.file("t\(i).csv")])
         }
         for p in processes { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
         for i in 0..<2 { #expect(try String(contentsOfFile: workspace.file("t\(i).csv"), encoding: .utf8) == fresh.stdout) }
@@ -113,12 +107,7 @@ import Testing
         let workspace = Workspace()
         let clips = try corpus(workspace, count: 24)
         let cache = workspace.file("cache")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SERRun.binary)
-        process.arguments = ["features", clips, "--preset", "rich", "--cache", cache, "--out", workspace.file("partial.csv")]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try SERRun.start(["features", clips, "--preset", "rich", "--cache", cache, "--out", workspace.file("partial.csv")])
         // Wait for the first entries, then kill -9.
         let deadline = Date().addingTimeInterval(30)
         func entries() -> Int { (FileManager.default.enumerator(atPath: cache)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".npy") }.count }
