@@ -42,6 +42,15 @@ public final class Dense: Layer {
         bias = Parameter([Float](repeating: 0, count: outputs), decays: false)
     }
 
+    /// A layer with given weights (`inputs × outputs`, row-major) and biases.
+    public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
+        precondition(weight.count == inputs * outputs && bias.count == outputs, "weights do not match \(inputs)×\(outputs)")
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weight = Parameter(weight, decays: true)
+        self.bias = Parameter(bias, decays: false)
+    }
+
     public var parameters: [Parameter] { [weight, bias] }
 
     public func forward(_ input: Matrix, training: Bool) -> Matrix {

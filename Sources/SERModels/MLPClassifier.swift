@@ -134,6 +134,70 @@ public final class MLPClassifier {
         }
     }
 
+    /// The format version `modelFile()` writes and `init(modelFile:source:)` reads.
+    public static let modelFormatVersion = "1"
+
+    /// The trained model as a safetensors file: dense weights and biases, the
+    /// standardization statistics, and labels and settings in the metadata
+    /// (plus `metadata`, e.g. the feature configuration and metrics).
+    public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: extra)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        file.metadata["format"] = "ser-model"
+        file.metadata["format_version"] = Self.modelFormatVersion
+        file.metadata["architecture"] = "mlp"
+        file.metadata["labels"] = String(decoding: (try? encoder.encode(labels)) ?? Data(), as: UTF8.self)
+        file.metadata["training_configuration"] = String(decoding: (try? encoder.encode(configuration)) ?? Data(), as: UTF8.self)
+        if let standardizer {
+            file.tensors["standardizer.mean"] = .init(shape: [standardizer.mean.count], values: standardizer.mean)
+            file.tensors["standardizer.deviation"] = .init(shape: [standardizer.deviation.count], values: standardizer.deviation)
+        }
+        for (index, dense) in layers.compactMap({ $0 as? Dense }).enumerated() {
+            file.tensors["dense.\(index).weight"] = .init(shape: [dense.inputs, dense.outputs], values: dense.weight.value)
+            file.tensors["dense.\(index).bias"] = .init(shape: [dense.outputs], values: dense.bias.value)
+        }
+        return file
+    }
+
+    /// Rebuilds a trained MLP from its model file; `source` names it in errors.
+    public init(modelFile file: SafeTensorsFile, source: String) throws {
+        typealias Failure = SafeTensorsFile.Failure
+        guard file.metadata["format"] == "ser-model", file.metadata["architecture"] == "mlp" else {
+            throw Failure.unsupported(path: source, reason: "not an MLP model written by ser")
+        }
+        guard file.metadata["format_version"] == Self.modelFormatVersion else {
+            throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.modelFormatVersion)")
+        }
+        guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
+              let settingsText = file.metadata["training_configuration"],
+              let configuration = try? JSONDecoder().decode(MLPConfiguration.self, from: Data(settingsText.utf8)),
+              let mean = file.tensors["standardizer.mean"], let deviation = file.tensors["standardizer.deviation"],
+              mean.values.count == deviation.values.count
+        else { throw Failure.corrupt(path: source, reason: "labels, settings or standardization are missing") }
+        self.labels = labels
+        self.configuration = configuration
+        var standardizer = Standardizer(fitting: Matrix(rows: 0, columns: mean.values.count))
+        standardizer.mean = mean.values
+        standardizer.deviation = deviation.values
+        self.standardizer = standardizer
+        var layers: [Layer] = []
+        var index = 0, width = mean.values.count
+        while let weight = file.tensors["dense.\(index).weight"], let bias = file.tensors["dense.\(index).bias"] {
+            guard weight.shape.count == 2, weight.shape[0] == width, bias.shape == [weight.shape[1]] else {
+                throw Failure.corrupt(path: source, reason: "layer \(index) does not fit the layer before it")
+            }
+            if index > 0 { layers.append(ReLU()) }
+            layers.append(Dense(weight: weight.values, bias: bias.values, inputs: weight.shape[0], outputs: weight.shape[1]))
+            width = weight.shape[1]
+            index += 1
+        }
+        guard index > 0, width == labels.count else {
+            throw Failure.corrupt(path: source, reason: "the layers end in \(width) outputs for \(labels.count) labels")
+        }
+        self.layers = layers
+    }
+
     /// Class probabilities for each row of `features`.
     public func probabilities(_ features: Matrix) -> Matrix {
         guard let standardizer else { return Matrix(rows: features.rows, columns: labels.count) }

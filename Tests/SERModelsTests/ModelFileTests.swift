@@ -1,0 +1,67 @@
+import Foundation
+import SERSupport
+import Testing
+@testable import SERModels
+
+@Suite struct ModelFileTests {
+    func trained() -> (MLPClassifier, Matrix) {
+        var generator = SplitMix64(seed: 8)
+        let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in standardNormal(&generator) })
+        let y = (0..<60).map { $0 % 3 }
+        var configuration = MLPConfiguration()
+        configuration.hiddenLayers = [8, 5]
+        configuration.maximumEpochs = 3
+        let model = MLPClassifier(labels: ["calm", "sad", "angry"], configuration: configuration)
+        model.fit(x, targets: y)
+        return (model, x)
+    }
+
+    @Test func mlpRoundTripsThroughTheFile() throws {
+        let (model, x) = trained()
+        let file = model.modelFile(metadata: ["feature_preset": "rich"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("m-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try file.write(to: path)
+        // For checking by hand that Python's safetensors opens it: SER_KEEP_SAMPLE_MODEL=/tmp/m.safetensors
+        if let keep = ProcessInfo.processInfo.environment["SER_KEEP_SAMPLE_MODEL"] { try file.write(to: keep) }
+        let reread = try SafeTensorsFile(contentsOf: path)
+        #expect(reread == file)
+        #expect(reread.metadata["feature_preset"] == "rich")
+        let loaded = try MLPClassifier(modelFile: reread, source: path)
+        #expect(loaded.labels == model.labels)
+        #expect(loaded.probabilities(x) == model.probabilities(x))
+    }
+
+    @Test func layoutFollowsTheSafetensorsSpecification() throws {
+        let file = SafeTensorsFile(metadata: ["k": "v"], tensors: ["a": .init(shape: [2], values: [1, -2]), "b": .init(shape: [1, 1], values: [0.5])])
+        let data = file.encoded()
+        let headerLength = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        #expect((8 + headerLength) % 8 == 0)
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        #expect((header["a"] as? [String: Any])?["data_offsets"] as? [Int] == [0, 8])
+        #expect((header["b"] as? [String: Any])?["data_offsets"] as? [Int] == [8, 12])
+        #expect((header["__metadata__"] as? [String: String]) == ["k": "v"])
+        #expect(data.count == 8 + headerLength + 12)
+        #expect(data.suffix(4) == Data([0x00, 0x00, 0x00, 0x3F]), "0.5 as little-endian float32")
+    }
+
+    @Test func damagedFilesGiveClearErrors() {
+        let data = trained().0.modelFile().encoded()
+        func failure(_ bytes: Data) -> SafeTensorsFile.Failure? {
+            do { _ = try SafeTensorsFile(data: bytes, source: "m"); return nil } catch { return error as? SafeTensorsFile.Failure }
+        }
+        if case .truncated = failure(data.prefix(5)) {} else { Issue.record("5 bytes should be truncated") }
+        if case .truncated = failure(data.prefix(data.count - 3)) {} else { Issue.record("missing tensor bytes should be truncated") }
+        var absurd = data
+        absurd.replaceSubrange(0..<8, with: Data(repeating: 0xFF, count: 8))
+        if case .corrupt = failure(absurd) {} else { Issue.record("absurd header length should be corrupt") }
+        var garbled = data
+        garbled[9] = 0x00
+        #expect(failure(garbled) != nil)
+        let wrongType = SafeTensorsFile(tensors: ["a": .init(shape: [1], values: [1])]).encoded()
+        let text = String(decoding: wrongType, as: UTF8.self).replacingOccurrences(of: "F32", with: "F64")
+        if case .unsupported = failure(Data(text.utf8)) {} else { Issue.record("F64 should be unsupported") }
+        // A valid file that is not an MLP.
+        #expect(throws: SafeTensorsFile.Failure.self) { try MLPClassifier(modelFile: SafeTensorsFile(), source: "m") }
+    }
+}
