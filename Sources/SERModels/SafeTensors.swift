@@ -6,15 +6,8 @@ import SERSupport
 /// dtype, shape and byte range (plus a `__metadata__` map of strings), then the
 /// little-endian float32 data.
 public struct SafeTensorsFile: Equatable, Sendable {
-    public struct Tensor: Equatable, Sendable {
-        public var shape: [Int]
-        public var values: [Float]
-        public init(shape: [Int], values: [Float]) {
-            precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not match \(values.count) values")
-            self.shape = shape
-            self.values = values
-        }
-    }
+    /// A shaped float32 array, the same value type `.npy` files hold.
+    public typealias Tensor = NumPyArray
 
     /// Why a model file cannot be used.
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
