@@ -12,9 +12,9 @@ public final class SndFileSource: AudioSource {
     private var handle: OpaquePointer?
     private var framesRead: Int64 = 0
     private var finished = false
-    /// Declared length of the audio data chunk versus what the file holds,
-    /// from libsndfile's header log: set when the data chunk was cut short.
-    private let truncatedDataChunk: (declared: Int64, present: Int64)?
+    /// Frames a data chunk that was cut short declares (from libsndfile's header
+    /// log); nil when the chunk is complete or its length cannot tell.
+    private let dataChunkDeclaredFrames: Int64?
     /// Keeps in-memory bytes alive for virtual I/O.
     private let memory: MemoryFile?
 
@@ -41,7 +41,7 @@ public final class SndFileSource: AudioSource {
         }
         self.memory = nil
         self.handle = handle
-        (self.streamDescription, self.truncatedDataChunk) = Self.describe(handle, info: info, path: path)
+        (self.streamDescription, self.dataChunkDeclaredFrames) = Self.describe(handle, info: info, path: path)
         try self.validate()
     }
 
@@ -62,7 +62,7 @@ public final class SndFileSource: AudioSource {
         }
         self.memory = memory
         self.handle = handle
-        (self.streamDescription, self.truncatedDataChunk) = Self.describe(handle, info: info, path: name)
+        (self.streamDescription, self.dataChunkDeclaredFrames) = Self.describe(handle, info: info, path: name)
         try self.validate()
     }
 
@@ -109,32 +109,16 @@ public final class SndFileSource: AudioSource {
         if let declared = streamDescription.declaredFrames, framesRead < declared {
             throw AudioError.truncated(path: path, expectedFrames: declared, decodedFrames: framesRead)
         }
-        if let chunk = truncatedDataChunk {
-            let frameBytes = max(1, bytesPerFrame)
-            throw AudioError.truncated(
-                path: path, expectedFrames: chunk.declared / frameBytes, decodedFrames: framesRead)
+        if let declared = dataChunkDeclaredFrames {
+            throw AudioError.truncated(path: path, expectedFrames: declared, decodedFrames: framesRead)
         }
-    }
-
-    private var bytesPerFrame: Int64 {
-        let subtype = streamDescription.codec
-        let width: Int64
-        switch subtype {
-        case "PCM 8-bit signed", "PCM 8-bit unsigned", "u-law", "A-law": width = 1
-        case "PCM 16-bit": width = 2
-        case "PCM 24-bit": width = 3
-        case "PCM 32-bit", "float 32-bit": width = 4
-        case "float 64-bit": width = 8
-        default: width = 0
-        }
-        return width * Int64(streamDescription.channels)
     }
 
     // MARK: Describing the stream
 
     private static func describe(
         _ handle: OpaquePointer, info: SF_INFO, path: String
-    ) -> (AudioStreamDescription, (declared: Int64, present: Int64)?) {
+    ) -> (AudioStreamDescription, Int64?) {
         let major = Int(info.format) & Int(SF_FORMAT_TYPEMASK)
         let subtype = Int(info.format) & Int(SF_FORMAT_SUBMASK)
         let isMPEG = (0x0080...0x0082).contains(subtype)
@@ -150,7 +134,20 @@ public final class SndFileSource: AudioSource {
             estimatedFrames: (info.frames > 0 && info.frames < Int64.max) ? info.frames : nil,
             decoder: .libsndfile
         )
-        return (description, dataChunkShortfall(handle))
+        let frameBytes = Int64(max(1, sampleWidth(subtype) * Int(info.channels)))
+        return (description, dataChunkShortfall(handle).map { $0.declared / frameBytes })
+    }
+
+    /// Bytes per sample of an uncompressed subtype; 0 for coded ones.
+    private static func sampleWidth(_ subtype: Int) -> Int {
+        switch subtype {
+        case Int(SF_FORMAT_PCM_S8), Int(SF_FORMAT_PCM_U8), Int(SF_FORMAT_ULAW), Int(SF_FORMAT_ALAW): return 1
+        case Int(SF_FORMAT_PCM_16): return 2
+        case Int(SF_FORMAT_PCM_24): return 3
+        case Int(SF_FORMAT_PCM_32), Int(SF_FORMAT_FLOAT): return 4
+        case Int(SF_FORMAT_DOUBLE): return 8
+        default: return 0
+        }
     }
 
     /// libsndfile quietly clamps a data chunk that runs past the end of the file

@@ -67,13 +67,14 @@ public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
     }
 }
 
-/// Tuning estimation as `librosa.estimate_tuning` does it on a power spectrogram:
+/// Tuning estimation as `librosa.estimate_tuning` does it on a spectrogram (power
+/// for `chroma_stft`, magnitude for the seeds' recipe and for the CQT):
 /// parabolic-interpolated peaks (`piptrack`, 150–4000 Hz, peaks above 0.1 × the
 /// frame maximum), the stronger half of them, and the most common deviation
 /// from equal temperament in a 0.01-bin histogram.
-public func estimateTuning(power: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
+public func estimateTuning(spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
                            binsPerOctave: Int = 12, resolution: Double = 0.01) -> Double {
-    let (pitches, magnitudes) = pitchPeaks(power, sampleRate: sampleRate, fftSize: fftSize,
+    let (pitches, magnitudes) = pitchPeaks(spectrum, sampleRate: sampleRate, fftSize: fftSize,
                                            minimumFrequency: 150, maximumFrequency: 4000, threshold: 0.1)
     guard !pitches.isEmpty else { return 0 }
     let threshold = median(magnitudes)

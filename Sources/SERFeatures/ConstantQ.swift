@@ -35,7 +35,7 @@ public func constantQMagnitudes(_ samples: [Float], sampleRate: Double,
     let bpo = c.binsPerOctave
     let tuning = try c.tuning ?? {
         let spectrogram = try Spectrogram(samples: samples, sampleRate: sampleRate)
-        return estimateTuning(power: spectrogram.magnitudeFrames, sampleRate: sampleRate, fftSize: 2048, binsPerOctave: bpo)
+        return estimateTuning(spectrum: spectrogram.magnitudeFrames, sampleRate: sampleRate, fftSize: 2048, binsPerOctave: bpo)
     }()
     let fmin = c.minimumFrequency * pow(2, tuning / Double(bpo))
     let frequencies = (0..<c.binCount).map { fmin * pow(2, Double($0) / Double(bpo)) }

@@ -30,14 +30,6 @@ public struct FeatureMatrix: Equatable, Sendable {
         values[(index * columns)..<((index + 1) * columns)]
     }
 
-    /// Rows stacked on top of each other (all must have the same number of columns).
-    public static func stacking(_ parts: [FeatureMatrix]) -> FeatureMatrix {
-        guard let first = parts.first else { return FeatureMatrix(rows: 0, columns: 0) }
-        precondition(parts.allSatisfy { $0.columns == first.columns }, "stacked matrices need equal frame counts")
-        return FeatureMatrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: first.columns,
-                             values: parts.flatMap(\.values))
-    }
-
     /// The matrix with rows and columns swapped.
     public func transposed() -> FeatureMatrix {
         var out = [Float](repeating: 0, count: values.count)

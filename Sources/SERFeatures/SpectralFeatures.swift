@@ -19,12 +19,12 @@ extension Spectrogram {
 
     /// `librosa.feature.chroma_stft` (power spectrogram, ∞-norm per frame) and the tuning it used.
     public func chroma(_ chroma: ChromaConfiguration = .init()) throws -> (chroma: FeatureMatrix, tuning: Double) {
-        let power = chroma.usesMagnitude ? magnitudeFrames : powerFrames
-        let tuning = chroma.tuning ?? estimateTuning(power: power, sampleRate: sampleRate, fftSize: configuration.fftSize,
+        let spectrum = chroma.usesMagnitude ? magnitudeFrames : powerFrames
+        let tuning = chroma.tuning ?? estimateTuning(spectrum: spectrum, sampleRate: sampleRate, fftSize: configuration.fftSize,
                                                      binsPerOctave: chroma.chromaCount)
         let bank = try FilterBankCache.shared.chroma(chroma, tuning: tuning, sampleRate: sampleRate,
                                                      fftSize: configuration.fftSize)
-        var raw = multiply(bank, frameMajor: power.values, frames: frameCount)
+        var raw = multiply(bank, frameMajor: spectrum.values, frames: frameCount)
         for t in 0..<raw.columns {
             var peak: Float = 0
             for c in 0..<raw.rows { peak = max(peak, abs(raw[c, t])) }

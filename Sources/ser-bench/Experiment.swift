@@ -33,11 +33,12 @@ enum Experiment {
             let split = try SpeakerSplitter.kFold(kept, folds: folds, seed: 1)
             let vectorIndex = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1.path, usable[$0]) })
             var accuracies: [Double] = [], uars: [Double] = []
+            var generator = SplitMix64(seed: 42)
             let trainingStarted = Date()
             for fold in split.folds.indices {
                 let (train, test) = split.partition(kept, fold: fold)
                 // Early stopping watches two training speakers, never the test fold.
-                let validationSpeakers = Set(Set(train.compactMap(\.speaker)).sorted().shuffled(using: &GeneratorBox.shared.generator).prefix(2))
+                let validationSpeakers = Set(Set(train.compactMap(\.speaker)).sorted().shuffled(using: &generator).prefix(2))
                 let fitting = train.filter { !validationSpeakers.contains($0.speaker!) }
                 let validation = train.filter { validationSpeakers.contains($0.speaker!) }
                 func matrix(_ subset: [CorpusItem]) -> (Matrix, [Int]) {
@@ -69,10 +70,4 @@ enum Experiment {
             return 1
         }
     }
-}
-
-/// A seeded generator shared by the experiment's choices.
-final class GeneratorBox: @unchecked Sendable {
-    static let shared = GeneratorBox()
-    var generator = SplitMix64(seed: 42)
 }

@@ -9,9 +9,6 @@ enum Terminal {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
-    /// Whether standard output is an interactive terminal.
-    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
-
     /// Writes a line to standard output.
     static func print(_ line: String) {
         Swift.print(line)
