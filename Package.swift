@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
         .library(name: "SERCorpora", targets: ["SERCorpora"]),
         .library(name: "SERModels", targets: ["SERModels"]),
+        .library(name: "SERRecognition", targets: ["SERRecognition"]),
+        .library(name: "SERTraining", targets: ["SERTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +76,20 @@ let package = Package(
             path: "Sources/SERModels"
         ),
 
+        // MARK: Stage 5: recognition (a model with its feature pipeline, voice activity, segments)
+        .target(
+            name: "SERRecognition",
+            dependencies: ["SERAudio", "SERFeatures", "SERModels", "SERSupport"],
+            path: "Sources/SERRecognition"
+        ),
+
+        // MARK: Stage 5: training and speaker-independent evaluation
+        .target(
+            name: "SERTraining",
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERSupport"],
+            path: "Sources/SERTraining"
+        ),
+
         // MARK: Apps
         .executableTarget(
             name: "ser",
@@ -81,6 +97,9 @@ let package = Package(
                 "SERAudio",
                 "SERFeatures",
                 "SERCorpora",
+                "SERModels",
+                "SERRecognition",
+                "SERTraining",
                 "SERSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -88,7 +107,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERSupport"],
             path: "Sources/ser-bench"
         ),
 

@@ -22,6 +22,11 @@ public enum CorpusError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct SkippedFile: Codable, Sendable, Equatable {
     public var path: String
     public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Reads corpora as users download them: folders of RAVDESS, CREMA-D, TESS or

@@ -97,6 +97,8 @@ public final class Dropout: Layer {
         self.rate = rate
         generator = SplitMix64(seed: seed)
     }
+    /// Restarts the mask sequence, so an epoch's masks depend only on its seed (resumable training).
+    public func reseed(_ seed: UInt64) { generator = SplitMix64(seed: seed) }
     public var parameters: [Parameter] { [] }
     public func forward(_ input: Matrix, training: Bool) -> Matrix {
         guard training, rate > 0 else { keep = []; return input }
@@ -160,6 +162,20 @@ public final class Adam {
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     private var step = 0
     private var moments: [ObjectIdentifier: ([Float], [Float])] = [:]
+
+    /// The step count and both moments of `parameters`, in their order (for checkpoints).
+    public func state(for parameters: [Parameter]) -> (step: Int, first: [[Float]], second: [[Float]]) {
+        let pairs = parameters.map { moments[ObjectIdentifier($0)] ?? ([Float](repeating: 0, count: $0.value.count), [Float](repeating: 0, count: $0.value.count)) }
+        return (step, pairs.map(\.0), pairs.map(\.1))
+    }
+
+    /// Restores what `state(for:)` returned for the same parameters.
+    public func restore(step: Int, first: [[Float]], second: [[Float]], for parameters: [Parameter]) {
+        self.step = step
+        for (index, parameter) in parameters.enumerated() where index < first.count && index < second.count {
+            moments[ObjectIdentifier(parameter)] = (first[index], second[index])
+        }
+    }
 
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.learningRate = learningRate

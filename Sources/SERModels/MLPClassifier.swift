@@ -6,6 +6,11 @@ public struct Standardizer: Codable, Sendable, Equatable {
     public var mean: [Float]
     public var deviation: [Float]
 
+    public init(mean: [Float], deviation: [Float]) {
+        self.mean = mean
+        self.deviation = deviation
+    }
+
     public init(fitting data: Matrix) {
         var mean = [Double](repeating: 0, count: data.columns), square = mean
         for r in 0..<data.rows {
@@ -28,6 +33,7 @@ public struct Standardizer: Codable, Sendable, Equatable {
 
 /// Training settings for the MLP.
 public struct MLPConfiguration: Codable, Sendable, Equatable {
+    /// Hidden layer widths; empty gives multinomial logistic regression.
     public var hiddenLayers: [Int] = [256, 128]
     public var dropout: Float = 0.3
     public var learningRate: Float = 1e-3
@@ -39,6 +45,8 @@ public struct MLPConfiguration: Codable, Sendable, Equatable {
     public var labelSmoothing: Float = 0.05
     /// Weight classes inversely to their frequency.
     public var balanceClasses: Bool = true
+    /// Weight of the gender head's loss against the emotion loss (multi-task training).
+    public var genderLossWeight: Float = 0.3
     public var seed: UInt64 = 1
 
     public init() {}
@@ -49,113 +57,261 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var epoch: Int
     public var trainLoss: Double
     public var trainAccuracy: Double
+    public var validationLoss: Double?
     public var validationAccuracy: Double?
     public var validationUAR: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
+        case validationLoss = "validation_loss", validationAccuracy = "validation_accuracy", validationUAR = "validation_uar"
+    }
 }
 
-/// A multilayer perceptron over utterance-level feature vectors.
+/// Examples for training or validation: feature rows, emotion class indices and,
+/// where known, gender indices into `MLPClassifier.genderLabels`.
+public struct LabelledMatrix: Sendable {
+    public var features: Matrix
+    public var targets: [Int]
+    public var genders: [Int?]
+
+    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil) {
+        precondition(features.rows == targets.count, "one target per row")
+        self.features = features
+        self.targets = targets
+        self.genders = genders ?? [Int?](repeating: nil, count: targets.count)
+    }
+}
+
+/// A multilayer perceptron over utterance-level feature vectors, with an emotion
+/// head and, when the training data says the speakers' gender, a gender head on
+/// the same hidden layers, trained jointly. Probabilities are temperature-scaled.
 public final class MLPClassifier {
+    /// The gender head's classes.
+    public static let genderLabels = ["female", "male"]
+
     public let labels: [String]
     public let configuration: MLPConfiguration
     public private(set) var standardizer: Standardizer?
     public private(set) var history: [EpochRecord] = []
-    private var layers: [Layer] = []
+    /// Softmax temperatures fitted on validation speakers (1 until `calibrate`).
+    public private(set) var temperature: Float = 1
+    public private(set) var genderTemperature: Float = 1
+    private var trunk: [Layer] = []
+    private var emotionHead: Dense?
+    private var genderHead: Dense?
 
     public init(labels: [String], configuration: MLPConfiguration = .init()) {
         self.labels = labels
         self.configuration = configuration
     }
 
-    /// Trains on `features` (one row per example) with class indices `targets`,
-    /// keeping the weights of the epoch with the best validation UAR when a
-    /// validation set is given (otherwise the last epoch's).
-    public func fit(_ features: Matrix, targets: [Int], validation: (features: Matrix, targets: [Int])? = nil) {
+    /// Whether the model predicts gender.
+    public var hasGenderHead: Bool { genderHead != nil }
+
+    /// Trainable parameter count.
+    public var parameterCount: Int { allParameters.reduce(0) { $0 + $1.value.count } }
+
+    private var allParameters: [Parameter] {
+        trunk.flatMap(\.parameters) + (emotionHead?.parameters ?? []) + (genderHead?.parameters ?? [])
+    }
+
+    /// Where `fit` saves its state after every epoch and resumes from.
+    public struct Checkpointing {
+        public var path: String
+        /// Identifies the run (data, labels, settings): a checkpoint from another run is ignored.
+        public var fingerprint: String
+        public var onEpoch: ((EpochRecord) -> Void)?
+        public init(path: String, fingerprint: String, onEpoch: ((EpochRecord) -> Void)? = nil) {
+            self.path = path
+            self.fingerprint = fingerprint
+            self.onEpoch = onEpoch
+        }
+    }
+
+    /// The epoch training resumed after, when it resumed from a checkpoint.
+    public private(set) var resumedAfterEpoch: Int?
+
+    /// Trains on `training`, keeping the weights of the epoch with the best
+    /// validation UAR when a validation set is given (otherwise the last epoch's).
+    /// Each epoch's shuffling and dropout depend only on the seed and the epoch,
+    /// so a run resumed from a checkpoint continues exactly as it would have.
+    public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: Checkpointing? = nil) {
         let c = configuration
         var generator = SplitMix64(seed: c.seed)
-        let standardizer = Standardizer(fitting: features)
+        let standardizer = Standardizer(fitting: training.features)
         self.standardizer = standardizer
-        let x = standardizer.apply(features)
+        let x = standardizer.apply(training.features)
         let validationX = validation.map { standardizer.apply($0.features) }
-        var sizes = [features.columns] + c.hiddenLayers
-        layers = []
+        let sizes = [training.features.columns] + c.hiddenLayers
+        trunk = []
+        var dropouts: [Dropout] = []
         for i in 0..<(sizes.count - 1) {
-            layers.append(Dense(inputs: sizes[i], outputs: sizes[i + 1], generator: &generator))
-            layers.append(ReLU())
-            if c.dropout > 0 { layers.append(Dropout(rate: c.dropout, seed: generator.next())) }
+            trunk.append(Dense(inputs: sizes[i], outputs: sizes[i + 1], generator: &generator))
+            trunk.append(ReLU())
+            if c.dropout > 0 {
+                let dropout = Dropout(rate: c.dropout, seed: generator.next())
+                dropouts.append(dropout)
+                trunk.append(dropout)
+            }
         }
-        sizes.append(labels.count)
-        layers.append(Dense(inputs: sizes[sizes.count - 2], outputs: labels.count, generator: &generator))
+        let width = sizes[sizes.count - 1]
+        emotionHead = Dense(inputs: width, outputs: labels.count, generator: &generator)
+        let knownGender = training.genders.contains { $0 != nil }
+        genderHead = knownGender ? Dense(inputs: width, outputs: Self.genderLabels.count, generator: &generator) : nil
 
         var counts = [Int](repeating: 0, count: labels.count)
-        for t in targets { counts[t] += 1 }
+        for t in training.targets { counts[t] += 1 }
         let present = counts.filter { $0 > 0 }.count
         let weights: [Float]? = c.balanceClasses
-            ? counts.map { $0 == 0 ? 0 : Float(targets.count) / Float(present * $0) } : nil
+            ? counts.map { $0 == 0 ? 0 : Float(training.targets.count) / Float(present * $0) } : nil
         let loss = SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: c.labelSmoothing)
+        let genderLoss = SoftmaxCrossEntropy()
         let optimizer = Adam(learningRate: c.learningRate, weightDecay: c.weightDecay)
         var bestUAR = -1.0, bestWeights: [[Float]] = [], sinceBest = 0
         history = []
-        var order = Array(0..<x.rows)
-        for epoch in 1...c.maximumEpochs {
-            order.shuffle(using: &generator)
-            var lossSum = 0.0, correct = 0
-            for start in stride(from: 0, to: order.count, by: c.batchSize) {
-                let batch = Array(order[start..<min(start + c.batchSize, order.count)])
-                var activations = x.rows(batch)
-                for layer in layers { activations = layer.forward(activations, training: true) }
-                let batchTargets = batch.map { targets[$0] }
-                let (value, gradient) = loss.lossAndGradient(logits: activations, targets: batchTargets)
-                lossSum += Double(value) * Double(batch.count)
-                for r in 0..<batch.count where argmax(activations, row: r) == batchTargets[r] { correct += 1 }
-                var g = gradient
-                for layer in layers.reversed() { g = layer.backward(g) }
-                optimizer.update(layers.flatMap(\.parameters))
-            }
-            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(x.rows),
-                                     trainAccuracy: Double(correct) / Double(x.rows))
-            if let validation, let validationX {
-                let predicted = predictIndices(standardized: validationX)
-                let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
-                record.validationAccuracy = metrics.accuracy
-                record.validationUAR = metrics.uar
-                if metrics.uar > bestUAR {
-                    bestUAR = metrics.uar
-                    bestWeights = layers.flatMap(\.parameters).map(\.value)
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
+        var firstEpoch = 1
+        if let checkpoint, let saved = try? TrainingCheckpoint(contentsOf: checkpoint.path),
+           saved.fingerprint == checkpoint.fingerprint, saved.matches(allParameters) {
+            saved.restore(into: allParameters, optimizer: optimizer)
+            history = saved.history
+            bestUAR = saved.bestUAR
+            bestWeights = saved.bestWeights
+            sinceBest = saved.epochsSinceBest
+            firstEpoch = saved.history.count + 1
+            resumedAfterEpoch = saved.history.count
+        }
+        let finished = validation != nil && sinceBest >= c.patience
+        if firstEpoch <= c.maximumEpochs && !finished {
+            for epoch in firstEpoch...c.maximumEpochs {
+                var epochGenerator = SplitMix64(seed: c.seed &+ UInt64(epoch) &* 0x9E37_79B9)
+                for (index, dropout) in dropouts.enumerated() { dropout.reseed(epochGenerator.next() &+ UInt64(index)) }
+                let order = Array(0..<x.rows).shuffled(using: &epochGenerator)
+                var lossSum = 0.0, correct = 0
+                for start in stride(from: 0, to: order.count, by: c.batchSize) {
+                    let batch = Array(order[start..<min(start + c.batchSize, order.count)])
+                    var hidden = x.rows(batch)
+                    for layer in trunk { hidden = layer.forward(hidden, training: true) }
+                    let logits = emotionHead!.forward(hidden, training: true)
+                    let batchTargets = batch.map { training.targets[$0] }
+                    let (value, gradient) = loss.lossAndGradient(logits: logits, targets: batchTargets)
+                    lossSum += Double(value) * Double(batch.count)
+                    for r in 0..<batch.count where argmax(logits, row: r) == batchTargets[r] { correct += 1 }
+                    var g = emotionHead!.backward(gradient)
+                    if let genderHead {
+                        let known = batch.indices.filter { training.genders[batch[$0]] != nil }
+                        let genderLogits = genderHead.forward(hidden, training: true)
+                        var genderGradient = Matrix(rows: batch.count, columns: Self.genderLabels.count)
+                        if !known.isEmpty {
+                            let (_, partial) = genderLoss.lossAndGradient(
+                                logits: genderLogits.rows(known), targets: known.map { training.genders[batch[$0]]! })
+                            let share = c.genderLossWeight * Float(known.count) / Float(batch.count)
+                            for (row, r) in known.enumerated() {
+                                for k in 0..<genderGradient.columns { genderGradient[r, k] = share * partial[row, k] }
+                            }
+                        }
+                        let back = genderHead.backward(genderGradient)
+                        for i in g.values.indices { g.values[i] += back.values[i] }
+                    }
+                    for layer in trunk.reversed() { g = layer.backward(g) }
+                    optimizer.update(allParameters)
                 }
+                var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, x.rows)),
+                                         trainAccuracy: Double(correct) / Double(max(1, x.rows)))
+                if let validation, let validationX {
+                    let logits = emotionLogits(standardized: validationX)
+                    let predicted = (0..<logits.rows).map { argmax(logits, row: $0) }
+                    let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
+                    record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets).loss)
+                    record.validationAccuracy = metrics.accuracy
+                    record.validationUAR = metrics.uar
+                    if metrics.uar > bestUAR {
+                        bestUAR = metrics.uar
+                        bestWeights = allParameters.map(\.value)
+                        sinceBest = 0
+                    } else {
+                        sinceBest += 1
+                    }
+                }
+                history.append(record)
+                if let checkpoint {
+                    let state = optimizer.state(for: allParameters)
+                    try? TrainingCheckpoint(fingerprint: checkpoint.fingerprint, parameters: allParameters.map(\.value),
+                                            first: state.first, second: state.second, step: state.step, history: history,
+                                            bestUAR: bestUAR, bestWeights: bestWeights, epochsSinceBest: sinceBest)
+                        .write(to: checkpoint.path)
+                    checkpoint.onEpoch?(record)
+                }
+                if validation != nil && sinceBest >= c.patience { break }
             }
-            history.append(record)
-            if validation != nil && sinceBest >= c.patience { break }
         }
         if !bestWeights.isEmpty {
-            for (parameter, value) in zip(layers.flatMap(\.parameters), bestWeights) { parameter.value = value }
+            for (parameter, value) in zip(allParameters, bestWeights) { parameter.value = value }
         }
+    }
+
+    /// Fits the softmax temperatures that minimise the negative log-likelihood on
+    /// `validation` (temperature scaling; Guo et al. 2017). Accuracy is unchanged.
+    public func calibrate(on validation: LabelledMatrix) {
+        guard let standardizer, validation.features.rows > 0 else { return }
+        let x = standardizer.apply(validation.features)
+        let (emotion, gender) = logits(standardized: x)
+        temperature = Self.fittedTemperature(logits: emotion, targets: validation.targets)
+        if let gender {
+            let known = validation.genders.indices.filter { validation.genders[$0] != nil }
+            if !known.isEmpty {
+                genderTemperature = Self.fittedTemperature(logits: gender.rows(known), targets: known.map { validation.genders[$0]! })
+            }
+        }
+    }
+
+    /// Golden-section search over log T in [0.05, 20].
+    static func fittedTemperature(logits: Matrix, targets: [Int]) -> Float {
+        func nll(_ logT: Double) -> Double {
+            let t = Float(exp(logT))
+            let scaled = Matrix(rows: logits.rows, columns: logits.columns, values: logits.values.map { $0 / t })
+            return Double(SoftmaxCrossEntropy().lossAndGradient(logits: scaled, targets: targets).loss)
+        }
+        var a = log(0.05), b = log(20.0)
+        let ratio = (5.0.squareRoot() - 1) / 2
+        var c = b - ratio * (b - a), d = a + ratio * (b - a)
+        var fc = nll(c), fd = nll(d)
+        for _ in 0..<60 where b - a > 1e-4 {
+            if fc < fd { b = d; d = c; fd = fc; c = b - ratio * (b - a); fc = nll(c) } else { a = c; c = d; fc = fd; d = a + ratio * (b - a); fd = nll(d) }
+        }
+        return Float(exp((a + b) / 2))
     }
 
     /// The format version `modelFile()` writes and `init(modelFile:source:)` reads.
     public static let modelFormatVersion = "1"
 
     /// The trained model as a safetensors file: dense weights and biases, the
-    /// standardization statistics, and labels and settings in the metadata
-    /// (plus `metadata`, e.g. the feature configuration and metrics).
+    /// standardization statistics, and labels, settings and temperatures in the
+    /// metadata (plus `metadata`, e.g. the feature configuration and metrics).
     public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
         var file = SafeTensorsFile(metadata: extra)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
         file.metadata["format"] = "ser-model"
         file.metadata["format_version"] = Self.modelFormatVersion
-        file.metadata["architecture"] = "mlp"
-        file.metadata["labels"] = String(decoding: (try? encoder.encode(labels)) ?? Data(), as: UTF8.self)
-        file.metadata["training_configuration"] = String(decoding: (try? encoder.encode(configuration)) ?? Data(), as: UTF8.self)
+        file.metadata["architecture"] = configuration.hiddenLayers.isEmpty ? "logreg" : "mlp"
+        file.metadata["labels"] = jsonText(labels)
+        file.metadata["training_configuration"] = jsonText(configuration)
+        file.metadata["temperature"] = String(temperature)
+        if genderHead != nil {
+            file.metadata["gender_labels"] = jsonText(Self.genderLabels)
+            file.metadata["gender_temperature"] = String(genderTemperature)
+        }
         if let standardizer {
             file.tensors["standardizer.mean"] = .init(shape: [standardizer.mean.count], values: standardizer.mean)
             file.tensors["standardizer.deviation"] = .init(shape: [standardizer.deviation.count], values: standardizer.deviation)
         }
-        for (index, dense) in layers.compactMap({ $0 as? Dense }).enumerated() {
+        let denses = trunk.compactMap { $0 as? Dense } + (emotionHead.map { [$0] } ?? [])
+        for (index, dense) in denses.enumerated() {
             file.tensors["dense.\(index).weight"] = .init(shape: [dense.inputs, dense.outputs], values: dense.weight.value)
             file.tensors["dense.\(index).bias"] = .init(shape: [dense.outputs], values: dense.bias.value)
+        }
+        if let genderHead {
+            file.tensors["gender_head.weight"] = .init(shape: [genderHead.inputs, genderHead.outputs], values: genderHead.weight.value)
+            file.tensors["gender_head.bias"] = .init(shape: [genderHead.outputs], values: genderHead.bias.value)
         }
         return file
     }
@@ -163,63 +319,85 @@ public final class MLPClassifier {
     /// Rebuilds a trained MLP from its model file; `source` names it in errors.
     public init(modelFile file: SafeTensorsFile, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        guard file.metadata["format"] == "ser-model", file.metadata["architecture"] == "mlp" else {
+        guard file.metadata["format"] == "ser-model", ["mlp", "logreg"].contains(file.metadata["architecture"] ?? "") else {
             throw Failure.unsupported(path: source, reason: "not an MLP model written by ser")
         }
         guard file.metadata["format_version"] == Self.modelFormatVersion else {
             throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.modelFormatVersion)")
         }
         guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
+              !labels.isEmpty,
               let settingsText = file.metadata["training_configuration"],
               let configuration = try? JSONDecoder().decode(MLPConfiguration.self, from: Data(settingsText.utf8)),
               let mean = file.tensors["standardizer.mean"], let deviation = file.tensors["standardizer.deviation"],
-              mean.values.count == deviation.values.count
+              mean.values.count == deviation.values.count, !mean.values.isEmpty
         else { throw Failure.corrupt(path: source, reason: "labels, settings or standardization are missing") }
         self.labels = labels
         self.configuration = configuration
-        var standardizer = Standardizer(fitting: Matrix(rows: 0, columns: mean.values.count))
-        standardizer.mean = mean.values
-        standardizer.deviation = deviation.values
-        self.standardizer = standardizer
-        var layers: [Layer] = []
-        var index = 0, width = mean.values.count
-        while let weight = file.tensors["dense.\(index).weight"], let bias = file.tensors["dense.\(index).bias"] {
+        standardizer = Standardizer(mean: mean.values, deviation: deviation.values)
+        temperature = file.metadata["temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        genderTemperature = file.metadata["gender_temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        var denses: [Dense] = []
+        var width = mean.values.count
+        while let weight = file.tensors["dense.\(denses.count).weight"], let bias = file.tensors["dense.\(denses.count).bias"] {
             guard weight.shape.count == 2, weight.shape[0] == width, bias.shape == [weight.shape[1]] else {
-                throw Failure.corrupt(path: source, reason: "layer \(index) does not fit the layer before it")
+                throw Failure.corrupt(path: source, reason: "layer \(denses.count) does not fit the layer before it")
             }
-            if index > 0 { layers.append(ReLU()) }
-            layers.append(Dense(weight: weight.values, bias: bias.values, inputs: weight.shape[0], outputs: weight.shape[1]))
+            denses.append(Dense(weight: weight.values, bias: bias.values, inputs: weight.shape[0], outputs: weight.shape[1]))
             width = weight.shape[1]
-            index += 1
         }
-        guard index > 0, width == labels.count else {
+        guard let last = denses.last, width == labels.count else {
             throw Failure.corrupt(path: source, reason: "the layers end in \(width) outputs for \(labels.count) labels")
         }
-        self.layers = layers
+        trunk = denses.dropLast().flatMap { [$0, ReLU()] as [Layer] }
+        emotionHead = last
+        if let weight = file.tensors["gender_head.weight"], let bias = file.tensors["gender_head.bias"] {
+            guard weight.shape == [last.inputs, Self.genderLabels.count], bias.shape == [Self.genderLabels.count] else {
+                throw Failure.corrupt(path: source, reason: "the gender head does not fit the hidden layers")
+            }
+            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: last.inputs, outputs: Self.genderLabels.count)
+        }
     }
 
-    /// Class probabilities for each row of `features`.
+    /// Calibrated class probabilities for each row of `features`.
     public func probabilities(_ features: Matrix) -> Matrix {
         guard let standardizer else { return Matrix(rows: features.rows, columns: labels.count) }
-        return SoftmaxCrossEntropy.probabilities(logits(standardizer.apply(features)))
+        let raw = emotionLogits(standardized: standardizer.apply(features))
+        return SoftmaxCrossEntropy.probabilities(scaled(raw, by: temperature))
+    }
+
+    /// Calibrated female/male probabilities for each row, or nil without a gender head.
+    public func genderProbabilities(_ features: Matrix) -> Matrix? {
+        guard let standardizer, genderHead != nil else { return nil }
+        guard let raw = logits(standardized: standardizer.apply(features)).gender else { return nil }
+        return SoftmaxCrossEntropy.probabilities(scaled(raw, by: genderTemperature))
     }
 
     /// The most probable class index for each row.
     public func predict(_ features: Matrix) -> [Int] {
         guard let standardizer else { return [] }
-        return predictIndices(standardized: standardizer.apply(features))
-    }
-
-    private func predictIndices(standardized x: Matrix) -> [Int] {
-        let out = logits(x)
+        let out = emotionLogits(standardized: standardizer.apply(features))
         return (0..<out.rows).map { argmax(out, row: $0) }
     }
 
-    private func logits(_ x: Matrix) -> Matrix {
-        var activations = x
-        for layer in layers { activations = layer.forward(activations, training: false) }
-        return activations
+    private func scaled(_ m: Matrix, by t: Float) -> Matrix {
+        Matrix(rows: m.rows, columns: m.columns, values: m.values.map { $0 / t })
     }
+
+    private func emotionLogits(standardized x: Matrix) -> Matrix { logits(standardized: x).emotion }
+
+    private func logits(standardized x: Matrix) -> (emotion: Matrix, gender: Matrix?) {
+        var hidden = x
+        for layer in trunk { hidden = layer.forward(hidden, training: false) }
+        guard let emotionHead else { return (Matrix(rows: x.rows, columns: labels.count), nil) }
+        return (emotionHead.forward(hidden, training: false), genderHead?.forward(hidden, training: false))
+    }
+}
+
+func jsonText<Value: Encodable>(_ value: Value) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
 }
 
 func argmax(_ m: Matrix, row r: Int) -> Int {

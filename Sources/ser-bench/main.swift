@@ -1,7 +1,6 @@
 // ser-bench: in-process timings of ser's pipeline stages, printed as JSON so
 // benchmark scripts can set them beside a reference measured in the same run.
 //
-//   ser-bench experiment PRESET FOLDS PATH...   speaker-independent k-fold MLP accuracy
 //   ser-bench parity DIR   worst differences from librosa per feature, for the
 //                          references scripts/make_feature_fixtures.py wrote to DIR
 //   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
@@ -57,9 +56,6 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
 let arguments = CommandLine.arguments
 if arguments.count == 3 && arguments[1] == "parity" {
     exit(ParityReport.run(directory: arguments[2]))
-}
-if arguments.count >= 3 && arguments[1] == "experiment" {
-    exit(Experiment.run(Array(arguments.dropFirst(2))))
 }
 guard arguments.count >= 3, ["load", "features"].contains(arguments[1]), let options = parse(arguments.dropFirst(2)) else {
     FileHandle.standardError.write(Data("usage: ser-bench load|features [--sample-rate N|native] [--repeat K] [--workers W] FILE...\n".utf8))

@@ -27,6 +27,17 @@ struct CorpusCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("Corpus folders or manifest files.", valueName: "path"))
         var paths: [String]
 
+        @OptionGroup var labelling: Labelling
+
+        var keep: [HygieneIssue] { labelling.keep }
+
+        /// Reads, relabels and audits the selection.
+        func scan() throws -> CorpusScanReport { try labelling.scan(paths) }
+    }
+
+    /// How files become labelled, checked training examples: shared by `corpus`,
+    /// `train` and `evaluate`.
+    struct Labelling: ParsableArguments {
         @Option(help: ArgumentHelp("CREMA-D's VideoDemographics.csv, for speaker gender.", valueName: "file"))
         var demographics: String?
 
@@ -42,8 +53,8 @@ struct CorpusCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Keep files with this issue (clipped, near_silent, too_short, duplicate, …); still reported. Repeatable.", valueName: "issue"))
         var keep: [HygieneIssue] = []
 
-        /// Reads, relabels and audits the selection.
-        func scan() throws -> CorpusScanReport {
+        /// Reads `paths` (corpus folders or manifests), relabels and audits them.
+        func scan(_ paths: [String]) throws -> CorpusScanReport {
             let reader = try CorpusReader(demographics: demographics.map(CorpusReader.readDemographics) ?? [:])
             let (items, unrecognised) = try reader.read(paths)
             let policy = LabelPolicy(keep: labels, merges: try LabelPolicy.parseMerges(merge), minimumPerClass: minPerClass)

@@ -1,3 +1,4 @@
+import Foundation
 import SERSupport
 import Testing
 @testable import SERModels
@@ -25,7 +26,7 @@ import Testing
         configuration.maximumEpochs = 60
         configuration.patience = 10
         let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
-        model.fit(train, targets: trainTargets, validation: (test, testTargets))
+        model.fit(LabelledMatrix(features: train, targets: trainTargets), validation: LabelledMatrix(features: test, targets: testTargets))
         let metrics = ClassificationMetrics(labels: model.labels, truth: testTargets, predicted: model.predict(test))
         #expect(metrics.accuracy > 0.9, "accuracy \(metrics.accuracy)")
         #expect(model.history.count <= 60 && model.history.allSatisfy { $0.validationUAR != nil })
@@ -40,8 +41,85 @@ import Testing
         configuration.maximumEpochs = 5
         let a = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
         let b = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
-        a.fit(train, targets: targets)
-        b.fit(train, targets: targets)
+        a.fit(LabelledMatrix(features: train, targets: targets))
+        b.fit(LabelledMatrix(features: train, targets: targets))
         #expect(a.probabilities(train) == b.probabilities(train))
+    }
+
+    /// Gender is a separate signal (the 3rd column's sign); the joint head must learn it
+    /// from the examples that carry it, while unknown-gender rows still train emotion.
+    @Test func genderHeadLearnsFromTheRowsThatHaveIt() {
+        var generator = SplitMix64(seed: 11)
+        func data(_ n: Int) -> LabelledMatrix {
+            let (x, y) = blobs(n, seed: generator.next())
+            var features = x
+            var genders: [Int?] = []
+            for r in 0..<n {
+                let g = Int(generator.next() % 2)
+                features[r, 2] = (g == 1 ? 2 : -2) + standardNormal(&generator) * 0.5
+                genders.append(r % 3 == 0 ? nil : g)
+            }
+            return LabelledMatrix(features: features, targets: y, genders: genders)
+        }
+        let train = data(300), test = data(150)
+        var configuration = MLPConfiguration()
+        configuration.hiddenLayers = [32]
+        configuration.maximumEpochs = 100
+        let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        model.fit(train)
+        let g = model.genderProbabilities(test.features)!
+        let known = test.genders.indices.filter { test.genders[$0] != nil }
+        let correct = known.filter { r in (g[r, 1] > g[r, 0] ? 1 : 0) == test.genders[r]! }.count
+        #expect(Double(correct) / Double(known.count) > 0.9, "gender accuracy \(correct)/\(known.count)")
+        #expect(MLPClassifier(labels: ["a"], configuration: configuration).genderProbabilities(test.features) == nil)
+    }
+
+    /// Overconfident logits (scaled ×5) on noisy labels: the fitted temperature must
+    /// come out near 5 and lower the negative log-likelihood.
+    @Test func temperatureScalingUndoesOverconfidence() {
+        var generator = SplitMix64(seed: 5)
+        var logits: [Float] = [], targets: [Int] = []
+        for _ in 0..<2000 {
+            let row = (0..<4).map { _ in standardNormal(&generator) }
+            // Sample the target from softmax(row): calibrated at T = 1.
+            let e = row.map { expf($0) }, total = e.reduce(0, +)
+            var u = Float(generator.next() >> 40) / Float(1 << 24) * total, target = 3
+            for k in 0..<4 { u -= e[k]; if u <= 0 { target = k; break } }
+            logits += row.map { $0 * 5 }
+            targets.append(target)
+        }
+        let t = MLPClassifier.fittedTemperature(logits: Matrix(rows: 2000, columns: 4, values: logits), targets: targets)
+        #expect(abs(t - 5) < 0.6, "temperature \(t)")
+    }
+
+    /// A run killed after some epochs and started again from its checkpoint ends
+    /// with exactly the weights of an uninterrupted run.
+    @Test func resumedTrainingMatchesAnUninterruptedRun() throws {
+        let (train, targets) = blobs(120, seed: 7)
+        let (validation, validationTargets) = blobs(60, seed: 8)
+        var configuration = MLPConfiguration()
+        configuration.hiddenLayers = [16]
+        configuration.maximumEpochs = 12
+        configuration.patience = 100
+        let data = LabelledMatrix(features: train, targets: targets)
+        let held = LabelledMatrix(features: validation, targets: validationTargets)
+        let whole = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        whole.fit(data, validation: held)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var short = configuration
+        short.maximumEpochs = 5     // "killed" after epoch 5
+        MLPClassifier(labels: ["a", "b", "c"], configuration: short)
+            .fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "run"))
+        let resumed = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        resumed.fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "run"))
+        #expect(resumed.resumedAfterEpoch == 5)
+        #expect(resumed.history == whole.history)
+        #expect(resumed.probabilities(validation) == whole.probabilities(validation))
+
+        let other = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        other.fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "another run"))
+        #expect(other.resumedAfterEpoch == nil)
     }
 }

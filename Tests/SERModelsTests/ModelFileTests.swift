@@ -8,11 +8,13 @@ import Testing
         var generator = SplitMix64(seed: 8)
         let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in standardNormal(&generator) })
         let y = (0..<60).map { $0 % 3 }
+        let genders: [Int?] = (0..<60).map { $0 % 4 == 0 ? nil : $0 % 2 }
         var configuration = MLPConfiguration()
         configuration.hiddenLayers = [8, 5]
         configuration.maximumEpochs = 3
         let model = MLPClassifier(labels: ["calm", "sad", "angry"], configuration: configuration)
-        model.fit(x, targets: y)
+        model.fit(LabelledMatrix(features: x, targets: y, genders: genders))
+        model.calibrate(on: LabelledMatrix(features: x, targets: y, genders: genders))
         return (model, x)
     }
 
@@ -30,6 +32,8 @@ import Testing
         let loaded = try MLPClassifier(modelFile: reread, source: path)
         #expect(loaded.labels == model.labels)
         #expect(loaded.probabilities(x) == model.probabilities(x))
+        #expect(loaded.hasGenderHead && loaded.genderProbabilities(x) == model.genderProbabilities(x))
+        #expect(loaded.temperature == model.temperature && loaded.temperature != 1)
     }
 
     @Test func layoutFollowsTheSafetensorsSpecification() throws {

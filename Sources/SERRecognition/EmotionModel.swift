@@ -1,0 +1,213 @@
+import Foundation
+import SERFeatures
+import SERModels
+import SERSupport
+
+/// What a model file says about itself, beyond its weights: the features it
+/// expects, how it was trained and on what, and how well it did on speakers it
+/// never saw. Stored as JSON under the `ser` key of the safetensors metadata.
+public struct ModelDescription: Codable, Sendable, Equatable {
+    /// The utterance-level feature vector the model reads, and at which rate.
+    public struct Features: Codable, Sendable, Equatable {
+        public var preset: String
+        public var sampleRate: Int
+        public var dimension: Int
+        enum CodingKeys: String, CodingKey { case preset, dimension, sampleRate = "sample_rate" }
+        public init(preset: String, sampleRate: Int, dimension: Int) {
+            self.preset = preset
+            self.sampleRate = sampleRate
+            self.dimension = dimension
+        }
+    }
+
+    /// The data the final model was fitted on.
+    public struct TrainingData: Codable, Sendable, Equatable {
+        /// Files per corpus and label.
+        public var counts: [String: [String: Int]]
+        public var files: Int
+        public var speakers: Int
+        public var validationSpeakers: [String]
+        public var allowsLeakage: Bool
+        enum CodingKeys: String, CodingKey {
+            case counts, files, speakers
+            case validationSpeakers = "validation_speakers", allowsLeakage = "allows_leakage"
+        }
+        public init(counts: [String: [String: Int]], files: Int, speakers: Int, validationSpeakers: [String], allowsLeakage: Bool) {
+            self.counts = counts
+            self.files = files
+            self.speakers = speakers
+            self.validationSpeakers = validationSpeakers
+            self.allowsLeakage = allowsLeakage
+        }
+    }
+
+    public var architecture: String
+    public var labels: [String]
+    public var genderLabels: [String]?
+    public var features: Features
+    public var training: TrainingData?
+    /// The final model on its validation speakers (after calibration).
+    public var validation: ClassificationMetrics?
+    /// Per-fold results of speaker-independent cross-validation, when it was run.
+    public var crossValidation: CrossValidationSummary?
+    public var command: String?
+    public var seed: UInt64?
+    public var created: String?
+    public var serVersion: String?
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, labels, features, training, validation, command, seed, created
+        case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
+    }
+
+    public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
+        self.architecture = architecture
+        self.labels = labels
+        self.genderLabels = genderLabels
+        self.features = features
+    }
+}
+
+/// Mean ± standard deviation over speaker folds, and each fold's figures.
+public struct CrossValidationSummary: Codable, Sendable, Equatable {
+    public struct Fold: Codable, Sendable, Equatable {
+        public var testSpeakers: [String]
+        public var n: Int
+        public var accuracy: Double
+        public var uar: Double
+        public var macroF1: Double
+        public var ece: Double?
+        public var epochs: Int
+        public var seconds: Double
+        enum CodingKeys: String, CodingKey {
+            case n, accuracy, uar, ece, epochs, seconds
+            case testSpeakers = "test_speakers", macroF1 = "macro_f1"
+        }
+        public init(testSpeakers: [String], metrics: ClassificationMetrics, epochs: Int, seconds: Double) {
+            self.testSpeakers = testSpeakers
+            n = metrics.n
+            accuracy = metrics.accuracy
+            uar = metrics.uar
+            macroF1 = metrics.macroF1
+            ece = metrics.ece
+            self.epochs = epochs
+            self.seconds = seconds
+        }
+    }
+
+    public var method: String
+    public var folds: [Fold]
+    /// All folds' test predictions pooled.
+    public var pooled: ClassificationMetrics
+    public var allowsLeakage: Bool
+
+    enum CodingKeys: String, CodingKey { case method, folds, pooled, allowsLeakage = "allows_leakage" }
+
+    public init(method: String, folds: [Fold], pooled: ClassificationMetrics, allowsLeakage: Bool) {
+        self.method = method
+        self.folds = folds
+        self.pooled = pooled
+        self.allowsLeakage = allowsLeakage
+    }
+
+    public var accuracy: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.accuracy)) }
+    public var uar: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.uar)) }
+    public var macroF1: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.macroF1)) }
+
+    /// Mean and population standard deviation.
+    public static func meanAndStd(_ values: [Double]) -> (mean: Double, std: Double) {
+        guard !values.isEmpty else { return (0, 0) }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+        return (mean, variance.squareRoot())
+    }
+}
+
+/// A trained emotion classifier together with the feature pipeline it expects:
+/// what `ser predict`, `ser listen` and `ser serve` load.
+public final class EmotionModel: @unchecked Sendable {
+    public let classifier: MLPClassifier
+    public let preset: FeaturePreset
+    public var description: ModelDescription
+
+    /// The rate every input is resampled to before features are computed.
+    public var sampleRate: Int { description.features.sampleRate }
+    public var labels: [String] { classifier.labels }
+
+    public init(classifier: MLPClassifier, preset: FeaturePreset, description: ModelDescription) {
+        self.classifier = classifier
+        self.preset = preset
+        self.description = description
+    }
+
+    /// Loads and validates a model file.
+    public convenience init(contentsOf path: String) throws {
+        let file = try SafeTensorsFile(contentsOf: path)
+        guard let text = file.metadata["ser"],
+              let description = try? JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
+        else { throw SafeTensorsFile.Failure.unsupported(path: path, reason: "no ser model description in its metadata") }
+        guard let preset = FeaturePreset(rawValue: description.features.preset) else {
+            throw SafeTensorsFile.Failure.unsupported(path: path, reason: "unknown feature preset \(description.features.preset)")
+        }
+        guard (8000...192_000).contains(description.features.sampleRate) else {
+            throw SafeTensorsFile.Failure.corrupt(path: path, reason: "sample rate \(description.features.sampleRate)")
+        }
+        let classifier = try MLPClassifier(modelFile: file, source: path)
+        guard classifier.standardizer?.mean.count == preset.dimension else {
+            throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the network reads \(classifier.standardizer?.mean.count ?? 0) features, \(preset.rawValue) has \(preset.dimension)")
+        }
+        self.init(classifier: classifier, preset: preset, description: description)
+    }
+
+    /// Writes the model file atomically.
+    public func write(to path: String) throws {
+        try classifier.modelFile(metadata: ["ser": jsonString(description)]).write(to: path)
+    }
+
+    /// The feature vector of `samples` (already at `sampleRate`, mono).
+    public func featureVector(_ samples: [Float]) throws -> [Float] {
+        try preset.vector(samples: samples, sampleRate: sampleRate)
+    }
+
+    /// Emotion and gender probabilities for feature vectors, one row each.
+    public func classify(_ vectors: [[Float]]) -> [Classification] {
+        guard let first = vectors.first else { return [] }
+        let matrix = Matrix(rows: vectors.count, columns: first.count, values: vectors.flatMap { $0 })
+        let emotion = classifier.probabilities(matrix)
+        let gender = classifier.genderProbabilities(matrix)
+        return (0..<vectors.count).map { r in
+            Classification(labels: labels, probabilities: (0..<labels.count).map { Double(emotion[r, $0]) },
+                           genderProbabilities: gender.map { g in (0..<g.columns).map { Double(g[r, $0]) } })
+        }
+    }
+}
+
+/// One utterance's answer: a probability per emotion and, when the model has a
+/// gender head, per gender.
+public struct Classification: Sendable, Equatable {
+    public var labels: [String]
+    public var probabilities: [Double]
+    public var genderProbabilities: [Double]?
+
+    public var best: (label: String, probability: Double) {
+        let index = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
+        return (labels[index], probabilities[index])
+    }
+
+    /// Labels by falling probability.
+    public var ranked: [(label: String, probability: Double)] {
+        zip(labels, probabilities).sorted { $0.1 > $1.1 }.map { ($0.0, $0.1) }
+    }
+
+    public var gender: (label: String, probability: Double)? {
+        guard let p = genderProbabilities, p.count == MLPClassifier.genderLabels.count else { return nil }
+        let index = p[1] > p[0] ? 1 : 0
+        return (MLPClassifier.genderLabels[index], p[index])
+    }
+}
+
+func jsonString<Value: Encodable>(_ value: Value) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+}

@@ -1,0 +1,84 @@
+import Foundation
+import SERAudio
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERSupport
+
+/// Corpus items with their utterance-level feature vectors, computed at the
+/// models' rate on both cores and kept in the feature cache.
+public struct FeatureDataset: Sendable {
+    public let preset: FeaturePreset
+    public let sampleRate: Int
+    public private(set) var items: [CorpusItem]
+    public private(set) var vectors: [[Float]]
+    /// Files whose features could not be computed, with the reason.
+    public private(set) var failures: [SkippedFile]
+
+    /// Computes (or reads from `cache`) the vector of every item. A file that
+    /// fails is listed in `failures`; the rest still count.
+    public init(items: [CorpusItem], preset: FeaturePreset, sampleRate: Int = 16000, cache: FeatureCache?,
+                onProgress: (@Sendable (Int) -> Void)? = nil) {
+        self.preset = preset
+        self.sampleRate = sampleRate
+        let key = FeatureCache.key(preset: preset, sampleRate: sampleRate)
+        let results: [Result<[Float], Error>] = parallelMap(count: items.count, onCompletion: onProgress) { index in
+            let path = items[index].path
+            let compute = { try preset.vector(samples: AudioSignal(contentsOf: path, sampleRate: sampleRate).samples, sampleRate: sampleRate) }
+            do {
+                if let cache { return .success(try cache.values(for: path, key: key, compute: compute).values) }
+                return .success(try compute())
+            } catch {
+                return .failure(error)
+            }
+        }
+        var kept: [CorpusItem] = [], vectors: [[Float]] = [], failures: [SkippedFile] = []
+        for (item, result) in zip(items, results) {
+            switch result {
+            case .success(let vector) where vector.allSatisfy(\.isFinite):
+                kept.append(item)
+                vectors.append(vector)
+            case .success:
+                failures.append(SkippedFile(path: item.path, reason: "features are not finite"))
+            case .failure(let error):
+                failures.append(SkippedFile(path: item.path, reason: "\(error)"))
+            }
+        }
+        self.items = kept
+        self.vectors = vectors
+        self.failures = failures
+    }
+
+    /// Labels present in the data, in the canonical emotion order, then any others alphabetically.
+    public var labels: [String] {
+        let present = Set(items.map(\.label))
+        let canonical = Emotion.allCases.map(\.rawValue).filter(present.contains)
+        return canonical + present.subtracting(canonical).sorted()
+    }
+
+    /// The examples at `indices` as a labelled matrix over `labels`.
+    public func matrix(_ indices: [Int], labels: [String]) -> LabelledMatrix {
+        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        let columns = vectors.first?.count ?? 0
+        var values: [Float] = []
+        values.reserveCapacity(indices.count * columns)
+        for i in indices { values += vectors[i] }
+        return LabelledMatrix(features: Matrix(rows: indices.count, columns: columns, values: values),
+                              targets: indices.map { index[items[$0].label] ?? 0 },
+                              genders: indices.map { i -> Int? in
+                                  switch items[i].gender {
+                                  case .female: return 0
+                                  case .male: return 1
+                                  case .unknown: return nil
+                                  }
+                              })
+    }
+
+    /// Files per corpus and label.
+    public func counts(_ indices: [Int]? = nil) -> [String: [String: Int]] {
+        var counts: [String: [String: Int]] = [:]
+        for i in indices ?? Array(items.indices) { counts[items[i].corpus.rawValue, default: [:]][items[i].label, default: 0] += 1 }
+        return counts
+    }
+}
+

@@ -1,0 +1,157 @@
+import Foundation
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERRecognition
+import SERSupport
+
+/// The model families `ser train` fits.
+public enum Architecture: String, CaseIterable, Sendable, Codable {
+    /// Two hidden ReLU layers (256, 128) with dropout, emotion and gender heads.
+    case mlp
+    /// Multinomial logistic regression on standardized features (no hidden layer).
+    case logreg
+
+    public func configuration(seed: UInt64, epochs: Int?) -> MLPConfiguration {
+        var c = MLPConfiguration()
+        c.seed = seed
+        if let epochs { c.maximumEpochs = epochs }
+        switch self {
+        case .mlp: break
+        case .logreg:
+            c.hiddenLayers = []
+            c.dropout = 0
+            c.learningRate = 3e-3
+        }
+        return c
+    }
+}
+
+/// How to train.
+public struct TrainingOptions: Sendable {
+    public var architecture: Architecture = .mlp
+    public var seed: UInt64 = 1
+    public var maximumEpochs: Int?
+    /// Share of the training speakers (per corpus) held out for early stopping and calibration.
+    public var validationFraction = 0.15
+    /// The seeds' random file split instead of speakers, for comparison only.
+    public var allowsLeakage = false
+    public init() {}
+}
+
+/// A trained model and what its validation speakers said about it.
+public struct TrainingOutcome {
+    public var model: EmotionModel
+    public var validation: ClassificationMetrics?
+    public var history: [EpochRecord]
+    public var validationSpeakers: [String]
+}
+
+/// Speaker-independent training and cross-validation of emotion models.
+public enum Trainer {
+    /// Splits training examples into fitting and validation sets by whole speakers
+    /// (about `fraction` of each corpus's speakers, at least one where a corpus has
+    /// three or more), or by files when leakage is allowed or speakers are unknown.
+    public static func validationSplit(_ dataset: FeatureDataset, indices: [Int], fraction: Double, seed: UInt64,
+                                       allowsLeakage: Bool) -> (fit: [Int], validation: [Int], speakers: [String]) {
+        var generator = SplitMix64(seed: seed &+ 0x5EED)
+        if allowsLeakage {
+            let shuffled = indices.shuffled(using: &generator)
+            let count = Int((Double(indices.count) * fraction).rounded())
+            return (Array(shuffled.dropFirst(count)), Array(shuffled.prefix(count)), [])
+        }
+        var speakersByCorpus: [String: Set<String>] = [:]
+        for i in indices {
+            let item = dataset.items[i]
+            speakersByCorpus[item.corpus.rawValue, default: []].insert(item.speaker ?? "file:\(item.path)")
+        }
+        var chosen = Set<String>()
+        for corpus in speakersByCorpus.keys.sorted() {
+            let speakers = speakersByCorpus[corpus]!.sorted().shuffled(using: &generator)
+            guard speakers.count >= 3 else { continue }
+            chosen.formUnion(speakers.prefix(max(1, Int((Double(speakers.count) * fraction).rounded()))))
+        }
+        let validation = indices.filter { chosen.contains(dataset.items[$0].speaker ?? "file:\(dataset.items[$0].path)") }
+        let fit = indices.filter { !chosen.contains(dataset.items[$0].speaker ?? "file:\(dataset.items[$0].path)") }
+        return (fit, validation, chosen.filter { !$0.hasPrefix("file:") }.sorted())
+    }
+
+    /// Trains one model on `indices` (all examples by default): early stopping and
+    /// temperature scaling on held-out validation speakers, the best epoch kept.
+    public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
+                             checkpoint: MLPClassifier.Checkpointing? = nil) -> TrainingOutcome {
+        let all = indices ?? Array(dataset.items.indices)
+        let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
+                                                    seed: options.seed, allowsLeakage: options.allowsLeakage)
+        let configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs)
+        let classifier = MLPClassifier(labels: labels, configuration: configuration)
+        let validation = held.isEmpty ? nil : dataset.matrix(held, labels: labels)
+        classifier.fit(dataset.matrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
+        var metrics: ClassificationMetrics?
+        if let validation {
+            classifier.calibrate(on: validation)
+            metrics = evaluate(classifier, on: validation)
+        }
+        var description = ModelDescription(
+            architecture: options.architecture.rawValue, labels: labels,
+            genderLabels: classifier.hasGenderHead ? MLPClassifier.genderLabels : nil,
+            features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
+        description.training = .init(counts: dataset.counts(all), files: all.count,
+                                     speakers: Set(all.compactMap { dataset.items[$0].speaker }).count,
+                                     validationSpeakers: speakers, allowsLeakage: options.allowsLeakage)
+        description.validation = metrics
+        description.seed = options.seed
+        let model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
+        return TrainingOutcome(model: model, validation: metrics, history: classifier.history, validationSpeakers: speakers)
+    }
+
+    /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
+    public static func evaluate(_ classifier: MLPClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
+        let (predicted, confidence) = decisions(classifier, data.features)
+        return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
+    }
+
+    /// The most probable class of each row and its calibrated probability.
+    static func decisions(_ classifier: MLPClassifier, _ features: Matrix) -> (predicted: [Int], confidence: [Double]) {
+        let p = classifier.probabilities(features)
+        var predicted: [Int] = [], confidence: [Double] = []
+        for r in 0..<p.rows {
+            var best = 0
+            for c in 1..<max(1, p.columns) where p[r, c] > p[r, best] { best = c }
+            predicted.append(best)
+            confidence.append(Double(p[r, best]))
+        }
+        return (predicted, confidence)
+    }
+
+    /// Cross-validates over the folds of `split`: each fold trains on the other
+    /// speakers (with its own validation speakers) and is tested on its own.
+    public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
+                                     onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
+        let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
+        var folds: [CrossValidationSummary.Fold] = []
+        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
+        for fold in split.folds.indices {
+            let started = Date()
+            let (train, test) = split.partition(dataset.items, fold: fold)
+            let trainIndices = train.compactMap { position[$0.path] }, testIndices = test.compactMap { position[$0.path] }
+            guard !trainIndices.isEmpty, !testIndices.isEmpty else { continue }
+            var foldOptions = options
+            foldOptions.seed = options.seed &+ UInt64(fold)
+            let outcome = Self.train(dataset, indices: trainIndices, labels: labels, options: foldOptions)
+            let testData = dataset.matrix(testIndices, labels: labels)
+            let (foldPredicted, foldConfidence) = decisions(outcome.model.classifier, testData.features)
+            let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
+                                                confidence: foldConfidence)
+            predicted += foldPredicted
+            confidence += foldConfidence
+            truth += testData.targets
+            let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
+                                                     epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
+            folds.append(result)
+            onFold?(fold, result)
+        }
+        let pooled = ClassificationMetrics(labels: labels, truth: truth, predicted: predicted, confidence: confidence)
+        return CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: pooled, allowsLeakage: split.allowsLeakage)
+    }
+}

@@ -1,0 +1,280 @@
+import ArgumentParser
+import Foundation
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERRecognition
+import SERSupport
+import SERTraining
+
+/// Where training and evaluation data come from: `--data` folders and `--manifest` files.
+struct DataSelection: ParsableArguments {
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Corpus folders (RAVDESS, CREMA-D, TESS, SAVEE, folder-per-label).", valueName: "dir"))
+    var data: [String] = []
+
+    @Option(help: ArgumentHelp("A CSV or JSONL manifest (path,label[,speaker,gender,corpus]); repeatable.", valueName: "file"))
+    var manifest: [String] = []
+
+    @OptionGroup var labelling: CorpusCommand.Labelling
+
+    var paths: [String] { data + manifest }
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give training data with --data DIR... or --manifest FILE.") }
+    }
+}
+
+/// `ser train`: fit a model on speakers and measure it on others.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an emotion model and measure it on speakers it never heard.",
+        discussion: """
+        Every file is decoded, checked (duplicates, conflicting labels, clipped and silent \
+        files are left out, as `ser corpus scan` reports) and resampled to 16 kHz, the \
+        models' rate, before features are computed; features are cached. Validation is by \
+        whole speakers (about 15% of each corpus's training speakers): early stopping keeps \
+        the epoch with the best validation UAR, and the probabilities are calibrated on \
+        them by temperature scaling. A gender head is trained jointly where the data says \
+        the speakers' gender.
+
+        Architectures:
+          mlp      hidden layers 256 and 128 with ReLU and dropout, AdamW (default)
+          logreg   multinomial logistic regression on standardized features
+        Features (--features):
+          rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values (default)
+          classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
+          x193         classic180 + spectral contrast + tonnetz
+
+        --cv speakers:K reports mean ± std over K folds of disjoint speakers (each fold \
+        trains its own model); --split FILE uses a protocol saved by `ser corpus split`. \
+        --allow-leakage uses random file folds instead, as the seed projects did: speakers \
+        then sit on both sides and the numbers do not measure unseen voices; every output \
+        says so.
+
+        A checkpoint is written atomically after every epoch (OUT.checkpoint); running the \
+        same command again resumes from it. --report writes a self-contained HTML report.
+
+        Examples:
+          ser train --data corpora/ravdess --cv speakers:5
+          ser train --data corpora/ravdess corpora/crema-d --out pooled.safetensors --report pooled.html
+          ser train --manifest train.jsonl --architecture logreg --features classic180 --out lr.safetensors
+        """
+    )
+
+    @OptionGroup var selection: DataSelection
+
+    @Option(help: "Model family: mlp or logreg.") var architecture: Architecture = .mlp
+    @Option(help: "Feature vector: rich, classic180 or x193.") var features: FeaturePreset = .rich
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
+    @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
+    @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
+    @Option(help: "Maximum epochs (early stopping usually ends sooner).") var epochs: Int?
+    @Option(help: "Seed for initialisation, shuffling, validation speakers and folds.") var seed: UInt64 = 1
+    @Flag(help: "Random file folds (speakers on both sides), only to compare with leaky published numbers.") var allowLeakage = false
+    @Option(help: ArgumentHelp("Write an HTML report (curves, confusion matrices, per-class F1).", valueName: "file.html")) var report: String?
+    @Option(help: ArgumentHelp("Write the per-epoch log of the final model as JSON lines.", valueName: "file.jsonl")) var log: String?
+    @Flag(help: "Ignore an existing checkpoint and start over.") var restart = false
+    @Flag(help: "Neither read nor write the feature cache.") var noCache = false
+    @Option(help: "Summary layout: table or json.") var format: ReportFormat = .table
+
+    func validate() throws {
+        if out == nil && cv == nil && split == nil {
+            throw ValidationError("nothing to do: give --out MODEL to train a model, and/or --cv speakers:K or --split FILE to measure one.")
+        }
+        if cv != nil && split != nil { throw ValidationError("choose one of --cv and --split.") }
+        if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
+            throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
+        }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
+    }
+
+    func run() throws {
+        let started = Date()
+        useSingleThreadedBLAS()
+        let scan = try selection.labelling.scan(selection.paths)
+        for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
+        guard !scan.clean.isEmpty else { throw CommandFailure("no usable training files in \(selection.paths.joined(separator: ", "))") }
+        let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
+        let progress = ProgressBar(total: scan.clean.count, label: "features")
+        let dataset = FeatureDataset(items: scan.clean, preset: features, sampleRate: 16000, cache: cache,
+                                     onProgress: { progress.update(finished: $0) })
+        progress.finish()
+        for failure in dataset.failures { Terminal.printError("ser: left out \(failure.path): \(failure.reason)") }
+        let labels = dataset.labels
+        guard labels.count >= 2 else { throw CommandFailure("training needs at least two labels; the data has \(labels)") }
+        let featureSeconds = Date().timeIntervalSince(started)
+        if allowLeakage {
+            Terminal.printError("ser: WARNING: --allow-leakage: random file folds put the same speakers in train and test; these numbers do not measure unseen voices")
+        }
+        var options = TrainingOptions()
+        options.architecture = architecture
+        options.seed = seed
+        options.maximumEpochs = epochs
+        options.allowsLeakage = allowLeakage
+        let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+
+        var crossValidation: CrossValidationSummary?
+        if let protocolSplit = try resolvedSplit(dataset.items, contentHashes: scan.contentHashes) {
+            let folds = ProgressBar(total: protocolSplit.folds.count, label: "folds")
+            crossValidation = Trainer.crossValidate(dataset, split: protocolSplit, labels: labels, options: options) { index, fold in
+                folds.update(finished: index + 1)
+                if format == .table {
+                    Terminal.printError(String(format: "fold %d: accuracy %.1f%%, UAR %.1f%%, %d epochs, %.1f s — test %@",
+                                               index + 1, 100 * fold.accuracy, 100 * fold.uar, fold.epochs, fold.seconds,
+                                               fold.testSpeakers.isEmpty ? "random files" : fold.testSpeakers.joined(separator: " ")))
+                }
+            }
+            folds.finish()
+        }
+
+        var outcome: TrainingOutcome?
+        var trainingSeconds = 0.0
+        if let out {
+            let trainingStarted = Date()
+            let fingerprint = ContentHash.ofBytes(Array(jsonText(FingerprintInput(
+                paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
+                features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage)).utf8))
+            let checkpointPath = out + ".checkpoint"
+            if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
+            let epochProgress = ProgressBar(total: epochs ?? architecture.configuration(seed: seed, epochs: nil).maximumEpochs, label: "epochs")
+            var logRecords: [EpochRecord] = []
+            let checkpoint = MLPClassifier.Checkpointing(path: checkpointPath, fingerprint: fingerprint) { record in
+                epochProgress.update(finished: record.epoch)
+                logRecords.append(record)
+                if let log { try? writeLog(logRecords, to: log) }
+            }
+            var result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
+            epochProgress.finish()
+            if let resumed = result.model.classifier.resumedAfterEpoch {
+                Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
+            }
+            result.model.description.crossValidation = crossValidation
+            result.model.description.command = command
+            result.model.description.created = ISO8601DateFormatter().string(from: Date())
+            result.model.description.serVersion = SER.version
+            try result.model.write(to: out)
+            if let log { try writeLog(result.history, to: log) }
+            try? FileManager.default.removeItem(atPath: checkpointPath)
+            trainingSeconds = Date().timeIntervalSince(trainingStarted)
+            outcome = result
+        }
+
+        let summary = TrainingSummary(
+            architecture: architecture.rawValue, features: features.rawValue, sampleRate: 16000, labels: labels,
+            files: dataset.items.count, speakers: Set(dataset.items.compactMap(\.speaker)).count,
+            excluded: scan.excluded.count + dataset.failures.count, counts: dataset.counts(),
+            crossValidation: crossValidation, validation: outcome?.validation, validationSpeakers: outcome?.validationSpeakers,
+            epochs: outcome?.history.count, temperature: outcome.map { Double($0.model.classifier.temperature) },
+            model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
+            featureSeconds: featureSeconds, trainingSeconds: trainingSeconds)
+        if let report {
+            try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
+        }
+        switch format {
+        case .json: try Terminal.printJSON(summary)
+        case .table: Terminal.print(summary.text)
+        }
+    }
+
+    /// The protocol `--cv` or `--split` asks for, checked for leakage.
+    private func resolvedSplit(_ items: [CorpusItem], contentHashes: [String: String]) throws -> SpeakerSplit? {
+        var result: SpeakerSplit?
+        if let split {
+            result = try SpeakerSplit(contentsOf: split)
+        } else if let cv {
+            let k = Int(cv.dropFirst(9)) ?? 5
+            result = allowLeakage ? SpeakerSplitter.randomLeaky(items, folds: k, seed: seed)
+                : try SpeakerSplitter.kFold(items, folds: k, seed: seed)
+        }
+        if let result, !result.allowsLeakage {
+            for index in result.folds.indices {
+                let (train, test) = result.partition(items, fold: index)
+                try SpeakerSplitter.checkNoLeakage(train: train, test: test, contentHashes: contentHashes)
+            }
+        }
+        return result
+    }
+
+    private func writeLog(_ records: [EpochRecord], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var data = Data()
+        for record in records { data.append(try encoder.encode(record)); data.append(0x0A) }
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+private struct FingerprintInput: Encodable {
+    var paths: [String], labels: [String], architecture: String, features: String
+    var seed: UInt64, epochs: Int?, allowLeakage: Bool
+}
+
+/// What `ser train` prints (table) or writes (JSON), and what the report shows.
+struct TrainingSummary: Encodable {
+    var architecture: String
+    var features: String
+    var sampleRate: Int
+    var labels: [String]
+    var files: Int
+    var speakers: Int
+    var excluded: Int
+    var counts: [String: [String: Int]]
+    var crossValidation: CrossValidationSummary?
+    var validation: ClassificationMetrics?
+    var validationSpeakers: [String]?
+    var epochs: Int?
+    var temperature: Double?
+    var model: String?
+    var allowsLeakage: Bool
+    var seed: UInt64
+    var command: String
+    var featureSeconds: Double
+    var trainingSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
+        case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
+        case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"
+    }
+
+    var text: String {
+        var lines: [String] = []
+        if allowsLeakage { lines.append("WARNING: leaky random split (--allow-leakage): speakers are in both train and test.") }
+        lines.append("\(architecture) on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
+        if let cv = crossValidation {
+            let a = cv.accuracy, u = cv.uar, f = cv.macroF1
+            lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%, macro-F1 %.1f ± %.1f %%, ECE %.3f",
+                                cv.allowsLeakage ? "random-split cross-validation (LEAKY)" : "speaker-independent cross-validation",
+                                cv.folds.count, 100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std,
+                                cv.pooled.ece ?? 0))
+        }
+        if let model {
+            var line = "model: \(model)"
+            if let epochs { line += ", best of \(epochs) epochs" }
+            if let temperature { line += String(format: ", temperature %.2f", temperature) }
+            lines.append(line)
+            if let validation {
+                lines.append(String(format: "  validation speakers (%@): accuracy %.1f %%, UAR %.1f %%, ECE %.3f",
+                                    (validationSpeakers ?? []).joined(separator: " "), 100 * validation.accuracy, 100 * validation.uar,
+                                    validation.ece ?? 0))
+            }
+        }
+        lines.append(String(format: "time: features %.1f s, training %.1f s", featureSeconds, trainingSeconds))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A failure of the whole command (not of one input): exit status 1 with a message.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Architecture: ExpressibleByArgument {}
+
+func jsonText<Value: Encodable>(_ value: Value) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+}
