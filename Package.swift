@@ -139,9 +139,19 @@ let package = Package(
             dependencies: ["SERModels", "SERSupport"],
             path: "Tests/SERModelsTests"
         ),
+        .target(
+            name: "SERTestSupport",
+            dependencies: ["SERSupport"],
+            path: "Tests/SERTestSupport"
+        ),
+        .testTarget(
+            name: "SERRecognitionTests",
+            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERSupport", "SERTestSupport"],
+            path: "Tests/SERRecognitionTests"
+        ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]

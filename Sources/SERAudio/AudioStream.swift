@@ -23,6 +23,8 @@ public final class AudioStream {
     public private(set) var decodedFrames: Int64 = 0
     /// Frames yielded so far.
     public private(set) var producedFrames: Int64 = 0
+    /// Time spent in the resampler so far (the rest of a stream's time is decoding).
+    public private(set) var resamplingTime: Duration = .zero
 
     private let source: AudioSource
     private let mixesToMono: Bool
@@ -97,7 +99,9 @@ public final class AudioStream {
                 source.close()
                 guard let resampler else { return nil }
                 outputBlock.removeAll(keepingCapacity: true)
+                let started = ContinuousClock.now
                 try resampler.flush(appendingTo: &outputBlock)
+                resamplingTime += ContinuousClock.now - started
                 fixFinalLength(resampler)
                 currentStorage = .output
                 producedFrames += Int64(outputBlock.count / outputChannels)
@@ -115,6 +119,8 @@ public final class AudioStream {
                 return samples
             }
             outputBlock.removeAll(keepingCapacity: true)
+            let started = ContinuousClock.now
+            defer { resamplingTime += ContinuousClock.now - started }
             switch storage {
             case .mono:
                 try monoBlock.withUnsafeBufferPointer {

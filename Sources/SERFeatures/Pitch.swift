@@ -166,6 +166,20 @@ extension WaveformFeatures {
         return f0
     }
 
+    /// YIN aperiodicity per frame: the minimum of the cumulative mean normalised
+    /// difference over the lags of the f0 range. Near 0 for periodic (voiced)
+    /// frames, near 1 or above for noise and silence.
+    public static func aperiodicity(_ samples: [Float], sampleRate: Double, configuration: PitchConfiguration) throws -> [Float] {
+        try configuration.validate(sampleRate: sampleRate)
+        let d = DifferenceFunction(samples: samples, sampleRate: sampleRate, configuration: configuration)
+        return (0..<d.frameCount).map { t in
+            let base = t * d.lagCount
+            var lowest = Double.infinity
+            for j in 0..<d.lagCount where d.values[base + j] < lowest { lowest = d.values[base + j] }
+            return Float(lowest)
+        }
+    }
+
     /// `librosa.pyin`: f0 (NaN when unvoiced), voiced flag and voiced probability per frame.
     public static func pyin(_ samples: [Float], sampleRate: Double, configuration: PitchConfiguration = .init())
         throws -> (f0: [Float], voiced: [Bool], voicedProbability: [Float]) {

@@ -3,6 +3,7 @@ import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
+import SERRecognition
 import SERSupport
 
 /// Corpus items with their utterance-level feature vectors, computed at the
@@ -17,14 +18,23 @@ public struct FeatureDataset: Sendable {
 
     /// Computes (or reads from `cache`) the vector of every item. A file that
     /// fails is listed in `failures`; the rest still count.
-    public init(items: [CorpusItem], preset: FeaturePreset, sampleRate: Int = 16000, cache: FeatureCache?,
+    ///
+    /// With a `speechDetector`, each recording is first trimmed to its speech
+    /// span, as `EmotionRecognizer` trims what it classifies (a file where no
+    /// speech is found is used whole).
+    public init(items: [CorpusItem], preset: FeaturePreset, sampleRate: Int = 16000,
+                speechDetector: VoiceActivityDetector? = VoiceActivityDetector(), cache: FeatureCache?,
                 onProgress: (@Sendable (Int) -> Void)? = nil) {
         self.preset = preset
         self.sampleRate = sampleRate
-        let key = FeatureCache.key(preset: preset, sampleRate: sampleRate)
+        let key = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
         let results: [Result<[Float], Error>] = parallelMap(count: items.count, onCompletion: onProgress) { index in
             let path = items[index].path
-            let compute = { try preset.vector(samples: AudioSignal(contentsOf: path, sampleRate: sampleRate).samples, sampleRate: sampleRate) }
+            let compute = {
+                let samples = try AudioSignal(contentsOf: path, sampleRate: sampleRate).samples
+                let span = speechDetector?.speechSpan(of: samples, sampleRate: sampleRate) ?? samples.indices
+                return try preset.vector(samples: Array(samples[span]), sampleRate: sampleRate)
+            }
             do {
                 if let cache { return .success(try cache.values(for: path, key: key, compute: compute).values) }
                 return .success(try compute())

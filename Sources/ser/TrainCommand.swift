@@ -129,9 +129,7 @@ struct TrainCommand: ParsableCommand {
         }
 
         var outcome: TrainingOutcome?
-        var trainingSeconds = 0.0
         if let out {
-            let trainingStarted = Date()
             let fingerprint = ContentHash.ofBytes(Array(jsonText(FingerprintInput(
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage)).utf8))
@@ -156,10 +154,10 @@ struct TrainCommand: ParsableCommand {
             try result.model.write(to: out)
             if let log { try writeLog(result.history, to: log) }
             try? FileManager.default.removeItem(atPath: checkpointPath)
-            trainingSeconds = Date().timeIntervalSince(trainingStarted)
             outcome = result
         }
 
+        let trainingSeconds = Date().timeIntervalSince(started) - featureSeconds
         let summary = TrainingSummary(
             architecture: architecture.rawValue, features: features.rawValue, sampleRate: 16000, labels: labels,
             files: dataset.items.count, speakers: Set(dataset.items.compactMap(\.speaker)).count,

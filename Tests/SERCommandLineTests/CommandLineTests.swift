@@ -27,7 +27,7 @@ struct SERRun {
         return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ser").path
     }
 
-    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+    init(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -42,7 +42,14 @@ struct SERRun {
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("ser-in-\(UUID().uuidString)")
+            try input.write(to: inputFile)
+            defer { try? FileManager.default.removeItem(at: inputFile) }
+            process.standardInput = try FileHandle(forReadingFrom: inputFile)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         process.waitUntilExit()
         status = process.terminationStatus
@@ -66,7 +73,7 @@ enum Signals {
     }
 }
 
-final class Workspace {
+final class Workspace: Sendable {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-cli-\(UUID().uuidString)").path
     init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     deinit { try? FileManager.default.removeItem(atPath: path) }

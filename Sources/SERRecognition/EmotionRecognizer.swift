@@ -1,0 +1,296 @@
+import Foundation
+import SERAudio
+import SERFeatures
+
+/// How a recording is cut before classification.
+public enum Segmentation: Sendable, Equatable {
+    /// One answer for recordings up to `RecognitionOptions.automaticSegmentationSeconds`,
+    /// speech segments beyond.
+    case automatic
+    /// One answer for the whole recording (its speech, trimmed).
+    case whole
+    /// Utterances found by voice activity detection.
+    case speech
+    /// Fixed windows, `seconds` long, every `hop` seconds.
+    case window(seconds: Double, hop: Double)
+}
+
+/// What to do with a recording.
+public struct RecognitionOptions: Sendable {
+    public var segmentation: Segmentation = .automatic
+    public var automaticSegmentationSeconds = 30.0
+    /// Longer speech stretches are cut into pieces of at most this length.
+    public var maximumUtteranceSeconds = 10.0
+    /// Below this confidence the emotion is reported as `uncertain`.
+    public var minimumConfidence: Double?
+    public var voiceActivity = VoiceActivityConfiguration()
+    public init() {}
+}
+
+/// The emotion (and gender) heard in one stretch of audio.
+public struct EmotionEstimate: Sendable, Equatable {
+    /// Whether the stretch contains speech; without it there is no emotion.
+    public var speech: Bool
+    /// The most probable emotion, `uncertain` below the minimum confidence, nil without speech.
+    public var emotion: String?
+    public var confidence: Double?
+    public var probabilities: [String: Double]?
+    /// Labels by falling probability.
+    public var ranked: [(label: String, probability: Double)]
+    public var gender: (label: String, confidence: Double)?
+
+    public static let uncertain = "uncertain"
+
+    static let noSpeech = EmotionEstimate(speech: false, emotion: nil, confidence: nil, probabilities: nil, ranked: [], gender: nil)
+
+    init(speech: Bool, emotion: String?, confidence: Double?, probabilities: [String: Double]?,
+         ranked: [(label: String, probability: Double)], gender: (label: String, confidence: Double)?) {
+        self.speech = speech
+        self.emotion = emotion
+        self.confidence = confidence
+        self.probabilities = probabilities
+        self.ranked = ranked
+        self.gender = gender
+    }
+
+    init(_ classification: Classification, minimumConfidence: Double?) {
+        let best = classification.best
+        speech = true
+        emotion = best.probability < (minimumConfidence ?? 0) ? Self.uncertain : best.label
+        confidence = best.probability
+        probabilities = Dictionary(uniqueKeysWithValues: zip(classification.labels, classification.probabilities))
+        ranked = classification.ranked
+        gender = classification.gender.map { ($0.label, $0.probability) }
+    }
+
+    public static func == (a: EmotionEstimate, b: EmotionEstimate) -> Bool {
+        a.speech == b.speech && a.emotion == b.emotion && a.confidence == b.confidence && a.probabilities == b.probabilities
+            && a.gender?.label == b.gender?.label && a.gender?.confidence == b.gender?.confidence
+    }
+}
+
+/// One piece of a segmented recording.
+public struct SegmentEstimate: Sendable, Equatable {
+    public var start: Double
+    public var end: Double
+    public var estimate: EmotionEstimate
+}
+
+/// Seconds spent in each stage for one recording.
+public struct StageTimings: Sendable, Equatable {
+    public var decode = 0.0
+    public var resample = 0.0
+    public var voiceActivity = 0.0
+    public var features = 0.0
+    public var model = 0.0
+}
+
+/// The answer for one recording.
+public struct Recognition: Sendable {
+    /// Duration of the recording, in seconds.
+    public var duration: Double
+    /// The recording's own sample rate (it was analysed at the model's).
+    public var sampleRate: Int
+    public var channels: Int
+    /// The overall answer: for a segmented recording, the speech segments'
+    /// probabilities averaged by duration.
+    public var estimate: EmotionEstimate
+    /// Where speech starts and ends (the trimmed span), when there is speech.
+    public var speechSpan: (start: Double, end: Double)?
+    /// The timeline, when the recording was segmented.
+    public var segments: [SegmentEstimate]?
+    public var timings: StageTimings
+}
+
+/// Hears emotion in recordings with a model: decodes and resamples to the
+/// model's rate block by block, finds speech, cuts long recordings into
+/// utterances or windows (holding at most about 30 s of audio at a time), and
+/// classifies each piece.
+public final class EmotionRecognizer: @unchecked Sendable {
+    public let model: EmotionModel
+    public let options: RecognitionOptions
+    private let detector: VoiceActivityDetector
+
+    /// The shortest stretch worth classifying.
+    static let minimumPieceSeconds = 0.3
+
+    public init(model: EmotionModel, options: RecognitionOptions = .init()) {
+        self.model = model
+        self.options = options
+        detector = VoiceActivityDetector(configuration: options.voiceActivity)
+    }
+
+    /// Recognises the recording at `path` (any format `AudioDecoder` reads).
+    public func recognize(path: String) throws -> Recognition {
+        try recognize(stream: AudioStream(path: path, sampleRate: model.sampleRate, mono: true))
+    }
+
+    /// Recognises samples already at the model's rate, mono (for live audio).
+    public func recognize(samples: [Float]) -> Recognition {
+        var timings = StageTimings()
+        let (estimate, span) = analyzeUtterance(samples, timings: &timings)
+        return Recognition(duration: Double(samples.count) / Double(model.sampleRate), sampleRate: model.sampleRate, channels: 1,
+                           estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+    }
+
+    /// Recognises a stream that yields mono audio at the model's rate.
+    public func recognize(stream: AudioStream) throws -> Recognition {
+        precondition(stream.outputSampleRate == model.sampleRate && stream.outputChannels == 1, "stream must be mono at the model's rate")
+        let rate = model.sampleRate
+        var timings = StageTimings()
+        var buffer: [Float] = []
+        var bufferStart = 0                 // absolute index of buffer[0]
+        var segments: [SegmentEstimate] = []
+        var segmenting: Bool
+        switch options.segmentation {
+        case .automatic, .whole: segmenting = false
+        case .speech, .window: segmenting = true
+        }
+        let automaticLimit = Int(options.automaticSegmentationSeconds * Double(rate))
+        let streamStarted = ContinuousClock.now
+        var processing = Duration.zero
+        try stream.forEachBlock { block in
+            buffer.append(contentsOf: block)
+            if !segmenting, options.segmentation == .automatic, bufferStart + buffer.count > automaticLimit { segmenting = true }
+            if segmenting {
+                let started = ContinuousClock.now
+                consume(&buffer, start: &bufferStart, final: false, into: &segments, timings: &timings)
+                processing += ContinuousClock.now - started
+            }
+        }
+        let total = bufferStart + buffer.count
+        timings.resample = stream.resamplingTime.seconds
+        timings.decode = max(0, (ContinuousClock.now - streamStarted - processing - stream.resamplingTime).seconds)
+        let duration = Double(total) / Double(rate)
+        let description = stream.sourceDescription
+        if !segmenting {
+            let (estimate, span) = analyzeUtterance(buffer, timings: &timings)
+            return Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
+                               estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+        }
+        consume(&buffer, start: &bufferStart, final: true, into: &segments, timings: &timings)
+        let speechSegments = segments.filter(\.estimate.speech)
+        let span = speechSegments.isEmpty ? nil : (speechSegments.first!.start, speechSegments.last!.end)
+        return Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
+                           estimate: summary(of: speechSegments), speechSpan: span, segments: segments, timings: timings)
+    }
+
+    // MARK: Pieces
+
+    /// Speech-trimmed classification of one utterance.
+    private func analyzeUtterance(_ samples: [Float], timings: inout StageTimings) -> (EmotionEstimate, (Double, Double)?) {
+        let rate = Double(model.sampleRate)
+        let started = ContinuousClock.now
+        let span = detector.speechSpan(of: samples, sampleRate: model.sampleRate)
+        timings.voiceActivity += (ContinuousClock.now - started).seconds
+        guard let span, let classification = classify(Array(samples[span]), timings: &timings) else { return (.noSpeech, nil) }
+        return (EmotionEstimate(classification, minimumConfidence: options.minimumConfidence),
+                (Double(span.lowerBound) / rate, Double(span.upperBound) / rate))
+    }
+
+    private func classify(_ samples: [Float], timings: inout StageTimings) -> Classification? {
+        guard Double(samples.count) >= Self.minimumPieceSeconds * Double(model.sampleRate) else { return nil }
+        let started = ContinuousClock.now
+        guard let vector = try? model.featureVector(samples), vector.allSatisfy(\.isFinite) else { return nil }
+        let featuresDone = ContinuousClock.now
+        let classification = model.classify([vector]).first
+        timings.features += (featuresDone - started).seconds
+        timings.model += (ContinuousClock.now - featuresDone).seconds
+        return classification
+    }
+
+    /// Classifies what the buffer holds that is complete, and drops it. With
+    /// `final`, everything left is complete.
+    private func consume(_ buffer: inout [Float], start: inout Int, final: Bool, into segments: inout [SegmentEstimate],
+                         timings: inout StageTimings) {
+        let rate = Double(model.sampleRate)
+        func seconds(_ index: Int) -> Double { Double(start + index) / rate }
+        switch options.segmentation {
+        case .window(let length, let hop):
+            let window = max(1, Int(length * rate)), step = max(1, Int(hop * rate))
+            var offset = 0
+            while true {
+                var end = offset + window
+                if end > buffer.count {
+                    // The tail, when the recording ends and the last full window did not reach it.
+                    let covered = offset > 0 && offset - step + window >= buffer.count
+                    guard final, offset < buffer.count, !covered else { break }
+                    end = buffer.count
+                }
+                let (estimate, _) = analyzeUtterance(Array(buffer[offset..<end]), timings: &timings)
+                segments.append(SegmentEstimate(start: seconds(offset), end: seconds(end), estimate: estimate))
+                offset += step
+                if end == buffer.count && final { break }
+            }
+            let dropped = min(offset, buffer.count)
+            buffer.removeFirst(dropped)
+            start += dropped
+        default:
+            let chunk = Int(options.automaticSegmentationSeconds * rate)
+            guard final || buffer.count >= chunk else { return }
+            let vadStarted = ContinuousClock.now
+            let regions = detector.regions(in: buffer, sampleRate: model.sampleRate)
+            timings.voiceActivity += (ContinuousClock.now - vadStarted).seconds
+            let horizon = final ? buffer.count : buffer.count - Int(2 * rate)
+            let longest = Int(options.maximumUtteranceSeconds * rate)
+            var consumed = final ? buffer.count : horizon
+            for region in regions {
+                let lo = max(0, Int(region.start * rate)), hi = min(buffer.count, Int((region.end * rate).rounded(.up)))
+                if !final && hi > horizon {
+                    // Still open: keep it for the next pass, unless it alone fills the buffer.
+                    consumed = lo > 0 ? lo : min(buffer.count, longest)
+                    if lo == 0 { emitPieces(buffer, lo, consumed, longest: longest, start: start, into: &segments, timings: &timings) }
+                    break
+                }
+                emitPieces(buffer, lo, hi, longest: longest, start: start, into: &segments, timings: &timings)
+            }
+            buffer.removeFirst(consumed)
+            start += consumed
+        }
+    }
+
+    /// Classifies `buffer[lo..<hi]` in equal pieces of at most `longest` samples.
+    private func emitPieces(_ buffer: [Float], _ lo: Int, _ hi: Int, longest: Int, start: Int,
+                            into segments: inout [SegmentEstimate], timings: inout StageTimings) {
+        let rate = Double(model.sampleRate)
+        let count = max(1, Int((Double(hi - lo) / Double(longest)).rounded(.up)))
+        let size = (hi - lo + count - 1) / count
+        var a = lo
+        while a < hi {
+            let b = min(hi, a + size)
+            if let classification = classify(Array(buffer[a..<b]), timings: &timings) {
+                segments.append(SegmentEstimate(start: Double(start + a) / rate, end: Double(start + b) / rate,
+                                                estimate: EmotionEstimate(classification, minimumConfidence: options.minimumConfidence)))
+            }
+            a = b
+        }
+    }
+
+    /// The duration-weighted mean of the segments' probabilities.
+    private func summary(of segments: [SegmentEstimate]) -> EmotionEstimate {
+        guard !segments.isEmpty else { return .noSpeech }
+        let labels = model.labels
+        var weights = [Double](repeating: 0, count: labels.count), genders = [0.0, 0.0]
+        var total = 0.0, hasGender = false
+        for segment in segments {
+            let w = segment.end - segment.start
+            total += w
+            for (i, label) in labels.enumerated() { weights[i] += w * (segment.estimate.probabilities?[label] ?? 0) }
+            if let g = segment.estimate.gender {
+                hasGender = true
+                let male = g.label == "male" ? g.confidence : 1 - g.confidence
+                genders[1] += w * male
+                genders[0] += w * (1 - male)
+            }
+        }
+        let probabilities = weights.map { $0 / max(total, 1e-9) }
+        let classification = Classification(labels: labels, probabilities: probabilities,
+                                            genderProbabilities: hasGender ? genders.map { $0 / max(total, 1e-9) } : nil)
+        return EmotionEstimate(classification, minimumConfidence: options.minimumConfidence)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

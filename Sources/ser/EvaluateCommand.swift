@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERRecognition
+import SERSupport
+import SERTraining
+
+/// `ser evaluate`: a trained model against labelled data.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure a model on labelled recordings: accuracy, UAR, F1, confusion, calibration.",
+        discussion: """
+        Files are read, checked and labelled as by `ser train`, resampled to the model's \
+        rate, and classified. Within each corpus, predictions are restricted to the labels \
+        that corpus can carry (CREMA-D has no calm or surprised, for example): the model's \
+        probabilities are renormalised over them, and the output says so. Files whose label \
+        the model does not know are skipped and listed.
+
+        JSON keys: accuracy, uar, macro_f1, n, labels, confusion, per_class, per_corpus, ece, skipped.
+
+        Examples:
+          ser evaluate --model pooled.safetensors --data corpora/crema-d
+          ser evaluate --model m.safetensors --manifest test.jsonl --format json --report test.html
+        """
+    )
+
+    @Option(help: ArgumentHelp("The model file to evaluate.", valueName: "model")) var model: String
+    @OptionGroup var selection: DataSelection
+    @Option(help: "Output layout: table or json.") var format: ReportFormat = .table
+    @Option(help: ArgumentHelp("Write an HTML report (confusion matrices, per-class F1).", valueName: "file.html")) var report: String?
+    @Flag(help: "Neither read nor write the feature cache.") var noCache = false
+
+    func run() throws {
+        useSingleThreadedBLAS()
+        let emotionModel = try EmotionModel(contentsOf: model)
+        let scan = try selection.labelling.scan(selection.paths)
+        for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
+        let known = Set(emotionModel.labels)
+        var skipped = scan.clean.filter { !known.contains($0.label) }
+            .map { SkippedFile(path: $0.path, reason: "label \($0.label) is not one of the model's labels") }
+        let items = scan.clean.filter { known.contains($0.label) }
+        guard !items.isEmpty else { throw CommandFailure("no files with the model's labels (\(emotionModel.labels.joined(separator: ", ")))") }
+        let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
+        let progress = ProgressBar(total: items.count, label: "features")
+        let dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate, cache: cache,
+                                     onProgress: { progress.update(finished: $0) })
+        progress.finish()
+        skipped += dataset.failures
+        for failure in dataset.failures { Terminal.printError("ser: \(failure.path): \(failure.reason)") }
+
+        let labels = emotionModel.labels
+        let classifications = emotionModel.classify(dataset.vectors)
+        var allowedByCorpus: [CorpusName: Set<String>] = [:]
+        for item in dataset.items { allowedByCorpus[item.corpus, default: []].insert(item.label) }
+        var notes: [String] = []
+        for corpus in allowedByCorpus.keys.sorted(by: { $0.rawValue < $1.rawValue }) where allowedByCorpus[corpus]!.count < labels.count {
+            let allowed = labels.filter(allowedByCorpus[corpus]!.contains)
+            notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")
+        }
+        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
+        var byCorpus: [CorpusName: (truth: [Int], predicted: [Int], confidence: [Double])] = [:]
+        for (item, classification) in zip(dataset.items, classifications) {
+            let allowed = allowedByCorpus[item.corpus]!
+            var total = 0.0, best = -1, bestP = -1.0
+            for (index, label) in labels.enumerated() where allowed.contains(label) {
+                total += classification.probabilities[index]
+                if classification.probabilities[index] > bestP { bestP = classification.probabilities[index]; best = index }
+            }
+            guard let target = labels.firstIndex(of: item.label), best >= 0 else { continue }
+            let p = total > 0 ? bestP / total : 0
+            truth.append(target); predicted.append(best); confidence.append(p)
+            byCorpus[item.corpus, default: ([], [], [])].truth.append(target)
+            byCorpus[item.corpus]!.predicted.append(best)
+            byCorpus[item.corpus]!.confidence.append(p)
+        }
+        let overall = ClassificationMetrics(labels: labels, truth: truth, predicted: predicted, confidence: confidence)
+        let perCorpus = byCorpus.keys.sorted { $0.rawValue < $1.rawValue }.map { corpus -> (String, ClassificationMetrics) in
+            let r = byCorpus[corpus]!
+            return (corpus.rawValue, ClassificationMetrics(labels: labels, truth: r.truth, predicted: r.predicted, confidence: r.confidence))
+        }
+        let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        if let report {
+            let html = HTMLReport.evaluation(title: "ser evaluate: \((model as NSString).lastPathComponent)", overall: overall,
+                                             perCorpus: perCorpus, command: command, notes: notes)
+            try AtomicFile.write(Data(html.utf8), to: report)
+        }
+        switch format {
+        case .json:
+            try Terminal.printJSON(EvaluationOutput(model: model, overall: overall, perCorpus: Dictionary(uniqueKeysWithValues: perCorpus),
+                                                    notes: notes, skipped: skipped))
+        case .table:
+            for note in notes { Terminal.print("note: \(note)") }
+            var table = TextTable(header: ["data", "n", "accuracy", "UAR", "macro-F1", "ECE"], rightAligned: [1, 2, 3, 4, 5])
+            for (name, m) in perCorpus + [("overall", overall)] {
+                table.rows.append([name, String(m.n), String(format: "%.1f %%", 100 * m.accuracy), String(format: "%.1f %%", 100 * m.uar),
+                                   String(format: "%.1f %%", 100 * m.macroF1), String(format: "%.3f", m.ece ?? 0)])
+            }
+            Terminal.print(table.render())
+            var classes = TextTable(header: ["label", "precision", "recall", "F1", "support"], rightAligned: [1, 2, 3, 4])
+            for label in labels {
+                guard let c = overall.perClass[label], c.support > 0 else { continue }
+                classes.rows.append([label, String(format: "%.3f", c.precision), String(format: "%.3f", c.recall),
+                                     String(format: "%.3f", c.f1), String(c.support)])
+            }
+            Terminal.print("\n" + classes.render())
+            Terminal.print("\nconfusion (rows true, columns predicted; \(labels.joined(separator: " "))):")
+            for (label, row) in zip(labels, overall.confusion) where row.reduce(0, +) > 0 {
+                Terminal.print(label.padding(toLength: 10, withPad: " ", startingAt: 0) + row.map { String(format: "%5d", $0) }.joined())
+            }
+            if !skipped.isEmpty { Terminal.print("\n\(skipped.count) files skipped (--format json lists them)") }
+        }
+    }
+}
+
+/// `ser evaluate --format json`.
+private struct EvaluationOutput: Encodable {
+    var model: String
+    var overall: ClassificationMetrics
+    var perCorpus: [String: ClassificationMetrics]
+    var notes: [String]
+    var skipped: [SkippedFile]
+
+    enum CodingKeys: String, CodingKey {
+        case model, accuracy, uar, ece, n, labels, confusion, notes, skipped
+        case macroF1 = "macro_f1", perClass = "per_class", perCorpus = "per_corpus"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(overall.accuracy, forKey: .accuracy)
+        try c.encode(overall.uar, forKey: .uar)
+        try c.encode(overall.macroF1, forKey: .macroF1)
+        try c.encode(overall.n, forKey: .n)
+        try c.encode(overall.labels, forKey: .labels)
+        try c.encode(overall.confusion, forKey: .confusion)
+        try c.encode(overall.perClass, forKey: .perClass)
+        try c.encode(overall.ece, forKey: .ece)
+        try c.encode(perCorpus, forKey: .perCorpus)
+        try c.encode(notes, forKey: .notes)
+        try c.encode(skipped, forKey: .skipped)
+    }
+}

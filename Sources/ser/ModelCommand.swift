@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import SERModels
+import SERRecognition
+
+/// `ser model`: inspect model files.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Inspect model files.",
+        subcommands: [Info.self]
+    )
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summarise a model: layers, parameters, labels, features, training data and metrics.",
+            discussion: "Without MODEL, describes the default model that `ser predict` uses."
+        )
+        @Argument(help: ArgumentHelp("A model file (.safetensors).", valueName: "model")) var model: String?
+        @Option(help: "Output layout: table or json.") var format: ReportFormat = .table
+
+        func run() throws {
+            let path = try model ?? DefaultModel.path()
+            let loaded = try EmotionModel(contentsOf: path)
+            let file = try SafeTensorsFile(contentsOf: path)
+            let d = loaded.description
+            let layers = file.tensors.keys.filter { $0.hasSuffix(".weight") }.sorted().map { name in
+                "\(name.dropLast(7)) \(file.tensors[name]!.shape.map(String.init).joined(separator: "×"))"
+            }
+            switch format {
+            case .json:
+                try Terminal.printJSON(ModelInfo(path: path, description: d, parameters: loaded.classifier.parameterCount,
+                                                 layers: layers, temperature: Double(loaded.classifier.temperature)))
+            case .table:
+                var lines = ["model: \(path)"]
+                lines.append("architecture: \(d.architecture), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
+                lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
+                lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz")
+                lines.append(String(format: "calibration: temperature %.2f", loaded.classifier.temperature))
+                if let t = d.training {
+                    lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : ""))
+                    for corpus in t.counts.keys.sorted() {
+                        let row = t.counts[corpus]!
+                        lines.append("  \(corpus): " + d.labels.compactMap { label in row[label].map { "\(label) \($0)" } }.joined(separator: ", "))
+                    }
+                }
+                if let cv = d.crossValidation {
+                    lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%",
+                                        cv.allowsLeakage ? "random-split CV (LEAKY)" : "speaker-independent CV", cv.folds.count,
+                                        100 * cv.accuracy.mean, 100 * cv.accuracy.std, 100 * cv.uar.mean, 100 * cv.uar.std))
+                }
+                if let v = d.validation {
+                    lines.append(String(format: "validation speakers: accuracy %.1f %%, UAR %.1f %%, ECE %.3f", 100 * v.accuracy, 100 * v.uar, v.ece ?? 0))
+                }
+                if let command = d.command { lines.append("command: \(command)" + (d.seed.map { " (seed \($0))" } ?? "")) }
+                if let created = d.created { lines.append("created: \(created) by ser \(d.serVersion ?? "?")") }
+                Terminal.print(lines.joined(separator: "\n"))
+            }
+        }
+    }
+}
+
+private struct ModelInfo: Encodable {
+    var path: String
+    var description: ModelDescription
+    var parameters: Int
+    var layers: [String]
+    var temperature: Double
+}

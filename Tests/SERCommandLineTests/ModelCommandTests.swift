@@ -1,0 +1,132 @@
+import Foundation
+import SERAudio
+import SERTestSupport
+import Testing
+
+/// `ser train`, `ser evaluate`, `ser model info` and `ser predict` end to end on
+/// a small synthetic corpus: low voices are "sad", high voices "happy", three
+/// speakers (noise seeds) each.
+@Suite(.serialized) struct ModelCommandTests {
+    static let corpus: (workspace: Workspace, manifest: String) = {
+        let workspace = Workspace()
+        var lines = ["path,label,speaker,gender"]
+        for speaker in 0..<4 {
+            for take in 0..<4 {
+                for (label, pitch) in [("sad", 95.0), ("happy", 230.0)] {
+                    let path = workspace.file("s\(speaker)-\(label)-\(take).wav")
+                    let samples = SyntheticSpeech.recording(seconds: 1.2, rate: 16000, voiceSpans: [(0.2, 1.0)],
+                                                            seed: UInt64(speaker * 10 + take), pitch: pitch + Double(take * 6 + speaker * 4))
+                    try? AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 16000), to: path, format: .wav)
+                    lines.append("\(path),\(label),spk\(speaker),\(speaker % 2 == 0 ? "female" : "male")")
+                }
+            }
+        }
+        let manifest = workspace.file("manifest.csv")
+        try? Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: manifest))
+        return (workspace, manifest)
+    }()
+
+    static let trained: (model: String, run: SERRun?) = {
+        let model = corpus.workspace.file("model.safetensors")
+        let run = try? SERRun(["train", "--manifest", corpus.manifest, "--cv", "speakers:2", "--out", model, "--epochs", "30",
+                               "--report", corpus.workspace.file("report.html"), "--log", corpus.workspace.file("log.jsonl"),
+                               "--format", "json"])
+        return (model, run)
+    }()
+
+    @Test func trainCrossValidatesAndWritesModelReportAndLog() throws {
+        let run = try #require(Self.trained.run)
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let cv = try #require(summary["cross_validation"] as? [String: Any])
+        #expect((cv["folds"] as? [Any])?.count == 2)
+        #expect(summary["labels"] as? [String] == ["happy", "sad"])
+        #expect(summary["allows_leakage"] as? Bool == false)
+        // Pitch separates the classes cleanly: unseen speakers are recognised.
+        let pooled = try #require(cv["pooled"] as? [String: Any])
+        #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
+        #expect(FileManager.default.fileExists(atPath: Self.trained.model))
+        #expect(!FileManager.default.fileExists(atPath: Self.trained.model + ".checkpoint"), "the checkpoint is removed after success")
+        let report = try String(contentsOfFile: Self.corpus.workspace.file("report.html"), encoding: .utf8)
+        #expect(report.contains("<svg") && report.contains("confusion") && report.contains("per epoch") && !report.contains("<script"))
+        let log = try String(contentsOfFile: Self.corpus.workspace.file("log.jsonl"), encoding: .utf8)
+        let first = try #require(log.split(separator: "\n").first)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+        #expect(record["epoch"] as? Int == 1 && record["validation_uar"] != nil)
+    }
+
+    @Test func modelInfoDescribesTheModel() throws {
+        _ = Self.trained
+        let run = try SERRun(["model", "info", Self.trained.model, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let description = try #require(info["description"] as? [String: Any])
+        #expect(description["labels"] as? [String] == ["happy", "sad"])
+        #expect(description["gender_labels"] as? [String] == ["female", "male"])
+        #expect((description["features"] as? [String: Any])?["sample_rate"] as? Int == 16000)
+        #expect((info["parameters"] as? Int ?? 0) > 1000)
+        let text = try SERRun(["model", "info", Self.trained.model])
+        #expect(text.stdout.contains("speaker-independent CV (2 folds)"))
+    }
+
+    @Test func evaluateReportsTheDocumentedKeys() throws {
+        _ = Self.trained
+        let run = try SERRun(["evaluate", "--model", Self.trained.model, "--manifest", Self.corpus.manifest, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        for key in ["accuracy", "uar", "macro_f1", "n", "labels", "confusion", "per_class", "per_corpus", "ece", "skipped"] {
+            #expect(result[key] != nil, "missing \(key)")
+        }
+        #expect(result["n"] as? Int == 32)
+        #expect((result["per_corpus"] as? [String: Any])?["manifest"] != nil)
+    }
+
+    @Test func predictAnswersSpeechAndSaysNoSpeechAndReportsFailures() throws {
+        _ = Self.trained
+        let workspace = Workspace()
+        let voice = workspace.file("high.wav"), silence = workspace.file("silence.wav"), broken = workspace.file("broken.wav")
+        try AudioFileWriter.write(AudioSignal(samples: SyntheticSpeech.recording(seconds: 2, rate: 44100, voiceSpans: [(0.5, 1.6)], seed: 99, pitch: 240),
+                                              sampleRate: 44100), to: voice, format: .wav)
+        try AudioFileWriter.write(AudioSignal(samples: [Float](repeating: 0, count: 16000), sampleRate: 16000), to: silence, format: .wav)
+        try Data("RIFF garbage".utf8).write(to: URL(fileURLWithPath: broken))
+        let run = try SERRun(["predict", "--model", Self.trained.model, voice, silence, broken, "--format", "jsonl"])
+        #expect(run.status == 1, "one file failed")
+        let lines = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 3)
+        guard lines.count == 3 else { return }
+        #expect(lines[0]["speech"] as? Bool == true && lines[0]["emotion"] as? String == "happy", "\(lines[0])")
+        #expect(lines[0]["sample_rate"] as? Int == 44100)
+        let probabilities = try #require(lines[0]["probabilities"] as? [String: Double])
+        #expect(abs(probabilities.values.reduce(0, +) - 1) < 1e-3)
+        #expect((lines[0]["gender"] as? [String: Any])?["label"] != nil)
+        #expect(lines[1]["speech"] as? Bool == false && lines[1]["emotion"] is NSNull)
+        #expect(lines[2]["path"] as? String == broken && lines[2]["error"] != nil)
+        #expect(run.stderr.contains(broken))
+
+        let csv = try SERRun(["predict", "--model", Self.trained.model, voice, "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("path,duration,speech,emotion,confidence,gender,gender_confidence,happy,sad,error"))
+
+        let piped = try SERRun(["predict", "--model", Self.trained.model, "-", "--format", "json"],
+                               input: try Data(contentsOf: URL(fileURLWithPath: voice)))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout.contains("\"path\" : \"-\"") && piped.stdout.contains("\"emotion\" : \"happy\""))
+
+        // (Turning low confidence into "uncertain" is tested on the recognizer; this model is too sure of itself.)
+        #expect(try SERRun(["predict", "--model", Self.trained.model, voice, "--min-confidence", "2"]).status == 2)
+
+        let windows = try SERRun(["predict", "--model", Self.trained.model, voice, "--window", "1", "--hop", "0.5", "--format", "json"])
+        #expect(windows.stdout.contains("\"segments\""))
+    }
+
+    @Test func leakyTrainingSaysSoEverywhere() throws {
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--allow-leakage", "--epochs", "3"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("WARNING") && run.stdout.contains("LEAKY"))
+    }
+
+    @Test func trainingUsageErrors() throws {
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest]).status == 2, "nothing to do")
+        #expect(try SERRun(["train", "--out", "x.safetensors"]).status == 2, "no data")
+        #expect(try SERRun(["predict", "--model", "/nonexistent.safetensors", "x.wav"]).status == 1)
+    }
+}

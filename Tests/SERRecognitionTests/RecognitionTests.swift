@@ -1,0 +1,198 @@
+import Foundation
+import SERAudio
+import SERFeatures
+import SERModels
+import SERSupport
+import SERTestSupport
+import Testing
+@testable import SERRecognition
+
+@Suite struct VoiceActivityTests {
+    let detector = VoiceActivityDetector()
+
+    @Test func findsTheVoiceAndItsBoundaries() {
+        let samples = SyntheticSpeech.recording(seconds: 5, rate: 16000, voiceSpans: [(1.0, 2.2), (3.0, 4.1)])
+        let regions = detector.regions(in: samples, sampleRate: 16000)
+        #expect(regions.count == 2, "\(regions)")
+        guard regions.count == 2 else { return }
+        for (region, (start, end)) in zip(regions, [(1.0, 2.2), (3.0, 4.1)]) {
+            #expect(abs(region.start - start) < 0.25 && abs(region.end - end) < 0.25, "\(region) vs \(start)–\(end)")
+        }
+        let span = detector.speechSpan(of: samples, sampleRate: 16000)
+        #expect(span.map { abs(Double($0.lowerBound) / 16000 - 1.0) < 0.25 && abs(Double($0.upperBound) / 16000 - 4.1) < 0.25 } == true)
+    }
+
+    @Test(arguments: ["silence", "white noise", "brown noise", "steady tone", "faint voice under -60 dBFS"])
+    func findsNoSpeechIn(_ kind: String) {
+        let samples: [Float]
+        switch kind {
+        case "silence": samples = [Float](repeating: 0, count: 48000)
+        case "white noise": samples = SyntheticSpeech.whiteNoise(seconds: 3, rate: 16000)
+        case "brown noise": samples = SyntheticSpeech.brownNoise(seconds: 3, rate: 16000)
+        case "steady tone": samples = SyntheticSpeech.tone(seconds: 3, rate: 16000)
+        default: samples = SyntheticSpeech.recording(seconds: 3, rate: 16000, voiceSpans: [(0.5, 2.5)], noiseLevel: 0).map { $0 * 0.005 }
+        }
+        #expect(detector.regions(in: samples, sampleRate: 16000).isEmpty)
+        #expect(detector.speechSpan(of: samples, sampleRate: 16000) == nil)
+    }
+
+    @Test func shortInputsGiveNoRegionsWithoutCrashing() {
+        #expect(detector.regions(in: [], sampleRate: 16000).isEmpty)
+        #expect(detector.regions(in: [0.1, -0.1, 0.2], sampleRate: 16000).isEmpty)
+    }
+}
+
+/// A small model over the `rich` features, trained on synthetic voices whose
+/// label is their pitch band: enough to test the pipeline around it, with
+/// features on the scale real ones have.
+let sharedTestModel: EmotionModel = {
+    let preset = FeaturePreset.rich
+    let labels = ["neutral", "happy", "sad", "angry"]
+    var vectors: [[Float]] = [], targets: [Int] = []
+    for index in 0..<12 {
+        let samples = SyntheticSpeech.recording(seconds: 1.5, rate: 16000, voiceSpans: [(0.1, 1.4)], seed: UInt64(index),
+                                                pitch: 90 + 25 * Double(index))
+        guard let vector = try? preset.vector(samples: samples, sampleRate: 16000) else { continue }
+        vectors.append(vector)
+        targets.append(index / 3)
+    }
+    var configuration = MLPConfiguration()
+    configuration.hiddenLayers = [16]
+    configuration.maximumEpochs = 30
+    let classifier = MLPClassifier(labels: labels, configuration: configuration)
+    let x = Matrix(rows: vectors.count, columns: preset.dimension, values: vectors.flatMap { $0 })
+    classifier.fit(LabelledMatrix(features: x, targets: targets, genders: targets.map { $0 < 2 ? 1 : 0 }))
+    let description = ModelDescription(architecture: "mlp", labels: labels, genderLabels: MLPClassifier.genderLabels,
+                                       features: .init(preset: preset.rawValue, sampleRate: 16000, dimension: preset.dimension))
+    return EmotionModel(classifier: classifier, preset: preset, description: description)
+}()
+
+func temporaryPath(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("ser-recognition-\(UUID().uuidString)-\(name)").path
+}
+
+@Suite struct RecognizerTests {
+    let model = sharedTestModel
+
+    func write(_ samples: [Float], rate: Int, name: String = "clip.wav") throws -> String {
+        let path = temporaryPath(name)
+        try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: rate), to: path, format: .wav, encoding: .float32)
+        return path
+    }
+
+    /// The same sound at 16, 22.05, 44.1 and 48 kHz gets the same answer: the
+    /// pipeline resamples to the model's 16 kHz before anything else.
+    @Test func answerDoesNotDependOnTheInputSampleRate() throws {
+        let recognizer = EmotionRecognizer(model: model)
+        var answers: [[String: Double]] = [], emotions: [String?] = []
+        for rate in [16000, 22050, 44100, 48000] {
+            let path = try write(SyntheticSpeech.recording(seconds: 3, rate: rate, voiceSpans: [(0.6, 2.4)]), rate: rate)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let result = try recognizer.recognize(path: path)
+            #expect(result.sampleRate == rate && result.estimate.speech)
+            answers.append(result.estimate.probabilities ?? [:])
+            emotions.append(result.estimate.emotion)
+        }
+        for answer in answers.dropFirst() {
+            let gap = model.labels.map { abs((answer[$0] ?? -1) - (answers[0][$0] ?? 1)) }.max() ?? 1
+            // Residual differences: soxr's passband ripple and the float32 rendering of the noise floor.
+            #expect(gap < 0.1, "probabilities differ by \(gap) between rates")
+        }
+        #expect(Set(emotions).count == 1, "\(emotions)")
+    }
+
+    @Test func silenceHasNoEmotion() throws {
+        let path = try write([Float](repeating: 0, count: 32000), rate: 16000)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try EmotionRecognizer(model: model).recognize(path: path)
+        #expect(!result.estimate.speech && result.estimate.emotion == nil && result.estimate.probabilities == nil)
+        #expect(abs(result.duration - 2) < 1e-9)
+    }
+
+    @Test func trimmedSpanAndCalibratedProbabilities() throws {
+        let samples = SyntheticSpeech.recording(seconds: 4, rate: 16000, voiceSpans: [(1.2, 3.0)])
+        let result = EmotionRecognizer(model: model).recognize(samples: samples)
+        let span = try #require(result.speechSpan)
+        #expect(abs(span.start - 1.2) < 0.25 && abs(span.end - 3.0) < 0.25)
+        let p = try #require(result.estimate.probabilities)
+        #expect(abs(p.values.reduce(0, +) - 1) < 1e-4)
+        #expect(result.estimate.confidence == p.values.max())
+        #expect(result.estimate.gender != nil)
+        // Untrimmed silence around the voice must not change the answer much: the same voice alone.
+        let alone = EmotionRecognizer(model: model).recognize(samples: Array(samples[Int(1.2 * 16000)..<Int(3.0 * 16000)]))
+        #expect(alone.estimate.speech)
+    }
+
+    @Test func lowConfidenceBecomesUncertain() throws {
+        let samples = SyntheticSpeech.recording(seconds: 2, rate: 16000, voiceSpans: [(0.3, 1.7)])
+        let plain = EmotionRecognizer(model: model).recognize(samples: samples).estimate
+        let confidence = try #require(plain.confidence)
+        try #require(confidence < 1)
+        var options = RecognitionOptions()
+        options.minimumConfidence = (confidence + 1) / 2
+        let strict = EmotionRecognizer(model: model, options: options).recognize(samples: samples).estimate
+        #expect(strict.emotion == EmotionEstimate.uncertain && strict.probabilities == plain.probabilities)
+        options.minimumConfidence = confidence / 2
+        #expect(EmotionRecognizer(model: model, options: options).recognize(samples: samples).estimate.emotion == plain.emotion)
+    }
+
+    /// A recording longer than the automatic limit is segmented by speech: one
+    /// segment per voiced burst (long ones cut into pieces), silence in between
+    /// left out, including bursts that straddle the analysis chunks. (Limits are
+    /// scaled down from 30 s and 10 s to keep the test quick.)
+    @Test func longRecordingsBecomeATimelineOfUtterances() throws {
+        var options = RecognitionOptions()
+        options.automaticSegmentationSeconds = 10
+        options.maximumUtteranceSeconds = 5
+        let spans: [(Double, Double)] = [(1, 3), (8.5, 11.5), (14, 26), (29, 30.5)]
+        let path = try write(SyntheticSpeech.recording(seconds: 32, rate: 16000, voiceSpans: spans), rate: 16000, name: "long.wav")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try EmotionRecognizer(model: model, options: options).recognize(path: path)
+        let segments = try #require(result.segments)
+        #expect(result.estimate.speech && abs(result.duration - 32) < 1e-6)
+        for (start, end) in spans {
+            let covering = segments.filter { $0.end > start && $0.start < end }
+            let covered = covering.reduce(0.0) { $0 + min($1.end, end) - max($1.start, start) }
+            #expect(covered > 0.85 * (end - start), "\(start)–\(end) covered \(covered) s by \(covering.map { ($0.start, $0.end) })")
+            #expect(covering.allSatisfy { $0.end - $0.start <= 5.01 })
+        }
+        let speechTime = segments.reduce(0.0) { $0 + $1.end - $1.start }
+        #expect(speechTime < 22, "segments cover \(speechTime) s, the voice \(spans.reduce(0.0) { $0 + $1.1 - $1.0 }) s")
+        #expect(segments.allSatisfy { $0.estimate.speech })
+        #expect(zip(segments, segments.dropFirst()).allSatisfy { $0.end <= $1.start + 1e-9 })
+    }
+
+    @Test func fixedWindowsCoverTheRecording() throws {
+        var options = RecognitionOptions()
+        options.segmentation = .window(seconds: 2, hop: 1)
+        let path = try write(SyntheticSpeech.recording(seconds: 6.5, rate: 16000, voiceSpans: [(0.5, 3)]), rate: 16000)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let segments = try #require(try EmotionRecognizer(model: model, options: options).recognize(path: path).segments)
+        #expect(segments.map(\.start) == [0, 1, 2, 3, 4, 5])
+        #expect(segments.last?.end == 6.5)
+        #expect(segments[0].estimate.speech && !segments[5].estimate.speech)
+    }
+}
+
+@Suite struct EmotionModelFileTests {
+    @Test func roundTripsWithItsDescription() throws {
+        let model = sharedTestModel
+        let path = temporaryPath("model.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.write(to: path)
+        let loaded = try EmotionModel(contentsOf: path)
+        #expect(loaded.description == model.description && loaded.preset == .rich && loaded.sampleRate == 16000)
+        let vector = [Float](repeating: 0.5, count: FeaturePreset.rich.dimension)
+        #expect(loaded.classify([vector]) == model.classify([vector]))
+    }
+
+    @Test func aModelForOtherFeaturesIsRefused() throws {
+        var description = sharedTestModel.description
+        description.features.preset = FeaturePreset.classic180.rawValue
+        let model = EmotionModel(classifier: sharedTestModel.classifier, preset: .rich, description: description)
+        let path = temporaryPath("wrong.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.write(to: path)
+        #expect(throws: SafeTensorsFile.Failure.self) { try EmotionModel(contentsOf: path) }
+    }
+}
