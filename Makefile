@@ -1,16 +1,19 @@
 # The README's two quick-start commands, and a few helpers.
-.PHONY: demo test deps build fixtures bench fuzz clean
+.PHONY: demo test deps build fixtures bench fuzz clean model
 
 # Install the Debian packages ser needs (no-op when present).
 deps:
 	@scripts/install-deps.sh
 
-# Build the release binary and run it on the bundled example recording.
+# Build the release binary and ask the shipped model what it hears in the bundled example recording.
 demo: deps
 	swift build -c release --product ser
-	.build/release/ser info examples/hello.flac
-	.build/release/ser convert examples/hello.flac --out .build/hello-16k.wav --sample-rate 16000 --mono
-	.build/release/ser info --format json .build/hello-16k.wav
+	.build/release/ser predict examples/hello.flac --format table
+	.build/release/ser predict examples/hello.flac --format json
+
+# Retrain the shipped default model on ../shared/corpora (about 10 minutes on 2 cores).
+model: deps
+	scripts/train-default-model.sh
 
 # The whole test suite (unit, command-line and, when ../shared/corpora exists, integration tests).
 test: deps

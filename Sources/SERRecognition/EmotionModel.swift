@@ -99,14 +99,18 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
     public var folds: [Fold]
     /// All folds' test predictions pooled.
     public var pooled: ClassificationMetrics
+    /// The pooled test predictions of each corpus.
+    public var perCorpus: [String: ClassificationMetrics]?
     public var allowsLeakage: Bool
 
-    enum CodingKeys: String, CodingKey { case method, folds, pooled, allowsLeakage = "allows_leakage" }
+    enum CodingKeys: String, CodingKey { case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage" }
 
-    public init(method: String, folds: [Fold], pooled: ClassificationMetrics, allowsLeakage: Bool) {
+    public init(method: String, folds: [Fold], pooled: ClassificationMetrics, perCorpus: [String: ClassificationMetrics]? = nil,
+                allowsLeakage: Bool) {
         self.method = method
         self.folds = folds
         self.pooled = pooled
+        self.perCorpus = perCorpus
         self.allowsLeakage = allowsLeakage
     }
 

@@ -130,7 +130,7 @@ public enum Trainer {
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
-        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
+        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = [], corpora: [String] = []
         for fold in split.folds.indices {
             let started = Date()
             let (train, test) = split.partition(dataset.items, fold: fold)
@@ -146,12 +146,20 @@ public enum Trainer {
             predicted += foldPredicted
             confidence += foldConfidence
             truth += testData.targets
+            corpora += testIndices.map { dataset.items[$0].corpus.rawValue }
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
                                                      epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
             folds.append(result)
             onFold?(fold, result)
         }
         let pooled = ClassificationMetrics(labels: labels, truth: truth, predicted: predicted, confidence: confidence)
-        return CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: pooled, allowsLeakage: split.allowsLeakage)
+        var perCorpus: [String: ClassificationMetrics] = [:]
+        for corpus in Set(corpora) {
+            let rows = corpora.indices.filter { corpora[$0] == corpus }
+            perCorpus[corpus] = ClassificationMetrics(labels: labels, truth: rows.map { truth[$0] }, predicted: rows.map { predicted[$0] },
+                                                      confidence: rows.map { confidence[$0] })
+        }
+        return CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: pooled,
+                                      perCorpus: perCorpus.count > 1 ? perCorpus : nil, allowsLeakage: split.allowsLeakage)
     }
 }

@@ -30,6 +30,9 @@ enum HTMLReport {
             }
             body += "</table>"
             body += metricsSection(cv.pooled, title: "All test folds pooled")
+            for (corpus, metrics) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
+                body += metricsSection(metrics, title: "Test folds pooled: \(escape(corpus))")
+            }
         }
         if !history.isEmpty {
             body += "<h2>Training curves (final model)</h2><div class=charts>"

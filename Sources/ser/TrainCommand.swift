@@ -246,6 +246,9 @@ struct TrainingSummary: Encodable {
                                 cv.allowsLeakage ? "random-split cross-validation (LEAKY)" : "speaker-independent cross-validation",
                                 cv.folds.count, 100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std,
                                 cv.pooled.ece ?? 0))
+            for (corpus, m) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
+                lines.append(String(format: "  %@: %d files, accuracy %.1f %%, UAR %.1f %%", corpus, m.n, 100 * m.accuracy, 100 * m.uar))
+            }
         }
         if let model {
             var line = "model: \(model)"
