@@ -130,3 +130,51 @@ import Testing
         #expect(try SERRun(["predict", "--model", "/nonexistent.safetensors", "x.wav"]).status == 1)
     }
 }
+
+/// `ser listen --input -`: synthetic PCM piped in, events out.
+@Suite struct ListenCommandTests {
+    func pcm16(_ samples: [Float]) -> Data {
+        var data = Data(capacity: samples.count * 2)
+        for s in samples {
+            let v = Int16(max(-32768, min(32767, (s * 32768).rounded())))
+            withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    func events(_ run: SERRun) -> [[String: Any]] {
+        run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func silenceGivesNoSpeechEvents() throws {
+        let model = ModelCommandTests.trained.model
+        let run = try SERRun(["listen", "--input", "-", "--model", model], input: pcm16([Float](repeating: 0, count: 16000 * 4)))
+        #expect(run.status == 0, "\(run.stderr)")
+        let list = events(run)
+        // 4 s in 2 s windows every 0.5 s: answers at t = 2, 2.5, 3, 3.5, 4.
+        #expect(list.compactMap { $0["t"] as? Double } == [2, 2.5, 3, 3.5, 4])
+        #expect(list.allSatisfy { $0["speech"] as? Bool == false && $0["emotion"] is NSNull })
+    }
+
+    @Test func voiceAtAnotherRateAndInStereoGivesSpeechEvents() throws {
+        let model = ModelCommandTests.trained.model
+        let mono = SyntheticSpeech.recording(seconds: 3, rate: 22050, voiceSpans: [(0.2, 2.8)], pitch: 240)
+        let stereo = mono.flatMap { [$0, $0] }
+        var data = Data()
+        for s in stereo { withUnsafeBytes(of: s.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        let run = try SERRun(["listen", "--input", "-", "--model", model, "--encoding", "f32le", "--rate", "22050", "--channels", "2",
+                              "--window", "1", "--hop", "1", "--timings"], input: data)
+        #expect(run.status == 0, "\(run.stderr)")
+        let list = events(run)
+        #expect(list.count == 3, "\(list)")
+        #expect(list.allSatisfy { $0["speech"] as? Bool == true && $0["probabilities"] is [String: Double] }, "\(list)")
+        // The small test model is not robust to every 1-second excerpt; most windows must still hear the high voice.
+        #expect(list.filter { $0["emotion"] as? String == "happy" }.count >= 2, "\(list)")
+        #expect(run.stderr.contains("compute per hop"))
+    }
+
+    @Test func listenUsageErrors() throws {
+        #expect(try SERRun(["listen", "--input", "file.wav"]).status == 2)
+        #expect(try SERRun(["listen", "--input", "-", "--hop", "3", "--window", "2"]).status == 2)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import SERAudio
+
+/// One answer of a live stream: the window ending at `time` seconds.
+public struct LiveEvent: Sendable {
+    public var time: Double
+    public var estimate: EmotionEstimate
+    /// Seconds spent computing this event.
+    public var computeSeconds: Double
+}
+
+/// Emotion over a sliding window of live audio: feed it PCM as it arrives, get
+/// an event every hop once a full window has been heard. Raw PCM in any
+/// encoding, rate and channel count is converted to the model's mono rate.
+public final class LiveEmotionStream {
+    /// How the incoming bytes encode samples.
+    public enum Encoding: String, Sendable, CaseIterable {
+        case s16le, f32le
+        var bytesPerSample: Int { self == .s16le ? 2 : 4 }
+    }
+
+    public let recognizer: EmotionRecognizer
+    public let encoding: Encoding
+    public let inputRate: Int
+    public let channels: Int
+    public let windowSeconds: Double
+    public let hopSeconds: Double
+
+    private let resampler: Resampler?
+    private var pendingBytes: [UInt8] = []
+    private var window: [Float] = []
+    private var received = 0            // samples at the model's rate so far
+    private var nextEventAt: Int
+
+    public init(recognizer: EmotionRecognizer, encoding: Encoding, sampleRate: Int, channels: Int,
+                windowSeconds: Double = 2, hopSeconds: Double = 0.5) throws {
+        guard (1...32).contains(channels) else { throw AudioError.invalidParameter("channels must be 1 to 32 (got \(channels))") }
+        guard (4000...384_000).contains(sampleRate) else { throw AudioError.invalidParameter("sample rate \(sampleRate) Hz is out of range") }
+        guard windowSeconds >= 0.5, hopSeconds > 0, hopSeconds <= windowSeconds else {
+            throw AudioError.invalidParameter("the window must be at least 0.5 s and the hop between 0 and the window")
+        }
+        self.recognizer = recognizer
+        self.encoding = encoding
+        self.inputRate = sampleRate
+        self.channels = channels
+        self.windowSeconds = windowSeconds
+        self.hopSeconds = hopSeconds
+        let rate = recognizer.model.sampleRate
+        resampler = sampleRate == rate ? nil : try Resampler(from: Double(sampleRate), to: Double(rate), channels: 1)
+        nextEventAt = Int(windowSeconds * Double(rate))
+    }
+
+    /// Adds raw PCM bytes (any split, even mid-sample) and returns the events they complete.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws -> [LiveEvent] {
+        pendingBytes.append(contentsOf: bytes)
+        let frameBytes = encoding.bytesPerSample * channels
+        let frames = pendingBytes.count / frameBytes
+        guard frames > 0 else { return [] }
+        var mono = [Float](repeating: 0, count: frames)
+        pendingBytes.withUnsafeBytes { raw in
+            for f in 0..<frames {
+                var sum: Float = 0
+                for c in 0..<channels {
+                    let offset = (f * channels + c) * encoding.bytesPerSample
+                    switch encoding {
+                    case .s16le: sum += Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self))) / 32768
+                    case .f32le: sum += Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                    }
+                }
+                let value = sum / Float(channels)
+                mono[f] = value.isFinite ? value : 0
+            }
+        }
+        pendingBytes.removeFirst(frames * frameBytes)
+        return try append(samples: mono)
+    }
+
+    /// Adds mono samples at the input rate and returns the events they complete.
+    public func append(samples: [Float]) throws -> [LiveEvent] {
+        var converted: [Float] = []
+        if let resampler {
+            try samples.withUnsafeBufferPointer { try resampler.process($0, appendingTo: &converted) }
+        } else {
+            converted = samples
+        }
+        return consume(converted)
+    }
+
+    /// At the end of the input: flushes the resampler and returns the events the
+    /// held-back samples complete.
+    public func finish() throws -> [LiveEvent] {
+        guard let resampler else { return [] }
+        var tail: [Float] = []
+        try resampler.flush(appendingTo: &tail)
+        return consume(tail)
+    }
+
+    private func consume(_ samples: [Float]) -> [LiveEvent] {
+        let rate = recognizer.model.sampleRate
+        let windowLength = Int(windowSeconds * Double(rate)), hop = max(1, Int(hopSeconds * Double(rate)))
+        var events: [LiveEvent] = []
+        var index = 0
+        while index < samples.count {
+            let take = min(samples.count - index, nextEventAt - received)
+            window.append(contentsOf: samples[index..<(index + take)])
+            received += take
+            index += take
+            if received == nextEventAt {
+                if window.count > windowLength { window.removeFirst(window.count - windowLength) }
+                let started = ContinuousClock.now
+                let result = recognizer.recognize(samples: window)
+                let elapsed = ContinuousClock.now - started
+                events.append(LiveEvent(time: Double(received) / Double(rate), estimate: result.estimate, computeSeconds: elapsed.seconds))
+                nextEventAt += hop
+            }
+        }
+        if window.count > windowLength { window.removeFirst(window.count - windowLength) }
+        return events
+    }
+}
