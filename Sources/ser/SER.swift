@@ -17,6 +17,10 @@ struct SER: ParsableCommand {
         rate and channel count is accepted.
 
         Examples:
+          ser predict my-voice.m4a               the emotion it carries, with the shipped model
+          ser predict interview.mp4 --segments   a timeline of emotions over a long recording
+          ser listen                             live, from the microphone
+          ser train --data corpora/ravdess --cv speakers:5    accuracy on unseen speakers
           ser info recording.m4a                 format, duration and levels
           ser info takes/*.wav --format json     the same as JSON, one entry per file
           ser convert interview.mp4 --out interview.wav --sample-rate 16000 --mono
