@@ -293,11 +293,11 @@ public final class MLPClassifier {
         file.metadata["format"] = "ser-model"
         file.metadata["format_version"] = Self.modelFormatVersion
         file.metadata["architecture"] = configuration.hiddenLayers.isEmpty ? "logreg" : "mlp"
-        file.metadata["labels"] = jsonText(labels)
-        file.metadata["training_configuration"] = jsonText(configuration)
+        file.metadata["labels"] = sortedJSONText(labels)
+        file.metadata["training_configuration"] = sortedJSONText(configuration)
         file.metadata["temperature"] = String(temperature)
         if genderHead != nil {
-            file.metadata["gender_labels"] = jsonText(Self.genderLabels)
+            file.metadata["gender_labels"] = sortedJSONText(Self.genderLabels)
             file.metadata["gender_temperature"] = String(genderTemperature)
         }
         if let standardizer {
@@ -392,12 +392,6 @@ public final class MLPClassifier {
         guard let emotionHead else { return (Matrix(rows: x.rows, columns: labels.count), nil) }
         return (emotionHead.forward(hidden, training: false), genderHead?.forward(hidden, training: false))
     }
-}
-
-func jsonText<Value: Encodable>(_ value: Value) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
 }
 
 func argmax(_ m: Matrix, row r: Int) -> Int {

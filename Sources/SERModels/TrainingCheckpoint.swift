@@ -54,7 +54,7 @@ struct TrainingCheckpoint {
     func write(to path: String) throws {
         var file = SafeTensorsFile(metadata: [
             "format": "ser-checkpoint", "fingerprint": fingerprint, "parameters": String(parameters.count), "step": String(step),
-            "history": jsonText(history), "best_uar": String(bestUAR), "epochs_since_best": String(epochsSinceBest),
+            "history": sortedJSONText(history), "best_uar": String(bestUAR), "epochs_since_best": String(epochsSinceBest),
         ])
         for (prefix, list) in [("parameter", parameters), ("adam_m", first), ("adam_v", second), ("best", bestWeights)] {
             for (index, values) in list.enumerated() { file.tensors["\(prefix).\(index)"] = .init(shape: [values.count], values: values) }

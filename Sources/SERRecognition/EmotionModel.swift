@@ -165,7 +165,7 @@ public final class EmotionModel: @unchecked Sendable {
 
     /// Writes the model file atomically.
     public func write(to path: String) throws {
-        try classifier.modelFile(metadata: ["ser": jsonString(description)]).write(to: path)
+        try classifier.modelFile(metadata: ["ser": sortedJSONText(description)]).write(to: path)
     }
 
     /// The feature vector of `samples` (already at `sampleRate`, mono).
@@ -208,10 +208,4 @@ public struct Classification: Sendable, Equatable {
         let index = p[1] > p[0] ? 1 : 0
         return (MLPClassifier.genderLabels[index], p[index])
     }
-}
-
-func jsonString<Value: Encodable>(_ value: Value) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
 }

@@ -124,3 +124,10 @@ public enum AtomicFile {
         close(fd)
     }
 }
+
+/// `value` as compact JSON with sorted keys (stable text for metadata and fingerprints); empty when it cannot be encoded.
+public func sortedJSONText<Value: Encodable>(_ value: Value) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+}

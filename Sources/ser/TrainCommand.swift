@@ -130,7 +130,7 @@ struct TrainCommand: ParsableCommand {
 
         var outcome: TrainingOutcome?
         if let out {
-            let fingerprint = ContentHash.ofBytes(Array(jsonText(FingerprintInput(
+            let fingerprint = ContentHash.ofBytes(Array(sortedJSONText(FingerprintInput(
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage)).utf8))
             let checkpointPath = out + ".checkpoint"
@@ -273,9 +273,3 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension Architecture: ExpressibleByArgument {}
-
-func jsonText<Value: Encodable>(_ value: Value) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
-}
