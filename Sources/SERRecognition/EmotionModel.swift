@@ -146,7 +146,11 @@ public final class EmotionModel: @unchecked Sendable {
 
     /// Loads and validates a model file.
     public convenience init(contentsOf path: String) throws {
-        let file = try SafeTensorsFile(contentsOf: path)
+        try self.init(file: SafeTensorsFile(contentsOf: path), source: path)
+    }
+
+    /// Validates an already-read model file; `source` names it in errors.
+    public convenience init(file: SafeTensorsFile, source path: String) throws {
         guard let text = file.metadata["ser"],
               let description = try? JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
         else { throw SafeTensorsFile.Failure.unsupported(path: path, reason: "no ser model description in its metadata") }

@@ -56,20 +56,21 @@ public final class LiveEmotionStream {
         let frameBytes = encoding.bytesPerSample * channels
         let frames = pendingBytes.count / frameBytes
         guard frames > 0 else { return [] }
-        var mono = [Float](repeating: 0, count: frames)
+        // Decode to interleaved floats (non-finite values become silence), then take the channel mean.
+        var interleaved = [Float](repeating: 0, count: frames * channels)
         pendingBytes.withUnsafeBytes { raw in
-            for f in 0..<frames {
-                var sum: Float = 0
-                for c in 0..<channels {
-                    let offset = (f * channels + c) * encoding.bytesPerSample
-                    switch encoding {
-                    case .s16le: sum += Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self))) / 32768
-                    case .f32le: sum += Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                    }
+            for i in interleaved.indices {
+                let value: Float
+                switch encoding {
+                case .s16le: value = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) / 32768
+                case .f32le: value = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                 }
-                let value = sum / Float(channels)
-                mono[f] = value.isFinite ? value : 0
+                interleaved[i] = value.isFinite ? value : 0
             }
+        }
+        var mono = [Float](repeating: 0, count: frames)
+        interleaved.withUnsafeBufferPointer { input in
+            mono.withUnsafeMutableBufferPointer { mixToMono(input, channels: channels, into: $0) }
         }
         pendingBytes.removeFirst(frames * frameBytes)
         return try append(samples: mono)

@@ -21,8 +21,8 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let path = try model ?? DefaultModel.path()
-            let loaded = try EmotionModel(contentsOf: path)
             let file = try SafeTensorsFile(contentsOf: path)
+            let loaded = try EmotionModel(file: file, source: path)
             let d = loaded.description
             let layers = file.tensors.keys.filter { $0.hasSuffix(".weight") }.sorted().map { name in
                 "\(name.dropLast(7)) \(file.tensors[name]!.shape.map(String.init).joined(separator: "×"))"

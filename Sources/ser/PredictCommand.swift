@@ -108,7 +108,6 @@ struct PredictCommand: ParsableCommand {
     struct Input: Sendable {
         var path: String
         var displayName: String
-        var isStandardInput: Bool
     }
 
     private func expandedInputs() throws -> [Input] {
@@ -119,7 +118,7 @@ struct PredictCommand: ParsableCommand {
                 let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(getpid())").path
                 try AtomicFile.write(data, to: temporary)
                 StandardInputSpool.register(temporary)
-                inputs.append(Input(path: temporary, displayName: "-", isStandardInput: true))
+                inputs.append(Input(path: temporary, displayName: "-"))
                 continue
             }
             var matches = [path]
@@ -129,7 +128,7 @@ struct PredictCommand: ParsableCommand {
             }
             for match in matches {
                 for item in InputFiles.expand([match], recursive: true) {
-                    inputs.append(Input(path: item.path, displayName: item.path, isStandardInput: false))
+                    inputs.append(Input(path: item.path, displayName: item.path))
                 }
             }
         }
