@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "ser",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ser", targets: ["ser"]),
         .library(name: "SERAudio", targets: ["SERAudio"]),
@@ -16,9 +16,13 @@ let package = Package(
         .library(name: "SERModels", targets: ["SERModels"]),
         .library(name: "SERRecognition", targets: ["SERRecognition"]),
         .library(name: "SERTraining", targets: ["SERTraining"]),
+        .library(name: "SERServer", targets: ["SERServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // MARK: System C libraries (Debian packages)
@@ -90,6 +94,21 @@ let package = Package(
             path: "Sources/SERTraining"
         ),
 
+        // MARK: Stage 6: the web page and HTTP/WebSocket API
+        .target(
+            name: "SERServer",
+            dependencies: [
+                "SERAudio",
+                "SERFeatures",
+                "SERRecognition",
+                "SERSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SERServer"
+        ),
+
         // MARK: Apps
         .executableTarget(
             name: "ser",
@@ -100,8 +119,10 @@ let package = Package(
                 "SERModels",
                 "SERRecognition",
                 "SERTraining",
+                "SERServer",
                 "SERSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ser"
         ),
@@ -148,6 +169,11 @@ let package = Package(
             name: "SERRecognitionTests",
             dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERSupport", "SERTestSupport"],
             path: "Tests/SERRecognitionTests"
+        ),
+        .testTarget(
+            name: "SERServerTests",
+            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERSupport", "SERTestSupport"],
+            path: "Tests/SERServerTests"
         ),
         .testTarget(
             name: "SERCommandLineTests",

@@ -134,13 +134,7 @@ struct ListenCommand: ParsableCommand {
     }
 
     static func json(_ event: LiveEvent) -> String {
-        let e = event.estimate
-        var object: [String: Any] = ["t": (event.time * 1000).rounded() / 1000, "speech": e.speech,
-                                     "emotion": e.emotion ?? NSNull(), "confidence": e.confidence.map { ($0 * 1e4).rounded() / 1e4 } ?? NSNull(),
-                                     "probabilities": e.probabilities.map { $0.mapValues { ($0 * 1e4).rounded() / 1e4 } } ?? NSNull()]
-        if let gender = e.gender { object["gender"] = ["label": gender.label, "confidence": (gender.confidence * 1e4).rounded() / 1e4] }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        RecognitionJSON.text(RecognitionJSON.object(for: event))
     }
 }
 

@@ -178,9 +178,9 @@ struct PredictionOutput {
         switch layout {
         case .json:
             let objects = entries.map(jsonObject)
-            Terminal.print(try jsonString(objects, pretty: true))
+            Terminal.print(jsonString(objects, pretty: true))
         case .jsonl:
-            for entry in entries { Terminal.print(try jsonString(jsonObject(entry), pretty: false)) }
+            for entry in entries { Terminal.print(jsonString(jsonObject(entry), pretty: false)) }
         case .csv:
             Terminal.print((["path", "duration", "speech", "emotion", "confidence", "gender", "gender_confidence"] + labels + ["error"])
                 .joined(separator: ","))
@@ -225,54 +225,13 @@ struct PredictionOutput {
 
     private func jsonObject(_ entry: PredictionEntry) -> [String: Any] {
         switch entry.result {
-        case .failure(let message):
-            return ["path": entry.path, "error": message]
-        case .success(let r):
-            var object = estimateObject(r.estimate)
-            object["path"] = entry.path
-            object["duration"] = rounded(r.duration, 3)
-            object["sample_rate"] = r.sampleRate
-            object["channels"] = r.channels
-            object["gender"] = r.estimate.gender.map { ["label": $0.label, "confidence": rounded($0.confidence, 4)] as [String: Any] } ?? NSNull()
-            if let span = r.speechSpan {
-                object["speech_start"] = rounded(span.start, 3)
-                object["speech_end"] = rounded(span.end, 3)
-            }
-            if let segments = r.segments {
-                object["segments"] = segments.map { segment -> [String: Any] in
-                    var s = estimateObject(segment.estimate)
-                    s["start"] = rounded(segment.start, 3)
-                    s["end"] = rounded(segment.end, 3)
-                    return s
-                }
-            }
-            if includeTimings {
-                let t = r.timings
-                object["timings"] = ["decode": rounded(t.decode, 5), "resample": rounded(t.resample, 5), "speech_detection": rounded(t.voiceActivity, 5),
-                                     "features": rounded(t.features, 5), "model": rounded(t.model, 5)]
-            }
-            return object
+        case .failure(let message): return RecognitionJSON.failure(path: entry.path, message: message)
+        case .success(let r): return RecognitionJSON.object(for: r, path: entry.path, includeTimings: includeTimings)
         }
     }
 
-    private func estimateObject(_ e: EmotionEstimate) -> [String: Any] {
-        [
-            "speech": e.speech,
-            "emotion": e.emotion ?? NSNull(),
-            "confidence": e.confidence.map { rounded($0, 4) } ?? NSNull(),
-            "probabilities": e.probabilities.map { $0.mapValues { rounded($0, 4) } } ?? NSNull(),
-        ]
-    }
-
-    private func rounded(_ value: Double, _ digits: Int) -> Double {
-        let scale = pow(10, Double(digits))
-        return (value * scale).rounded() / scale
-    }
-
-    private func jsonString(_ object: Any, pretty: Bool) throws -> String {
-        var options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-        if pretty { options.insert(.prettyPrinted) }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: options), as: UTF8.self)
+    private func jsonString(_ object: Any, pretty: Bool) -> String {
+        RecognitionJSON.text(object, pretty: pretty)
     }
 
     private func csvField(_ text: String) -> String {

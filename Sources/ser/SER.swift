@@ -20,6 +20,7 @@ struct SER: ParsableCommand {
           ser predict my-voice.m4a               the emotion it carries, with the shipped model
           ser predict interview.mp4 --segments   a timeline of emotions over a long recording
           ser listen                             live, from the microphone
+          ser serve                              a web page and HTTP API on http://127.0.0.1:8080
           ser train --data corpora/ravdess --cv speakers:5    accuracy on unseen speakers
           ser info recording.m4a                 format, duration and levels
           ser info takes/*.wav --format json     the same as JSON, one entry per file
@@ -31,7 +32,7 @@ struct SER: ParsableCommand {
         is reported and the rest still run), 2 for usage errors.
         """,
         version: version,
-        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, PredictCommand.self, ListenCommand.self, RecordCommand.self]
+        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, PredictCommand.self, ListenCommand.self, RecordCommand.self, ServeCommand.self]
     )
 }
 

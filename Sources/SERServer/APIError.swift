@@ -1,0 +1,44 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SERRecognition
+
+/// An error answered to the client as JSON, `{"error": message, "status": code}`,
+/// with a message that says what to do. Nothing else reaches the client: other
+/// errors are logged and answered with a generic 500.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var message: String
+    /// Extra headers, such as `Retry-After` on 503.
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    public var description: String { "\(status.code) \(message)" }
+
+    /// 400: the request itself is wrong (bad parameter, broken multipart body).
+    static func malformed(_ message: String) -> APIError { APIError(.badRequest, message) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        let body = RecognitionJSON.text(["error": message, "status": Int(status.code)])
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// JSON responses.
+enum JSONBody {
+    static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        response(text: RecognitionJSON.text(object), status: status)
+    }
+
+    static func response(text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

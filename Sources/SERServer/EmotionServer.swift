@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import SERRecognition
+
+/// `ser serve`: the web page and the HTTP/WebSocket API over one model.
+///
+/// Routes: `GET /` (the page, with `/app.js` and `/style.css`), `POST /v1/predict`,
+/// `GET /v1/model`, `GET /healthz`, `GET /openapi.json`, and the WebSocket
+/// `/v1/stream`. Recognition runs on an ``InferencePool`` so event loops stay
+/// free; every error reaches the client as JSON (``APIError``).
+public struct EmotionServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let service: PredictionService
+    public let pool: InferencePool
+    private let started = Date()
+
+    public init(service: PredictionService, configuration: ServerConfiguration = .init()) {
+        self.service = service
+        self.configuration = configuration
+        pool = InferencePool(slots: configuration.maxConcurrentInferences, maxQueued: configuration.maxQueuedInferences,
+                             queueTimeout: configuration.queueTimeout)
+    }
+
+    /// Runs until SIGINT/SIGTERM (or until the task is cancelled), then finishes
+    /// the requests in flight and stops. `onRunning` gets the bound port.
+    public func run(logger: Logger, handlesSignals: Bool = true, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let application = makeApplication(logger: logger, onRunning: onRunning)
+        try await application.runService(gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [])
+    }
+
+    func makeApplication(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(LogRequestsMiddleware(.info))
+        router.middlewares.add(JSONErrorMiddleware())
+        addRoutes(to: router)
+
+        let service = service, pool = pool, configuration = configuration
+        let idleMilliseconds = Int64(configuration.idleTimeout.components.seconds * 1000
+                                     + configuration.idleTimeout.components.attoseconds / 1_000_000_000_000_000)
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                configuration: .init(http1: .init(idleTimeout: .milliseconds(idleMilliseconds)),
+                                     ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(30))))
+            ) { head, _, logger in
+                guard head.path?.split(separator: "?").first == "/v1/stream" else { return .dontUpgrade }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    try await StreamSession.run(inbound: inbound, outbound: outbound, service: service, pool: pool,
+                                                maxMessageBytes: configuration.maxStreamMessageBytes, logger: logger)
+                }
+            },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ser"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+
+    private func addRoutes(to router: Router<BasicRequestContext>) {
+        let service = service, pool = pool, configuration = configuration, started = started
+        router.get("/") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }
+        router.get("/index.html") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in WebPage.response(WebPage.script, type: "text/javascript; charset=utf-8") }
+        router.get("/style.css") { _, _ in WebPage.response(WebPage.style, type: "text/css; charset=utf-8") }
+        router.get("/healthz") { _, _ in
+            let load = await pool.load
+            return JSONBody.response(["status": "ok", "model": service.modelName, "uptime_seconds": Int(Date().timeIntervalSince(started)),
+                                      "inference": ["running": load.running, "queued": load.queued, "slots": pool.slots]])
+        }
+        router.get("/v1/model") { _, _ in JSONBody.response(text: service.modelDocument) }
+        router.get("/openapi.json") { _, _ in JSONBody.response(text: OpenAPIDocument.text(maxUploadBytes: configuration.maxUploadBytes)) }
+        router.post("/v1/predict") { request, _ -> Response in
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let options = try PredictionRequest(query: query)
+            let upload = try await Upload.read(request, limit: configuration.maxUploadBytes)
+            let path = try upload.spool()
+            defer { unlink(path) }
+            let name = upload.fileName ?? "upload"
+            let answer = try await pool.run { try service.predict(path: path, name: name, request: options) }
+            return JSONBody.response(text: answer)
+        }
+    }
+}
+
+/// Turns every error into a JSON answer: ours pass through, the router's
+/// (404, 405) get a message, and anything unexpected is logged and answered
+/// with a generic 500, never a trace.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let message: String
+            switch error.status {
+            case .notFound: message = "no such route: \(request.method) \(request.uri.path); see /openapi.json"
+            case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path); see /openapi.json"
+            case .contentTooLarge: message = "the request body is too large"
+            default: message = error.body ?? error.status.reasonPhrase
+            }
+            throw APIError(error.status, message)
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError(.internalServerError, "internal error while handling the request; the server logged it")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SERRecognition
+
+/// The OpenAPI 3.1 description of what the server does, served at `/openapi.json`.
+/// Tests walk it against the live routes, so it cannot drift silently.
+enum OpenAPIDocument {
+    static func text(maxUploadBytes: Int) -> String {
+        RecognitionJSON.text(document(maxUploadBytes: maxUploadBytes))
+    }
+
+    static func document(maxUploadBytes: Int) -> [String: Any] {
+        let error: [String: Any] = ["$ref": "#/components/schemas/Error"]
+        func response(_ description: String, _ schema: [String: Any] = error) -> [String: Any] {
+            ["description": description, "content": ["application/json": ["schema": schema]]]
+        }
+        let probabilities: [String: Any] = ["type": ["object", "null"], "additionalProperties": ["type": "number", "minimum": 0, "maximum": 1],
+                                            "description": "Probability per emotion label; null when there is no speech."]
+        let estimate: [String: Any] = [
+            "speech": ["type": "boolean", "description": "False for silence, noise and other non-speech."],
+            "emotion": ["type": ["string", "null"], "description": "The most probable emotion, \"uncertain\" under min_confidence, null without speech."],
+            "confidence": ["type": ["number", "null"]],
+            "probabilities": probabilities,
+        ]
+        let segment: [String: Any] = ["type": "object", "required": ["start", "end", "speech", "emotion"],
+                                      "properties": estimate.merging(["start": ["type": "number"], "end": ["type": "number"]]) { a, _ in a }]
+        var predictionProperties = estimate
+        predictionProperties["path"] = ["type": "string", "description": "The uploaded file's name, or \"upload\" for a raw body."]
+        predictionProperties["duration"] = ["type": "number", "description": "Seconds."]
+        predictionProperties["sample_rate"] = ["type": "integer"]
+        predictionProperties["channels"] = ["type": "integer"]
+        predictionProperties["gender"] = ["type": ["object", "null"], "properties": ["label": ["type": "string", "enum": ["female", "male"]],
+                                                                                    "confidence": ["type": "number"]]]
+        predictionProperties["speech_start"] = ["type": "number"]
+        predictionProperties["speech_end"] = ["type": "number"]
+        predictionProperties["segments"] = ["type": "array", "items": ["$ref": "#/components/schemas/Segment"]]
+        predictionProperties["waveform"] = ["type": "object", "description": "With visuals=true: min and max sample per column.",
+                                            "properties": ["seconds_per_column": ["type": "number"], "min": ["type": "array", "items": ["type": "number"]],
+                                                           "max": ["type": "array", "items": ["type": "number"]]]]
+        predictionProperties["spectrogram"] = ["type": "object", "description": "With visuals=true: log-mel bands × frames, 0–255 over an 80 dB range.",
+                                               "properties": ["bands": ["type": "integer"], "frames": ["type": "integer"], "hop_seconds": ["type": "number"],
+                                                              "fmax": ["type": "number"], "db_range": ["type": "number"], "scale": ["type": "string"],
+                                                              "values": ["type": "array", "items": ["type": "array", "items": ["type": "integer"]]]]]
+        predictionProperties["visuals_note"] = ["type": "string"]
+        func query(_ name: String, _ schema: [String: Any], _ description: String) -> [String: Any] {
+            ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
+        }
+        let audioBody: [String: Any] = ["type": "string", "contentMediaType": "application/octet-stream"]
+        let megabytes = maxUploadBytes / 1_048_576
+        let predict: [String: Any] = [
+            "summary": "The emotion a recording carries, and the speaker's gender",
+            "description": "The body is the recording in any format ser reads (WAV, FLAC, OGG, MP3, AIFF, MP4/M4A/WebM via ffmpeg), or a multipart/form-data form with the file in a field named file. At most \(megabytes) MB. The answer is ser predict --format json's object for one file.",
+            "operationId": "predict",
+            "parameters": [
+                query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
+                query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
+                query("hop", ["type": "number", "exclusiveMinimum": 0], "Seconds between window starts (default: half the window); needs window."),
+                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
+                query("visuals", ["type": "boolean"], "Adds waveform and spectrogram for drawing."),
+            ],
+            "requestBody": ["required": true, "content": [
+                "audio/*": ["schema": audioBody], "video/*": ["schema": audioBody], "application/octet-stream": ["schema": audioBody],
+                "multipart/form-data": ["schema": ["type": "object", "properties": ["file": audioBody], "required": ["file"]]],
+            ]],
+            "responses": [
+                "200": response("The answer.", ["$ref": "#/components/schemas/Prediction"]),
+                "400": response("Malformed request: a bad parameter, an empty body, a form without a file."),
+                "413": response("The body is over the size limit."),
+                "415": response("The media type is not audio, video, octet-stream or a form."),
+                "422": response("The audio could not be decoded."),
+                "503": response("All inference slots are busy; retry after the Retry-After seconds."),
+            ],
+        ]
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "ser: speech emotion recognition", "version": ServerInfo.version,
+                     "description": "Emotion (and gender) in recordings and live audio. The WebSocket /v1/stream takes PCM and sends ser listen's events; see its GET entry.",
+                     "license": ["name": "Apache-2.0", "identifier": "Apache-2.0"]],
+            "paths": [
+                "/v1/predict": ["post": predict],
+                "/v1/model": ["get": ["summary": "The model: labels, features, training data, metrics and its card", "operationId": "model",
+                                      "responses": ["200": response("The model's description.", ["type": "object", "required": ["labels", "file"],
+                                                                                                 "properties": ["labels": ["type": "array", "items": ["type": "string"]],
+                                                                                                                "file": ["type": "string"], "sample_rate": ["type": "integer"],
+                                                                                                                "card": ["type": ["string", "null"]]]])]]],
+                "/healthz": ["get": ["summary": "Liveness and load", "operationId": "health",
+                                     "responses": ["200": response("Up.", ["type": "object", "required": ["status"],
+                                                                          "properties": ["status": ["type": "string", "const": "ok"], "model": ["type": "string"],
+                                                                                         "uptime_seconds": ["type": "integer"], "inference": ["type": "object"]]])]]],
+                "/openapi.json": ["get": ["summary": "This document", "operationId": "openapi",
+                                          "responses": ["200": response("OpenAPI 3.1.", ["type": "object"])]]],
+                "/v1/stream": ["get": [
+                    "summary": "Live emotion over a WebSocket",
+                    "description": "Upgrade to a WebSocket. Send first a text message {\"encoding\": \"s16le\"|\"f32le\", \"sample_rate\": N, \"channels\": N, \"window\": seconds, \"hop\": seconds} (only sample_rate required), then binary PCM frames; send {\"type\": \"end\"} to flush and close. The server answers {\"type\": \"ready\"}, then one {\"type\": \"event\", \"t\", \"speech\", \"emotion\", \"confidence\", \"probabilities\", \"gender\"} per hop, and {\"type\": \"error\", \"error\"} before closing on a problem.",
+                    "operationId": "stream",
+                    "responses": ["101": ["description": "Switching to the WebSocket protocol."]],
+                ]],
+            ],
+            "components": ["schemas": [
+                "Error": ["type": "object", "required": ["error", "status"],
+                          "properties": ["error": ["type": "string", "description": "What went wrong and what to do."], "status": ["type": "integer"]]],
+                "Segment": segment,
+                "Prediction": ["type": "object", "required": ["path", "duration", "sample_rate", "speech", "emotion", "confidence", "probabilities", "gender"],
+                               "properties": predictionProperties],
+            ]],
+        ]
+    }
+}
+
+/// The server's version, as the OpenAPI document and `Server` header report it.
+public enum ServerInfo {
+    public static let version = "0.1.0"
+}

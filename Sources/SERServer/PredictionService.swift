@@ -1,0 +1,161 @@
+import Foundation
+import SERAudio
+import SERFeatures
+import SERRecognition
+import SERSupport
+
+/// What a client may ask of one prediction (the query of `POST /v1/predict`),
+/// mirroring `ser predict`'s options.
+public struct PredictionRequest: Sendable, Equatable {
+    public var segmentation: Segmentation = .automatic
+    public var minimumConfidence: Double?
+    /// Adds `waveform` and `spectrogram` for drawing (the web page asks for them).
+    public var visuals = false
+
+    public init() {}
+
+    /// Reads `segments`, `window`, `hop`, `min_confidence` and `visuals`, with the
+    /// same limits as the command line; a bad value is a 400 that names it.
+    public init(query: [String: String]) throws {
+        func flag(_ name: String) throws -> Bool? {
+            guard let value = query[name]?.lowercased() else { return nil }
+            switch value {
+            case "", "1", "true", "yes": return true
+            case "0", "false", "no": return false
+            default: throw APIError.malformed("\(name) must be true or false (got \(value))")
+            }
+        }
+        func number(_ name: String) throws -> Double? {
+            guard let text = query[name] else { return nil }
+            guard let value = Double(text), value.isFinite else { throw APIError.malformed("\(name) must be a number (got \(text))") }
+            return value
+        }
+        let segments = try flag("segments")
+        if let window = try number("window") {
+            guard window >= 0.5 && window <= 600 else { throw APIError.malformed("window must be between 0.5 and 600 seconds") }
+            let hop = try number("hop") ?? window / 2
+            guard hop > 0 && hop <= window else { throw APIError.malformed("hop must be positive and at most the window") }
+            segmentation = .window(seconds: window, hop: hop)
+        } else if query["hop"] != nil {
+            throw APIError.malformed("hop needs window")
+        } else if let segments {
+            segmentation = segments ? .speech : .whole
+        }
+        if let p = try number("min_confidence") {
+            guard (0...1).contains(p) else { throw APIError.malformed("min_confidence is a probability between 0 and 1") }
+            minimumConfidence = p
+        }
+        visuals = try flag("visuals") ?? false
+    }
+
+    var recognitionOptions: RecognitionOptions {
+        var options = RecognitionOptions()
+        options.segmentation = segmentation
+        options.minimumConfidence = minimumConfidence
+        return options
+    }
+}
+
+/// The model behind the server and what it answers: predictions in
+/// `ser predict --format json`'s shape, and the model's description.
+public final class PredictionService: Sendable {
+    public let model: EmotionModel
+    /// The model file's name, as `/healthz` and `/v1/model` report it.
+    public let modelName: String
+    /// `GET /v1/model`'s body, rendered once.
+    public let modelDocument: String
+    let maxVisualSeconds: Double
+
+    /// Wraps a loaded model; `modelPath` locates its card (`MODEL_CARD.md` beside it).
+    public init(model: EmotionModel, modelPath: String, maxVisualSeconds: Double = 600) {
+        self.model = model
+        self.modelName = URL(fileURLWithPath: modelPath).lastPathComponent
+        self.maxVisualSeconds = maxVisualSeconds
+        var document: [String: Any] = [:]
+        if let data = sortedJSONText(model.description).data(using: .utf8),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            document = object
+        }
+        document["file"] = modelName
+        document["labels"] = model.labels
+        document["sample_rate"] = model.sampleRate
+        let cardPath = URL(fileURLWithPath: modelPath).deletingLastPathComponent().appendingPathComponent("MODEL_CARD.md").path
+        document["card"] = (try? String(contentsOfFile: cardPath, encoding: .utf8)) ?? NSNull()
+        modelDocument = RecognitionJSON.text(document)
+    }
+
+    /// Recognises the audio file at `path` and returns the JSON answer;
+    /// `name` is the `path` the answer reports. Undecodable audio is a 422.
+    public func predict(path: String, name: String, request: PredictionRequest) throws -> String {
+        let recognizer = EmotionRecognizer(model: model, options: request.recognitionOptions)
+        let recognition: Recognition
+        do {
+            recognition = try recognizer.recognize(path: path)
+        } catch let error as AudioError {
+            throw APIError(.unprocessableContent, "the audio could not be decoded: \(error.localizedDescription.replacingOccurrences(of: path, with: name))")
+        }
+        var object = RecognitionJSON.object(for: recognition, path: name)
+        if request.visuals {
+            if recognition.duration <= maxVisualSeconds, let visuals = try? AudioVisuals(path: path, sampleRate: model.sampleRate) {
+                object["waveform"] = visuals.waveformObject
+                object["spectrogram"] = visuals.spectrogramObject
+            } else {
+                object["visuals_note"] = String(format: "no waveform or spectrogram for recordings over %.0f s", maxVisualSeconds)
+            }
+        }
+        return RecognitionJSON.text(object)
+    }
+}
+
+/// A waveform envelope and a log-mel spectrogram, small enough to draw in a page.
+struct AudioVisuals {
+    /// Per column, the lowest and highest sample.
+    var peaks: [(Float, Float)]
+    var secondsPerColumn: Double
+    /// Mel bands × frames in dB below the loudest cell, quantised to 0...255 (255 = loudest).
+    var spectrogram: [[UInt8]]
+    var hopSeconds: Double
+    var maximumFrequency: Double
+
+    static let columns = 800
+    static let melBands = 64
+    static let maximumFrames = 600
+
+    init(path: String, sampleRate: Int) throws {
+        let signal = try AudioSignal(contentsOf: path, sampleRate: sampleRate)
+        let samples = signal.samples
+        let count = max(1, samples.count)
+        let columnCount = min(Self.columns, count)
+        let perColumn = Double(count) / Double(columnCount)
+        peaks = (0..<columnCount).map { column in
+            let start = Int(Double(column) * perColumn), end = max(start + 1, min(samples.count, Int(Double(column + 1) * perColumn)))
+            guard start < samples.count else { return (0, 0) }
+            let slice = samples[start..<end]
+            return (slice.min() ?? 0, slice.max() ?? 0)
+        }
+        secondsPerColumn = perColumn / Double(sampleRate)
+        let hop = max(sampleRate / 100, Int((Double(samples.count) / Double(Self.maximumFrames)).rounded(.up)))
+        maximumFrequency = Double(sampleRate) / 2
+        let configuration = FeatureConfiguration(sampleRate: sampleRate, stft: STFTConfiguration(fftSize: 512, hopLength: hop),
+                                                 mel: MelConfiguration(melCount: Self.melBands, maximumFrequency: maximumFrequency))
+        let mel = try FeatureExtractor(configuration: configuration).frames(.melspectrogram, samples: samples.isEmpty ? [0] : samples)
+        let loudest = Double(mel.values.max() ?? 0)
+        let decibels = DecibelScaling(reference: max(loudest, 1e-10), dynamicRange: 80).powerToDecibels(mel)
+        spectrogram = (0..<mel.rows).map { band in
+            decibels.row(band).map { UInt8(max(0, min(255, (Double($0) + 80) / 80 * 255)).rounded()) }
+        }
+        hopSeconds = Double(hop) / Double(sampleRate)
+    }
+
+    var waveformObject: [String: Any] {
+        ["seconds_per_column": RecognitionJSON.rounded(secondsPerColumn, 6),
+         "min": peaks.map { RecognitionJSON.rounded(Double($0.0), 4) },
+         "max": peaks.map { RecognitionJSON.rounded(Double($0.1), 4) }]
+    }
+
+    var spectrogramObject: [String: Any] {
+        ["bands": spectrogram.count, "frames": spectrogram.first?.count ?? 0, "hop_seconds": RecognitionJSON.rounded(hopSeconds, 6),
+         "fmax": maximumFrequency, "db_range": 80, "scale": "mel",
+         "values": spectrogram.map { $0.map(Int.init) }]
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// How `ser serve` listens and what it accepts.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind (127.0.0.1 keeps the server on this machine; 0.0.0.0 opens it to the network).
+    public var host = "127.0.0.1"
+    /// Port to bind; 0 asks the system for a free one (the bound port is reported on start).
+    public var port = 8080
+    /// Largest request body accepted, in bytes; larger uploads get 413.
+    public var maxUploadBytes = 50 * 1024 * 1024
+    /// Recognitions run at once; more requests wait in line (default: one per core).
+    public var maxConcurrentInferences = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Requests allowed to wait for a free slot; beyond this the server answers 503 at once.
+    public var maxQueuedInferences = 256
+    /// Longest a request may wait for a free slot before it gets 503.
+    public var queueTimeout: Duration = .seconds(60)
+    /// A connection that sends nothing for this long is closed (slow or stalled clients).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Largest WebSocket message accepted, in bytes.
+    public var maxStreamMessageBytes = 1 << 20
+    /// Recordings longer than this get no waveform or spectrogram in `visuals` answers.
+    public var maxVisualSeconds = 600.0
+
+    public init() {}
+}

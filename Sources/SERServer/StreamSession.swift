@@ -1,0 +1,99 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import SERRecognition
+
+/// One `/v1/stream` WebSocket: the client declares its PCM format in a first
+/// text message, then sends binary PCM frames, and gets `ser listen`'s events
+/// back as text messages.
+///
+/// First message: `{"encoding": "s16le"|"f32le", "sample_rate": N, "channels": N,
+/// "window": seconds, "hop": seconds}` (all but `sample_rate` optional); the
+/// server answers `{"type": "ready", ...}`. Each event is
+/// `{"type": "event", "t", "speech", "emotion", "confidence", "probabilities", "gender"}`.
+/// A text message `{"type": "end"}` flushes the last events and closes.
+/// Problems are answered `{"type": "error", "error": message}` before closing.
+enum StreamSession {
+    struct Start: Decodable {
+        var encoding: String?
+        var sampleRate: Int
+        var channels: Int?
+        var window: Double?
+        var hop: Double?
+        enum CodingKeys: String, CodingKey { case encoding, sampleRate = "sample_rate", channels, window, hop }
+    }
+
+    /// Holds a stream between awaits; used by one message at a time.
+    final class StreamBox: @unchecked Sendable {
+        let stream: LiveEmotionStream
+        init(_ stream: LiveEmotionStream) { self.stream = stream }
+    }
+
+    static func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, service: PredictionService,
+                    pool: InferencePool, maxMessageBytes: Int, logger: Logger) async throws {
+        var box: StreamBox?
+        func send(_ object: [String: Any]) async throws {
+            try await outbound.write(.text(RecognitionJSON.text(object)))
+        }
+        func fail(_ message: String) async throws {
+            try await send(["type": "error", "error": message])
+        }
+        func send(_ events: [LiveEvent]) async throws {
+            for event in events {
+                var object = RecognitionJSON.object(for: event)
+                object["type"] = "event"
+                try await send(object)
+            }
+        }
+        do {
+            for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                switch message {
+                case .text(let text):
+                    if let box {
+                        guard isEnd(text) else { try await fail("after the format message, send binary PCM frames or {\"type\": \"end\"}"); return }
+                        let events = try await pool.run { try box.stream.finish() }
+                        try await send(events)
+                        try await send(["type": "end"])
+                        return
+                    }
+                    guard let start = try? JSONDecoder().decode(Start.self, from: Data(text.utf8)) else {
+                        try await fail("the first message must be JSON such as {\"encoding\": \"s16le\", \"sample_rate\": 16000, \"channels\": 1}")
+                        return
+                    }
+                    guard let encoding = LiveEmotionStream.Encoding(rawValue: start.encoding ?? "s16le") else {
+                        try await fail("encoding must be s16le or f32le (got \(start.encoding ?? ""))")
+                        return
+                    }
+                    let recognizer = EmotionRecognizer(model: service.model)
+                    do {
+                        let stream = try LiveEmotionStream(recognizer: recognizer, encoding: encoding, sampleRate: start.sampleRate,
+                                                           channels: start.channels ?? 1, windowSeconds: start.window ?? 2,
+                                                           hopSeconds: start.hop ?? 0.5)
+                        box = StreamBox(stream)
+                        try await send(["type": "ready", "labels": service.model.labels, "encoding": encoding.rawValue,
+                                        "sample_rate": start.sampleRate, "channels": stream.channels,
+                                        "window": stream.windowSeconds, "hop": stream.hopSeconds])
+                    } catch {
+                        try await fail("\(error)")
+                        return
+                    }
+                case .binary(let buffer):
+                    guard let box else { try await fail("send the format message first, then PCM frames"); return }
+                    let bytes = Array(buffer.readableBytesView)
+                    let events = try await pool.run { try bytes.withUnsafeBytes { try box.stream.append($0) } }
+                    try await send(events)
+                }
+            }
+        } catch let error as APIError {
+            try? await fail(error.message)
+        } catch {
+            logger.debug("stream ended: \(error)")
+            try? await fail("the stream failed: \(error)")
+        }
+    }
+
+    private static func isEnd(_ text: String) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return text == "end" }
+        return object["type"] as? String == "end"
+    }
+}

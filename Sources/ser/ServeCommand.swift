@@ -1,0 +1,100 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import SERRecognition
+import SERFeatures
+import SERServer
+
+/// `ser serve`: the web page and the HTTP/WebSocket API.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the web page and the HTTP/WebSocket API.",
+        discussion: """
+        Opens a page where anyone can drop, choose or record a recording (or stream the \
+        microphone live) and see the emotion probabilities, gender, waveform, mel \
+        spectrogram and, for long files, the timeline. The same answers are an API:
+
+          POST /v1/predict      audio as the body (any format ser reads) or a multipart
+                                form field "file"; ?segments=, ?window=&hop=,
+                                ?min_confidence=, ?visuals=true. Returns ser predict's JSON.
+          GET  /v1/model        labels, features, training data, metrics, model card
+          GET  /healthz         status and inference load
+          GET  /openapi.json    the OpenAPI 3.1 description
+          WS   /v1/stream       PCM in (format in the first message), ser listen's events out
+
+        Errors are JSON {"error", "status"}: 400 malformed, 413 over --max-upload-mb, \
+        415 not audio, 422 undecodable, 503 busy (with Retry-After). At most \
+        --max-concurrent recognitions run at once; others wait in line. Logs go to \
+        standard error (--log-level). SIGINT or SIGTERM finish the requests in flight \
+        and stop.
+
+        Examples:
+          ser serve                                  http://127.0.0.1:8080
+          ser serve --host 0.0.0.0 --port 9000       open to the network
+          curl --data-binary @take.wav http://127.0.0.1:8080/v1/predict
+          curl -F file=@interview.mp4 'http://127.0.0.1:8080/v1/predict?segments=true'
+        """
+    )
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
+    @Option(help: ArgumentHelp("The model to serve (default: the shipped model).", valueName: "model")) var model: String?
+    @Option(help: "Largest upload accepted, in megabytes.") var maxUploadMb: Double = 50
+    @Option(help: "Recognitions run at once (default: one per core).") var maxConcurrent: Int?
+    @Option(help: "Seconds a request may wait for a free slot before it gets 503.") var queueTimeout: Double = 60
+    @Option(help: "Seconds of silence from a client before its connection is closed.") var idleTimeout: Double = 30
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+
+    func validate() throws {
+        if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535.") }
+        if !(maxUploadMb > 0 && maxUploadMb <= 4096) { throw ValidationError("--max-upload-mb must be between 0 and 4096.") }
+        if let maxConcurrent, !(1...256).contains(maxConcurrent) { throw ValidationError("--max-concurrent must be between 1 and 256.") }
+        if !(queueTimeout > 0 && idleTimeout > 0) { throw ValidationError("timeouts must be positive.") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
+    }
+
+    func run() throws {
+        let modelPath = try model ?? DefaultModel.path()
+        let emotionModel = try EmotionModel(contentsOf: modelPath)
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.maxUploadBytes = Int(maxUploadMb * 1_048_576)
+        if let maxConcurrent { configuration.maxConcurrentInferences = maxConcurrent }
+        configuration.queueTimeout = .milliseconds(Int(queueTimeout * 1000))
+        configuration.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ser.serve")
+        useSingleThreadedBLAS()
+        let server = EmotionServer(service: PredictionService(model: emotionModel, modelPath: modelPath), configuration: configuration)
+        let host = host
+        let outcome = ServeOutcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await server.run(logger: logger) { boundPort in
+                    Terminal.printError("ser: serving \(URL(fileURLWithPath: modelPath).lastPathComponent) at http://\(host):\(boundPort)/ (Ctrl-C stops)")
+                }
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error {
+            throw CommandFailure("the server stopped: \(error)")
+        }
+    }
+}
+
+/// How the server task ended, handed back to the waiting command.
+private final class ServeOutcome: @unchecked Sendable {
+    var error: (any Error)?
+}
