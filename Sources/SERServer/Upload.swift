@@ -31,11 +31,17 @@ struct Upload {
             throw APIError(.contentTooLarge, "the upload is \(declared) bytes, over the server's limit of \(megabytes); trim or compress the recording")
         }
         var bytes: [UInt8] = []
-        for try await chunk in request.body {
-            guard bytes.count + chunk.readableBytes <= limit else {
-                throw APIError(.contentTooLarge, "the upload is over the server's limit of \(megabytes); trim or compress the recording")
+        do {
+            for try await chunk in request.body {
+                guard bytes.count + chunk.readableBytes <= limit else {
+                    throw APIError(.contentTooLarge, "the upload is over the server's limit of \(megabytes); trim or compress the recording")
+                }
+                bytes.append(contentsOf: chunk.readableBytesView)
             }
-            bytes.append(contentsOf: chunk.readableBytesView)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.malformed("the upload ended early after \(bytes.count) bytes (the connection closed or stalled mid-body); send it again")
         }
         guard !bytes.isEmpty else { throw APIError.malformed("the request has no body; send audio as the body or as a form field named file") }
         guard isForm else { return Upload(bytes: bytes, fileName: nil) }

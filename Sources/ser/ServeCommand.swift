@@ -5,6 +5,7 @@ import Logging
 import SERRecognition
 import SERFeatures
 import SERServer
+import SERSupport
 
 /// `ser serve`: the web page and the HTTP/WebSocket API.
 struct ServeCommand: ParsableCommand {
@@ -72,6 +73,8 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "ser.serve")
+        // The server finishes requests in flight on SIGINT/SIGTERM instead of dying at once.
+        AtomicFile.leaveInterruptsToCaller()
         useSingleThreadedBLAS()
         let server = EmotionServer(service: PredictionService(model: emotionModel, modelPath: modelPath), configuration: configuration)
         let host = host

@@ -142,7 +142,7 @@ struct TrainCommand: ParsableCommand {
                 logRecords.append(record)
                 if let log { try? writeLog(logRecords, to: log) }
             }
-            var result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
+            let result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
             epochProgress.finish()
             if let resumed = result.model.classifier.resumedAfterEpoch {
                 Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
