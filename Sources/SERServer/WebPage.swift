@@ -33,8 +33,8 @@ enum WebPage {
     <div id="drop-zone" class="drop-zone">
       <p>Drop a recording here (WAV, FLAC, MP3, OGG, M4A, MP4, WebM…)</p>
       <div class="actions">
-        <label class="button" for="file-input">Choose a file</label>
         <input id="file-input" type="file" accept="audio/*,video/*,.flac,.wav,.mp3,.ogg,.m4a,.mp4,.webm,.aiff,.aif" class="visually-hidden">
+        <label class="button" for="file-input">Choose a file</label>
         <button id="record-button" type="button" aria-pressed="false">Record</button>
         <button id="live-button" type="button" aria-pressed="false">Live</button>
       </div>
@@ -92,6 +92,7 @@ enum WebPage {
   :root { --bg: #14171d; --card: #1d222b; --text: #e6e9ef; --muted: #a3acbb; --accent: #7d9cff; --border: #343b48; --bar-bg: #2a303b; --error: #ff8a80; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0 auto; max-width: 960px; padding: 1rem; line-height: 1.45; }
 header h1 { margin: 0.2rem 0; font-size: 1.6rem; }
 .subtitle { font-weight: 400; color: var(--muted); font-size: 1rem; }
@@ -106,7 +107,7 @@ button, .button { font: inherit; padding: 0.5rem 1rem; border-radius: 8px; borde
 button[aria-pressed="true"] { background: var(--error); border-color: var(--error); }
 button:disabled { opacity: 0.5; cursor: default; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-input[type=file]:focus-visible + .button, label.button:focus-within { outline: 3px solid var(--focus); }
+input[type=file]:focus-visible + .button { outline: 3px solid var(--focus); outline-offset: 2px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 audio { width: 100%; margin-top: 0.8rem; }
 .status { font-size: 1rem; }
@@ -121,6 +122,9 @@ audio { width: 100%; margin-top: 0.8rem; }
 .error { color: var(--error); font-weight: 600; }
 figure { margin: 0 0 0.8rem; }
 canvas { width: 100%; display: block; background: var(--bar-bg); border-radius: 6px; }
+#waveform { height: 120px; }
+#timeline { height: 18px; }
+#spectrogram { height: 160px; }
 #timeline { border-radius: 0 0 6px 6px; margin-top: 2px; }
 .legend { display: flex; flex-wrap: wrap; gap: 0.4rem 0.9rem; font-size: 0.85rem; }
 .legend span::before { content: ""; display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; margin-right: 0.3rem; vertical-align: -1px; background: var(--swatch); }

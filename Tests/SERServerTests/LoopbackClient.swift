@@ -59,6 +59,21 @@ final class LoopbackConnection: @unchecked Sendable {
         return out
     }
 
+    /// One HTTP response: the head, then as many body bytes as Content-Length
+    /// says (or everything until the server closes when it says none).
+    func receiveResponse() -> [UInt8] {
+        var out: [UInt8] = []
+        while let chunk = receive() {
+            out += chunk
+            guard let split = out.indices.dropLast(3).first(where: { out[$0] == 13 && out[$0 + 1] == 10 && out[$0 + 2] == 13 && out[$0 + 3] == 10 }) else { continue }
+            let head = String(decoding: out[..<split], as: UTF8.self).lowercased()
+            guard let line = head.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                  let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { continue }
+            if out.count >= split + 4 + length { break }
+        }
+        return out
+    }
+
     func shutdownWriting() { shutdown(descriptor, Int32(SHUT_WR)) }
 }
 
@@ -103,7 +118,7 @@ enum HTTP {
         if method != "GET" && fields["Content-Length"] == nil { fields["Content-Length"] = "\(body.count)" }
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         try connection.send(Array((head + "\r\n").utf8) + body)
-        let raw = connection.receiveAll()
+        let raw = connection.receiveResponse()
         guard let answer = HTTPAnswer(raw) else { throw ClientError("no HTTP response (\(raw.count) bytes) to \(method) \(path)") }
         return answer
     }
