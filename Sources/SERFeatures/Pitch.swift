@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Fundamental-frequency settings shared by YIN and pYIN (librosa's arguments).
@@ -277,6 +278,11 @@ struct ProbabilisticYIN {
     /// between voiced and unvoiced. Entries outside the band are zero, which
     /// librosa scores as log(tiny); the best of those is found from prefix and
     /// suffix maxima, so the search costs O(states · band) instead of O(states²).
+    ///
+    /// The band is walked diagonal by diagonal (source = target + d) so the
+    /// inner loop runs over contiguous targets, four at a time. Candidates are
+    /// visited in increasing source index and replace the best only when
+    /// strictly better, so ties go to the lowest source, as numpy's argmax does.
     private func viterbi(observations: [Double], frames: Int, pitchBins n: Int) -> [Int] {
         guard frames > 0 else { return [] }
         let states = 2 * n
@@ -285,59 +291,94 @@ struct ProbabilisticYIN {
         let h = width / 2
         let epsilon = Double.leastNormalMagnitude
         let logEpsilon = log(epsilon)
-        // Triangle weights, normalised per row over the in-range part of the band.
-        let center = Double(width - 1) / 2, halfSpan = Double(width + 1) / 2
-        let triangle: [Double] = (0..<width).map { k in 1 - abs(Double(k) - center) / halfSpan }
-        var logBand = [[Double]](repeating: [], count: n)          // per target-row i: weights for j in [i−h, i+h]
-        var stay = [[Double]](repeating: [], count: n), change = [[Double]](repeating: [], count: n)
-        for i in 0..<n {
-            let low = max(0, i - h), high = min(n - 1, i + h)
-            let weights = (low...high).map { triangle[$0 - i + h] }
-            let total = weights.reduce(0, +)
-            logBand[i] = weights.map { $0 / total }
-            stay[i] = logBand[i].map { log((1 - switchProbability) * $0 + epsilon) }
-            change[i] = logBand[i].map { log(switchProbability * $0 + epsilon) }
-        }
+        let table = PitchTransitionTable.shared(pitchBins: n, halfWidth: h, switchProbability: switchProbability)
         let logInitial = log(1 / Double(states) + epsilon)
         var value = (0..<states).map { log(observations[$0] + epsilon) + logInitial }
         var next = [Double](repeating: 0, count: states)
         var pointers = [Int32](repeating: 0, count: frames * states)
-        var prefix = [(Double, Int)](repeating: (0, 0), count: states)
-        var suffix = [(Double, Int)](repeating: (0, 0), count: states)
+        var prefixValue = [Double](repeating: 0, count: states), prefixIndex = [Int32](repeating: 0, count: states)
+        var suffixValue = [Double](repeating: 0, count: states), suffixIndex = [Int32](repeating: 0, count: states)
+        var best = [Double](repeating: 0, count: n), source = [Int64](repeating: 0, count: n)
+        let lanes = SIMD4<Int64>(0, 1, 2, 3)
 
-        @inline(__always) func better(_ a: (Double, Int), _ b: (Double, Int)) -> (Double, Int) {
-            a.0 > b.0 || (a.0 == b.0 && a.1 < b.1) ? a : b
-        }
         for t in 1..<frames {
-            // Best source in each block's prefix [0, i] and suffix [i, n).
+            // Best source (lowest index on ties) in each block's prefix [0, i] and suffix [i, n).
             for block in 0..<2 {
                 let offset = block * n
-                var running = (value[offset], offset)
-                for i in 0..<n { running = better(running, (value[offset + i], offset + i)); prefix[offset + i] = running }
-                running = (value[offset + n - 1], offset + n - 1)
-                for i in stride(from: n - 1, through: 0, by: -1) {
-                    running = better(running, (value[offset + i], offset + i)); suffix[offset + i] = running
+                var runningValue = value[offset], runningIndex = offset
+                for i in 0..<n {
+                    if value[offset + i] > runningValue { runningValue = value[offset + i]; runningIndex = offset + i }
+                    prefixValue[offset + i] = runningValue; prefixIndex[offset + i] = Int32(runningIndex)
+                }
+                runningValue = value[offset + n - 1]; runningIndex = offset + n - 1
+                for i in Swift.stride(from: n - 1, through: 0, by: -1) {
+                    if value[offset + i] >= runningValue { runningValue = value[offset + i]; runningIndex = offset + i }
+                    suffixValue[offset + i] = runningValue; suffixIndex[offset + i] = Int32(runningIndex)
                 }
             }
-            for target in 0..<states {
-                let j = target % n
-                let targetBlock = target / n
-                let low = max(0, j - h), high = min(n - 1, j + h)
-                var best = (-Double.infinity, Int.max)
-                for sourceBlock in 0..<2 {
-                    let offset = sourceBlock * n
-                    // Out-of-band sources: the transition is exactly zero.
-                    if low > 0 { let p = prefix[offset + low - 1]; best = better(best, (p.0 + logEpsilon, p.1)) }
-                    if high < n - 1 { let s = suffix[offset + high + 1]; best = better(best, (s.0 + logEpsilon, s.1)) }
-                    // In-band sources i: the transition from i to j is row i's weight for column j.
-                    let weights = sourceBlock == targetBlock ? stay : change
-                    for i in low...high {
-                        let rowLow = max(0, i - h)
-                        best = better(best, (value[offset + i] + weights[i][j - rowLow], offset + i))
+            value.withUnsafeBufferPointer { value in
+            best.withUnsafeMutableBufferPointer { best in
+            source.withUnsafeMutableBufferPointer { source in
+                let bestBase = best.baseAddress!, sourceBase = source.baseAddress!
+                for targetBlock in 0..<2 {
+                    for j in 0..<n { best[j] = -.infinity; source[j] = Int64(Int32.max) }
+                    for sourceBlock in 0..<2 {
+                        let offset = sourceBlock * n
+                        // Sources below the band [j−h, j+h]: transition exactly zero.
+                        if h + 1 < n {
+                            for j in (h + 1)..<n {
+                                let candidate = prefixValue[offset + j - h - 1] + logEpsilon
+                                if candidate > best[j] { best[j] = candidate; source[j] = Int64(prefixIndex[offset + j - h - 1]) }
+                            }
+                        }
+                        // In-band sources i = j + d, by increasing d (so increasing i for each target).
+                        let weights = sourceBlock == targetBlock ? table.stay : table.change
+                        weights.withUnsafeBufferPointer { weights in
+                            for d in -h...h {
+                                let low = max(0, -d), high = min(n, n - d)
+                                guard low < high else { continue }
+                                let diagonal = weights.baseAddress! + (d + h) * table.stride
+                                let values = value.baseAddress! + offset + d
+                                let sourceIndex = Int64(offset + d)
+                                var j = low
+                                while j + 4 <= high {
+                                    let candidate = UnsafeRawPointer(values + j).loadUnaligned(as: SIMD4<Double>.self)
+                                        + UnsafeRawPointer(diagonal + j).loadUnaligned(as: SIMD4<Double>.self)
+                                    let current = UnsafeRawPointer(bestBase + j).loadUnaligned(as: SIMD4<Double>.self)
+                                    let wins = candidate .> current
+                                    let indices = UnsafeRawPointer(sourceBase + j).loadUnaligned(as: SIMD4<Int64>.self)
+                                    UnsafeMutableRawPointer(bestBase + j).storeBytes(of: current.replacing(with: candidate, where: wins), as: SIMD4<Double>.self)
+                                    let sources = SIMD4<Int64>(repeating: sourceIndex + Int64(j)) &+ lanes
+                                    UnsafeMutableRawPointer(sourceBase + j).storeBytes(of: indices.replacing(with: sources, where: wins), as: SIMD4<Int64>.self)
+                                    j += 4
+                                }
+                                while j < high {
+                                    let candidate = values[j] + diagonal[j]
+                                    if candidate > best[j] { best[j] = candidate; source[j] = sourceIndex + Int64(j) }
+                                    j += 1
+                                }
+                            }
+                        }
+                        // Sources above the band.
+                        if n - h - 1 > 0 {
+                            for j in 0..<(n - h - 1) {
+                                let candidate = suffixValue[offset + j + h + 1] + logEpsilon
+                                if candidate > best[j] { best[j] = candidate; source[j] = Int64(suffixIndex[offset + j + h + 1]) }
+                            }
+                        }
+                    }
+                    let base = targetBlock * n
+                    // Most voiced observations are zero and every unvoiced one in a frame is equal: reuse their logs.
+                    var lastObservation = 0.0, lastLog = logEpsilon
+                    for j in 0..<n {
+                        let observation = observations[t * states + base + j]
+                        if observation != lastObservation { lastObservation = observation; lastLog = log(observation + epsilon) }
+                        next[base + j] = lastLog + best[j]
+                        pointers[t * states + base + j] = Int32(truncatingIfNeeded: source[j])
                     }
                 }
-                next[target] = log(observations[t * states + target] + epsilon) + best.0
-                pointers[t * states + target] = Int32(best.1)
+            }
+            }
             }
             swap(&value, &next)
         }
@@ -345,7 +386,53 @@ struct ProbabilisticYIN {
         var last = 0
         for s in 1..<states where value[s] > value[last] { last = s }
         path[frames - 1] = last
-        for t in stride(from: frames - 2, through: 0, by: -1) { path[t] = Int(pointers[(t + 1) * states + path[t + 1]]) }
+        for t in Swift.stride(from: frames - 2, through: 0, by: -1) { path[t] = Int(pointers[(t + 1) * states + path[t + 1]]) }
         return path
+    }
+}
+
+/// pYIN's log transition weights, by diagonal: `stay[(d + h)·stride + j]` is the log
+/// probability of moving from pitch bin `j + d` to bin `j` while keeping the
+/// voicing, `change` while switching it. Each source row is the triangle
+/// normalised over its in-range part, as librosa builds it. Built once per
+/// (bins, half-width, switch probability) and shared.
+struct PitchTransitionTable: Sendable {
+    let stay: [Double]
+    let change: [Double]
+    /// Row length: the bins rounded up to a multiple of 4, padded with −∞.
+    let stride: Int
+
+    private struct Key: Hashable { var bins: Int; var halfWidth: Int; var switchProbability: Double }
+    private static let cache = Mutex<[Key: PitchTransitionTable]>([:])
+
+    static func shared(pitchBins n: Int, halfWidth h: Int, switchProbability: Double) -> PitchTransitionTable {
+        let key = Key(bins: n, halfWidth: h, switchProbability: switchProbability)
+        if let table = cache.withLock({ $0[key] }) { return table }
+        let table = PitchTransitionTable(pitchBins: n, halfWidth: h, switchProbability: switchProbability)
+        cache.withLock { $0[key] = table }
+        return table
+    }
+
+    init(pitchBins n: Int, halfWidth h: Int, switchProbability: Double) {
+        let width = 2 * h + 1
+        let epsilon = Double.leastNormalMagnitude
+        let center = Double(width - 1) / 2, halfSpan = Double(width + 1) / 2
+        let triangle: [Double] = (0..<width).map { k in 1 - abs(Double(k) - center) / halfSpan }
+        let stride = (n + 3) / 4 * 4
+        var stay = [Double](repeating: -.infinity, count: width * stride)
+        var change = [Double](repeating: -.infinity, count: width * stride)
+        for i in 0..<n {
+            let low = max(0, i - h), high = min(n - 1, i + h)
+            let total = (low...high).reduce(0.0) { $0 + triangle[$1 - i + h] }
+            for j in low...high {
+                let weight = triangle[j - i + h] / total
+                let slot = (i - j + h) * stride + j   // diagonal d = i − j
+                stay[slot] = log((1 - switchProbability) * weight + epsilon)
+                change[slot] = log(switchProbability * weight + epsilon)
+            }
+        }
+        self.stay = stay
+        self.change = change
+        self.stride = stride
     }
 }
