@@ -61,7 +61,8 @@ def ser_run(split, features):
                           "--seed", str(args.seed)], capture_output=True, text=True, env=dict(os.environ, CI="1"))
     if out.returncode != 0:
         sys.exit(f"ser train failed: {out.stderr}")
-    cv = json.loads(out.stdout)["crossValidation"]
+    summary = json.loads(out.stdout)
+    cv = summary.get("cross_validation") or summary["crossValidation"]
     accuracies = [fold["accuracy"] for fold in cv["folds"]]
     return np.mean(accuracies), np.std(accuracies), cv["pooled"]["uar"], time.perf_counter() - started
 
@@ -73,15 +74,26 @@ with tempfile.TemporaryDirectory() as tmp:
     folds = [set(fold["testSpeakers"]) for fold in json.load(open(split_path))["folds"]]
 
     files = sorted(os.path.join(d, n) for d, _, names in os.walk(args.corpus) for n in names if parse(n))
+    # librosa's vectors are cached beside the system's other caches, keyed by the file list.
+    import hashlib
+    cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ser", "seeds-recipe")
+    os.makedirs(cache_dir, exist_ok=True)
+    cache = os.path.join(cache_dir, hashlib.sha256("\n".join(files).encode()).hexdigest()[:16] + ".npz")
     started = time.perf_counter()
-    vectors, labels, speakers = [], [], []
-    for path in files:
-        label, speaker = parse(path)
-        vectors.append(classic180(path))
-        labels.append(label)
-        speakers.append(speaker)
+    if os.path.exists(cache):
+        stored = np.load(cache)
+        x, y, speakers = stored["x"], stored["y"], stored["speakers"]
+    else:
+        vectors, labels, speakers = [], [], []
+        for path in files:
+            label, speaker = parse(path)
+            vectors.append(classic180(path))
+            labels.append(label)
+            speakers.append(speaker)
+        x, y, speakers = np.array(vectors), np.array(labels), np.array(speakers)
+        np.savez(cache + ".tmp.npz", x=x, y=y, speakers=speakers)
+        os.replace(cache + ".tmp.npz", cache)
     feature_seconds = time.perf_counter() - started
-    x, y, speakers = np.array(vectors), np.array(labels), np.array(speakers)
 
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.neural_network import MLPClassifier

@@ -130,7 +130,7 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
 /// A trained emotion classifier together with the feature pipeline it expects:
 /// what `ser predict`, `ser listen` and `ser serve` load.
 public final class EmotionModel: @unchecked Sendable {
-    public let classifier: MLPClassifier
+    public let classifier: any EmotionClassifier
     public let preset: FeaturePreset
     public var description: ModelDescription
 
@@ -138,7 +138,7 @@ public final class EmotionModel: @unchecked Sendable {
     public var sampleRate: Int { description.features.sampleRate }
     public var labels: [String] { classifier.labels }
 
-    public init(classifier: MLPClassifier, preset: FeaturePreset, description: ModelDescription) {
+    public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription) {
         self.classifier = classifier
         self.preset = preset
         self.description = description
@@ -160,9 +160,9 @@ public final class EmotionModel: @unchecked Sendable {
         guard (8000...192_000).contains(description.features.sampleRate) else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "sample rate \(description.features.sampleRate)")
         }
-        let classifier = try MLPClassifier(modelFile: file, source: path)
-        guard classifier.standardizer?.mean.count == preset.dimension else {
-            throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the network reads \(classifier.standardizer?.mean.count ?? 0) features, \(preset.rawValue) has \(preset.dimension)")
+        let classifier = try ClassifierFile.load(file, source: path)
+        guard classifier.inputDimension == preset.dimension else {
+            throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the classifier reads \(classifier.inputDimension) features, \(preset.rawValue) has \(preset.dimension)")
         }
         self.init(classifier: classifier, preset: preset, description: description)
     }

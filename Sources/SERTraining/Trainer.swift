@@ -11,13 +11,24 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     case mlp
     /// Multinomial logistic regression on standardized features (no hidden layer).
     case logreg
+    /// One CART decision tree (Gini, class-balanced), the seeds' decision tree.
+    case tree
+    /// A random forest: 300 CART trees on bootstrap samples, √features per split.
+    case forest
+
+    /// Whether this family is a tree model (no epochs, no standardization).
+    public var isTreeModel: Bool { self == .tree || self == .forest }
+
+    public func treeConfiguration(seed: UInt64) -> TreeConfiguration {
+        self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
+    }
 
     public func configuration(seed: UInt64, epochs: Int?) -> MLPConfiguration {
         var c = MLPConfiguration()
         c.seed = seed
         if let epochs { c.maximumEpochs = epochs }
         switch self {
-        case .mlp: break
+        case .mlp, .tree, .forest: break
         case .logreg:
             c.hiddenLayers = []
             c.dropout = 0
@@ -83,10 +94,20 @@ public enum Trainer {
         let all = indices ?? Array(dataset.items.indices)
         let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
                                                     seed: options.seed, allowsLeakage: options.allowsLeakage)
-        let configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs)
-        let classifier = MLPClassifier(labels: labels, configuration: configuration)
         let validation = held.isEmpty ? nil : dataset.matrix(held, labels: labels)
-        classifier.fit(dataset.matrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
+        let classifier: any EmotionClassifier
+        var history: [EpochRecord] = []
+        if options.architecture.isTreeModel {
+            let forest = ForestClassifier(labels: labels, configuration: options.architecture.treeConfiguration(seed: options.seed))
+            forest.fit(dataset.matrix(fit, labels: labels))
+            classifier = forest
+        } else {
+            let configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs)
+            let network = MLPClassifier(labels: labels, configuration: configuration)
+            network.fit(dataset.matrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
+            history = network.history
+            classifier = network
+        }
         var metrics: ClassificationMetrics?
         if let validation {
             classifier.calibrate(on: validation)
@@ -102,17 +123,17 @@ public enum Trainer {
         description.validation = metrics
         description.seed = options.seed
         let model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
-        return TrainingOutcome(model: model, validation: metrics, history: classifier.history, validationSpeakers: speakers)
+        return TrainingOutcome(model: model, validation: metrics, history: history, validationSpeakers: speakers)
     }
 
     /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
-    public static func evaluate(_ classifier: MLPClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
+    public static func evaluate(_ classifier: any EmotionClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
         let (predicted, confidence) = decisions(classifier, data.features)
         return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
     }
 
     /// The most probable class of each row and its calibrated probability.
-    static func decisions(_ classifier: MLPClassifier, _ features: Matrix) -> (predicted: [Int], confidence: [Double]) {
+    static func decisions(_ classifier: any EmotionClassifier, _ features: Matrix) -> (predicted: [Int], confidence: [Double]) {
         let p = classifier.probabilities(features)
         var predicted: [Int] = [], confidence: [Double] = []
         for r in 0..<p.rows {

@@ -24,9 +24,7 @@ struct ModelCommand: ParsableCommand {
             let file = try SafeTensorsFile(contentsOf: path)
             let loaded = try EmotionModel(file: file, source: path)
             let d = loaded.description
-            let layers = file.tensors.keys.filter { $0.hasSuffix(".weight") }.sorted().map { name in
-                "\(name.dropLast(7)) \(file.tensors[name]!.shape.map(String.init).joined(separator: "×"))"
-            }
+            let layers = loaded.classifier.structureSummary
             switch format {
             case .json:
                 try Terminal.printJSON(ModelInfo(path: path, description: d, parameters: loaded.classifier.parameterCount,

@@ -41,6 +41,8 @@ struct TrainCommand: ParsableCommand {
         Architectures:
           mlp      hidden layers 256 and 128 with ReLU and dropout, AdamW (default)
           logreg   multinomial logistic regression on standardized features
+          tree     one CART decision tree (Gini, class-balanced), the seeds' decision tree
+          forest   a random forest of 300 CART trees (bootstrap, √features per split)
         Features (--features):
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values (default)
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
@@ -64,7 +66,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var selection: DataSelection
 
-    @Option(help: "Model family: mlp or logreg.") var architecture: Architecture = .mlp
+    @Option(help: "Model family: mlp, logreg, tree or forest.") var architecture: Architecture = .mlp
     @Option(help: "Feature vector: rich, classic180 or x193.") var features: FeaturePreset = .rich
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
@@ -120,8 +122,9 @@ struct TrainCommand: ParsableCommand {
             crossValidation = Trainer.crossValidate(dataset, split: protocolSplit, labels: labels, options: options) { index, fold in
                 folds.update(finished: index + 1)
                 if format == .table {
-                    Terminal.printError(String(format: "fold %d: accuracy %.1f%%, UAR %.1f%%, %d epochs, %.1f s — test %@",
-                                               index + 1, 100 * fold.accuracy, 100 * fold.uar, fold.epochs, fold.seconds,
+                    let effort = architecture.isTreeModel ? "" : "\(fold.epochs) epochs, "
+                    Terminal.printError(String(format: "fold %d: accuracy %.1f%%, UAR %.1f%%, %@%.1f s — test %@",
+                                               index + 1, 100 * fold.accuracy, 100 * fold.uar, effort, fold.seconds,
                                                fold.testSpeakers.isEmpty ? "random files" : fold.testSpeakers.joined(separator: " ")))
                 }
             }
@@ -135,7 +138,8 @@ struct TrainCommand: ParsableCommand {
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage)).utf8))
             let checkpointPath = out + ".checkpoint"
             if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
-            let epochProgress = ProgressBar(total: epochs ?? architecture.configuration(seed: seed, epochs: nil).maximumEpochs, label: "epochs")
+            let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil).maximumEpochs,
+                                            label: architecture.isTreeModel ? "trees" : "epochs")
             var logRecords: [EpochRecord] = []
             let checkpoint = MLPClassifier.Checkpointing(path: checkpointPath, fingerprint: fingerprint) { record in
                 epochProgress.update(finished: record.epoch)
@@ -144,7 +148,7 @@ struct TrainCommand: ParsableCommand {
             }
             let result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
             epochProgress.finish()
-            if let resumed = result.model.classifier.resumedAfterEpoch {
+            if let resumed = (result.model.classifier as? MLPClassifier)?.resumedAfterEpoch {
                 Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
             }
             result.model.description.crossValidation = crossValidation

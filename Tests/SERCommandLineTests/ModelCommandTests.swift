@@ -69,6 +69,29 @@ import Testing
         #expect(text.stdout.contains("speaker-independent CV (2 folds)"))
     }
 
+    /// The tree models train, cross-validate, save, describe themselves and predict through the same commands.
+    @Test func forestTrainsSavesAndPredicts() throws {
+        let model = Self.corpus.workspace.file("forest.safetensors")
+        let report = Self.corpus.workspace.file("forest.html")
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "forest", "--cv", "speakers:2",
+                              "--out", model, "--report", report, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["architecture"] as? String == "forest")
+        let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
+        #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
+        let info = try SERRun(["model", "info", model])
+        #expect(info.status == 0 && info.stdout.contains("architecture: forest") && info.stdout.contains("300 emotion trees"), "\(info.stdout)")
+        let voice = Self.corpus.workspace.file("forest-probe.wav")
+        try AudioFileWriter.write(AudioSignal(samples: SyntheticSpeech.recording(seconds: 1.5, rate: 16000, voiceSpans: [(0.2, 1.3)],
+                                                                                  seed: 77, pitch: 240), sampleRate: 16000), to: voice, format: .wav)
+        let predicted = try SERRun(["predict", voice, "--model", model, "--format", "json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let answer = try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])?.first)
+        #expect(answer["emotion"] as? String == "happy")
+        #expect((try? String(contentsOfFile: report, encoding: .utf8))?.contains("<svg") == true)
+    }
+
     @Test func evaluateReportsTheDocumentedKeys() throws {
         _ = Self.trained
         let run = try SERRun(["evaluate", "--model", Self.trained.model, "--manifest", Self.corpus.manifest, "--format", "json"])

@@ -1,0 +1,366 @@
+import Foundation
+import SERSupport
+
+/// Settings of the tree models: one CART decision tree, or a random forest of them.
+public struct TreeConfiguration: Codable, Sendable, Equatable {
+    /// Trees in the ensemble (1 for a single decision tree).
+    public var trees = 300
+    /// Deepest split level; nil grows until leaves are pure or too small.
+    public var maximumDepth: Int? = nil
+    /// Fewest training examples a leaf may hold.
+    public var minimumLeafSize = 1
+    /// Features tried at each split: all (CART) or about √features (random forest).
+    public var featuresPerSplit: FeatureSampling = .squareRoot
+    /// Each tree sees a bootstrap sample of the examples (random forest) or all of them.
+    public var bootstrap = true
+    /// Weights classes by inverse frequency so rare emotions count as much as common ones.
+    public var balanceClasses = true
+    public var seed: UInt64 = 1
+
+    public enum FeatureSampling: String, Codable, Sendable { case all, squareRoot }
+
+    public init() {}
+
+    /// A single CART tree (Gini, all features, no bootstrap), as sklearn's DecisionTreeClassifier grows it.
+    public static func decisionTree(seed: UInt64) -> TreeConfiguration {
+        var c = TreeConfiguration()
+        c.trees = 1
+        c.featuresPerSplit = .all
+        c.bootstrap = false
+        c.minimumLeafSize = 2
+        c.seed = seed
+        return c
+    }
+
+    /// A random forest: 300 trees on bootstrap samples, √features per split.
+    public static func randomForest(seed: UInt64) -> TreeConfiguration {
+        var c = TreeConfiguration()
+        c.seed = seed
+        return c
+    }
+}
+
+/// One fitted tree, as flat arrays: node `i` splits on `feature[i] <= threshold[i]`
+/// into `left[i]`/`right[i]`, or is a leaf (`feature[i] == -1`) whose class
+/// distribution is `distribution[i·classes ..< (i+1)·classes]`.
+struct DecisionTree: Sendable, Equatable {
+    var feature: [Int32] = []
+    var threshold: [Float] = []
+    var left: [Int32] = []
+    var right: [Int32] = []
+    var distribution: [Float] = []
+
+    var nodeCount: Int { feature.count }
+
+    /// The leaf distribution reached by `row`.
+    func leaf(for row: UnsafeBufferPointer<Float>, classes: Int) -> Int {
+        var node = 0
+        while feature[node] >= 0 {
+            node = Int(row[Int(feature[node])] <= threshold[node] ? left[node] : right[node])
+        }
+        return node * classes
+    }
+}
+
+/// Grows CART trees: Gini impurity with class weights, best threshold over the
+/// tried features (midpoints between distinct sorted values).
+struct TreeGrower {
+    let features: Matrix
+    let targets: [Int]
+    let classes: Int
+    let weights: [Double]            // per class
+    let configuration: TreeConfiguration
+
+    func grow(sample: [Int], generator: inout SplitMix64) -> DecisionTree {
+        var tree = DecisionTree()
+        var order = [Int](repeating: 0, count: sample.count)
+        var stack: [(indices: [Int], depth: Int, node: Int)] = []
+        tree.append(leafOf: sample, targets: targets, weights: weights, classes: classes)
+        stack.append((sample, 0, 0))
+        let featureCount = features.columns
+        let tried = configuration.featuresPerSplit == .all ? featureCount : max(1, Int(Double(featureCount).squareRoot().rounded()))
+        var candidates = Array(0..<featureCount)
+        while let (indices, depth, node) = stack.popLast() {
+            guard indices.count >= 2 * configuration.minimumLeafSize, depth < (configuration.maximumDepth ?? .max) else { continue }
+            var counts = [Double](repeating: 0, count: classes)
+            for i in indices { counts[targets[i]] += weights[targets[i]] }
+            let total = counts.reduce(0, +)
+            let parentImpurity = gini(counts, total)
+            guard parentImpurity > 1e-12 else { continue }
+            // Draw the features to try (a partial Fisher–Yates shuffle).
+            for k in 0..<tried {
+                let j = k + Int(generator.next() % UInt64(featureCount - k))
+                candidates.swapAt(k, j)
+            }
+            var best: (gain: Double, feature: Int, threshold: Float) = (1e-12, -1, 0)
+            var leftCounts = [Double](repeating: 0, count: classes)
+            for f in candidates.prefix(tried) {
+                order.removeAll(keepingCapacity: true)
+                order.append(contentsOf: indices)
+                order.sort { features[$0, f] < features[$1, f] }
+                for c in 0..<classes { leftCounts[c] = 0 }
+                var leftTotal = 0.0
+                for position in 0..<(order.count - 1) {
+                    let i = order[position]
+                    leftCounts[targets[i]] += weights[targets[i]]
+                    leftTotal += weights[targets[i]]
+                    let value = features[i, f], nextValue = features[order[position + 1], f]
+                    guard value < nextValue, position + 1 >= configuration.minimumLeafSize,
+                          order.count - position - 1 >= configuration.minimumLeafSize else { continue }
+                    var impurityLeft = 1.0, impurityRight = 1.0
+                    let rightTotal = total - leftTotal
+                    for c in 0..<classes {
+                        let l = leftCounts[c] / leftTotal, r = (counts[c] - leftCounts[c]) / rightTotal
+                        impurityLeft -= l * l
+                        impurityRight -= r * r
+                    }
+                    let gain = parentImpurity - (leftTotal * impurityLeft + rightTotal * impurityRight) / total
+                    if gain > best.gain {
+                        let midpoint = value + (nextValue - value) / 2
+                        best = (gain, f, midpoint < nextValue ? midpoint : value)
+                    }
+                }
+            }
+            guard best.feature >= 0 else { continue }
+            let leftIndices = indices.filter { features[$0, best.feature] <= best.threshold }
+            let rightIndices = indices.filter { features[$0, best.feature] > best.threshold }
+            guard !leftIndices.isEmpty, !rightIndices.isEmpty else { continue }
+            tree.feature[node] = Int32(best.feature)
+            tree.threshold[node] = best.threshold
+            tree.left[node] = Int32(tree.nodeCount)
+            tree.append(leafOf: leftIndices, targets: targets, weights: weights, classes: classes)
+            tree.right[node] = Int32(tree.nodeCount)
+            tree.append(leafOf: rightIndices, targets: targets, weights: weights, classes: classes)
+            stack.append((rightIndices, depth + 1, Int(tree.right[node])))
+            stack.append((leftIndices, depth + 1, Int(tree.left[node])))
+        }
+        return tree
+    }
+
+    private func gini(_ counts: [Double], _ total: Double) -> Double {
+        guard total > 0 else { return 0 }
+        return 1 - counts.reduce(0) { $0 + ($1 / total) * ($1 / total) }
+    }
+}
+
+extension DecisionTree {
+    /// Adds a leaf holding the weighted class distribution of `indices`.
+    mutating func append(leafOf indices: [Int], targets: [Int], weights: [Double], classes: Int) {
+        var counts = [Double](repeating: 0, count: classes)
+        for i in indices { counts[targets[i]] += weights[targets[i]] }
+        let total = max(counts.reduce(0, +), 1e-12)
+        feature.append(-1)
+        threshold.append(0)
+        left.append(-1)
+        right.append(-1)
+        distribution.append(contentsOf: counts.map { Float($0 / total) })
+    }
+}
+
+/// A forest of tree ensembles: the emotion forest and, where gender is known
+/// in training, a gender forest. Probabilities are the mean leaf distribution,
+/// sharpened or softened by a fitted temperature on their logarithms.
+public final class ForestClassifier: EmotionClassifier {
+    public static let formatVersion = "1"
+
+    public let labels: [String]
+    public let configuration: TreeConfiguration
+    public private(set) var inputDimension: Int
+    public private(set) var temperature: Float = 1
+    public private(set) var genderTemperature: Float = 1
+    var trees: [DecisionTree] = []
+    var genderTrees: [DecisionTree] = []
+
+    public init(labels: [String], configuration: TreeConfiguration) {
+        self.labels = labels
+        self.configuration = configuration
+        inputDimension = 0
+    }
+
+    public var hasGenderHead: Bool { !genderTrees.isEmpty }
+    public var parameterCount: Int { (trees + genderTrees).reduce(0) { $0 + $1.nodeCount } }
+    /// The architecture name it is saved under: `tree` for one tree, `forest` otherwise.
+    public var architecture: String { configuration.trees == 1 ? "tree" : "forest" }
+
+    public var structureSummary: [String] {
+        func describe(_ trees: [DecisionTree], _ what: String) -> String {
+            let nodes = trees.map(\.nodeCount)
+            return "\(trees.count) \(what) tree\(trees.count == 1 ? "" : "s"), \(nodes.reduce(0, +)) nodes (largest \(nodes.max() ?? 0))"
+        }
+        var lines = [describe(trees, "emotion")]
+        if hasGenderHead { lines.append(describe(genderTrees, "gender")) }
+        return lines
+    }
+
+    /// Grows the trees on both cores.
+    public func fit(_ training: LabelledMatrix) {
+        inputDimension = training.features.columns
+        trees = Self.growForest(features: training.features, targets: training.targets, classes: labels.count,
+                                configuration: configuration, seed: configuration.seed)
+        let known = training.genders.indices.filter { training.genders[$0] != nil }
+        let genders = Set(known.compactMap { training.genders[$0] })
+        if genders.count == 2 {
+            var genderConfiguration = configuration
+            genderConfiguration.trees = max(1, configuration.trees / 3)
+            genderTrees = Self.growForest(features: training.features.rows(known), targets: known.map { training.genders[$0]! },
+                                          classes: MLPClassifier.genderLabels.count, configuration: genderConfiguration,
+                                          seed: configuration.seed &+ 0x6E4D)
+        }
+    }
+
+    static func growForest(features: Matrix, targets: [Int], classes: Int, configuration: TreeConfiguration, seed: UInt64) -> [DecisionTree] {
+        var counts = [Double](repeating: 0, count: classes)
+        for t in targets { counts[t] += 1 }
+        let weights = counts.map { configuration.balanceClasses && $0 > 0 ? Double(targets.count) / (Double(classes) * $0) : 1 }
+        let grower = TreeGrower(features: features, targets: targets, classes: classes, weights: weights, configuration: configuration)
+        return parallelMap(count: configuration.trees) { index in
+            var generator = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            let sample = configuration.bootstrap
+                ? (0..<targets.count).map { _ in Int(generator.next() % UInt64(targets.count)) }
+                : Array(0..<targets.count)
+            return grower.grow(sample: sample, generator: &generator)
+        }
+    }
+
+    /// Mean leaf distribution of each row over `trees`.
+    static func vote(_ trees: [DecisionTree], _ features: Matrix, classes: Int) -> Matrix {
+        var out = Matrix(rows: features.rows, columns: classes)
+        guard !trees.isEmpty else { return out }
+        let share = 1 / Float(trees.count)
+        features.values.withUnsafeBufferPointer { values in
+            for r in 0..<features.rows {
+                let row = UnsafeBufferPointer(rebasing: values[(r * features.columns)..<((r + 1) * features.columns)])
+                for tree in trees {
+                    let leaf = tree.leaf(for: row, classes: classes)
+                    for c in 0..<classes { out.values[r * classes + c] += share * tree.distribution[leaf + c] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Log-probabilities (floored) as logits for temperature scaling.
+    static func logits(_ probabilities: Matrix) -> Matrix {
+        Matrix(rows: probabilities.rows, columns: probabilities.columns, values: probabilities.values.map { log(max($0, 1e-4)) })
+    }
+
+    public func probabilities(_ features: Matrix) -> Matrix {
+        guard features.columns == inputDimension else { return Matrix(rows: features.rows, columns: labels.count) }
+        let raw = Self.logits(Self.vote(trees, features, classes: labels.count))
+        return SoftmaxCrossEntropy.probabilities(Matrix(rows: raw.rows, columns: raw.columns, values: raw.values.map { $0 / temperature }))
+    }
+
+    public func genderProbabilities(_ features: Matrix) -> Matrix? {
+        guard hasGenderHead, features.columns == inputDimension else { return nil }
+        let raw = Self.logits(Self.vote(genderTrees, features, classes: MLPClassifier.genderLabels.count))
+        return SoftmaxCrossEntropy.probabilities(Matrix(rows: raw.rows, columns: raw.columns, values: raw.values.map { $0 / genderTemperature }))
+    }
+
+    public func calibrate(on validation: LabelledMatrix) {
+        guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
+        temperature = MLPClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
+                                                      targets: validation.targets)
+        let known = validation.genders.indices.filter { validation.genders[$0] != nil }
+        if hasGenderHead && !known.isEmpty {
+            let votes = Self.vote(genderTrees, validation.features.rows(known), classes: MLPClassifier.genderLabels.count)
+            genderTemperature = MLPClassifier.fittedTemperature(logits: Self.logits(votes), targets: known.map { validation.genders[$0]! })
+        }
+    }
+
+    public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: extra)
+        file.metadata["format"] = "ser-model"
+        file.metadata["format_version"] = Self.formatVersion
+        file.metadata["architecture"] = architecture
+        file.metadata["labels"] = sortedJSONText(labels)
+        file.metadata["training_configuration"] = sortedJSONText(configuration)
+        file.metadata["temperature"] = String(temperature)
+        file.metadata["input_dimension"] = String(inputDimension)
+        Self.store(trees, classes: labels.count, prefix: "trees", in: &file)
+        if hasGenderHead {
+            file.metadata["gender_labels"] = sortedJSONText(MLPClassifier.genderLabels)
+            file.metadata["gender_temperature"] = String(genderTemperature)
+            Self.store(genderTrees, classes: MLPClassifier.genderLabels.count, prefix: "gender_trees", in: &file)
+        }
+        return file
+    }
+
+    /// Trees as float32 tensors (indices are exact in float32 below 2²⁴):
+    /// `PREFIX.offsets` (first node of each tree), `.feature`, `.threshold`, `.left`, `.right`, `.distribution`.
+    static func store(_ trees: [DecisionTree], classes: Int, prefix: String, in file: inout SafeTensorsFile) {
+        var offsets: [Float] = [], feature: [Float] = [], threshold: [Float] = [], left: [Float] = [], right: [Float] = [], distribution: [Float] = []
+        for tree in trees {
+            offsets.append(Float(feature.count))
+            feature += tree.feature.map(Float.init)
+            threshold += tree.threshold
+            left += tree.left.map(Float.init)
+            right += tree.right.map(Float.init)
+            distribution += tree.distribution
+        }
+        file.tensors["\(prefix).offsets"] = .init(shape: [offsets.count], values: offsets)
+        for (name, values) in [("feature", feature), ("threshold", threshold), ("left", left), ("right", right)] {
+            file.tensors["\(prefix).\(name)"] = .init(shape: [values.count], values: values)
+        }
+        file.tensors["\(prefix).distribution"] = .init(shape: [feature.count, classes], values: distribution)
+    }
+
+    static func load(prefix: String, classes: Int, inputDimension: Int, from file: SafeTensorsFile, source: String) throws -> [DecisionTree] {
+        typealias Failure = SafeTensorsFile.Failure
+        guard let offsets = file.tensors["\(prefix).offsets"]?.values, let feature = file.tensors["\(prefix).feature"]?.values,
+              let threshold = file.tensors["\(prefix).threshold"]?.values, let left = file.tensors["\(prefix).left"]?.values,
+              let right = file.tensors["\(prefix).right"]?.values, let distribution = file.tensors["\(prefix).distribution"]?.values,
+              !offsets.isEmpty, threshold.count == feature.count, left.count == feature.count, right.count == feature.count,
+              distribution.count == feature.count * classes
+        else { throw Failure.corrupt(path: source, reason: "the \(prefix) tensors are missing or their sizes disagree") }
+        var trees: [DecisionTree] = []
+        let bounds = offsets.map { Int($0) } + [feature.count]
+        for t in 0..<offsets.count {
+            let start = bounds[t], end = bounds[t + 1]
+            guard start >= 0, start < end, end <= feature.count else { throw Failure.corrupt(path: source, reason: "tree \(t) has no nodes") }
+            var tree = DecisionTree()
+            for node in start..<end {
+                let f = Int(feature[node]), l = Int(left[node]), r = Int(right[node])
+                // Every split reads a real feature and points forward inside its own tree (no cycles).
+                if f >= 0 {
+                    guard f < inputDimension, l > node - start, r > node - start, l < end - start, r < end - start,
+                          !threshold[node].isNaN
+                    else { throw Failure.corrupt(path: source, reason: "tree \(t) node \(node - start) is malformed") }
+                }
+                tree.feature.append(Int32(f < 0 ? -1 : f))
+                tree.threshold.append(threshold[node])
+                tree.left.append(Int32(l))
+                tree.right.append(Int32(r))
+            }
+            tree.distribution = Array(distribution[(start * classes)..<(end * classes)])
+            trees.append(tree)
+        }
+        return trees
+    }
+
+    /// Rebuilds a trained forest from its model file; `source` names it in errors.
+    public init(modelFile file: SafeTensorsFile, source: String) throws {
+        typealias Failure = SafeTensorsFile.Failure
+        guard file.metadata["format"] == "ser-model", ["tree", "forest"].contains(file.metadata["architecture"] ?? "") else {
+            throw Failure.unsupported(path: source, reason: "not a tree model written by ser")
+        }
+        guard file.metadata["format_version"] == Self.formatVersion else {
+            throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.formatVersion)")
+        }
+        guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
+              !labels.isEmpty,
+              let settingsText = file.metadata["training_configuration"],
+              let configuration = try? JSONDecoder().decode(TreeConfiguration.self, from: Data(settingsText.utf8)),
+              let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0
+        else { throw Failure.corrupt(path: source, reason: "labels, settings or the input size are missing") }
+        self.labels = labels
+        self.configuration = configuration
+        inputDimension = dimension
+        temperature = file.metadata["temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        genderTemperature = file.metadata["gender_temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        trees = try Self.load(prefix: "trees", classes: labels.count, inputDimension: dimension, from: file, source: source)
+        if file.tensors["gender_trees.offsets"] != nil {
+            genderTrees = try Self.load(prefix: "gender_trees", classes: MLPClassifier.genderLabels.count, inputDimension: dimension,
+                                        from: file, source: source)
+        }
+    }
+}
