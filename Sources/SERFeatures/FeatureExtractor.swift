@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import SERAudio
 
@@ -86,6 +87,31 @@ public struct FeatureExtractor: Sendable {
         return out
     }
 
+    /// The frame matrices of several features, with pitch (`pyin`/`yin`, the
+    /// costliest and independent of the STFT) computed on a second thread while
+    /// this one does the rest: for one utterance at a time on an idle core (live
+    /// audio), where latency matters more than throughput.
+    public func frames(_ kinds: [FeatureKind], samples: [Float], concurrently: Bool) throws -> [FeatureKind: FeatureMatrix] {
+        guard concurrently, let pitch = kinds.first(where: { $0 == .pyin || $0 == .yin }) else {
+            return try frames(kinds, samples: samples)
+        }
+        let configuration = configuration
+        let outcome = PitchOutcome()
+        let group = DispatchGroup()
+        DispatchQueue.global(qos: .userInitiated).async(group: group) {
+            outcome.result = Result { try Analysis.pitchFrames(pitch, samples: samples, configuration: configuration) }
+        }
+        var out = try frames(kinds.filter { $0 != pitch }, samples: samples)
+        group.wait()
+        out[pitch] = try outcome.result?.get()
+        return out
+    }
+
+    /// Hands the pitch thread's result back; written once, read after the wait.
+    private final class PitchOutcome: @unchecked Sendable {
+        var result: Result<FeatureMatrix, any Error>?
+    }
+
     /// Row names of a feature's frame matrix, e.g. `mfcc_0 … mfcc_19`.
     public func rowNames(_ kind: FeatureKind) -> [String] {
         let count: Int
@@ -142,15 +168,18 @@ public struct FeatureExtractor: Sendable {
             case .tonnetzHarmonic:
                 let harmonic = try WaveformFeatures.harmonicComponent(samples, stft: configuration.stft)
                 return try WaveformFeatures.tonnetz(harmonic, sampleRate: Double(configuration.sampleRate), configuration: constantQ)
-            case .yin:
-                return try WaveformFeatures.yin(samples, sampleRate: Double(configuration.sampleRate),
-                                                configuration: configuration.alignedPitch)
-            case .pyin:
-                let track = try WaveformFeatures.pyin(samples, sampleRate: Double(configuration.sampleRate),
-                                                      configuration: configuration.alignedPitch)
-                return FeatureMatrix(rows: 3, columns: track.f0.count,
-                                     values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
+            case .yin, .pyin:
+                return try Self.pitchFrames(kind, samples: samples, configuration: configuration)
             }
+        }
+
+        /// `yin` or `pyin` frames: from the samples alone, no spectrogram.
+        static func pitchFrames(_ kind: FeatureKind, samples: [Float], configuration: FeatureConfiguration) throws -> FeatureMatrix {
+            if kind == .yin {
+                return try WaveformFeatures.yin(samples, sampleRate: Double(configuration.sampleRate), configuration: configuration.alignedPitch)
+            }
+            let track = try WaveformFeatures.pyin(samples, sampleRate: Double(configuration.sampleRate), configuration: configuration.alignedPitch)
+            return FeatureMatrix(rows: 3, columns: track.f0.count, values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
         }
 
         private var constantQ: ConstantQConfiguration {
@@ -259,9 +288,10 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     }
 
     /// The vector for `samples` (already at `sampleRate`).
-    public func vector(samples: [Float], sampleRate: Int = 22050) throws -> [Float] {
+    /// With `concurrently`, pitch runs on a second thread (see `FeatureExtractor.frames(_:samples:concurrently:)`).
+    public func vector(samples: [Float], sampleRate: Int = 22050, concurrently: Bool = false) throws -> [Float] {
         let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
-        let frames = try extractor.frames(parts.map(\.0), samples: samples)
+        let frames = try extractor.frames(parts.map(\.0), samples: samples, concurrently: concurrently)
         return parts.flatMap { kind, pooling in pooling.pool(frames[kind]!) }
     }
 

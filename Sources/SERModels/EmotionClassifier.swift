@@ -31,8 +31,9 @@ public enum ClassifierFile {
         switch file.metadata["architecture"] ?? "" {
         case "mlp", "logreg": return try MLPClassifier(modelFile: file, source: source)
         case "tree", "forest": return try ForestClassifier(modelFile: file, source: source)
+        case "boosted": return try BoostedTreesClassifier(modelFile: file, source: source)
         case let other:
-            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads mlp, logreg, tree and forest)")
+            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads mlp, logreg, tree, forest and boosted)")
         }
     }
 }

@@ -173,8 +173,9 @@ public final class EmotionModel: @unchecked Sendable {
     }
 
     /// The feature vector of `samples` (already at `sampleRate`, mono).
-    public func featureVector(_ samples: [Float]) throws -> [Float] {
-        try preset.vector(samples: samples, sampleRate: sampleRate)
+    /// With `concurrently`, pitch is computed on a second thread (lower latency for one utterance).
+    public func featureVector(_ samples: [Float], concurrently: Bool = false) throws -> [Float] {
+        try preset.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
     }
 
     /// Emotion and gender probabilities for feature vectors, one row each.

@@ -23,6 +23,10 @@ public struct RecognitionOptions: Sendable {
     public var maximumUtteranceSeconds = 10.0
     /// Below this confidence the emotion is reported as `uncertain`.
     public var minimumConfidence: Double?
+    /// Compute each utterance's pitch on a second thread: lower latency for live
+    /// audio, where one window is classified at a time. Off for batches, which
+    /// already keep every core busy with whole files.
+    public var concurrentFeatures = false
     public var voiceActivity = VoiceActivityConfiguration()
     public init() {}
 }
@@ -191,7 +195,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
     private func classify(_ samples: [Float], timings: inout StageTimings) -> Classification? {
         guard Double(samples.count) >= Self.minimumPieceSeconds * Double(model.sampleRate) else { return nil }
         let started = ContinuousClock.now
-        guard let vector = try? model.featureVector(samples), vector.allSatisfy(\.isFinite) else { return nil }
+        guard let vector = try? model.featureVector(samples, concurrently: options.concurrentFeatures), vector.allSatisfy(\.isFinite) else { return nil }
         let featuresDone = ContinuousClock.now
         let classification = model.classify([vector]).first
         timings.features += (featuresDone - started).seconds

@@ -64,7 +64,9 @@ enum StreamSession {
                         try await fail("encoding must be s16le or f32le (got \(start.encoding ?? ""))")
                         return
                     }
-                    let recognizer = EmotionRecognizer(model: service.model)
+                    var options = RecognitionOptions()
+                    options.concurrentFeatures = true
+                    let recognizer = EmotionRecognizer(model: service.model, options: options)
                     do {
                         let stream = try LiveEmotionStream(recognizer: recognizer, encoding: encoding, sampleRate: start.sampleRate,
                                                            channels: start.channels ?? 1, windowSeconds: start.window ?? 2,

@@ -15,9 +15,11 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     case tree
     /// A random forest: 300 CART trees on bootstrap samples, √features per split.
     case forest
+    /// Gradient-boosted regression trees on the softmax loss (200 rounds, depth 4, η 0.1).
+    case boosted
 
     /// Whether this family is a tree model (no epochs, no standardization).
-    public var isTreeModel: Bool { self == .tree || self == .forest }
+    public var isTreeModel: Bool { self == .tree || self == .forest || self == .boosted }
 
     public func treeConfiguration(seed: UInt64) -> TreeConfiguration {
         self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
@@ -28,7 +30,7 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
         c.seed = seed
         if let epochs { c.maximumEpochs = epochs }
         switch self {
-        case .mlp, .tree, .forest: break
+        case .mlp, .tree, .forest, .boosted: break
         case .logreg:
             c.hiddenLayers = []
             c.dropout = 0
@@ -97,7 +99,13 @@ public enum Trainer {
         let validation = held.isEmpty ? nil : dataset.matrix(held, labels: labels)
         let classifier: any EmotionClassifier
         var history: [EpochRecord] = []
-        if options.architecture.isTreeModel {
+        if options.architecture == .boosted {
+            var configuration = BoostingConfiguration()
+            configuration.seed = options.seed
+            let booster = BoostedTreesClassifier(labels: labels, configuration: configuration)
+            booster.fit(dataset.matrix(fit, labels: labels))
+            classifier = booster
+        } else if options.architecture.isTreeModel {
             let forest = ForestClassifier(labels: labels, configuration: options.architecture.treeConfiguration(seed: options.seed))
             forest.fit(dataset.matrix(fit, labels: labels))
             classifier = forest

@@ -95,7 +95,9 @@ struct ListenCommand: ParsableCommand {
     func run() throws {
         useSingleThreadedBLAS()
         let emotionModel = try EmotionModel(contentsOf: model ?? DefaultModel.path())
-        let recognizer = EmotionRecognizer(model: emotionModel)
+        var options = RecognitionOptions()
+        options.concurrentFeatures = true     // one window at a time: use the second core for pitch
+        let recognizer = EmotionRecognizer(model: emotionModel, options: options)
         let fromStandardInput = input == "-"
         let source = fromStandardInput ? CaptureSource(handle: FileHandle.standardInput, process: nil)
             : try CaptureSource.microphone(device: device, rate: emotionModel.sampleRate)

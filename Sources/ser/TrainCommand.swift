@@ -43,6 +43,7 @@ struct TrainCommand: ParsableCommand {
           logreg   multinomial logistic regression on standardized features
           tree     one CART decision tree (Gini, class-balanced), the seeds' decision tree
           forest   a random forest of 300 CART trees (bootstrap, √features per split)
+          boosted  gradient-boosted trees, softmax loss (200 rounds, depth 4, learning rate 0.1)
         Features (--features):
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values (default)
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
@@ -66,7 +67,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var selection: DataSelection
 
-    @Option(help: "Model family: mlp, logreg, tree or forest.") var architecture: Architecture = .mlp
+    @Option(help: "Model family: mlp, logreg, tree, forest or boosted.") var architecture: Architecture = .mlp
     @Option(help: "Feature vector: rich, classic180 or x193.") var features: FeaturePreset = .rich
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?

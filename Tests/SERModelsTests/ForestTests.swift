@@ -105,3 +105,63 @@ import Testing
         #expect(throws: SafeTensorsFile.Failure.self) { try ClassifierFile.load(unknown, source: "unknown") }
     }
 }
+
+@Suite struct BoostedTreesTests {
+    let data = ForestTests()
+
+    func accuracy(_ model: BoostedTreesClassifier, _ test: LabelledMatrix) -> Double {
+        let p = model.probabilities(test.features)
+        let predicted = (0..<p.rows).map { r in (0..<p.columns).max { p[r, $0] < p[r, $1] }! }
+        return ClassificationMetrics(labels: model.labels, truth: test.targets, predicted: predicted).accuracy
+    }
+
+    @Test func boostingLearnsNoisyThresholdsAndGender() {
+        var configuration = BoostingConfiguration()
+        configuration.rounds = 40
+        let model = BoostedTreesClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        model.fit(data.thresholdData(600, seed: 3, flips: 0.2))
+        let test = data.thresholdData(300, seed: 5)
+        #expect(accuracy(model, test) > 0.85, "accuracy \(accuracy(model, test))")
+        #expect(model.emotion.trees.count == 40 * 3)
+        let p = model.probabilities(test.features)
+        #expect((0..<p.rows).allSatisfy { r in abs((0..<3).reduce(0) { $0 + p[r, $1] } - 1) < 1e-4 })
+        let gender = model.genderProbabilities(test.features)
+        let known = test.genders.indices.filter { test.genders[$0] != nil }
+        let right = known.filter { r in ((gender?[r, 1] ?? 0) > 0.5 ? 1 : 0) == test.genders[r]! }.count
+        #expect(Double(right) / Double(known.count) > 0.9)
+    }
+
+    /// More rounds fit the training data better: the loss goes down as trees are added.
+    @Test func moreRoundsFitBetter() {
+        let train = data.thresholdData(400, seed: 11, flips: 0.1)
+        var few = BoostingConfiguration(), many = BoostingConfiguration()
+        few.rounds = 3
+        many.rounds = 60
+        let small = BoostedTreesClassifier(labels: ["a", "b", "c"], configuration: few)
+        let large = BoostedTreesClassifier(labels: ["a", "b", "c"], configuration: many)
+        small.fit(train)
+        large.fit(train)
+        func loss(_ model: BoostedTreesClassifier) -> Double {
+            let p = model.probabilities(train.features)
+            return (0..<p.rows).reduce(0.0) { $0 - log(Double(max(p[$1, train.targets[$1]], 1e-9))) } / Double(p.rows)
+        }
+        #expect(loss(large) < loss(small))
+    }
+
+    @Test func modelFileRoundTrips() throws {
+        var configuration = BoostingConfiguration()
+        configuration.rounds = 10
+        let model = BoostedTreesClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        model.fit(data.thresholdData(200, seed: 1))
+        model.calibrate(on: data.thresholdData(100, seed: 2, flips: 0.1))
+        let decoded = try SafeTensorsFile(data: model.modelFile(metadata: [:]).encoded(), source: "boosted.safetensors")
+        let loaded = try #require(try ClassifierFile.load(decoded, source: "boosted.safetensors") as? BoostedTreesClassifier)
+        let test = data.thresholdData(50, seed: 3)
+        #expect(loaded.probabilities(test.features) == model.probabilities(test.features))
+        #expect(loaded.genderProbabilities(test.features) == model.genderProbabilities(test.features))
+        #expect(loaded.temperature == model.temperature)
+        var broken = decoded
+        broken.tensors["boost.initial"] = .init(shape: [2], values: [0, 0])
+        #expect(throws: SafeTensorsFile.Failure.self) { try BoostedTreesClassifier(modelFile: broken, source: "broken") }
+    }
+}
