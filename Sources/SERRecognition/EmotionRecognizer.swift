@@ -13,6 +13,26 @@ public enum Segmentation: Sendable, Equatable {
     case speech
     /// Fixed windows, `seconds` long, every `hop` seconds.
     case window(seconds: Double, hop: Double)
+
+    /// Window lengths accepted from users (seconds).
+    public static let windowSeconds: ClosedRange<Double> = 0.5...600
+    /// The shortest hop accepted from users: finer hops multiply the work without telling more.
+    public static let minimumHopSeconds = 0.1
+
+    /// Fixed windows as a user asked for them (`hop` defaults to half the window),
+    /// or a message saying which value is out of range.
+    public static func checkedWindow(seconds: Double, hop: Double?) -> Result<Segmentation, WindowError> {
+        guard windowSeconds.contains(seconds) else {
+            return .failure(WindowError(message: "the window must be between \(windowSeconds.lowerBound) and \(windowSeconds.upperBound) seconds"))
+        }
+        let step = hop ?? seconds / 2
+        guard step >= minimumHopSeconds && step <= seconds else {
+            return .failure(WindowError(message: "the hop must be between \(minimumHopSeconds) seconds and the window"))
+        }
+        return .success(.window(seconds: seconds, hop: step))
+    }
+
+    public struct WindowError: Error, Sendable { public var message: String }
 }
 
 /// What to do with a recording.

@@ -70,6 +70,10 @@ public struct EmotionServer: Sendable {
         }
         router.get("/v1/model") { _, _ in JSONBody.response(text: service.modelDocument) }
         router.get("/openapi.json") { _, _ in JSONBody.response(text: OpenAPIDocument.text(maxUploadBytes: configuration.maxUploadBytes)) }
+        router.get("/v1/stream") { _, _ -> Response in
+            throw APIError(.upgradeRequired, "/v1/stream is a WebSocket: connect with the Upgrade: websocket handshake (see /openapi.json)",
+                           headers: [.upgrade: "websocket"])
+        }
         router.post("/v1/predict") { request, _ -> Response in
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
@@ -88,6 +92,12 @@ public struct EmotionServer: Sendable {
 /// (404, 405) get a message, and anything unexpected is logged and answered
 /// with a generic 500, never a trace.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The server's paths and the methods each takes, for 405's `Allow`.
+    static var routes: [String: String] {
+        ["/": "GET", "/index.html": "GET", "/app.js": "GET", "/style.css": "GET", "/healthz": "GET", "/v1/model": "GET",
+         "/openapi.json": "GET", "/v1/predict": "POST", "/v1/stream": "GET"]
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -96,7 +106,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let message: String
             switch error.status {
-            case .notFound: message = "no such route: \(request.method) \(request.uri.path); see /openapi.json"
+            case .notFound:
+                if let allowed = Self.routes[request.uri.path] {
+                    throw APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
+                                   headers: [.allow: allowed])
+                }
+                message = "no such route: \(request.method) \(request.uri.path); see /openapi.json"
             case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path); see /openapi.json"
             case .contentTooLarge: message = "the request body is too large"
             default: message = error.body ?? error.status.reasonPhrase

@@ -53,7 +53,7 @@ enum OpenAPIDocument {
             "parameters": [
                 query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
                 query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
-                query("hop", ["type": "number", "exclusiveMinimum": 0], "Seconds between window starts (default: half the window); needs window."),
+                query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window), at most the window; only with window (400 otherwise)."),
                 query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
                 query("visuals", ["type": "boolean"], "Adds waveform and spectrogram for drawing."),
             ],
@@ -92,7 +92,8 @@ enum OpenAPIDocument {
                     "summary": "Live emotion over a WebSocket",
                     "description": "Upgrade to a WebSocket. Send first a text message {\"encoding\": \"s16le\"|\"f32le\", \"sample_rate\": N, \"channels\": N, \"window\": seconds, \"hop\": seconds} (only sample_rate required), then binary PCM frames; send {\"type\": \"end\"} to flush and close. The server answers {\"type\": \"ready\"}, then one {\"type\": \"event\", \"t\", \"speech\", \"emotion\", \"confidence\", \"probabilities\", \"gender\"} per hop, and {\"type\": \"error\", \"error\"} before closing on a problem.",
                     "operationId": "stream",
-                    "responses": ["101": ["description": "Switching to the WebSocket protocol."]],
+                    "responses": ["101": ["description": "Switching to the WebSocket protocol."],
+                                  "426": response("A plain GET without the WebSocket upgrade headers.")],
                 ]],
             ],
             "components": ["schemas": [

@@ -32,10 +32,10 @@ public struct PredictionRequest: Sendable, Equatable {
         }
         let segments = try flag("segments")
         if let window = try number("window") {
-            guard window >= 0.5 && window <= 600 else { throw APIError.malformed("window must be between 0.5 and 600 seconds") }
-            let hop = try number("hop") ?? window / 2
-            guard hop > 0 && hop <= window else { throw APIError.malformed("hop must be positive and at most the window") }
-            segmentation = .window(seconds: window, hop: hop)
+            switch Segmentation.checkedWindow(seconds: window, hop: try number("hop")) {
+            case .success(let windows): segmentation = windows
+            case .failure(let error): throw APIError.malformed(error.message)
+            }
         } else if query["hop"] != nil {
             throw APIError.malformed("hop needs window")
         } else if let segments {

@@ -52,8 +52,10 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Print the time spent decoding, resampling, detecting speech, computing features and running the model.") var timings = false
 
     func validate() throws {
-        if let window, !(window >= 0.5 && window <= 600) { throw ValidationError("--window must be between 0.5 and 600 seconds.") }
-        if let hop, !(hop > 0 && hop <= (window ?? 0)) { throw ValidationError("--hop needs --window and must be positive and at most the window.") }
+        if let window, case .failure(let error) = Segmentation.checkedWindow(seconds: window, hop: hop) {
+            throw ValidationError("--window/--hop: \(error.message).")
+        }
+        if hop != nil && window == nil { throw ValidationError("--hop needs --window.") }
         if let minConfidence, !(0...1).contains(minConfidence) { throw ValidationError("--min-confidence is a probability between 0 and 1.") }
         if segments && noSegments { throw ValidationError("choose one of --segments and --no-segments.") }
         if paths.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read once.") }

@@ -151,6 +151,10 @@ import Testing
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest]).status == 2, "nothing to do")
         #expect(try SERRun(["train", "--out", "x.safetensors"]).status == 2, "no data")
         #expect(try SERRun(["predict", "--model", "/nonexistent.safetensors", "x.wav"]).status == 1)
+        let tinyHop = try SERRun(["predict", "x.wav", "--window", "1", "--hop", "0.01"])
+        #expect(tinyHop.status == 2 && tinyHop.stderr.contains("hop"), "\(tinyHop.stderr)")
+        #expect(try SERRun(["predict", "x.wav", "--hop", "0.5"]).status == 2, "hop without window")
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "svm"]).status == 2)
     }
 }
 

@@ -136,8 +136,15 @@ enum Clips {
             #expect(missing.status == 404)
             #expect((missing.json["error"] as? String)?.contains("/nowhere") == true)
             let wrongMethod = try await HTTP.get(port: server.port, "/v1/predict")
-            #expect([404, 405].contains(wrongMethod.status))
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers["allow"] == "POST")
             #expect(wrongMethod.json["error"] is String)
+            let deleted = try await HTTP.request(port: server.port, method: "DELETE", path: "/healthz")
+            #expect(deleted.status == 405 && deleted.headers["allow"] == "GET")
+            // The stream without the WebSocket handshake says how to connect.
+            let plain = try await HTTP.get(port: server.port, "/v1/stream")
+            #expect(plain.status == 426)
+            #expect(plain.headers["upgrade"] == "websocket")
         }
     }
 }
@@ -218,7 +225,8 @@ enum Clips {
 
     @Test func malformedRequestsAre400() async throws {
         try await withServer { server in
-            for query in ["window=abc", "window=0.1", "hop=1", "segments=maybe", "min_confidence=2"] {
+            // A hop of one sample would multiply the work thousands of times: the shortest is 0.1 s.
+            for query in ["window=abc", "window=0.1", "hop=1", "window=1&hop=0.01", "window=1&hop=2", "segments=maybe", "min_confidence=2"] {
                 let answer = try await HTTP.post(port: server.port, "/v1/predict?\(query)", body: Clips.voice)
                 #expect(answer.status == 400, "\(query)")
                 #expect(answer.json["error"] is String)
