@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERSupport", "SERTestSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERTraining", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]

@@ -17,6 +17,34 @@ public enum Perturbation: Codable, Sendable, Equatable {
     case timeShift(maximumSeconds: Double)
 }
 
+extension Perturbation {
+    /// Parses `noise:SNR_DB`, `gain:DB`, `speed:FACTOR`, `pitch:SEMITONES` or
+    /// `shift:SECONDS` (the command line's `--augment` entries).
+    public init?(argument: String) {
+        let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let value = Double(parts[1]), value.isFinite else { return nil }
+        switch parts[0] {
+        case "noise" where value > -10 && value < 80: self = .noise(snr: value)
+        case "gain" where abs(value) <= 40: self = .gain(decibels: value)
+        case "speed" where value >= 0.5 && value <= 2: self = .speed(factor: value)
+        case "pitch" where abs(value) <= 12: self = .pitch(semitones: value)
+        case "shift" where value > 0 && value <= 5: self = .timeShift(maximumSeconds: value)
+        default: return nil
+        }
+    }
+
+    /// The argument form, also used in cache keys.
+    public var argument: String {
+        switch self {
+        case .noise(let snr): return "noise:\(snr)"
+        case .gain(let decibels): return "gain:\(decibels)"
+        case .speed(let factor): return "speed:\(factor)"
+        case .pitch(let semitones): return "pitch:\(semitones)"
+        case .timeShift(let seconds): return "shift:\(seconds)"
+        }
+    }
+}
+
 /// An augmented copy of a training item: it inherits the source's speaker, gender
 /// and label, so it lands on the same side of every speaker split.
 public struct AugmentedItem: Codable, Sendable, Equatable {

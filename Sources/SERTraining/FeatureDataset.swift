@@ -15,6 +15,9 @@ public struct FeatureDataset: Sendable {
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
     public private(set) var failures: [SkippedFile]
+    /// Feature vectors of each item's augmented copies (empty without augmentation).
+    /// Training takes them only for its training items, so copies never cross a split.
+    public private(set) var augmented: [[[Float]]] = []
 
     /// Computes (or reads from `cache`) the vector of every item. A file that
     /// fails is listed in `failures`; the rest still count.
@@ -57,6 +60,44 @@ public struct FeatureDataset: Sendable {
         self.items = kept
         self.vectors = vectors
         self.failures = failures
+    }
+
+    /// Adds perturbed copies of every item (one per `recipe` entry), computed on
+    /// both cores and cached like the originals: the same copy every run for a seed.
+    public mutating func augment(recipe: [Perturbation], seed: UInt64, speechDetector: VoiceActivityDetector? = VoiceActivityDetector(),
+                                 cache: FeatureCache?, onProgress: (@Sendable (Int) -> Void)? = nil) {
+        guard !recipe.isEmpty else { augmented = []; return }
+        let plan = Augmenter.plan(training: items, recipe: recipe, copies: recipe.count, seed: seed)
+        let preset = preset, sampleRate = sampleRate
+        let base = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
+        let results: [[Float]?] = parallelMap(count: plan.count, onCompletion: onProgress) { index in
+            let copy = plan[index]
+            let key = base + ";augment=\(copy.perturbation.argument)#\(copy.seed)"
+            let compute = {
+                let samples = try AudioSignal(contentsOf: copy.source.path, sampleRate: sampleRate).samples
+                let span = speechDetector?.speechSpan(of: samples, sampleRate: sampleRate) ?? samples.indices
+                let perturbed = try Augmenter.apply(copy.perturbation, to: Array(samples[span]), sampleRate: sampleRate, seed: copy.seed)
+                return try preset.vector(samples: perturbed, sampleRate: sampleRate)
+            }
+            let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, compute: compute).values } ?? (try? compute())
+            return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
+        }
+        augmented = items.indices.map { item in
+            (0..<recipe.count).compactMap { results[item * recipe.count + $0] }
+        }
+    }
+
+    /// The examples at `indices` and their augmented copies, for fitting.
+    public func trainingMatrix(_ indices: [Int], labels: [String]) -> LabelledMatrix {
+        guard !augmented.isEmpty else { return matrix(indices, labels: labels) }
+        var rows: [Int] = [], extra: [[Float]] = []
+        for i in indices {
+            for vector in augmented[i] { rows.append(i); extra.append(vector) }
+        }
+        let originals = matrix(indices, labels: labels), copies = matrix(rows, labels: labels)
+        return LabelledMatrix(features: Matrix(rows: originals.features.rows + rows.count, columns: originals.features.columns,
+                                               values: originals.features.values + extra.flatMap { $0 }),
+                              targets: originals.targets + copies.targets, genders: originals.genders + copies.genders)
     }
 
     /// Labels present in the data, in the canonical emotion order, then any others alphabetically.

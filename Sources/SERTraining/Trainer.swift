@@ -103,16 +103,16 @@ public enum Trainer {
             var configuration = BoostingConfiguration()
             configuration.seed = options.seed
             let booster = BoostedTreesClassifier(labels: labels, configuration: configuration)
-            booster.fit(dataset.matrix(fit, labels: labels))
+            booster.fit(dataset.trainingMatrix(fit, labels: labels))
             classifier = booster
         } else if options.architecture.isTreeModel {
             let forest = ForestClassifier(labels: labels, configuration: options.architecture.treeConfiguration(seed: options.seed))
-            forest.fit(dataset.matrix(fit, labels: labels))
+            forest.fit(dataset.trainingMatrix(fit, labels: labels))
             classifier = forest
         } else {
             let configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs)
             let network = MLPClassifier(labels: labels, configuration: configuration)
-            network.fit(dataset.matrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
+            network.fit(dataset.trainingMatrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
             history = network.history
             classifier = network
         }

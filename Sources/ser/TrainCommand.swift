@@ -67,6 +67,19 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var selection: DataSelection
 
+    @Option(help: ArgumentHelp("Perturbed copies of every training file, comma-separated: noise:SNR_DB, gain:DB, speed:FACTOR, pitch:SEMITONES, shift:SECONDS (e.g. noise:15,speed:0.9,speed:1.1,pitch:2).",
+                               valueName: "recipe")) var augment: String?
+    var augmentation: [Perturbation] { augment.flatMap { try? Self.parseAugmentation($0) } ?? [] }
+
+    static func parseAugmentation(_ text: String) throws -> [Perturbation] {
+        try text.split(separator: ",").map { entry in
+            guard let perturbation = Perturbation(argument: entry.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--augment: \(entry) is not one of noise:SNR_DB (-10…80), gain:DB (±40), speed:FACTOR (0.5…2), pitch:SEMITONES (±12), shift:SECONDS (0…5).")
+            }
+            return perturbation
+        }
+    }
+
     @Option(help: "Model family: mlp, logreg, tree, forest or boosted.") var architecture: Architecture = .mlp
     @Option(help: "Feature vector: rich, classic180 or x193.") var features: FeaturePreset = .rich
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
@@ -90,6 +103,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
+        if let augment { _ = try Self.parseAugmentation(augment) }
     }
 
     func run() throws {
@@ -100,9 +114,14 @@ struct TrainCommand: ParsableCommand {
         guard !scan.clean.isEmpty else { throw CommandFailure("no usable training files in \(selection.paths.joined(separator: ", "))") }
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: scan.clean.count, label: "features")
-        let dataset = FeatureDataset(items: scan.clean, preset: features, sampleRate: 16000, cache: cache,
+        var dataset = FeatureDataset(items: scan.clean, preset: features, sampleRate: 16000, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
+        if !augmentation.isEmpty {
+            let copies = ProgressBar(total: dataset.items.count * augmentation.count, label: "augmented copies")
+            dataset.augment(recipe: augmentation, seed: seed, cache: cache, onProgress: { copies.update(finished: $0) })
+            copies.finish()
+        }
         for failure in dataset.failures { Terminal.printError("ser: left out \(failure.path): \(failure.reason)") }
         let labels = dataset.labels
         guard labels.count >= 2 else { throw CommandFailure("training needs at least two labels; the data has \(labels)") }
@@ -136,7 +155,8 @@ struct TrainCommand: ParsableCommand {
         if let out {
             let fingerprint = ContentHash.ofBytes(Array(sortedJSONText(FingerprintInput(
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
-                features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage)).utf8))
+                features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
+                augment: augmentation.map(\.argument))).utf8))
             let checkpointPath = out + ".checkpoint"
             if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
             let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil).maximumEpochs,
@@ -170,7 +190,8 @@ struct TrainCommand: ParsableCommand {
             crossValidation: crossValidation, validation: outcome?.validation, validationSpeakers: outcome?.validationSpeakers,
             epochs: outcome?.history.count, temperature: outcome.map { Double($0.model.classifier.temperature) },
             model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
-            featureSeconds: featureSeconds, trainingSeconds: trainingSeconds)
+            featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
+            augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count })
         if let report {
             try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
         }
@@ -211,6 +232,7 @@ struct TrainCommand: ParsableCommand {
 private struct FingerprintInput: Encodable {
     var paths: [String], labels: [String], architecture: String, features: String
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
+    var augment: [String]
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.
@@ -234,8 +256,12 @@ struct TrainingSummary: Encodable {
     var command: String
     var featureSeconds: Double
     var trainingSeconds: Double
+    /// The `--augment` recipe and how many perturbed copies it made.
+    var augmentation: [String] = []
+    var augmentedCopies = 0
 
     enum CodingKeys: String, CodingKey {
+        case augmentation, augmentedCopies = "augmented_copies"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
         case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"

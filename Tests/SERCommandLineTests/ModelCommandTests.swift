@@ -1,6 +1,8 @@
 import Foundation
 import SERAudio
+import SERCorpora
 import SERTestSupport
+import SERTraining
 import Testing
 
 /// `ser train`, `ser evaluate`, `ser model info` and `ser predict` end to end on
@@ -90,6 +92,33 @@ import Testing
         let answer = try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])?.first)
         #expect(answer["emotion"] as? String == "happy")
         #expect((try? String(contentsOfFile: report, encoding: .utf8))?.contains("<svg") == true)
+    }
+
+    /// Augmented copies join the training side only: a fold's test speakers lend
+    /// it no copies, and each training file brings one copy per recipe entry.
+    @Test func augmentedCopiesStayOnTheTrainingSide() throws {
+        let items = try CorpusReader().readManifest(Self.corpus.manifest)
+        var dataset = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        dataset.augment(recipe: [.noise(snr: 20), .gain(decibels: -6)], seed: 3, cache: nil)
+        #expect(dataset.augmented.count == dataset.items.count)
+        #expect(dataset.augmented.allSatisfy { $0.count == 2 })
+        #expect(dataset.augmented[0][0] != dataset.vectors[0], "a noisy copy has other features")
+        let labels = dataset.labels
+        let train = dataset.items.indices.filter { dataset.items[$0].speaker != "spk0" }
+        let fit = dataset.trainingMatrix(train, labels: labels)
+        #expect(fit.features.rows == 3 * train.count)
+        // Every row of the fitting matrix is a training file or a copy of one.
+        let allowed = Set(train.flatMap { [dataset.vectors[$0]] + dataset.augmented[$0] })
+        for r in 0..<fit.features.rows {
+            #expect(allowed.contains(Array(fit.features.values[(r * fit.features.columns)..<((r + 1) * fit.features.columns)])))
+        }
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--epochs", "20",
+                              "--augment", "noise:20,speed:1.1", "--features", "classic180", "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["augmented_copies"] as? Int == 2 * dataset.items.count)
+        #expect(summary["augmentation"] as? [String] == ["noise:20.0", "speed:1.1"])
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--augment", "reverb:3"]).status == 2)
     }
 
     @Test func evaluateReportsTheDocumentedKeys() throws {
