@@ -234,19 +234,13 @@ public final class BoostedTreesClassifier: EmotionClassifier {
     }
 
     public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = Self.formatVersion
-        file.metadata["architecture"] = "boosted"
-        file.metadata["labels"] = sortedJSONText(labels)
-        file.metadata["training_configuration"] = sortedJSONText(configuration)
-        file.metadata["temperature"] = String(temperature)
+        var file = ModelFileHeader.file(architecture: "boosted", formatVersion: Self.formatVersion, labels: labels,
+                                        configuration: configuration, temperature: temperature,
+                                        genderTemperature: gender != nil ? genderTemperature : nil, metadata: extra)
         file.metadata["input_dimension"] = String(inputDimension)
         file.tensors["boost.initial"] = .init(shape: [emotion.initial.count], values: emotion.initial)
         ForestClassifier.store(emotion.trees, classes: 1, prefix: "boost", in: &file)
         if let gender {
-            file.metadata["gender_labels"] = sortedJSONText(MLPClassifier.genderLabels)
-            file.metadata["gender_temperature"] = String(genderTemperature)
             file.tensors["gender_boost.initial"] = .init(shape: [gender.initial.count], values: gender.initial)
             ForestClassifier.store(gender.trees, classes: 1, prefix: "gender_boost", in: &file)
         }
@@ -255,24 +249,16 @@ public final class BoostedTreesClassifier: EmotionClassifier {
 
     public init(modelFile file: SafeTensorsFile, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        guard file.metadata["format"] == "ser-model", file.metadata["architecture"] == "boosted" else {
-            throw Failure.unsupported(path: source, reason: "not a boosted-trees model written by ser")
-        }
-        guard file.metadata["format_version"] == Self.formatVersion else {
-            throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.formatVersion)")
-        }
-        guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
-              !labels.isEmpty,
-              let settingsText = file.metadata["training_configuration"],
-              let configuration = try? JSONDecoder().decode(BoostingConfiguration.self, from: Data(settingsText.utf8)),
-              let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0,
-              let initial = file.tensors["boost.initial"]?.values, initial.count == labels.count
-        else { throw Failure.corrupt(path: source, reason: "labels, settings, the input size or the initial scores are missing") }
-        self.labels = labels
-        self.configuration = configuration
+        let header = try ModelFileHeader<BoostingConfiguration>(file, source: source, architectures: ["boosted"], kind: "a boosted-trees",
+                                                                formatVersion: Self.formatVersion)
+        guard let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0,
+              let initial = file.tensors["boost.initial"]?.values, initial.count == header.labels.count
+        else { throw Failure.corrupt(path: source, reason: "the input size or the initial scores are missing") }
+        labels = header.labels
+        configuration = header.configuration
         inputDimension = dimension
-        temperature = file.metadata["temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
-        genderTemperature = file.metadata["gender_temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        temperature = header.temperature
+        genderTemperature = header.genderTemperature
         let trees = try ForestClassifier.load(prefix: "boost", classes: 1, inputDimension: dimension, from: file, source: source)
         guard trees.count % labels.count == 0 else { throw Failure.corrupt(path: source, reason: "\(trees.count) trees for \(labels.count) classes") }
         emotion = Booster(initial: initial, trees: trees)

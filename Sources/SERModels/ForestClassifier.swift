@@ -268,18 +268,12 @@ public final class ForestClassifier: EmotionClassifier {
     }
 
     public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = Self.formatVersion
-        file.metadata["architecture"] = architecture
-        file.metadata["labels"] = sortedJSONText(labels)
-        file.metadata["training_configuration"] = sortedJSONText(configuration)
-        file.metadata["temperature"] = String(temperature)
+        var file = ModelFileHeader.file(architecture: architecture, formatVersion: Self.formatVersion, labels: labels,
+                                        configuration: configuration, temperature: temperature,
+                                        genderTemperature: hasGenderHead ? genderTemperature : nil, metadata: extra)
         file.metadata["input_dimension"] = String(inputDimension)
         Self.store(trees, classes: labels.count, prefix: "trees", in: &file)
         if hasGenderHead {
-            file.metadata["gender_labels"] = sortedJSONText(MLPClassifier.genderLabels)
-            file.metadata["gender_temperature"] = String(genderTemperature)
             Self.store(genderTrees, classes: MLPClassifier.genderLabels.count, prefix: "gender_trees", in: &file)
         }
         return file
@@ -339,24 +333,16 @@ public final class ForestClassifier: EmotionClassifier {
 
     /// Rebuilds a trained forest from its model file; `source` names it in errors.
     public init(modelFile file: SafeTensorsFile, source: String) throws {
-        typealias Failure = SafeTensorsFile.Failure
-        guard file.metadata["format"] == "ser-model", ["tree", "forest"].contains(file.metadata["architecture"] ?? "") else {
-            throw Failure.unsupported(path: source, reason: "not a tree model written by ser")
+        let header = try ModelFileHeader<TreeConfiguration>(file, source: source, architectures: ["tree", "forest"], kind: "a tree",
+                                                            formatVersion: Self.formatVersion)
+        guard let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0 else {
+            throw SafeTensorsFile.Failure.corrupt(path: source, reason: "the input size is missing")
         }
-        guard file.metadata["format_version"] == Self.formatVersion else {
-            throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.formatVersion)")
-        }
-        guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
-              !labels.isEmpty,
-              let settingsText = file.metadata["training_configuration"],
-              let configuration = try? JSONDecoder().decode(TreeConfiguration.self, from: Data(settingsText.utf8)),
-              let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0
-        else { throw Failure.corrupt(path: source, reason: "labels, settings or the input size are missing") }
-        self.labels = labels
-        self.configuration = configuration
+        labels = header.labels
+        configuration = header.configuration
         inputDimension = dimension
-        temperature = file.metadata["temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
-        genderTemperature = file.metadata["gender_temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        temperature = header.temperature
+        genderTemperature = header.genderTemperature
         trees = try Self.load(prefix: "trees", classes: labels.count, inputDimension: dimension, from: file, source: source)
         if file.tensors["gender_trees.offsets"] != nil {
             genderTrees = try Self.load(prefix: "gender_trees", classes: MLPClassifier.genderLabels.count, inputDimension: dimension,

@@ -289,17 +289,9 @@ public final class MLPClassifier {
     /// standardization statistics, and labels, settings and temperatures in the
     /// metadata (plus `metadata`, e.g. the feature configuration and metrics).
     public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = Self.modelFormatVersion
-        file.metadata["architecture"] = configuration.hiddenLayers.isEmpty ? "logreg" : "mlp"
-        file.metadata["labels"] = sortedJSONText(labels)
-        file.metadata["training_configuration"] = sortedJSONText(configuration)
-        file.metadata["temperature"] = String(temperature)
-        if genderHead != nil {
-            file.metadata["gender_labels"] = sortedJSONText(Self.genderLabels)
-            file.metadata["gender_temperature"] = String(genderTemperature)
-        }
+        var file = ModelFileHeader.file(architecture: configuration.hiddenLayers.isEmpty ? "logreg" : "mlp", formatVersion: Self.modelFormatVersion,
+                                        labels: labels, configuration: configuration, temperature: temperature,
+                                        genderTemperature: genderHead != nil ? genderTemperature : nil, metadata: extra)
         if let standardizer {
             file.tensors["standardizer.mean"] = .init(shape: [standardizer.mean.count], values: standardizer.mean)
             file.tensors["standardizer.deviation"] = .init(shape: [standardizer.deviation.count], values: standardizer.deviation)
@@ -319,24 +311,16 @@ public final class MLPClassifier {
     /// Rebuilds a trained MLP from its model file; `source` names it in errors.
     public init(modelFile file: SafeTensorsFile, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        guard file.metadata["format"] == "ser-model", ["mlp", "logreg"].contains(file.metadata["architecture"] ?? "") else {
-            throw Failure.unsupported(path: source, reason: "not an MLP model written by ser")
-        }
-        guard file.metadata["format_version"] == Self.modelFormatVersion else {
-            throw Failure.unsupported(path: source, reason: "format version \(file.metadata["format_version"] ?? "none"), this ser reads \(Self.modelFormatVersion)")
-        }
-        guard let labelsText = file.metadata["labels"], let labels = try? JSONDecoder().decode([String].self, from: Data(labelsText.utf8)),
-              !labels.isEmpty,
-              let settingsText = file.metadata["training_configuration"],
-              let configuration = try? JSONDecoder().decode(MLPConfiguration.self, from: Data(settingsText.utf8)),
-              let mean = file.tensors["standardizer.mean"], let deviation = file.tensors["standardizer.deviation"],
+        let header = try ModelFileHeader<MLPConfiguration>(file, source: source, architectures: ["mlp", "logreg"], kind: "an MLP",
+                                                           formatVersion: Self.modelFormatVersion)
+        guard let mean = file.tensors["standardizer.mean"], let deviation = file.tensors["standardizer.deviation"],
               mean.values.count == deviation.values.count, !mean.values.isEmpty
-        else { throw Failure.corrupt(path: source, reason: "labels, settings or standardization are missing") }
-        self.labels = labels
-        self.configuration = configuration
+        else { throw Failure.corrupt(path: source, reason: "the standardization statistics are missing") }
+        labels = header.labels
+        configuration = header.configuration
         standardizer = Standardizer(mean: mean.values, deviation: deviation.values)
-        temperature = file.metadata["temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
-        genderTemperature = file.metadata["gender_temperature"].flatMap(Float.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1
+        temperature = header.temperature
+        genderTemperature = header.genderTemperature
         var denses: [Dense] = []
         var width = mean.values.count
         while let weight = file.tensors["dense.\(denses.count).weight"], let bias = file.tensors["dense.\(denses.count).bias"] {
