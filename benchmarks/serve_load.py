@@ -10,7 +10,7 @@ Needs: wrk (apt install wrk), ffmpeg, a release build (swift build -c release).
 Usage: python3 benchmarks/serve_load.py [--clients 64] [--seconds 60] [CLIP]
        (default clip: the first 3 s of examples/hello.flac, as WAV)
 """
-import argparse, os, re, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, os, re, signal, subprocess, sys, tempfile, threading, time, urllib.request
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 ser = os.path.join(root, ".build", "release", "ser")
@@ -25,13 +25,13 @@ with tempfile.TemporaryDirectory() as tmp:
     if clip is None:
         clip = os.path.join(tmp, "clip.wav")
         subprocess.run(["ffmpeg", "-v", "quiet", "-i", os.path.join(root, "examples", "hello.flac"), "-t", "3", clip], check=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([ser, "serve", "--port", str(port), "--log-level", "warning"], stderr=subprocess.PIPE, text=True)
+    # Port 0: the server picks a free port and prints it.
+    server = subprocess.Popen([ser, "serve", "--port", "0", "--log-level", "warning"], stderr=subprocess.PIPE, text=True)
     line = server.stderr.readline()
-    if "serving" not in line:
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not found:
         sys.exit(f"the server did not start: {line}")
+    port = int(found.group(1))
     threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     urllib.request.urlopen(base + "/healthz").read()

@@ -17,10 +17,13 @@ public final class Parameter: @unchecked Sendable {
     func zeroGradient() { for i in gradient.indices { gradient[i] = 0 } }
 }
 
-/// A network stage: `forward` keeps what `backward` needs.
+/// A network stage: `forward` keeps what `backward` needs; `infer` keeps
+/// nothing, so a trained network can answer on several threads at once.
 public protocol Layer: AnyObject {
-    /// Computes the output for a batch (one row per example).
+    /// Computes the output for a batch (one row per example), remembering what `backward` needs.
     func forward(_ input: Matrix, training: Bool) -> Matrix
+    /// The evaluation-mode output, without touching the layer's state (thread-safe).
+    func infer(_ input: Matrix) -> Matrix
     /// Given ∂loss/∂output, accumulates parameter gradients and returns ∂loss/∂input.
     func backward(_ outputGradient: Matrix) -> Matrix
     var parameters: [Parameter] { get }
@@ -55,6 +58,10 @@ public final class Dense: Layer {
 
     public func forward(_ input: Matrix, training: Bool) -> Matrix {
         lastInput = input
+        return infer(input)
+    }
+
+    public func infer(_ input: Matrix) -> Matrix {
         var output = Matrix(rows: input.rows, columns: outputs)
         for r in 0..<input.rows { for c in 0..<outputs { output.values[r * outputs + c] = bias.value[c] } }
         gemm(input, Matrix(rows: inputs, columns: outputs, values: weight.value), beta: 1, into: &output)
@@ -80,7 +87,10 @@ public final class ReLU: Layer {
     public var parameters: [Parameter] { [] }
     public func forward(_ input: Matrix, training: Bool) -> Matrix {
         mask = input.values.map { $0 > 0 }
-        return Matrix(rows: input.rows, columns: input.columns, values: input.values.map { max(0, $0) })
+        return infer(input)
+    }
+    public func infer(_ input: Matrix) -> Matrix {
+        Matrix(rows: input.rows, columns: input.columns, values: input.values.map { max(0, $0) })
     }
     public func backward(_ outputGradient: Matrix) -> Matrix {
         Matrix(rows: outputGradient.rows, columns: outputGradient.columns,
@@ -106,6 +116,7 @@ public final class Dropout: Layer {
         keep = input.values.map { _ in Float(generator.next() >> 40) / Float(1 << 24) < rate ? 0 : scale }
         return Matrix(rows: input.rows, columns: input.columns, values: zip(input.values, keep).map(*))
     }
+    public func infer(_ input: Matrix) -> Matrix { input }
     public func backward(_ outputGradient: Matrix) -> Matrix {
         guard !keep.isEmpty else { return outputGradient }
         return Matrix(rows: outputGradient.rows, columns: outputGradient.columns, values: zip(outputGradient.values, keep).map(*))

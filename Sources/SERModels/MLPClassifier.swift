@@ -372,9 +372,10 @@ public final class MLPClassifier {
 
     private func logits(standardized x: Matrix) -> (emotion: Matrix, gender: Matrix?) {
         var hidden = x
-        for layer in trunk { hidden = layer.forward(hidden, training: false) }
+        // `infer` leaves the layers untouched: recognition shares one model between threads.
+        for layer in trunk { hidden = layer.infer(hidden) }
         guard let emotionHead else { return (Matrix(rows: x.rows, columns: labels.count), nil) }
-        return (emotionHead.forward(hidden, training: false), genderHead?.forward(hidden, training: false))
+        return (emotionHead.infer(hidden), genderHead?.infer(hidden))
     }
 }
 

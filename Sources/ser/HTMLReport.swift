@@ -22,11 +22,14 @@ enum HTMLReport {
             body += "<h2>\(cv.allowsLeakage ? "Random-split (leaky)" : "Speaker-independent") cross-validation</h2>"
             body += String(format: "<p class=headline>accuracy %.1f ± %.1f %% · UAR %.1f ± %.1f %% · macro-F1 %.1f ± %.1f %% · ECE %.3f</p>",
                            100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std, cv.pooled.ece ?? 0)
-            body += "<table><tr><th>fold</th><th>test speakers</th><th>n</th><th>accuracy</th><th>UAR</th><th>macro-F1</th><th>epochs</th><th>seconds</th></tr>"
+            // Tree models have no epochs: the column shows only for networks.
+            let showsEpochs = cv.folds.contains { $0.epochs > 0 }
+            body += "<table><tr><th>fold</th><th>test speakers</th><th>n</th><th>accuracy</th><th>UAR</th><th>macro-F1</th>"
+                + (showsEpochs ? "<th>epochs</th>" : "") + "<th>seconds</th></tr>"
             for (i, fold) in cv.folds.enumerated() {
                 body += "<tr><td>\(i + 1)</td><td>\(escape(fold.testSpeakers.joined(separator: " ")))</td><td>\(fold.n)</td>"
-                body += String(format: "<td>%.1f %%</td><td>%.1f %%</td><td>%.1f %%</td><td>%d</td><td>%.1f</td></tr>",
-                               100 * fold.accuracy, 100 * fold.uar, 100 * fold.macroF1, fold.epochs, fold.seconds)
+                body += String(format: "<td>%.1f %%</td><td>%.1f %%</td><td>%.1f %%</td>", 100 * fold.accuracy, 100 * fold.uar, 100 * fold.macroF1)
+                body += (showsEpochs ? "<td>\(fold.epochs)</td>" : "") + String(format: "<td>%.1f</td></tr>", fold.seconds)
             }
             body += "</table>"
             body += metricsSection(cv.pooled, title: "All test folds pooled")

@@ -34,6 +34,34 @@ import Testing
         #expect((0..<p.rows).allSatisfy { r in abs((0..<3).reduce(0) { $0 + p[r, $1] } - 1) < 1e-5 })
     }
 
+    /// A trained model answers from many threads at once (the server and batch
+    /// prediction share one): every answer equals the single-threaded one.
+    @Test func concurrentPredictionsMatchSequentialOnes() {
+        let (train, targets) = blobs(120, seed: 5)
+        var configuration = MLPConfiguration()
+        configuration.hiddenLayers = [32, 16]
+        configuration.maximumEpochs = 5
+        let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        model.fit(LabelledMatrix(features: train, targets: targets, genders: targets.map { $0 % 2 }))
+        let batches = (0..<64).map { blobs(1 + $0 % 7, seed: UInt64(100 + $0)).0 }
+        let expected = batches.map { model.probabilities($0) }
+        let answers = Answers(count: batches.count)
+        nonisolated(unsafe) let shared = model   // trained: only read from here on
+        DispatchQueue.concurrentPerform(iterations: 40_000) { i in
+            let b = i % batches.count
+            answers.record(b, shared.probabilities(batches[b]), shared.genderProbabilities(batches[b]))
+        }
+        #expect(answers.matches(expected))
+    }
+
+    final class Answers: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen: [[Matrix]]
+        init(count: Int) { seen = Array(repeating: [], count: count) }
+        func record(_ batch: Int, _ emotion: Matrix, _ gender: Matrix?) { lock.withLock { seen[batch].append(emotion) } }
+        func matches(_ expected: [Matrix]) -> Bool { lock.withLock { zip(seen, expected).allSatisfy { all, e in all.allSatisfy { $0 == e } } } }
+    }
+
     @Test func sameSeedSameModel() {
         let (train, targets) = blobs(90, seed: 3)
         var configuration = MLPConfiguration()

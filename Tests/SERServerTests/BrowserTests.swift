@@ -53,6 +53,7 @@ import Testing
             return answer.json
         }
 
+        @discardableResult
         func value(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> Any? {
             try await command(method, "/session/\(session)" + path, body)["value"]
         }
