@@ -90,14 +90,12 @@ public struct FeatureDataset: Sendable {
     /// The examples at `indices` and their augmented copies, for fitting.
     public func trainingMatrix(_ indices: [Int], labels: [String]) -> LabelledMatrix {
         guard !augmented.isEmpty else { return matrix(indices, labels: labels) }
-        var rows: [Int] = [], extra: [[Float]] = []
+        var rows = indices, values: [Float] = []
+        for i in indices { values += vectors[i] }
         for i in indices {
-            for vector in augmented[i] { rows.append(i); extra.append(vector) }
+            for copy in augmented[i] { rows.append(i); values += copy }
         }
-        let originals = matrix(indices, labels: labels), copies = matrix(rows, labels: labels)
-        return LabelledMatrix(features: Matrix(rows: originals.features.rows + rows.count, columns: originals.features.columns,
-                                               values: originals.features.values + extra.flatMap { $0 }),
-                              targets: originals.targets + copies.targets, genders: originals.genders + copies.genders)
+        return labelled(Matrix(rows: rows.count, columns: vectors.first?.count ?? 0, values: values), rows: rows, labels: labels)
     }
 
     /// Labels present in the data, in the canonical emotion order, then any others alphabetically.
@@ -109,14 +107,19 @@ public struct FeatureDataset: Sendable {
 
     /// The examples at `indices` as a labelled matrix over `labels`.
     public func matrix(_ indices: [Int], labels: [String]) -> LabelledMatrix {
-        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let columns = vectors.first?.count ?? 0
         var values: [Float] = []
         values.reserveCapacity(indices.count * columns)
         for i in indices { values += vectors[i] }
-        return LabelledMatrix(features: Matrix(rows: indices.count, columns: columns, values: values),
-                              targets: indices.map { index[items[$0].label] ?? 0 },
-                              genders: indices.map { i -> Int? in
+        return labelled(Matrix(rows: indices.count, columns: columns, values: values), rows: indices, labels: labels)
+    }
+
+    /// Rows of features with the label and gender of the items they come from.
+    private func labelled(_ features: Matrix, rows: [Int], labels: [String]) -> LabelledMatrix {
+        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        return LabelledMatrix(features: features,
+                              targets: rows.map { index[items[$0].label] ?? 0 },
+                              genders: rows.map { i -> Int? in
                                   switch items[i].gender {
                                   case .female: return 0
                                   case .male: return 1
