@@ -84,12 +84,12 @@ enum WebPage {
     static let style = #"""
 :root {
   --bg: #f6f7f9; --card: #ffffff; --text: #1d2330; --muted: #5b6475; --accent: #2f5bd3; --border: #d9dee7;
-  --bar-bg: #e8ebf1; --error: #b3261e; --focus: #f0a500;
+  --bar-bg: #e8ebf1; --error: #b3261e; --focus: #f0a500; --on-accent: #ffffff;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
   color: var(--text); background: var(--bg);
 }
 @media (prefers-color-scheme: dark) {
-  :root { --bg: #14171d; --card: #1d222b; --text: #e6e9ef; --muted: #a3acbb; --accent: #7d9cff; --border: #343b48; --bar-bg: #2a303b; --error: #ff8a80; }
+  :root { --bg: #14171d; --card: #1d222b; --text: #e6e9ef; --muted: #a3acbb; --accent: #7d9cff; --border: #343b48; --bar-bg: #2a303b; --error: #ff8a80; --on-accent: #0b1020; }
 }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -103,7 +103,7 @@ h2 { font-size: 1.1rem; margin: 0 0 0.6rem; }
 .drop-zone { border: 2px dashed var(--border); border-radius: 10px; padding: 1rem; text-align: center; transition: border-color .15s, background .15s; }
 .drop-zone.dragging { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 8%, transparent); }
 .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; justify-content: center; margin: 0.6rem 0; }
-button, .button { font: inherit; padding: 0.5rem 1rem; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; display: inline-block; }
+button, .button { font: inherit; padding: 0.5rem 1rem; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; display: inline-block; }
 button[aria-pressed="true"] { background: var(--error); border-color: var(--error); }
 button:disabled { opacity: 0.5; cursor: default; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
