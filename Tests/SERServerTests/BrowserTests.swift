@@ -35,7 +35,10 @@ import Testing
             let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
                 "browserName": "chrome",
                 "goog:chromeOptions": ["binary": chromium,
-                                       "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,2000"]],
+                                       "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,2000",
+                                                // A synthetic microphone (a beep), granted without a prompt, for live mode.
+                                                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                                                "--autoplay-policy=no-user-gesture-required"]],
             ]]]
             let created = try await command("POST", "/session", capabilities)
             guard let id = (created["value"] as? [String: Any])?["sessionId"] as? String else {
@@ -127,6 +130,23 @@ import Testing
                 let saved = FileManager.default.temporaryDirectory.appendingPathComponent("ser-page-screenshot.png")
                 try png.write(to: saved)
                 print("BrowserTests: page screenshot saved to \(saved.path) (\(png.count) bytes), emotion shown: \(emotion ?? "none")")
+
+                // Live mode: the (fake) microphone streams over /v1/stream and events update the page.
+                let live = try await driver.value("POST", "/element", ["using": "css selector", "value": "#live-button"]) as? [String: Any]
+                let liveButton = try #require(live?.values.first as? String)
+                try await driver.value("POST", "/element/\(liveButton)/click", [:])
+                var status = ""
+                for _ in 0..<300 where !status.hasPrefix("Live ·") {
+                    status = try await driver.script("return document.getElementById('status').textContent;") as? String ?? ""
+                    if !status.hasPrefix("Live ·") { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(status.hasPrefix("Live ·"), "no live event reached the page: \(status)")
+                print("BrowserTests: live mode with Chromium's fake microphone shows: \(status)")
+                #expect(try await driver.script("return document.getElementById('live-button').getAttribute('aria-pressed');") as? String == "true")
+                try await driver.value("POST", "/element/\(liveButton)/click", [:])
+                let stopped = try await driver.script("return document.getElementById('status').textContent;") as? String
+                #expect(stopped == "Live mode stopped.")
+
             } catch {
                 await driver.quit()
                 throw error
