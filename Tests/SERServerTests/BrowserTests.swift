@@ -1,4 +1,5 @@
 import Foundation
+import SERAudio
 import Testing
 
 /// The page in a real browser: headless Chromium driven through chromedriver's
@@ -11,6 +12,9 @@ import Testing
     static func find(_ program: String) -> String? {
         ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"].map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
+
+    /// What the fake microphone plays, on a loop: the synthetic voice, 16-bit WAV.
+    static let liveVoicePath = FileManager.default.temporaryDirectory.appendingPathComponent("ser-browser-live-voice.wav").path
 
     /// A WebDriver session over chromedriver.
     final class Driver: @unchecked Sendable {
@@ -38,6 +42,7 @@ import Testing
                                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,2000",
                                                 // A synthetic microphone (a beep), granted without a prompt, for live mode.
                                                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                                                "--use-file-for-fake-audio-capture=\(BrowserTests.liveVoicePath)",
                                                 "--autoplay-policy=no-user-gesture-required"]],
             ]]]
             let created = try await command("POST", "/session", capabilities)
@@ -78,7 +83,8 @@ import Testing
         }
         let clip = FileManager.default.temporaryDirectory.appendingPathComponent("ser-browser-voice.wav").path
         try Data(Clips.voice).write(to: URL(fileURLWithPath: clip))
-        defer { unlink(clip) }
+        try AudioFileWriter.write(AudioSignal(samples: Clips.voiceSamples, sampleRate: 16000), to: Self.liveVoicePath, format: .wav, encoding: .pcm16)
+        defer { unlink(clip); unlink(Self.liveVoicePath) }
         try await withServer { server in
             let expected = try await HTTP.post(port: server.port, "/v1/predict", body: Clips.voice).json
             let driver = try await Driver(chromedriver: chromedriver, chromium: chromium)
@@ -135,12 +141,17 @@ import Testing
                 let live = try await driver.value("POST", "/element", ["using": "css selector", "value": "#live-button"]) as? [String: Any]
                 let liveButton = try #require(live?.values.first as? String)
                 try await driver.value("POST", "/element/\(liveButton)/click", [:])
+                // The fake microphone plays the voice on a loop: wait for an event that heard speech.
                 var status = ""
-                for _ in 0..<300 where !status.hasPrefix("Live ·") {
+                var heardSpeech = false
+                for _ in 0..<300 where !heardSpeech {
                     status = try await driver.script("return document.getElementById('status').textContent;") as? String ?? ""
-                    if !status.hasPrefix("Live ·") { try await Task.sleep(for: .milliseconds(100)) }
+                    heardSpeech = status.hasPrefix("Live ·") && !status.contains("no speech")
+                    if !heardSpeech { try await Task.sleep(for: .milliseconds(100)) }
                 }
-                #expect(status.hasPrefix("Live ·"), "no live event reached the page: \(status)")
+                #expect(heardSpeech, "no live event with speech reached the page: \(status)")
+                let liveBars = try await driver.script("return [...document.querySelectorAll('#bars .value')].map(v => v.textContent);") as? [String] ?? []
+                #expect(!liveBars.isEmpty && liveBars.allSatisfy { $0.hasSuffix("%") }, "\(liveBars)")
                 print("BrowserTests: live mode with Chromium's fake microphone shows: \(status)")
                 #expect(try await driver.script("return document.getElementById('live-button').getAttribute('aria-pressed');") as? String == "true")
                 try await driver.value("POST", "/element/\(liveButton)/click", [:])
