@@ -87,7 +87,7 @@ public final class BoostedTreesClassifier: EmotionClassifier {
         let n = x.rows, d = x.columns
         var counts = [Double](repeating: 0, count: k)
         for t in y { counts[t] += 1 }
-        let classWeight = counts.map { c.balanceClasses && $0 > 0 ? Double(n) / (Double(k) * $0) : 1 }
+        let classWeight = classWeights(y, classes: k, balanced: c.balanceClasses)
         // Quantile bin edges per feature; bins[i·d + f] is example i's bin of feature f.
         var edges = [[Float]](repeating: [], count: d)
         var binned = [UInt8](repeating: 0, count: n * d)
@@ -210,7 +210,7 @@ public final class BoostedTreesClassifier: EmotionClassifier {
     }
 
     private func calibrated(_ scores: Matrix, _ t: Float) -> Matrix {
-        SoftmaxCrossEntropy.probabilities(Matrix(rows: scores.rows, columns: scores.columns, values: scores.values.map { $0 / t }))
+        SoftmaxCrossEntropy.probabilities(scores.divided(by: t))
     }
 
     public func probabilities(_ features: Matrix) -> Matrix {

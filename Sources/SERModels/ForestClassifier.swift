@@ -209,9 +209,7 @@ public final class ForestClassifier: EmotionClassifier {
     }
 
     static func growForest(features: Matrix, targets: [Int], classes: Int, configuration: TreeConfiguration, seed: UInt64) -> [DecisionTree] {
-        var counts = [Double](repeating: 0, count: classes)
-        for t in targets { counts[t] += 1 }
-        let weights = counts.map { configuration.balanceClasses && $0 > 0 ? Double(targets.count) / (Double(classes) * $0) : 1 }
+        let weights = classWeights(targets, classes: classes, balanced: configuration.balanceClasses)
         let grower = TreeGrower(features: features, targets: targets, classes: classes, weights: weights, configuration: configuration)
         return parallelMap(count: configuration.trees) { index in
             var generator = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
@@ -247,13 +245,13 @@ public final class ForestClassifier: EmotionClassifier {
     public func probabilities(_ features: Matrix) -> Matrix {
         guard features.columns == inputDimension else { return Matrix(rows: features.rows, columns: labels.count) }
         let raw = Self.logits(Self.vote(trees, features, classes: labels.count))
-        return SoftmaxCrossEntropy.probabilities(Matrix(rows: raw.rows, columns: raw.columns, values: raw.values.map { $0 / temperature }))
+        return SoftmaxCrossEntropy.probabilities(raw.divided(by: temperature))
     }
 
     public func genderProbabilities(_ features: Matrix) -> Matrix? {
         guard hasGenderHead, features.columns == inputDimension else { return nil }
         let raw = Self.logits(Self.vote(genderTrees, features, classes: MLPClassifier.genderLabels.count))
-        return SoftmaxCrossEntropy.probabilities(Matrix(rows: raw.rows, columns: raw.columns, values: raw.values.map { $0 / genderTemperature }))
+        return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
     public func calibrate(on validation: LabelledMatrix) {
@@ -349,4 +347,12 @@ public final class ForestClassifier: EmotionClassifier {
                                         from: file, source: source)
         }
     }
+}
+
+/// Per-class example weights: n / (classes · count) when `balanced` (every class
+/// weighs as much in total), otherwise 1.
+func classWeights(_ targets: [Int], classes: Int, balanced: Bool) -> [Double] {
+    var counts = [Double](repeating: 0, count: classes)
+    for t in targets { counts[t] += 1 }
+    return counts.map { balanced && $0 > 0 ? Double(targets.count) / (Double(classes) * $0) : 1 }
 }

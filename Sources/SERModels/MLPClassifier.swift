@@ -269,7 +269,7 @@ public final class MLPClassifier {
     static func fittedTemperature(logits: Matrix, targets: [Int]) -> Float {
         func nll(_ logT: Double) -> Double {
             let t = Float(exp(logT))
-            let scaled = Matrix(rows: logits.rows, columns: logits.columns, values: logits.values.map { $0 / t })
+            let scaled = logits.divided(by: t)
             return Double(SoftmaxCrossEntropy().lossAndGradient(logits: scaled, targets: targets).loss)
         }
         var a = log(0.05), b = log(20.0)
@@ -347,14 +347,14 @@ public final class MLPClassifier {
     public func probabilities(_ features: Matrix) -> Matrix {
         guard let standardizer else { return Matrix(rows: features.rows, columns: labels.count) }
         let raw = emotionLogits(standardized: standardizer.apply(features))
-        return SoftmaxCrossEntropy.probabilities(scaled(raw, by: temperature))
+        return SoftmaxCrossEntropy.probabilities(raw.divided(by: temperature))
     }
 
     /// Calibrated female/male probabilities for each row, or nil without a gender head.
     public func genderProbabilities(_ features: Matrix) -> Matrix? {
         guard let standardizer, genderHead != nil else { return nil }
         guard let raw = logits(standardized: standardizer.apply(features)).gender else { return nil }
-        return SoftmaxCrossEntropy.probabilities(scaled(raw, by: genderTemperature))
+        return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
     /// The most probable class index for each row.
@@ -362,10 +362,6 @@ public final class MLPClassifier {
         guard let standardizer else { return [] }
         let out = emotionLogits(standardized: standardizer.apply(features))
         return (0..<out.rows).map { argmax(out, row: $0) }
-    }
-
-    private func scaled(_ m: Matrix, by t: Float) -> Matrix {
-        Matrix(rows: m.rows, columns: m.columns, values: m.values.map { $0 / t })
     }
 
     private func emotionLogits(standardized x: Matrix) -> Matrix { logits(standardized: x).emotion }

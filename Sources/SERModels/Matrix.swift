@@ -51,3 +51,10 @@ func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool =
         }
     }
 }
+
+extension Matrix {
+    /// Every entry divided by `divisor` (logits by a softmax temperature).
+    func divided(by divisor: Float) -> Matrix {
+        Matrix(rows: rows, columns: columns, values: values.map { $0 / divisor })
+    }
+}
