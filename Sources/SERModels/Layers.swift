@@ -7,11 +7,15 @@ public final class Parameter: @unchecked Sendable {
     public var gradient: [Float]
     /// Whether weight decay applies (weights yes, biases no).
     public let decays: Bool
+    /// Whether optimizers change it. Running statistics (batch normalization) are
+    /// state, not trainable, but are saved and restored with the weights.
+    public let isTrainable: Bool
 
-    public init(_ value: [Float], decays: Bool) {
+    public init(_ value: [Float], decays: Bool, trainable: Bool = true) {
         self.value = value
-        self.gradient = [Float](repeating: 0, count: value.count)
+        self.gradient = [Float](repeating: 0, count: trainable ? value.count : 0)
         self.decays = decays
+        self.isTrainable = trainable
     }
 
     func zeroGradient() { for i in gradient.indices { gradient[i] = 0 } }
@@ -98,6 +102,26 @@ public final class ReLU: Layer {
     }
 }
 
+/// The Gaussian error linear unit, x · Φ(x) with the exact normal CDF.
+public final class GELU: Layer {
+    private var lastInput: [Float] = []
+    public init() {}
+    public var parameters: [Parameter] { [] }
+    public func forward(_ input: Matrix, training: Bool) -> Matrix {
+        lastInput = input.values
+        return infer(input)
+    }
+    public func infer(_ input: Matrix) -> Matrix {
+        Matrix(rows: input.rows, columns: input.columns, values: input.values.map { 0.5 * $0 * (1 + erff($0 * 0.70710678)) })
+    }
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+        Matrix(rows: outputGradient.rows, columns: outputGradient.columns, values: zip(outputGradient.values, lastInput).map { g, x in
+            g * (0.5 * (1 + erff(x * 0.70710678)) + x * expf(-0.5 * x * x) * 0.39894228)
+        })
+    }
+}
+
 /// Inverted dropout: zeroes a share of activations in training and rescales the rest.
 public final class Dropout: Layer {
     public let rate: Float
@@ -164,54 +188,6 @@ public struct SoftmaxCrossEntropy: Sendable {
         }
         let scale = 1 / max(totalWeight, 1e-12)
         return (loss * scale, Matrix(rows: gradient.rows, columns: k, values: gradient.values.map { $0 * scale }))
-    }
-}
-
-/// Adam with decoupled weight decay (AdamW when `weightDecay` > 0).
-public final class Adam {
-    public var learningRate: Float
-    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
-    private var step = 0
-    private var moments: [ObjectIdentifier: ([Float], [Float])] = [:]
-
-    /// The step count and both moments of `parameters`, in their order (for checkpoints).
-    public func state(for parameters: [Parameter]) -> (step: Int, first: [[Float]], second: [[Float]]) {
-        let pairs = parameters.map { moments[ObjectIdentifier($0)] ?? ([Float](repeating: 0, count: $0.value.count), [Float](repeating: 0, count: $0.value.count)) }
-        return (step, pairs.map(\.0), pairs.map(\.1))
-    }
-
-    /// Restores what `state(for:)` returned for the same parameters.
-    public func restore(step: Int, first: [[Float]], second: [[Float]], for parameters: [Parameter]) {
-        self.step = step
-        for (index, parameter) in parameters.enumerated() where index < first.count && index < second.count {
-            moments[ObjectIdentifier(parameter)] = (first[index], second[index])
-        }
-    }
-
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.weightDecay = weightDecay
-    }
-
-    public func update(_ parameters: [Parameter]) {
-        step += 1
-        let correction1 = 1 - powf(beta1, Float(step)), correction2 = 1 - powf(beta2, Float(step))
-        for parameter in parameters {
-            let id = ObjectIdentifier(parameter)
-            var (m, v) = moments[id] ?? ([Float](repeating: 0, count: parameter.value.count), [Float](repeating: 0, count: parameter.value.count))
-            for i in parameter.value.indices {
-                let g = parameter.gradient[i]
-                m[i] = beta1 * m[i] + (1 - beta1) * g
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                let update = (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
-                parameter.value[i] -= learningRate * (update + (parameter.decays ? weightDecay * parameter.value[i] : 0))
-            }
-            moments[id] = (m, v)
-            parameter.zeroGradient()
-        }
     }
 }
 

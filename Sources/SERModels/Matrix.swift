@@ -58,3 +58,14 @@ extension Matrix {
         Matrix(rows: rows, columns: columns, values: values.map { $0 / divisor })
     }
 }
+
+/// `C = alpha · op(A) · op(B) + beta · C` on raw row-major buffers, for layers
+/// that multiply slices of larger buffers (one time step of a batch).
+/// `m × k` is op(A)'s shape and `k × n` op(B)'s; `lda`, `ldb`, `ldc` are row strides.
+func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+          _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+          alpha: Float = 1, beta: Float = 0, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0, k > 0 else { return }
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}

@@ -1,0 +1,354 @@
+import Foundation
+import SERSupport
+
+/// The shape of one example's feature map. A batch is a `Matrix` with one row per
+/// example holding `height × width × channels` values, channels fastest
+/// ("channels last"). For a log-mel image, height is time and width is the mel band;
+/// a sequence of frame vectors is a map of width 1 whose channels are the features.
+public struct FeatureMapShape: Codable, Sendable, Hashable {
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+
+    public init(height: Int, width: Int, channels: Int) {
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
+
+    /// A sequence of `length` frames of `features` values each.
+    public static func sequence(length: Int, features: Int) -> FeatureMapShape {
+        FeatureMapShape(height: length, width: 1, channels: features)
+    }
+
+    /// Values per example.
+    public var count: Int { height * width * channels }
+}
+
+/// A 2-D convolution with "same" zero padding and stride 1, computed as one
+/// matrix product per batch: the batch's receptive fields are unrolled into rows
+/// (im2col) and multiplied by the `kernel × inputChannels → outputChannels`
+/// weight matrix with BLAS. A 1-D convolution over time is the case of width 1
+/// (see `Convolution.overTime`).
+public final class Convolution: Layer {
+    public let input: FeatureMapShape
+    public let outputChannels: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    /// `(kernelHeight · kernelWidth · inputChannels) × outputChannels`, row-major.
+    public let weight: Parameter
+    public let bias: Parameter
+    private var lastColumns: [Float] = []
+    private var lastBatch = 0
+
+    /// He-initialised weights; kernel sides must be odd so "same" padding is symmetric.
+    public init(input: FeatureMapShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int, generator: inout SplitMix64) {
+        precondition(kernelHeight % 2 == 1 && kernelWidth % 2 == 1, "kernel sides must be odd")
+        self.input = input
+        self.outputChannels = outputChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        let fanIn = kernelHeight * kernelWidth * input.channels
+        let scale = (2 / Float(fanIn)).squareRoot()
+        weight = Parameter((0..<(fanIn * outputChannels)).map { _ in scale * standardNormal(&generator) }, decays: true)
+        bias = Parameter([Float](repeating: 0, count: outputChannels), decays: false)
+    }
+
+    /// A 1-D convolution over the frames of a sequence (`kernel` frames wide).
+    public static func overTime(length: Int, inputChannels: Int, outputChannels: Int, kernel: Int,
+                                generator: inout SplitMix64) -> Convolution {
+        Convolution(input: .sequence(length: length, features: inputChannels), outputChannels: outputChannels,
+                    kernelHeight: kernel, kernelWidth: 1, generator: &generator)
+    }
+
+    public var output: FeatureMapShape { FeatureMapShape(height: input.height, width: input.width, channels: outputChannels) }
+    public var parameters: [Parameter] { [weight, bias] }
+    private var fieldSize: Int { kernelHeight * kernelWidth * input.channels }
+
+    public func forward(_ x: Matrix, training: Bool) -> Matrix {
+        lastColumns = unrolled(x)
+        lastBatch = x.rows
+        return product(columns: lastColumns, batch: x.rows)
+    }
+
+    public func infer(_ x: Matrix) -> Matrix { product(columns: unrolled(x), batch: x.rows) }
+
+    private func product(columns: [Float], batch: Int) -> Matrix {
+        let positions = batch * input.height * input.width
+        var out = [Float](repeating: 0, count: positions * outputChannels)
+        out.withUnsafeMutableBufferPointer { o in
+            bias.value.withUnsafeBufferPointer { b in
+                for p in 0..<positions { (o.baseAddress! + p * outputChannels).update(from: b.baseAddress!, count: outputChannels) }
+            }
+            columns.withUnsafeBufferPointer { c in
+                weight.value.withUnsafeBufferPointer { w in
+                    gemm(m: positions, n: outputChannels, k: fieldSize, c.baseAddress!, lda: fieldSize,
+                         w.baseAddress!, ldb: outputChannels, beta: 1, into: o.baseAddress!, ldc: outputChannels)
+                }
+            }
+        }
+        return Matrix(rows: batch, columns: output.count, values: out)
+    }
+
+    /// im2col: one row of `fieldSize` values per output position, zeros outside the map.
+    private func unrolled(_ x: Matrix) -> [Float] {
+        precondition(x.columns == input.count, "convolution expects \(input.count) values per example, got \(x.columns)")
+        let (h, w, c) = (input.height, input.width, input.channels)
+        let padTop = kernelHeight / 2, padLeft = kernelWidth / 2, field = fieldSize
+        var columns = [Float](repeating: 0, count: x.rows * h * w * field)
+        columns.withUnsafeMutableBufferPointer { out in
+            x.values.withUnsafeBufferPointer { source in
+                for example in 0..<x.rows {
+                    let image = source.baseAddress! + example * input.count
+                    for y in 0..<h {
+                        for xPosition in 0..<w {
+                            let row = out.baseAddress! + ((example * h + y) * w + xPosition) * field
+                            for ky in 0..<kernelHeight {
+                                let sy = y + ky - padTop
+                                guard sy >= 0 && sy < h else { continue }
+                                for kx in 0..<kernelWidth {
+                                    let sx = xPosition + kx - padLeft
+                                    guard sx >= 0 && sx < w else { continue }
+                                    (row + (ky * kernelWidth + kx) * c).update(from: image + (sy * w + sx) * c, count: c)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return columns
+    }
+
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        let positions = lastBatch * input.height * input.width, field = fieldSize
+        var fieldGradient = [Float](repeating: 0, count: positions * field)
+        outputGradient.values.withUnsafeBufferPointer { g in
+            lastColumns.withUnsafeBufferPointer { columns in
+                weight.gradient.withUnsafeMutableBufferPointer { dw in
+                    // ∂W += columnsᵀ · g
+                    gemm(m: field, n: outputChannels, k: positions, columns.baseAddress!, lda: field, transposeA: true,
+                         g.baseAddress!, ldb: outputChannels, beta: 1, into: dw.baseAddress!, ldc: outputChannels)
+                }
+            }
+            bias.gradient.withUnsafeMutableBufferPointer { db in
+                for p in 0..<positions { for o in 0..<outputChannels { db[o] += g[p * outputChannels + o] } }
+            }
+            weight.value.withUnsafeBufferPointer { w in
+                fieldGradient.withUnsafeMutableBufferPointer { dc in
+                    // ∂columns = g · Wᵀ
+                    gemm(m: positions, n: field, k: outputChannels, g.baseAddress!, lda: outputChannels,
+                         w.baseAddress!, ldb: outputChannels, transposeB: true, into: dc.baseAddress!, ldc: field)
+                }
+            }
+        }
+        // col2im: every unrolled value adds back to the input position it was copied from.
+        let (h, w, c) = (input.height, input.width, input.channels)
+        let padTop = kernelHeight / 2, padLeft = kernelWidth / 2
+        var inputGradient = [Float](repeating: 0, count: lastBatch * input.count)
+        inputGradient.withUnsafeMutableBufferPointer { dx in
+            fieldGradient.withUnsafeBufferPointer { dc in
+                for example in 0..<lastBatch {
+                    let image = dx.baseAddress! + example * input.count
+                    for y in 0..<h {
+                        for xPosition in 0..<w {
+                            let row = dc.baseAddress! + ((example * h + y) * w + xPosition) * field
+                            for ky in 0..<kernelHeight {
+                                let sy = y + ky - padTop
+                                guard sy >= 0 && sy < h else { continue }
+                                for kx in 0..<kernelWidth {
+                                    let sx = xPosition + kx - padLeft
+                                    guard sx >= 0 && sx < w else { continue }
+                                    let target = image + (sy * w + sx) * c, from = row + (ky * kernelWidth + kx) * c
+                                    for channel in 0..<c { target[channel] += from[channel] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: lastBatch, columns: input.count, values: inputGradient)
+    }
+}
+
+/// Max or average pooling over non-overlapping `poolHeight × poolWidth` windows
+/// of each channel; rows or columns that do not fill a window are dropped.
+public final class Pooling: Layer {
+    public enum Kind: String, Codable, Sendable { case max, average }
+    public let input: FeatureMapShape
+    public let kind: Kind
+    public let poolHeight: Int
+    public let poolWidth: Int
+    /// For max pooling, the input index each output value came from.
+    private var lastSources: [Int32] = []
+    private var lastBatch = 0
+
+    public init(input: FeatureMapShape, kind: Kind, poolHeight: Int, poolWidth: Int) {
+        precondition(poolHeight >= 1 && poolWidth >= 1 && input.height >= poolHeight && input.width >= poolWidth, "pool larger than the map")
+        self.input = input
+        self.kind = kind
+        self.poolHeight = poolHeight
+        self.poolWidth = poolWidth
+    }
+
+    public var output: FeatureMapShape {
+        FeatureMapShape(height: input.height / poolHeight, width: input.width / poolWidth, channels: input.channels)
+    }
+    public var parameters: [Parameter] { [] }
+
+    public func forward(_ x: Matrix, training: Bool) -> Matrix {
+        lastBatch = x.rows
+        return pooled(x, sources: &lastSources)
+    }
+
+    public func infer(_ x: Matrix) -> Matrix {
+        var ignored: [Int32] = []
+        return pooled(x, sources: &ignored)
+    }
+
+    private func pooled(_ x: Matrix, sources: inout [Int32]) -> Matrix {
+        let out = output, c = input.channels
+        var values = [Float](repeating: 0, count: x.rows * out.count)
+        if kind == .max { sources = [Int32](repeating: 0, count: values.count) }
+        let scale = 1 / Float(poolHeight * poolWidth)
+        for example in 0..<x.rows {
+            let base = example * input.count, outBase = example * out.count
+            for y in 0..<out.height {
+                for xPosition in 0..<out.width {
+                    for channel in 0..<c {
+                        var best = -Float.infinity, bestIndex = 0, total: Float = 0
+                        for dy in 0..<poolHeight {
+                            for dx in 0..<poolWidth {
+                                let index = base + ((y * poolHeight + dy) * input.width + xPosition * poolWidth + dx) * c + channel
+                                let v = x.values[index]
+                                total += v
+                                if v > best { best = v; bestIndex = index }
+                            }
+                        }
+                        let o = outBase + (y * out.width + xPosition) * c + channel
+                        if kind == .max {
+                            values[o] = best
+                            sources[o] = Int32(bestIndex)
+                        } else {
+                            values[o] = total * scale
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: x.rows, columns: out.count, values: values)
+    }
+
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        var gradient = [Float](repeating: 0, count: lastBatch * input.count)
+        switch kind {
+        case .max:
+            for (o, source) in lastSources.enumerated() { gradient[Int(source)] += outputGradient.values[o] }
+        case .average:
+            let out = output, c = input.channels, scale = 1 / Float(poolHeight * poolWidth)
+            for example in 0..<lastBatch {
+                for y in 0..<out.height {
+                    for xPosition in 0..<out.width {
+                        for channel in 0..<c {
+                            let g = outputGradient.values[example * out.count + (y * out.width + xPosition) * c + channel] * scale
+                            for dy in 0..<poolHeight {
+                                for dx in 0..<poolWidth {
+                                    gradient[example * input.count + ((y * poolHeight + dy) * input.width + xPosition * poolWidth + dx) * c + channel] += g
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: lastBatch, columns: input.count, values: gradient)
+    }
+}
+
+/// Batch normalization over the last axis (channels): in training each channel is
+/// normalized by its batch mean and variance over examples and positions, and
+/// running averages are kept for inference (Ioffe & Szegedy 2015).
+public final class BatchNormalization: Layer {
+    public let channels: Int
+    public let momentum: Float
+    public let epsilon: Float
+    public let scale: Parameter
+    public let shift: Parameter
+    /// Running mean and variance: saved with the weights, not trained.
+    public let runningMean: Parameter
+    public let runningVariance: Parameter
+    private var lastNormalized: [Float] = []
+    private var lastInverseDeviation: [Float] = []
+
+    public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        self.channels = channels
+        self.momentum = momentum
+        self.epsilon = epsilon
+        scale = Parameter([Float](repeating: 1, count: channels), decays: false)
+        shift = Parameter([Float](repeating: 0, count: channels), decays: false)
+        runningMean = Parameter([Float](repeating: 0, count: channels), decays: false, trainable: false)
+        runningVariance = Parameter([Float](repeating: 1, count: channels), decays: false, trainable: false)
+    }
+
+    public var parameters: [Parameter] { [scale, shift, runningMean, runningVariance] }
+
+    public func forward(_ x: Matrix, training: Bool) -> Matrix {
+        guard training else { return infer(x) }
+        precondition(x.columns % channels == 0, "batch normalization over \(channels) channels got \(x.columns) values")
+        let count = x.values.count / channels
+        var sum = [Double](repeating: 0, count: channels), squares = sum
+        for (i, v) in x.values.enumerated() { let c = i % channels; sum[c] += Double(v); squares[c] += Double(v) * Double(v) }
+        var mean = [Float](repeating: 0, count: channels), inverse = mean
+        for c in 0..<channels {
+            let m = sum[c] / Double(count), variance = max(0, squares[c] / Double(count) - m * m)
+            mean[c] = Float(m)
+            inverse[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
+            let unbiased = count > 1 ? variance * Double(count) / Double(count - 1) : variance
+            runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(m)
+            runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * Float(unbiased)
+        }
+        var normalized = x.values, out = x.values
+        for i in normalized.indices {
+            let c = i % channels
+            normalized[i] = (x.values[i] - mean[c]) * inverse[c]
+            out[i] = normalized[i] * scale.value[c] + shift.value[c]
+        }
+        lastNormalized = normalized
+        lastInverseDeviation = inverse
+        return Matrix(rows: x.rows, columns: x.columns, values: out)
+    }
+
+    public func infer(_ x: Matrix) -> Matrix {
+        var out = x.values
+        let factor = (0..<channels).map { scale.value[$0] / (runningVariance.value[$0] + epsilon).squareRoot() }
+        for i in out.indices {
+            let c = i % channels
+            out[i] = (out[i] - runningMean.value[c]) * factor[c] + shift.value[c]
+        }
+        return Matrix(rows: x.rows, columns: x.columns, values: out)
+    }
+
+    public func backward(_ outputGradient: Matrix) -> Matrix {
+        // With x̂ the normalized input and N values per channel:
+        // ∂x = γ/σ · (∂y − mean(∂y) − x̂ · mean(∂y · x̂)).
+        let count = Float(outputGradient.values.count / channels)
+        var sumGradient = [Float](repeating: 0, count: channels), sumProduct = sumGradient
+        for (i, g) in outputGradient.values.enumerated() {
+            let c = i % channels
+            sumGradient[c] += g
+            sumProduct[c] += g * lastNormalized[i]
+        }
+        for c in 0..<channels {
+            shift.gradient[c] += sumGradient[c]
+            scale.gradient[c] += sumProduct[c]
+        }
+        var inputGradient = outputGradient.values
+        for i in inputGradient.indices {
+            let c = i % channels
+            inputGradient[i] = scale.value[c] * lastInverseDeviation[c]
+                * (outputGradient.values[i] - sumGradient[c] / count - lastNormalized[i] * sumProduct[c] / count)
+        }
+        return Matrix(rows: outputGradient.rows, columns: outputGradient.columns, values: inputGradient)
+    }
+}
