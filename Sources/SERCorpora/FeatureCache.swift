@@ -49,7 +49,9 @@ public final class FeatureCache: Sendable {
     /// The key of a preset's vector at a sample rate.
     public static func key(preset: FeaturePreset, sampleRate: Int) -> String {
         let configuration = preset.configuration(sampleRate: sampleRate)
-        return "preset=\(preset.rawValue);v=\(formatVersion);" + configurationText(configuration)
+        // The log-mel image's framing (crop, pad, floor) is not in the configuration: version it here.
+        let image = preset.imageShape.map { ";image=\($0.frames)x\($0.bands),v2" } ?? ""
+        return "preset=\(preset.rawValue);v=\(formatVersion);" + configurationText(configuration) + image
     }
 
     /// The key of one pooled feature.

@@ -254,10 +254,25 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// voicing rate: 152 values. Its accuracy against classic180/x193 on unseen
     /// speakers is measured by the models work (issue 5), not assumed here.
     case rich
+    /// Not a pooled vector but a log-mel image for the CNN and LSTM models: 64 mel
+    /// bands (Slaney, 0 Hz to Nyquist) of a 512-point STFT every 256 samples
+    /// (32 ms windows every 16 ms at 16 kHz), in dB below the recording's loudest
+    /// value and floored 80 dB under it, centre-cropped or centre-padded (with
+    /// the floor) to 192 frames (3.07 s at 16 kHz). Frames are outermost, so the
+    /// vector is `frames × bands` row-major.
+    case logmel
+
+    /// For `logmel`, the image's frames and mel bands; nil for pooled presets.
+    public var imageShape: (frames: Int, bands: Int)? {
+        self == .logmel ? (192, 64) : nil
+    }
 
     /// The feature configuration the preset implies at `sampleRate`.
     public func configuration(sampleRate: Int = 22050) -> FeatureConfiguration {
         switch self {
+        case .logmel:
+            return FeatureConfiguration(sampleRate: sampleRate, stft: STFTConfiguration(fftSize: 512, hopLength: 256),
+                                        mel: MelConfiguration(melCount: 64))
         case .classic180, .x193:
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
                                         chroma: ChromaConfiguration(usesMagnitude: true))
@@ -278,11 +293,15 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                     (.spectralCentroid, .meanStd), (.spectralBandwidth, .meanStd), (.spectralRolloff, .meanStd),
                     (.spectralFlatness, .meanStd), (.spectralContrast, .meanStd), (.zeroCrossingRate, .meanStd),
                     (.rms, .meanStd), (.pyin, .meanStd)]
+        case .logmel: return [(.melspectrogram, .mean)]
         }
     }
 
     /// Column names of the vector.
     public func columnNames(sampleRate: Int = 22050) -> [String] {
+        if let (frames, bands) = imageShape {
+            return (0..<frames).flatMap { t in (0..<bands).map { "logmel_t\(t)_b\($0)" } }
+        }
         let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
         return parts.flatMap { kind, pooling in pooling.names(extractor.rowNames(kind)) }
     }
@@ -291,8 +310,30 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// With `concurrently`, pitch runs on a second thread (see `FeatureExtractor.frames(_:samples:concurrently:)`).
     public func vector(samples: [Float], sampleRate: Int = 22050, concurrently: Bool = false) throws -> [Float] {
         let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
+        if let (frames, bands) = imageShape { return try logMelImage(extractor, samples: samples, frames: frames, bands: bands) }
         let frames = try extractor.frames(parts.map(\.0), samples: samples, concurrently: concurrently)
         return parts.flatMap { kind, pooling in pooling.pool(frames[kind]!) }
+    }
+
+    /// The `logmel` image: dB relative to the loudest value, floored, centred in `frames`;
+    /// all floor for digital silence.
+    private func logMelImage(_ extractor: FeatureExtractor, samples: [Float], frames: Int, bands: Int) throws -> [Float] {
+        let range: Float = 80
+        guard let mel = try extractor.frames([.melspectrogram], samples: samples)[.melspectrogram], mel.rows == bands, mel.columns > 0
+        else { return [Float](repeating: -range, count: frames * bands) }
+        // A tiny floor before the logarithm, so a quiet recording keeps its full range below its own peak.
+        let decibels = DecibelScaling(reference: 1, minimum: 1e-20, dynamicRange: Double(range)).powerToDecibels(mel)
+        let peak = decibels.values.max() ?? -200
+        var image = [Float](repeating: -range, count: frames * bands)
+        guard peak > -190 else { return image }   // digital silence: nothing above the floor
+        let available = mel.columns
+        let firstSource = max(0, (available - frames) / 2), firstTarget = max(0, (frames - available) / 2)
+        for t in 0..<min(frames, available) {
+            for band in 0..<bands {
+                image[(firstTarget + t) * bands + band] = max(-range, decibels[band, firstSource + t] - peak)
+            }
+        }
+        return image
     }
 
     /// Dimension of the vector.

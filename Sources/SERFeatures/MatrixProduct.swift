@@ -42,3 +42,4 @@ func multiply(_ a: FeatureMatrix, frameMajor f: [Float], frames: Int) -> Feature
 public func useSingleThreadedBLAS() {
     openblas_set_num_threads(1)
 }
+

@@ -225,10 +225,10 @@ public final class BoostedTreesClassifier: EmotionClassifier {
 
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
-        temperature = MLPClassifier.fittedTemperature(logits: emotion.scores(validation.features), targets: validation.targets)
+        temperature = NeuralNetworkClassifier.fittedTemperature(logits: emotion.scores(validation.features), targets: validation.targets)
         let known = validation.genders.indices.filter { validation.genders[$0] != nil }
         if let gender, !known.isEmpty {
-            genderTemperature = MLPClassifier.fittedTemperature(logits: gender.scores(validation.features.rows(known)),
+            genderTemperature = NeuralNetworkClassifier.fittedTemperature(logits: gender.scores(validation.features.rows(known)),
                                                                 targets: known.map { validation.genders[$0]! })
         }
     }

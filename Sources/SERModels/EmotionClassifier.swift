@@ -30,19 +30,24 @@ public enum ClassifierFile {
     /// The classifier in `file`, by its `architecture` metadata; `source` names it in errors.
     public static func load(_ file: SafeTensorsFile, source: String) throws -> any EmotionClassifier {
         switch file.metadata["architecture"] ?? "" {
-        case "mlp", "logreg": return try MLPClassifier(modelFile: file, source: source)
+        case let name where NeuralNetworkClassifier.architectureNames.contains(name):
+            return try NeuralNetworkClassifier(modelFile: file, source: source)
         case "tree", "forest": return try ForestClassifier(modelFile: file, source: source)
         case "boosted": return try BoostedTreesClassifier(modelFile: file, source: source)
         case let other:
-            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads mlp, logreg, tree, forest and boosted)")
+            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads \(NeuralNetworkClassifier.architectureNames.sorted().joined(separator: ", ")), tree, forest and boosted)")
         }
     }
 }
 
-extension MLPClassifier: EmotionClassifier {
+extension NeuralNetworkClassifier: EmotionClassifier {
     public var inputDimension: Int { standardizer?.mean.count ?? 0 }
 
     public var structureSummary: [String] {
+        if let design = configuration.design {
+            return design.summary + ["emotion head \(design.hiddenWidth)→\(labels.count)"]
+                + (hasGenderHead ? ["gender head \(design.hiddenWidth)→2"] : [])
+        }
         var widths = [inputDimension] + configuration.hiddenLayers + [labels.count]
         if widths.count < 2 { widths = [inputDimension, labels.count] }
         var lines = (1..<widths.count).map { "dense \(widths[$0 - 1])→\(widths[$0])" + ($0 < widths.count - 1 ? " + ReLU" : "") }
@@ -70,7 +75,7 @@ struct ModelFileHeader<Settings: Codable> {
         file.metadata["training_configuration"] = sortedJSONText(configuration)
         file.metadata["temperature"] = String(temperature)
         if let genderTemperature {
-            file.metadata["gender_labels"] = sortedJSONText(MLPClassifier.genderLabels)
+            file.metadata["gender_labels"] = sortedJSONText(NeuralNetworkClassifier.genderLabels)
             file.metadata["gender_temperature"] = String(genderTemperature)
         }
         return file

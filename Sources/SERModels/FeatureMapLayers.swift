@@ -209,34 +209,37 @@ public final class Pooling: Layer {
 
     private func pooled(_ x: Matrix, sources: inout [Int32]) -> Matrix {
         let out = output, c = input.channels
-        var values = [Float](repeating: 0, count: x.rows * out.count)
-        if kind == .max { sources = [Int32](repeating: 0, count: values.count) }
+        var values = [Float](repeating: kind == .max ? -Float.infinity : 0, count: x.rows * out.count)
+        var origins = [Int32](repeating: 0, count: kind == .max ? values.count : 0)
         let scale = 1 / Float(poolHeight * poolWidth)
-        for example in 0..<x.rows {
-            let base = example * input.count, outBase = example * out.count
-            for y in 0..<out.height {
-                for xPosition in 0..<out.width {
-                    for channel in 0..<c {
-                        var best = -Float.infinity, bestIndex = 0, total: Float = 0
-                        for dy in 0..<poolHeight {
-                            for dx in 0..<poolWidth {
-                                let index = base + ((y * poolHeight + dy) * input.width + xPosition * poolWidth + dx) * c + channel
-                                let v = x.values[index]
-                                total += v
-                                if v > best { best = v; bestIndex = index }
+        x.values.withUnsafeBufferPointer { source in
+            values.withUnsafeMutableBufferPointer { target in
+                origins.withUnsafeMutableBufferPointer { origin in
+                    for example in 0..<x.rows {
+                        let base = example * input.count, outBase = example * out.count
+                        for y in 0..<out.height {
+                            for xPosition in 0..<out.width {
+                                let o = outBase + (y * out.width + xPosition) * c
+                                for dy in 0..<poolHeight {
+                                    for dx in 0..<poolWidth {
+                                        let from = base + ((y * poolHeight + dy) * input.width + xPosition * poolWidth + dx) * c
+                                        if kind == .max {
+                                            for channel in 0..<c where source[from + channel] > target[o + channel] {
+                                                target[o + channel] = source[from + channel]
+                                                origin[o + channel] = Int32(from + channel)
+                                            }
+                                        } else {
+                                            for channel in 0..<c { target[o + channel] += source[from + channel] * scale }
+                                        }
+                                    }
+                                }
                             }
-                        }
-                        let o = outBase + (y * out.width + xPosition) * c + channel
-                        if kind == .max {
-                            values[o] = best
-                            sources[o] = Int32(bestIndex)
-                        } else {
-                            values[o] = total * scale
                         }
                     }
                 }
             }
         }
+        if kind == .max { sources = origins }
         return Matrix(rows: x.rows, columns: out.count, values: values)
     }
 
@@ -296,23 +299,45 @@ public final class BatchNormalization: Layer {
     public func forward(_ x: Matrix, training: Bool) -> Matrix {
         guard training else { return infer(x) }
         precondition(x.columns % channels == 0, "batch normalization over \(channels) channels got \(x.columns) values")
-        let count = x.values.count / channels
+        let positions = x.values.count / channels
         var sum = [Double](repeating: 0, count: channels), squares = sum
-        for (i, v) in x.values.enumerated() { let c = i % channels; sum[c] += Double(v); squares[c] += Double(v) * Double(v) }
+        x.values.withUnsafeBufferPointer { v in
+            var partial = [Float](repeating: 0, count: channels), partialSquares = partial
+            for p in 0..<positions {
+                let row = v.baseAddress! + p * channels
+                for c in 0..<channels { let value = row[c]; partial[c] += value; partialSquares[c] += value * value }
+                // Fold into doubles every 256 positions so float sums stay accurate.
+                if p % 256 == 255 || p == positions - 1 {
+                    for c in 0..<channels {
+                        sum[c] += Double(partial[c]); squares[c] += Double(partialSquares[c])
+                        partial[c] = 0; partialSquares[c] = 0
+                    }
+                }
+            }
+        }
         var mean = [Float](repeating: 0, count: channels), inverse = mean
         for c in 0..<channels {
-            let m = sum[c] / Double(count), variance = max(0, squares[c] / Double(count) - m * m)
+            let m = sum[c] / Double(positions), variance = max(0, squares[c] / Double(positions) - m * m)
             mean[c] = Float(m)
             inverse[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
-            let unbiased = count > 1 ? variance * Double(count) / Double(count - 1) : variance
+            let unbiased = positions > 1 ? variance * Double(positions) / Double(positions - 1) : variance
             runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(m)
             runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * Float(unbiased)
         }
-        var normalized = x.values, out = x.values
-        for i in normalized.indices {
-            let c = i % channels
-            normalized[i] = (x.values[i] - mean[c]) * inverse[c]
-            out[i] = normalized[i] * scale.value[c] + shift.value[c]
+        var normalized = [Float](repeating: 0, count: x.values.count), out = normalized
+        x.values.withUnsafeBufferPointer { v in
+            normalized.withUnsafeMutableBufferPointer { n in
+                out.withUnsafeMutableBufferPointer { o in
+                    for p in 0..<positions {
+                        let base = p * channels
+                        for c in 0..<channels {
+                            let value = (v[base + c] - mean[c]) * inverse[c]
+                            n[base + c] = value
+                            o[base + c] = value * scale.value[c] + shift.value[c]
+                        }
+                    }
+                }
+            }
         }
         lastNormalized = normalized
         lastInverseDeviation = inverse
@@ -322,9 +347,12 @@ public final class BatchNormalization: Layer {
     public func infer(_ x: Matrix) -> Matrix {
         var out = x.values
         let factor = (0..<channels).map { scale.value[$0] / (runningVariance.value[$0] + epsilon).squareRoot() }
-        for i in out.indices {
-            let c = i % channels
-            out[i] = (out[i] - runningMean.value[c]) * factor[c] + shift.value[c]
+        let offset = (0..<channels).map { shift.value[$0] - runningMean.value[$0] * factor[$0] }
+        out.withUnsafeMutableBufferPointer { o in
+            for p in 0..<(o.count / channels) {
+                let base = p * channels
+                for c in 0..<channels { o[base + c] = o[base + c] * factor[c] + offset[c] }
+            }
         }
         return Matrix(rows: x.rows, columns: x.columns, values: out)
     }
@@ -332,22 +360,30 @@ public final class BatchNormalization: Layer {
     public func backward(_ outputGradient: Matrix) -> Matrix {
         // With x̂ the normalized input and N values per channel:
         // ∂x = γ/σ · (∂y − mean(∂y) − x̂ · mean(∂y · x̂)).
-        let count = Float(outputGradient.values.count / channels)
+        let positions = outputGradient.values.count / channels, count = Float(positions)
         var sumGradient = [Float](repeating: 0, count: channels), sumProduct = sumGradient
-        for (i, g) in outputGradient.values.enumerated() {
-            let c = i % channels
-            sumGradient[c] += g
-            sumProduct[c] += g * lastNormalized[i]
-        }
-        for c in 0..<channels {
-            shift.gradient[c] += sumGradient[c]
-            scale.gradient[c] += sumProduct[c]
-        }
-        var inputGradient = outputGradient.values
-        for i in inputGradient.indices {
-            let c = i % channels
-            inputGradient[i] = scale.value[c] * lastInverseDeviation[c]
-                * (outputGradient.values[i] - sumGradient[c] / count - lastNormalized[i] * sumProduct[c] / count)
+        var inputGradient = [Float](repeating: 0, count: outputGradient.values.count)
+        outputGradient.values.withUnsafeBufferPointer { g in
+            lastNormalized.withUnsafeBufferPointer { n in
+                for p in 0..<positions {
+                    let base = p * channels
+                    for c in 0..<channels { sumGradient[c] += g[base + c]; sumProduct[c] += g[base + c] * n[base + c] }
+                }
+                for c in 0..<channels {
+                    shift.gradient[c] += sumGradient[c]
+                    scale.gradient[c] += sumProduct[c]
+                }
+                let factor = (0..<channels).map { scale.value[$0] * lastInverseDeviation[$0] }
+                let meanGradient = sumGradient.map { $0 / count }, meanProduct = sumProduct.map { $0 / count }
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    for p in 0..<positions {
+                        let base = p * channels
+                        for c in 0..<channels {
+                            dx[base + c] = factor[c] * (g[base + c] - meanGradient[c] - n[base + c] * meanProduct[c])
+                        }
+                    }
+                }
+            }
         }
         return Matrix(rows: outputGradient.rows, columns: outputGradient.columns, values: inputGradient)
     }

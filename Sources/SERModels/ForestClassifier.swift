@@ -203,7 +203,7 @@ public final class ForestClassifier: EmotionClassifier {
             var genderConfiguration = configuration
             genderConfiguration.trees = max(1, configuration.trees / 3)
             genderTrees = Self.growForest(features: training.features.rows(known), targets: known.map { training.genders[$0]! },
-                                          classes: MLPClassifier.genderLabels.count, configuration: genderConfiguration,
+                                          classes: NeuralNetworkClassifier.genderLabels.count, configuration: genderConfiguration,
                                           seed: configuration.seed &+ 0x6E4D)
         }
     }
@@ -250,18 +250,18 @@ public final class ForestClassifier: EmotionClassifier {
 
     public func genderProbabilities(_ features: Matrix) -> Matrix? {
         guard hasGenderHead, features.columns == inputDimension else { return nil }
-        let raw = Self.logits(Self.vote(genderTrees, features, classes: MLPClassifier.genderLabels.count))
+        let raw = Self.logits(Self.vote(genderTrees, features, classes: NeuralNetworkClassifier.genderLabels.count))
         return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
-        temperature = MLPClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
+        temperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
                                                       targets: validation.targets)
         let known = validation.genders.indices.filter { validation.genders[$0] != nil }
         if hasGenderHead && !known.isEmpty {
-            let votes = Self.vote(genderTrees, validation.features.rows(known), classes: MLPClassifier.genderLabels.count)
-            genderTemperature = MLPClassifier.fittedTemperature(logits: Self.logits(votes), targets: known.map { validation.genders[$0]! })
+            let votes = Self.vote(genderTrees, validation.features.rows(known), classes: NeuralNetworkClassifier.genderLabels.count)
+            genderTemperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(votes), targets: known.map { validation.genders[$0]! })
         }
     }
 
@@ -272,7 +272,7 @@ public final class ForestClassifier: EmotionClassifier {
         file.metadata["input_dimension"] = String(inputDimension)
         Self.store(trees, classes: labels.count, prefix: "trees", in: &file)
         if hasGenderHead {
-            Self.store(genderTrees, classes: MLPClassifier.genderLabels.count, prefix: "gender_trees", in: &file)
+            Self.store(genderTrees, classes: NeuralNetworkClassifier.genderLabels.count, prefix: "gender_trees", in: &file)
         }
         return file
     }
@@ -343,7 +343,7 @@ public final class ForestClassifier: EmotionClassifier {
         genderTemperature = header.genderTemperature
         trees = try Self.load(prefix: "trees", classes: labels.count, inputDimension: dimension, from: file, source: source)
         if file.tensors["gender_trees.offsets"] != nil {
-            genderTrees = try Self.load(prefix: "gender_trees", classes: MLPClassifier.genderLabels.count, inputDimension: dimension,
+            genderTrees = try Self.load(prefix: "gender_trees", classes: NeuralNetworkClassifier.genderLabels.count, inputDimension: dimension,
                                         from: file, source: source)
         }
     }

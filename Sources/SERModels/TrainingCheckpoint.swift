@@ -67,7 +67,7 @@ struct TrainingCheckpoint {
         parameters.count == self.parameters.count && zip(parameters, self.parameters).allSatisfy { $0.value.count == $1.count }
     }
 
-    func restore(into parameters: [Parameter], optimizer: Adam) {
+    func restore(into parameters: [Parameter], optimizer: any Optimizer) {
         for (parameter, value) in zip(parameters, self.parameters) { parameter.value = value }
         optimizer.restore(step: step, first: first, second: second, for: parameters)
     }

@@ -17,20 +17,47 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     case forest
     /// Gradient-boosted regression trees on the softmax loss (200 rounds, depth 4, η 0.1).
     case boosted
+    /// A 2-D CNN on the log-mel image (see `NetworkDesign.Kind.cnn`).
+    case cnn
+    /// A 1-D CNN over time on log-mel frames.
+    case cnn1d
+    /// An LSTM on log-mel frames.
+    case lstm
+    /// A bidirectional LSTM on log-mel frames.
+    case bilstm
 
     /// Whether this family is a tree model (no epochs, no standardization).
     public var isTreeModel: Bool { self == .tree || self == .forest || self == .boosted }
+
+    /// The network design this family trains on log-mel images, or nil for the feature-vector families.
+    public var designKind: NetworkDesign.Kind? { NetworkDesign.Kind(rawValue: rawValue) }
+
+    /// The features a family reads unless told otherwise: log-mel images for the
+    /// CNNs and LSTMs, the `rich` vector for the rest.
+    public var defaultFeatures: FeaturePreset { designKind != nil ? .logmel : .rich }
+
+    /// Whether the family can read `preset` (images go to the CNNs and LSTMs, vectors to the rest).
+    public func reads(_ preset: FeaturePreset) -> Bool { (designKind != nil) == (preset.imageShape != nil) }
 
     public func treeConfiguration(seed: UInt64) -> TreeConfiguration {
         self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
     }
 
-    public func configuration(seed: UInt64, epochs: Int?) -> MLPConfiguration {
-        var c = MLPConfiguration()
+    /// The network settings for this family; `preset` gives the image shape of the CNNs and LSTMs.
+    public func configuration(seed: UInt64, epochs: Int?, preset: FeaturePreset = .rich) -> NeuralNetworkConfiguration {
+        var c = NeuralNetworkConfiguration()
         c.seed = seed
+        if let kind = designKind, let (frames, bands) = (preset.imageShape ?? FeaturePreset.logmel.imageShape) {
+            c.design = NetworkDesign(kind: kind, frames: frames, bands: bands)
+            c.batchSize = 32
+            c.maximumEpochs = 40
+            c.patience = 12
+            c.schedule = .cosine
+            c.dropout = 0.3
+        }
         if let epochs { c.maximumEpochs = epochs }
         switch self {
-        case .mlp, .tree, .forest, .boosted: break
+        case .mlp, .tree, .forest, .boosted, .cnn, .cnn1d, .lstm, .bilstm: break
         case .logreg:
             c.hiddenLayers = []
             c.dropout = 0
@@ -49,6 +76,10 @@ public struct TrainingOptions: Sendable {
     public var validationFraction = 0.15
     /// The seeds' random file split instead of speakers, for comparison only.
     public var allowsLeakage = false
+    /// Overrides of the networks' optimizer, learning-rate schedule and base rate.
+    public var optimizer: OptimizerChoice?
+    public var schedule: LearningRateSchedule?
+    public var learningRate: Float?
     public init() {}
 }
 
@@ -92,7 +123,7 @@ public enum Trainer {
     /// Trains one model on `indices` (all examples by default): early stopping and
     /// temperature scaling on held-out validation speakers, the best epoch kept.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
-                             checkpoint: MLPClassifier.Checkpointing? = nil) -> TrainingOutcome {
+                             checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
         let all = indices ?? Array(dataset.items.indices)
         let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
                                                     seed: options.seed, allowsLeakage: options.allowsLeakage)
@@ -110,8 +141,12 @@ public enum Trainer {
             forest.fit(dataset.trainingMatrix(fit, labels: labels))
             classifier = forest
         } else {
-            let configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs)
-            let network = MLPClassifier(labels: labels, configuration: configuration)
+            precondition(options.architecture.reads(dataset.preset), "\(options.architecture.rawValue) cannot read \(dataset.preset.rawValue)")
+            var configuration = options.architecture.configuration(seed: options.seed, epochs: options.maximumEpochs, preset: dataset.preset)
+            if let optimizer = options.optimizer { configuration.optimizer = optimizer }
+            if let schedule = options.schedule { configuration.schedule = schedule }
+            if let rate = options.learningRate { configuration.learningRate = rate }
+            let network = NeuralNetworkClassifier(labels: labels, configuration: configuration)
             network.fit(dataset.trainingMatrix(fit, labels: labels), validation: validation, checkpoint: checkpoint)
             history = network.history
             classifier = network
@@ -123,7 +158,7 @@ public enum Trainer {
         }
         var description = ModelDescription(
             architecture: options.architecture.rawValue, labels: labels,
-            genderLabels: classifier.hasGenderHead ? MLPClassifier.genderLabels : nil,
+            genderLabels: classifier.hasGenderHead ? NeuralNetworkClassifier.genderLabels : nil,
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
         description.training = .init(counts: dataset.counts(all), files: all.count,
                                      speakers: Set(all.compactMap { dataset.items[$0].speaker }).count,

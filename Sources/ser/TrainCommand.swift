@@ -44,10 +44,22 @@ struct TrainCommand: ParsableCommand {
           tree     one CART decision tree (Gini, class-balanced), the seeds' decision tree
           forest   a random forest of 300 CART trees (bootstrap, √features per split)
           boosted  gradient-boosted trees, softmax loss (200 rounds, depth 4, learning rate 0.1)
+          cnn      2-D CNN on the log-mel image: 3 × (conv 3×3, max-pool 2×2, batch norm, ReLU)
+                   with 16/32/64 channels, statistics pooling over time, dense 128 + GELU
+          cnn1d    1-D CNN over time (mel bands as channels): conv 5/5/3 frames, 128 channels,
+                   batch norm, ReLU, max-pool 2, statistics pooling, dense 128 + GELU
+          lstm     LSTM of 128 units over frames averaged in pairs, statistics pooling, dense 128
+          bilstm   bidirectional LSTM of 2 × 96 units, likewise
+        The CNNs and LSTMs train with AdamW, batches of 32, a cosine learning-rate schedule \
+        with warm-up, at most 40 epochs; each batch is split between two replicas of the \
+        network that run on both cores.
         Features (--features):
-          rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values (default)
+          rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values
+                       (default for mlp, logreg and the trees)
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
           x193         classic180 + spectral contrast + tonnetz
+          logmel       a 192-frame × 64-band log-mel image, 16 ms hop (the CNNs' and LSTMs'
+                       input, and only theirs)
 
         --cv speakers:K reports mean ± std over K folds of disjoint speakers (each fold \
         trains its own model); --split FILE uses a protocol saved by `ser corpus split`. \
@@ -62,6 +74,7 @@ struct TrainCommand: ParsableCommand {
           ser train --data corpora/ravdess --cv speakers:5
           ser train --data corpora/ravdess corpora/crema-d --out pooled.safetensors --report pooled.html
           ser train --manifest train.jsonl --architecture logreg --features classic180 --out lr.safetensors
+          ser train --data corpora/ravdess --architecture cnn --cv speakers:5 --report cnn.html
         """
     )
 
@@ -80,8 +93,14 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "Model family: mlp, logreg, tree, forest or boosted.") var architecture: Architecture = .mlp
-    @Option(help: "Feature vector: rich, classic180 or x193.") var features: FeaturePreset = .rich
+    @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
+    @Option(help: ArgumentHelp("Features: rich, classic180 or x193 (vectors), or logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+                               valueName: "preset")) var features: FeaturePreset?
+    var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
+    @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
+    @Option(help: "Networks' learning-rate schedule: constant, cosine (warm-up, then cosine decay) or step (halved every quarter). Default: constant for mlp/logreg, cosine for the CNNs and LSTMs.")
+    var schedule: LearningRateSchedule?
+    @Option(help: "Networks' base learning rate (default 0.001; logreg 0.003).") var learningRate: Float?
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
@@ -104,6 +123,15 @@ struct TrainCommand: ParsableCommand {
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
         if let augment { _ = try Self.parseAugmentation(augment) }
+        guard architecture.reads(resolvedFeatures) else {
+            throw ValidationError(architecture.designKind != nil
+                ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it)."
+                : "--features logmel feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, classic180 or x193).")
+        }
+        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil) {
+            throw ValidationError("--optimizer, --schedule and --learning-rate set how networks train; \(architecture.rawValue) is a tree model.")
+        }
+        if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
     }
 
     func run() throws {
@@ -114,6 +142,7 @@ struct TrainCommand: ParsableCommand {
         guard !scan.clean.isEmpty else { throw CommandFailure("no usable training files in \(selection.paths.joined(separator: ", "))") }
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: scan.clean.count, label: "features")
+        let features = resolvedFeatures
         var dataset = FeatureDataset(items: scan.clean, preset: features, sampleRate: 16000, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
@@ -134,6 +163,9 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.maximumEpochs = epochs
         options.allowsLeakage = allowLeakage
+        options.optimizer = optimizer
+        options.schedule = schedule
+        options.learningRate = learningRate
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 
         var crossValidation: CrossValidationSummary?
@@ -156,20 +188,21 @@ struct TrainCommand: ParsableCommand {
             let fingerprint = ContentHash.ofBytes(Array(sortedJSONText(FingerprintInput(
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
-                augment: augmentation.map(\.argument))).utf8))
+                augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
+                learningRate: learningRate)).utf8))
             let checkpointPath = out + ".checkpoint"
             if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
-            let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil).maximumEpochs,
+            let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
                                             label: architecture.isTreeModel ? "trees" : "epochs")
             var logRecords: [EpochRecord] = []
-            let checkpoint = MLPClassifier.Checkpointing(path: checkpointPath, fingerprint: fingerprint) { record in
+            let checkpoint = NeuralNetworkClassifier.Checkpointing(path: checkpointPath, fingerprint: fingerprint) { record in
                 epochProgress.update(finished: record.epoch)
                 logRecords.append(record)
                 if let log { try? writeLog(logRecords, to: log) }
             }
             let result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
             epochProgress.finish()
-            if let resumed = (result.model.classifier as? MLPClassifier)?.resumedAfterEpoch {
+            if let resumed = (result.model.classifier as? NeuralNetworkClassifier)?.resumedAfterEpoch {
                 Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
             }
             result.model.description.crossValidation = crossValidation
@@ -233,6 +266,7 @@ private struct FingerprintInput: Encodable {
     var paths: [String], labels: [String], architecture: String, features: String
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
     var augment: [String]
+    var optimizer: String?, schedule: String?, learningRate: Float?
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.
@@ -304,3 +338,5 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension Architecture: ExpressibleByArgument {}
+extension OptimizerChoice: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}

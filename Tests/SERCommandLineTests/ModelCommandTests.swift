@@ -94,6 +94,35 @@ import Testing
         #expect((try? String(contentsOfFile: report, encoding: .utf8))?.contains("<svg") == true)
     }
 
+    /// A 1-D CNN on log-mel images trains, cross-validates, saves, describes itself
+    /// and predicts through the same commands; its answer for a voice does not
+    /// depend on the rate the recording comes at.
+    @Test func convolutionalNetworkTrainsOnLogMelAndPredictsAtAnyRate() throws {
+        let model = Self.corpus.workspace.file("cnn1d.safetensors")
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "cnn1d", "--cv", "speakers:2",
+                              "--epochs", "15", "--out", model, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["architecture"] as? String == "cnn1d" && summary["features"] as? String == "logmel")
+        let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
+        #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
+        let info = try SERRun(["model", "info", model])
+        #expect(info.status == 0 && info.stdout.contains("architecture: cnn1d") && info.stdout.contains("conv1d"), "\(info.stdout)")
+        var answers: [[String: Any]] = []
+        for (rate, channels) in [(16000, 1), (48000, 2), (22050, 1)] {
+            let voice = Self.corpus.workspace.file("cnn-probe-\(rate).wav")
+            let mono = SyntheticSpeech.recording(seconds: 1.5, rate: rate, voiceSpans: [(0.2, 1.3)], seed: 78, pitch: 240)
+            let interleaved = channels == 1 ? mono : mono.flatMap { [$0, $0] }
+            try AudioFileWriter.write(AudioSignal(samples: interleaved, sampleRate: rate, channels: channels), to: voice, format: .wav)
+            let predicted = try SERRun(["predict", voice, "--model", model, "--format", "json"])
+            #expect(predicted.status == 0, "\(predicted.stderr)")
+            answers.append(try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])?.first))
+        }
+        #expect(answers.allSatisfy { $0["emotion"] as? String == "happy" }, "\(answers)")
+        let confidences = answers.compactMap { $0["confidence"] as? Double }
+        #expect(confidences.count == 3 && confidences.max()! - confidences.min()! < 0.1, "\(confidences)")
+    }
+
     /// Augmented copies join the training side only: a fold's test speakers lend
     /// it no copies, and each training file brings one copy per recipe entry.
     @Test func augmentedCopiesStayOnTheTrainingSide() throws {
@@ -184,6 +213,12 @@ import Testing
         #expect(tinyHop.status == 2 && tinyHop.stderr.contains("hop"), "\(tinyHop.stderr)")
         #expect(try SERRun(["predict", "x.wav", "--hop", "0.5"]).status == 2, "hop without window")
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "svm"]).status == 2)
+        let imageForTrees = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "forest", "--features", "logmel"])
+        #expect(imageForTrees.status == 2 && imageForTrees.stderr.contains("logmel"), "\(imageForTrees.stderr)")
+        let vectorForCNN = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "cnn", "--features", "rich"])
+        #expect(vectorForCNN.status == 2 && vectorForCNN.stderr.contains("log-mel"), "\(vectorForCNN.stderr)")
+        let optimizerForTrees = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "tree", "--optimizer", "sgd"])
+        #expect(optimizerForTrees.status == 2, "\(optimizerForTrees.stderr)")
     }
 }
 

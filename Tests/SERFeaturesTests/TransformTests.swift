@@ -168,3 +168,48 @@ import Testing
         #expect(median(values) == expected)
     }
 }
+
+@Suite struct LogMelImageTests {
+    static func tone(seconds: Double, hertz: Double, rate: Int = 16000, amplitude: Float = 0.5) -> [Float] {
+        (0..<Int(seconds * Double(rate))).map { amplitude * Float(sin(2 * Double.pi * hertz * Double($0) / Double(rate))) }
+    }
+
+    /// The band (of 64 Slaney mel bands up to 8 kHz) whose centre is nearest `hertz`.
+    static func nearestBand(_ hertz: Double) -> Int {
+        let centres = MelScale.slaney.frequencies(count: 66, minimum: 0, maximum: 8000).dropFirst().dropLast()
+        return centres.enumerated().min { abs($0.element - hertz) < abs($1.element - hertz) }!.offset
+    }
+
+    @Test func shortToneIsCentredAndPaddedWithTheFloor() throws {
+        let preset = FeaturePreset.logmel
+        let (frames, bands) = try #require(preset.imageShape)
+        #expect(frames == 192 && bands == 64 && preset.dimension == frames * bands)
+        let image = try preset.vector(samples: Self.tone(seconds: 1, hertz: 1000), sampleRate: 16000)
+        #expect(image.count == frames * bands)
+        // 1 s at hop 256 gives 63 frames, centred: 64 floor frames before, 65 after.
+        let frameLevels = (0..<frames).map { t in image[(t * bands)..<((t + 1) * bands)].max()! }
+        #expect(frameLevels[0..<64].allSatisfy { $0 == -80 } && frameLevels[127..<192].allSatisfy { $0 == -80 })
+        #expect(frameLevels[64..<127].allSatisfy { $0 > -10 })
+        #expect(image.max() == 0 && image.min() == -80)
+        let middle = Array(image[(96 * bands)..<(97 * bands)])
+        #expect(middle.firstIndex(of: middle.max()!)! == Self.nearestBand(1000))
+    }
+
+    @Test func longSignalsAreCentreCroppedAndLevelDoesNotMatter() throws {
+        // 5 s: a 500 Hz tone for 1 s, then 3.07 s of 2 kHz, then 500 Hz again; the crop keeps the 2 kHz middle.
+        let samples = Self.tone(seconds: 0.965, hertz: 500) + Self.tone(seconds: 3.07, hertz: 2000) + Self.tone(seconds: 0.965, hertz: 500)
+        let image = try FeaturePreset.logmel.vector(samples: samples, sampleRate: 16000)
+        let quieter = try FeaturePreset.logmel.vector(samples: samples.map { $0 * 0.01 }, sampleRate: 16000)
+        for t in [10, 96, 180] {
+            let frame = Array(image[(t * 64)..<((t + 1) * 64)])
+            #expect(frame.firstIndex(of: frame.max()!)! == Self.nearestBand(2000), "frame \(t)")
+        }
+        #expect(zip(image, quieter).allSatisfy { abs($0 - $1) < 0.05 }, "dB below the recording's own peak")
+    }
+
+    @Test func silenceAndEmptyInputGiveTheFloor() throws {
+        #expect(try FeaturePreset.logmel.vector(samples: [], sampleRate: 16000).allSatisfy { $0 == -80 })
+        let silent = try FeaturePreset.logmel.vector(samples: [Float](repeating: 0, count: 16000), sampleRate: 16000)
+        #expect(silent.count == 192 * 64 && silent.allSatisfy { $0 <= 0 && $0 >= -80 })
+    }
+}

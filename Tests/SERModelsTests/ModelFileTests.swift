@@ -4,15 +4,15 @@ import Testing
 @testable import SERModels
 
 @Suite struct ModelFileTests {
-    func trained() -> (MLPClassifier, Matrix) {
+    func trained() -> (NeuralNetworkClassifier, Matrix) {
         var generator = SplitMix64(seed: 8)
         let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in standardNormal(&generator) })
         let y = (0..<60).map { $0 % 3 }
         let genders: [Int?] = (0..<60).map { $0 % 4 == 0 ? nil : $0 % 2 }
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [8, 5]
         configuration.maximumEpochs = 3
-        let model = MLPClassifier(labels: ["calm", "sad", "angry"], configuration: configuration)
+        let model = NeuralNetworkClassifier(labels: ["calm", "sad", "angry"], configuration: configuration)
         model.fit(LabelledMatrix(features: x, targets: y, genders: genders))
         model.calibrate(on: LabelledMatrix(features: x, targets: y, genders: genders))
         return (model, x)
@@ -29,7 +29,7 @@ import Testing
         let reread = try SafeTensorsFile(contentsOf: path)
         #expect(reread == file)
         #expect(reread.metadata["feature_preset"] == "rich")
-        let loaded = try MLPClassifier(modelFile: reread, source: path)
+        let loaded = try NeuralNetworkClassifier(modelFile: reread, source: path)
         #expect(loaded.labels == model.labels)
         #expect(loaded.probabilities(x) == model.probabilities(x))
         #expect(loaded.hasGenderHead && loaded.genderProbabilities(x) == model.genderProbabilities(x))
@@ -66,6 +66,6 @@ import Testing
         let text = String(decoding: wrongType, as: UTF8.self).replacingOccurrences(of: "F32", with: "F64")
         if case .unsupported = failure(Data(text.utf8)) {} else { Issue.record("F64 should be unsupported") }
         // A valid file that is not an MLP.
-        #expect(throws: SafeTensorsFile.Failure.self) { try MLPClassifier(modelFile: SafeTensorsFile(), source: "m") }
+        #expect(throws: SafeTensorsFile.Failure.self) { try NeuralNetworkClassifier(modelFile: SafeTensorsFile(), source: "m") }
     }
 }

@@ -56,13 +56,13 @@ let sharedTestModel: EmotionModel = {
         vectors.append(vector)
         targets.append(index / 3)
     }
-    var configuration = MLPConfiguration()
+    var configuration = NeuralNetworkConfiguration()
     configuration.hiddenLayers = [16]
     configuration.maximumEpochs = 30
-    let classifier = MLPClassifier(labels: labels, configuration: configuration)
+    let classifier = NeuralNetworkClassifier(labels: labels, configuration: configuration)
     let x = Matrix(rows: vectors.count, columns: preset.dimension, values: vectors.flatMap { $0 })
     classifier.fit(LabelledMatrix(features: x, targets: targets, genders: targets.map { $0 < 2 ? 1 : 0 }))
-    let description = ModelDescription(architecture: "mlp", labels: labels, genderLabels: MLPClassifier.genderLabels,
+    let description = ModelDescription(architecture: "mlp", labels: labels, genderLabels: NeuralNetworkClassifier.genderLabels,
                                        features: .init(preset: preset.rawValue, sampleRate: 16000, dimension: preset.dimension))
     return EmotionModel(classifier: classifier, preset: preset, description: description)
 }()

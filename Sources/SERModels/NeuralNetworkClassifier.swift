@@ -31,10 +31,26 @@ public struct Standardizer: Codable, Sendable, Equatable {
     }
 }
 
-/// Training settings for the MLP.
-public struct MLPConfiguration: Codable, Sendable, Equatable {
-    /// Hidden layer widths; empty gives multinomial logistic regression.
+/// Which optimizer trains a network.
+public enum OptimizerChoice: String, Codable, Sendable, CaseIterable {
+    /// Adam with decoupled weight decay.
+    case adamw
+    /// Stochastic gradient descent with Nesterov momentum 0.9.
+    case sgd
+}
+
+/// Training settings for a neural network: the MLP over feature vectors, or a
+/// `NetworkDesign` (CNN, LSTM) over log-mel images.
+public struct NeuralNetworkConfiguration: Codable, Sendable, Equatable {
+    /// Hidden layer widths of the MLP; empty gives multinomial logistic regression.
+    /// Ignored when `design` is set.
     public var hiddenLayers: [Int] = [256, 128]
+    /// A network over log-mel images instead of the MLP.
+    public var design: NetworkDesign?
+    /// AdamW when nil (model files written before the choice existed).
+    public var optimizer: OptimizerChoice?
+    /// The learning rate's course over the epochs; constant when nil.
+    public var schedule: LearningRateSchedule?
     public var dropout: Float = 0.3
     public var learningRate: Float = 1e-3
     public var weightDecay: Float = 1e-4
@@ -69,7 +85,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 }
 
 /// Examples for training or validation: feature rows, emotion class indices and,
-/// where known, gender indices into `MLPClassifier.genderLabels`.
+/// where known, gender indices into `NeuralNetworkClassifier.genderLabels`.
 public struct LabelledMatrix: Sendable {
     public var features: Matrix
     public var targets: [Int]
@@ -86,12 +102,12 @@ public struct LabelledMatrix: Sendable {
 /// A multilayer perceptron over utterance-level feature vectors, with an emotion
 /// head and, when the training data says the speakers' gender, a gender head on
 /// the same hidden layers, trained jointly. Probabilities are temperature-scaled.
-public final class MLPClassifier {
+public final class NeuralNetworkClassifier {
     /// The gender head's classes.
     public static let genderLabels = ["female", "male"]
 
     public let labels: [String]
-    public let configuration: MLPConfiguration
+    public let configuration: NeuralNetworkConfiguration
     public private(set) var standardizer: Standardizer?
     public private(set) var history: [EpochRecord] = []
     /// Softmax temperatures fitted on validation speakers (1 until `calibrate`).
@@ -101,7 +117,7 @@ public final class MLPClassifier {
     private var emotionHead: Dense?
     private var genderHead: Dense?
 
-    public init(labels: [String], configuration: MLPConfiguration = .init()) {
+    public init(labels: [String], configuration: NeuralNetworkConfiguration = .init()) {
         self.labels = labels
         self.configuration = configuration
     }
@@ -110,7 +126,7 @@ public final class MLPClassifier {
     public var hasGenderHead: Bool { genderHead != nil }
 
     /// Trainable parameter count.
-    public var parameterCount: Int { allParameters.reduce(0) { $0 + $1.value.count } }
+    public var parameterCount: Int { allParameters.filter(\.isTrainable).reduce(0) { $0 + $1.value.count } }
 
     private var allParameters: [Parameter] {
         trunk.flatMap(\.parameters) + (emotionHead?.parameters ?? []) + (genderHead?.parameters ?? [])
@@ -132,6 +148,25 @@ public final class MLPClassifier {
     /// The epoch training resumed after, when it resumed from a checkpoint.
     public private(set) var resumedAfterEpoch: Int?
 
+    /// The hidden layers `configuration` asks for on `inputCount` values, their
+    /// dropout layers and the width they end in.
+    static func trunk(configuration c: NeuralNetworkConfiguration, inputCount: Int,
+                      generator: inout SplitMix64) -> (layers: [Layer], dropouts: [Dropout], width: Int) {
+        if let design = c.design { return design.trunk(dropout: c.dropout, generator: &generator) }
+        let sizes = [inputCount] + c.hiddenLayers
+        var layers: [Layer] = [], dropouts: [Dropout] = []
+        for i in 0..<(sizes.count - 1) {
+            layers.append(Dense(inputs: sizes[i], outputs: sizes[i + 1], generator: &generator))
+            layers.append(ReLU())
+            if c.dropout > 0 {
+                let dropout = Dropout(rate: c.dropout, seed: generator.next())
+                dropouts.append(dropout)
+                layers.append(dropout)
+            }
+        }
+        return (layers, dropouts, sizes[sizes.count - 1])
+    }
+
     /// Trains on `training`, keeping the weights of the epoch with the best
     /// validation UAR when a validation set is given (otherwise the last epoch's).
     /// Each epoch's shuffling and dropout depend only on the seed and the epoch,
@@ -139,26 +174,27 @@ public final class MLPClassifier {
     public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: Checkpointing? = nil) {
         let c = configuration
         var generator = SplitMix64(seed: c.seed)
-        let standardizer = Standardizer(fitting: training.features)
+        let standardizer = c.design.map { Standardizer(fitting: training.features, channels: $0.bands) }
+            ?? Standardizer(fitting: training.features)
         self.standardizer = standardizer
         let x = standardizer.apply(training.features)
         let validationX = validation.map { standardizer.apply($0.features) }
-        let sizes = [training.features.columns] + c.hiddenLayers
-        trunk = []
-        var dropouts: [Dropout] = []
-        for i in 0..<(sizes.count - 1) {
-            trunk.append(Dense(inputs: sizes[i], outputs: sizes[i + 1], generator: &generator))
-            trunk.append(ReLU())
-            if c.dropout > 0 {
-                let dropout = Dropout(rate: c.dropout, seed: generator.next())
-                dropouts.append(dropout)
-                trunk.append(dropout)
-            }
-        }
-        let width = sizes[sizes.count - 1]
+        let (layers, dropouts, width) = Self.trunk(configuration: c, inputCount: training.features.columns, generator: &generator)
+        trunk = layers
         emotionHead = Dense(inputs: width, outputs: labels.count, generator: &generator)
         let knownGender = training.genders.contains { $0 != nil }
         genderHead = knownGender ? Dense(inputs: width, outputs: Self.genderLabels.count, generator: &generator) : nil
+        // Networks over images train on two replicas at once (both cores; the same
+        // numbers on any machine, since the split does not depend on the core count).
+        var replicaList = [Replica(trunk: trunk, dropouts: dropouts, emotionHead: emotionHead!, genderHead: genderHead)]
+        if c.design != nil {
+            var spare = SplitMix64(seed: c.seed &+ 0xC0FFEE)
+            let copy = Self.trunk(configuration: c, inputCount: training.features.columns, generator: &spare)
+            replicaList.append(Replica(trunk: copy.layers, dropouts: copy.dropouts,
+                                    emotionHead: Dense(inputs: width, outputs: labels.count, generator: &spare),
+                                    genderHead: knownGender ? Dense(inputs: width, outputs: Self.genderLabels.count, generator: &spare) : nil))
+        }
+        let replicas = replicaList
 
         var counts = [Int](repeating: 0, count: labels.count)
         for t in training.targets { counts[t] += 1 }
@@ -167,7 +203,9 @@ public final class MLPClassifier {
             ? counts.map { $0 == 0 ? 0 : Float(training.targets.count) / Float(present * $0) } : nil
         let loss = SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: c.labelSmoothing)
         let genderLoss = SoftmaxCrossEntropy()
-        let optimizer = Adam(learningRate: c.learningRate, weightDecay: c.weightDecay)
+        let optimizer: any Optimizer = c.optimizer == .sgd
+            ? MomentumSGD(learningRate: c.learningRate, momentum: 0.9, weightDecay: c.weightDecay, nesterov: true)
+            : Adam(learningRate: c.learningRate, weightDecay: c.weightDecay)
         var bestUAR = -1.0, bestWeights: [[Float]] = [], sinceBest = 0
         history = []
         var firstEpoch = 1
@@ -184,36 +222,37 @@ public final class MLPClassifier {
         let finished = validation != nil && sinceBest >= c.patience
         if firstEpoch <= c.maximumEpochs && !finished {
             for epoch in firstEpoch...c.maximumEpochs {
+                optimizer.learningRate = c.learningRate * (c.schedule ?? .constant).factor(epoch: epoch, of: c.maximumEpochs)
                 var epochGenerator = SplitMix64(seed: c.seed &+ UInt64(epoch) &* 0x9E37_79B9)
                 for (index, dropout) in dropouts.enumerated() { dropout.reseed(epochGenerator.next() &+ UInt64(index)) }
+                for (index, dropout) in replicas.dropFirst().flatMap(\.dropouts).enumerated() {
+                    dropout.reseed(epochGenerator.next() &+ UInt64(index) &+ 0x51CA)
+                }
                 let order = Array(0..<x.rows).shuffled(using: &epochGenerator)
                 var lossSum = 0.0, correct = 0
                 for start in stride(from: 0, to: order.count, by: c.batchSize) {
                     let batch = Array(order[start..<min(start + c.batchSize, order.count)])
-                    var hidden = x.rows(batch)
-                    for layer in trunk { hidden = layer.forward(hidden, training: true) }
-                    let logits = emotionHead!.forward(hidden, training: true)
-                    let batchTargets = batch.map { training.targets[$0] }
-                    let (value, gradient) = loss.lossAndGradient(logits: logits, targets: batchTargets)
-                    lossSum += Double(value) * Double(batch.count)
-                    for r in 0..<batch.count where argmax(logits, row: r) == batchTargets[r] { correct += 1 }
-                    var g = emotionHead!.backward(gradient)
-                    if let genderHead {
-                        let known = batch.indices.filter { training.genders[batch[$0]] != nil }
-                        let genderLogits = genderHead.forward(hidden, training: true)
-                        var genderGradient = Matrix(rows: batch.count, columns: Self.genderLabels.count)
-                        if !known.isEmpty {
-                            let (_, partial) = genderLoss.lossAndGradient(
-                                logits: genderLogits.rows(known), targets: known.map { training.genders[batch[$0]]! })
-                            let share = c.genderLossWeight * Float(known.count) / Float(batch.count)
-                            for (row, r) in known.enumerated() {
-                                for k in 0..<genderGradient.columns { genderGradient[r, k] = share * partial[row, k] }
-                            }
+                    // Data parallel: each replica takes a share of the batch; gradients are
+                    // averaged into the first (weighted by rows) before one optimizer step.
+                    let shares = batch.count >= 4 * replicas.count
+                        ? (0..<replicas.count).map { r in Array(batch[(r * batch.count / replicas.count)..<((r + 1) * batch.count / replicas.count)]) }
+                        : [batch]
+                    for replica in replicas.dropFirst().prefix(shares.count - 1) { replica.copyValues(from: replicas[0]) }
+                    let results = shares.count == 1
+                        ? [replicas[0].step(rows: shares[0], x: x, training: training, loss: loss, genderLoss: genderLoss,
+                                            genderLossWeight: c.genderLossWeight)]
+                        : parallelMap(count: shares.count, workers: shares.count) { r in
+                            replicas[r].step(rows: shares[r], x: x, training: training, loss: loss, genderLoss: genderLoss,
+                                             genderLossWeight: c.genderLossWeight)
                         }
-                        let back = genderHead.backward(genderGradient)
-                        for i in g.values.indices { g.values[i] += back.values[i] }
+                    if shares.count > 1 {
+                        replicas[0].mergeGradients(from: Array(replicas.dropFirst().prefix(shares.count - 1)),
+                                                   weights: shares.map { Float($0.count) / Float(batch.count) })
                     }
-                    for layer in trunk.reversed() { g = layer.backward(g) }
+                    for (share, result) in zip(shares, results) {
+                        lossSum += result.loss * Double(share.count)
+                        correct += result.correct
+                    }
                     optimizer.update(allParameters)
                 }
                 var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, x.rows)),
@@ -247,6 +286,77 @@ public final class MLPClassifier {
         }
         if !bestWeights.isEmpty {
             for (parameter, value) in zip(allParameters, bestWeights) { parameter.value = value }
+        }
+    }
+
+    /// One copy of the network that a training thread runs forward and backward.
+    private final class Replica: @unchecked Sendable {
+        let trunk: [Layer]
+        let dropouts: [Dropout]
+        let emotionHead: Dense
+        let genderHead: Dense?
+
+        init(trunk: [Layer], dropouts: [Dropout], emotionHead: Dense, genderHead: Dense?) {
+            self.trunk = trunk
+            self.dropouts = dropouts
+            self.emotionHead = emotionHead
+            self.genderHead = genderHead
+        }
+
+        var parameters: [Parameter] { trunk.flatMap(\.parameters) + emotionHead.parameters + (genderHead?.parameters ?? []) }
+
+        func copyValues(from other: Replica) {
+            for (mine, theirs) in zip(parameters, other.parameters) { mine.value = theirs.value }
+        }
+
+        /// Gradients (and running statistics) become the row-weighted mean of this replica's and `others'`.
+        func mergeGradients(from others: [Replica], weights: [Float]) {
+            let lists = [parameters] + others.map(\.parameters)
+            for index in lists[0].indices {
+                let target = lists[0][index]
+                if target.isTrainable {
+                    for i in target.gradient.indices { target.gradient[i] *= weights[0] }
+                    for (list, weight) in zip(lists.dropFirst(), weights.dropFirst()) {
+                        let source = list[index]
+                        for i in target.gradient.indices { target.gradient[i] += weight * source.gradient[i] }
+                        source.zeroGradient()
+                    }
+                } else {
+                    for i in target.value.indices { target.value[i] *= weights[0] }
+                    for (list, weight) in zip(lists.dropFirst(), weights.dropFirst()) {
+                        for i in target.value.indices { target.value[i] += weight * list[index].value[i] }
+                    }
+                }
+            }
+        }
+
+        /// Forward and backward over `rows` of `x`: the mean loss and the number classified correctly.
+        func step(rows: [Int], x: Matrix, training: LabelledMatrix, loss: SoftmaxCrossEntropy, genderLoss: SoftmaxCrossEntropy,
+                  genderLossWeight: Float) -> (loss: Double, correct: Int) {
+            var hidden = x.rows(rows)
+            for layer in trunk { hidden = layer.forward(hidden, training: true) }
+            let logits = emotionHead.forward(hidden, training: true)
+            let targets = rows.map { training.targets[$0] }
+            let (value, gradient) = loss.lossAndGradient(logits: logits, targets: targets)
+            let correct = (0..<rows.count).filter { argmax(logits, row: $0) == targets[$0] }.count
+            var g = emotionHead.backward(gradient)
+            if let genderHead {
+                let known = rows.indices.filter { training.genders[rows[$0]] != nil }
+                let genderLogits = genderHead.forward(hidden, training: true)
+                var genderGradient = Matrix(rows: rows.count, columns: NeuralNetworkClassifier.genderLabels.count)
+                if !known.isEmpty {
+                    let (_, partial) = genderLoss.lossAndGradient(logits: genderLogits.rows(known),
+                                                                  targets: known.compactMap { training.genders[rows[$0]] })
+                    let share = genderLossWeight * Float(known.count) / Float(rows.count)
+                    for (row, r) in known.enumerated() {
+                        for k in 0..<genderGradient.columns { genderGradient[r, k] = share * partial[row, k] }
+                    }
+                }
+                let back = genderHead.backward(genderGradient)
+                for i in g.values.indices { g.values[i] += back.values[i] }
+            }
+            for layer in trunk.reversed() { g = layer.backward(g) }
+            return (Double(value), correct)
         }
     }
 
@@ -289,14 +399,26 @@ public final class MLPClassifier {
     /// standardization statistics, and labels, settings and temperatures in the
     /// metadata (plus `metadata`, e.g. the feature configuration and metrics).
     public func modelFile(metadata extra: [String: String] = [:]) -> SafeTensorsFile {
-        var file = ModelFileHeader.file(architecture: configuration.hiddenLayers.isEmpty ? "logreg" : "mlp", formatVersion: Self.modelFormatVersion,
+        var file = ModelFileHeader.file(architecture: architectureName, formatVersion: Self.modelFormatVersion,
                                         labels: labels, configuration: configuration, temperature: temperature,
                                         genderTemperature: genderHead != nil ? genderTemperature : nil, metadata: extra)
         if let standardizer {
             file.tensors["standardizer.mean"] = .init(shape: [standardizer.mean.count], values: standardizer.mean)
             file.tensors["standardizer.deviation"] = .init(shape: [standardizer.deviation.count], values: standardizer.deviation)
         }
-        let denses = trunk.compactMap { $0 as? Dense } + (emotionHead.map { [$0] } ?? [])
+        if configuration.design != nil {
+            // The design rebuilds the layers; their parameters are stored in order, one tensor each.
+            for (index, layer) in trunk.enumerated() {
+                for (position, parameter) in layer.parameters.enumerated() {
+                    file.tensors["trunk.\(index).\(position)"] = .init(shape: [parameter.value.count], values: parameter.value)
+                }
+            }
+            if let emotionHead {
+                file.tensors["emotion_head.weight"] = .init(shape: [emotionHead.inputs, emotionHead.outputs], values: emotionHead.weight.value)
+                file.tensors["emotion_head.bias"] = .init(shape: [emotionHead.outputs], values: emotionHead.bias.value)
+            }
+        }
+        let denses = configuration.design != nil ? [] : trunk.compactMap { $0 as? Dense } + (emotionHead.map { [$0] } ?? [])
         for (index, dense) in denses.enumerated() {
             file.tensors["dense.\(index).weight"] = .init(shape: [dense.inputs, dense.outputs], values: dense.weight.value)
             file.tensors["dense.\(index).bias"] = .init(shape: [dense.outputs], values: dense.bias.value)
@@ -308,11 +430,19 @@ public final class MLPClassifier {
         return file
     }
 
-    /// Rebuilds a trained MLP from its model file; `source` names it in errors.
+    /// The `architecture` a model file names: mlp, logreg, or the design's kind.
+    public var architectureName: String {
+        configuration.design?.kind.rawValue ?? (configuration.hiddenLayers.isEmpty ? "logreg" : "mlp")
+    }
+
+    /// Every architecture name a neural network's model file can carry.
+    public static let architectureNames: Set<String> = Set(["mlp", "logreg"] + NetworkDesign.Kind.allCases.map(\.rawValue))
+
+    /// Rebuilds a trained network from its model file; `source` names it in errors.
     public init(modelFile file: SafeTensorsFile, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        let header = try ModelFileHeader<MLPConfiguration>(file, source: source, architectures: ["mlp", "logreg"], kind: "an MLP",
-                                                           formatVersion: Self.modelFormatVersion)
+        let header = try ModelFileHeader<NeuralNetworkConfiguration>(file, source: source, architectures: Self.architectureNames,
+                                                                     kind: "a neural network", formatVersion: Self.modelFormatVersion)
         guard let mean = file.tensors["standardizer.mean"], let deviation = file.tensors["standardizer.deviation"],
               mean.values.count == deviation.values.count, !mean.values.isEmpty
         else { throw Failure.corrupt(path: source, reason: "the standardization statistics are missing") }
@@ -321,6 +451,10 @@ public final class MLPClassifier {
         standardizer = Standardizer(mean: mean.values, deviation: deviation.values)
         temperature = header.temperature
         genderTemperature = header.genderTemperature
+        if let design = configuration.design {
+            try restoreDesign(design, from: file, inputCount: mean.values.count, source: source)
+            return
+        }
         var denses: [Dense] = []
         var width = mean.values.count
         while let weight = file.tensors["dense.\(denses.count).weight"], let bias = file.tensors["dense.\(denses.count).bias"] {
@@ -340,6 +474,35 @@ public final class MLPClassifier {
                 throw Failure.corrupt(path: source, reason: "the gender head does not fit the hidden layers")
             }
             genderHead = Dense(weight: weight.values, bias: bias.values, inputs: last.inputs, outputs: Self.genderLabels.count)
+        }
+    }
+
+    /// Rebuilds `design`'s layers and fills them from the file's tensors, checking every size.
+    private func restoreDesign(_ design: NetworkDesign, from file: SafeTensorsFile, inputCount: Int, source: String) throws {
+        typealias Failure = SafeTensorsFile.Failure
+        guard design.inputCount == inputCount, design.frames > 0, design.bands > 0 else {
+            throw Failure.corrupt(path: source, reason: "the network reads \(design.frames)×\(design.bands) values, the statistics cover \(inputCount)")
+        }
+        var generator = SplitMix64(seed: 0)
+        let built = Self.trunk(configuration: configuration, inputCount: inputCount, generator: &generator)
+        for (index, layer) in built.layers.enumerated() {
+            for (position, parameter) in layer.parameters.enumerated() {
+                guard let tensor = file.tensors["trunk.\(index).\(position)"], tensor.values.count == parameter.value.count else {
+                    throw Failure.corrupt(path: source, reason: "layer \(index) of the \(design.kind.rawValue) is missing or has the wrong size")
+                }
+                parameter.value = tensor.values
+            }
+        }
+        trunk = built.layers
+        guard let weight = file.tensors["emotion_head.weight"], let bias = file.tensors["emotion_head.bias"],
+              weight.shape == [built.width, labels.count], bias.shape == [labels.count]
+        else { throw Failure.corrupt(path: source, reason: "the emotion head is missing or does not fit \(labels.count) labels") }
+        emotionHead = Dense(weight: weight.values, bias: bias.values, inputs: built.width, outputs: labels.count)
+        if let weight = file.tensors["gender_head.weight"], let bias = file.tensors["gender_head.bias"] {
+            guard weight.shape == [built.width, Self.genderLabels.count], bias.shape == [Self.genderLabels.count] else {
+                throw Failure.corrupt(path: source, reason: "the gender head does not fit the hidden layers")
+            }
+            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: built.width, outputs: Self.genderLabels.count)
         }
     }
 
@@ -366,11 +529,26 @@ public final class MLPClassifier {
 
     private func emotionLogits(standardized x: Matrix) -> Matrix { logits(standardized: x).emotion }
 
+    /// Rows per inference pass: bounds the memory a convolution's unrolled input takes.
+    private static let inferenceChunk = 64
+
     private func logits(standardized x: Matrix) -> (emotion: Matrix, gender: Matrix?) {
+        guard let emotionHead else { return (Matrix(rows: x.rows, columns: labels.count), nil) }
+        guard x.rows > Self.inferenceChunk else { return chunkLogits(x, emotionHead: emotionHead) }
+        var emotion: [Float] = [], gender: [Float]? = genderHead != nil ? [] : nil
+        for start in stride(from: 0, to: x.rows, by: Self.inferenceChunk) {
+            let part = chunkLogits(x.rows(Array(start..<min(start + Self.inferenceChunk, x.rows))), emotionHead: emotionHead)
+            emotion += part.emotion.values
+            if let g = part.gender { gender? += g.values }
+        }
+        return (Matrix(rows: x.rows, columns: labels.count, values: emotion),
+                gender.map { Matrix(rows: x.rows, columns: Self.genderLabels.count, values: $0) })
+    }
+
+    private func chunkLogits(_ x: Matrix, emotionHead: Dense) -> (emotion: Matrix, gender: Matrix?) {
         var hidden = x
         // `infer` leaves the layers untouched: recognition shares one model between threads.
         for layer in trunk { hidden = layer.infer(hidden) }
-        guard let emotionHead else { return (Matrix(rows: x.rows, columns: labels.count), nil) }
         return (emotionHead.infer(hidden), genderHead?.infer(hidden))
     }
 }

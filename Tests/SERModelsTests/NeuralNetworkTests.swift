@@ -21,11 +21,11 @@ import Testing
     @Test func learnsWithStandardizationAndEarlyStopping() {
         let (train, trainTargets) = blobs(300, seed: 1)
         let (test, testTargets) = blobs(150, seed: 2)
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [32]
         configuration.maximumEpochs = 60
         configuration.patience = 10
-        let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let model = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         model.fit(LabelledMatrix(features: train, targets: trainTargets), validation: LabelledMatrix(features: test, targets: testTargets))
         let metrics = ClassificationMetrics(labels: model.labels, truth: testTargets, predicted: model.predict(test))
         #expect(metrics.accuracy > 0.9, "accuracy \(metrics.accuracy)")
@@ -38,10 +38,10 @@ import Testing
     /// prediction share one): every answer equals the single-threaded one.
     @Test func concurrentPredictionsMatchSequentialOnes() {
         let (train, targets) = blobs(120, seed: 5)
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [32, 16]
         configuration.maximumEpochs = 5
-        let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let model = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         model.fit(LabelledMatrix(features: train, targets: targets, genders: targets.map { $0 % 2 }))
         let batches = (0..<64).map { blobs(1 + $0 % 7, seed: UInt64(100 + $0)).0 }
         let expected = batches.map { model.probabilities($0) }
@@ -64,11 +64,11 @@ import Testing
 
     @Test func sameSeedSameModel() {
         let (train, targets) = blobs(90, seed: 3)
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [16]
         configuration.maximumEpochs = 5
-        let a = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
-        let b = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let a = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let b = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         a.fit(LabelledMatrix(features: train, targets: targets))
         b.fit(LabelledMatrix(features: train, targets: targets))
         #expect(a.probabilities(train) == b.probabilities(train))
@@ -90,16 +90,16 @@ import Testing
             return LabelledMatrix(features: features, targets: y, genders: genders)
         }
         let train = data(300), test = data(150)
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [32]
         configuration.maximumEpochs = 100
-        let model = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let model = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         model.fit(train)
         let g = model.genderProbabilities(test.features)!
         let known = test.genders.indices.filter { test.genders[$0] != nil }
         let correct = known.filter { r in (g[r, 1] > g[r, 0] ? 1 : 0) == test.genders[r]! }.count
         #expect(Double(correct) / Double(known.count) > 0.9, "gender accuracy \(correct)/\(known.count)")
-        #expect(MLPClassifier(labels: ["a"], configuration: configuration).genderProbabilities(test.features) == nil)
+        #expect(NeuralNetworkClassifier(labels: ["a"], configuration: configuration).genderProbabilities(test.features) == nil)
     }
 
     /// Overconfident logits (scaled ×5) on noisy labels: the fitted temperature must
@@ -116,7 +116,7 @@ import Testing
             logits += row.map { $0 * 5 }
             targets.append(target)
         }
-        let t = MLPClassifier.fittedTemperature(logits: Matrix(rows: 2000, columns: 4, values: logits), targets: targets)
+        let t = NeuralNetworkClassifier.fittedTemperature(logits: Matrix(rows: 2000, columns: 4, values: logits), targets: targets)
         #expect(abs(t - 5) < 0.6, "temperature \(t)")
     }
 
@@ -125,28 +125,28 @@ import Testing
     @Test func resumedTrainingMatchesAnUninterruptedRun() throws {
         let (train, targets) = blobs(120, seed: 7)
         let (validation, validationTargets) = blobs(60, seed: 8)
-        var configuration = MLPConfiguration()
+        var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [16]
         configuration.maximumEpochs = 12
         configuration.patience = 100
         let data = LabelledMatrix(features: train, targets: targets)
         let held = LabelledMatrix(features: validation, targets: validationTargets)
-        let whole = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let whole = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         whole.fit(data, validation: held)
 
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         var short = configuration
         short.maximumEpochs = 5     // "killed" after epoch 5
-        MLPClassifier(labels: ["a", "b", "c"], configuration: short)
+        NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: short)
             .fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "run"))
-        let resumed = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let resumed = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         resumed.fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "run"))
         #expect(resumed.resumedAfterEpoch == 5)
         #expect(resumed.history == whole.history)
         #expect(resumed.probabilities(validation) == whole.probabilities(validation))
 
-        let other = MLPClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let other = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
         other.fit(data, validation: held, checkpoint: .init(path: path, fingerprint: "another run"))
         #expect(other.resumedAfterEpoch == nil)
     }

@@ -1,0 +1,133 @@
+import Foundation
+import SERSupport
+
+/// A network over a log-mel image (`frames × bands`, frames outermost) rather than
+/// a pooled feature vector. Each kind ends in statistics pooling over time (mean
+/// and standard deviation of every channel), so it answers the same way wherever
+/// in the window the emotional part sits, then one hidden GELU layer; the emotion
+/// and gender heads are added by `NeuralNetworkClassifier`.
+public struct NetworkDesign: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// A 2-D CNN: three blocks of 3×3 convolution (16, 32, 64 channels),
+        /// 2×2 max pooling, batch normalization and ReLU.
+        case cnn
+        /// A 1-D CNN over time with the mel bands as channels: convolutions of
+        /// 5, 5 and 3 frames (128 channels each) with batch normalization and ReLU,
+        /// max pooling by 2 in time after the first two.
+        case cnn1d
+        /// Frames averaged in pairs, then an LSTM of 128 units.
+        case lstm
+        /// Frames averaged in pairs, then a bidirectional LSTM of 2 × 96 units.
+        case bilstm
+    }
+
+    public var kind: Kind
+    /// Frames per example (time).
+    public var frames: Int
+    /// Mel bands per frame.
+    public var bands: Int
+    /// Width of the hidden layer before the heads.
+    public var hiddenWidth: Int = 128
+
+    public init(kind: Kind, frames: Int, bands: Int) {
+        self.kind = kind
+        self.frames = frames
+        self.bands = bands
+    }
+
+    /// Values per example the network reads.
+    public var inputCount: Int { frames * bands }
+
+    /// The trunk's layers, with its dropout layers listed separately (training
+    /// reseeds them every epoch) and the width it ends in.
+    func trunk(dropout rate: Float, generator: inout SplitMix64) -> (layers: [Layer], dropouts: [Dropout], width: Int) {
+        var layers: [Layer] = []
+        let pooled: TemporalPooling
+        switch kind {
+        case .cnn:
+            var map = FeatureMapShape(height: frames, width: bands, channels: 1)
+            for channels in [16, 32, 64] {
+                let convolution = Convolution(input: map, outputChannels: channels, kernelHeight: 3, kernelWidth: 3, generator: &generator)
+                let pooling = Pooling(input: convolution.output, kind: .max, poolHeight: 2, poolWidth: 2)
+                // Pooling before normalization and ReLU: the same shapes, a quarter of the elementwise work.
+                layers += [convolution, pooling, BatchNormalization(channels: channels), ReLU()]
+                map = pooling.output
+            }
+            pooled = TemporalPooling(length: map.height, channels: map.width * map.channels, kind: .meanAndDeviation)
+        case .cnn1d:
+            var map = FeatureMapShape.sequence(length: frames, features: bands)
+            for (kernel, pools) in [(5, true), (5, true), (3, false)] {
+                let convolution = Convolution.overTime(length: map.height, inputChannels: map.channels, outputChannels: 128,
+                                                       kernel: kernel, generator: &generator)
+                layers += [convolution, BatchNormalization(channels: 128), ReLU()]
+                map = convolution.output
+                if pools {
+                    let pooling = Pooling(input: map, kind: .max, poolHeight: 2, poolWidth: 1)
+                    layers.append(pooling)
+                    map = pooling.output
+                }
+            }
+            pooled = TemporalPooling(length: map.height, channels: map.channels, kind: .meanAndDeviation)
+        case .lstm, .bilstm:
+            let halving = Pooling(input: .sequence(length: frames, features: bands), kind: .average, poolHeight: 2, poolWidth: 1)
+            let length = halving.output.height
+            layers.append(halving)
+            if kind == .lstm {
+                layers.append(LSTM(length: length, inputs: bands, hidden: 128, generator: &generator))
+                pooled = TemporalPooling(length: length, channels: 128, kind: .meanAndDeviation)
+            } else {
+                layers.append(BidirectionalLSTM(length: length, inputs: bands, hidden: 96, generator: &generator))
+                pooled = TemporalPooling(length: length, channels: 192, kind: .meanAndDeviation)
+            }
+        }
+        layers.append(pooled)
+        var dropouts: [Dropout] = []
+        func dropout() {
+            guard rate > 0 else { return }
+            let layer = Dropout(rate: rate, seed: generator.next())
+            dropouts.append(layer)
+            layers.append(layer)
+        }
+        dropout()
+        layers += [Dense(inputs: pooled.outputCount, outputs: hiddenWidth, generator: &generator), GELU()]
+        dropout()
+        return (layers, dropouts, hiddenWidth)
+    }
+
+    /// One line per stage, for `ser model info`.
+    var summary: [String] {
+        switch kind {
+        case .cnn:
+            return ["log-mel image \(frames)×\(bands)",
+                    "3 × [conv 3×3 → max-pool 2×2 → BN → ReLU], 16/32/64 channels",
+                    "statistics pooling over time", "dense → \(hiddenWidth) + GELU"]
+        case .cnn1d:
+            return ["log-mel sequence \(frames)×\(bands)",
+                    "conv1d 5 → BN → ReLU → pool 2, conv1d 5 → BN → ReLU → pool 2, conv1d 3 → BN → ReLU (128 channels)",
+                    "statistics pooling over time", "dense → \(hiddenWidth) + GELU"]
+        case .lstm, .bilstm:
+            return ["log-mel sequence \(frames)×\(bands), frames averaged in pairs",
+                    kind == .lstm ? "LSTM 128" : "BiLSTM 2×96",
+                    "statistics pooling over time", "dense → \(hiddenWidth) + GELU"]
+        }
+    }
+}
+
+extension Standardizer {
+    /// Statistics per channel (the last axis) of rows that hold `channels`-wide
+    /// frames, tiled to the row's length: every frame of a log-mel image is
+    /// normalized band by band, wherever it sits in time.
+    public init(fitting data: Matrix, channels: Int) {
+        precondition(channels > 0 && data.columns % channels == 0, "rows do not hold whole frames of \(channels)")
+        var sum = [Double](repeating: 0, count: channels), squares = sum
+        for (i, v) in data.values.enumerated() { let c = i % channels; sum[c] += Double(v); squares[c] += Double(v) * Double(v) }
+        let n = Double(max(1, data.values.count / channels))
+        let mean = sum.map { Float($0 / n) }
+        let deviation = zip(sum, squares).map { s, q -> Float in
+            let variance = max(0, q / n - (s / n) * (s / n))
+            return variance > 1e-12 ? Float(variance.squareRoot()) : 1
+        }
+        let frames = data.columns / channels
+        self.init(mean: Array((0..<frames).map { _ in mean }.joined()), deviation: Array((0..<frames).map { _ in deviation }.joined()))
+    }
+}
