@@ -113,6 +113,34 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
     }
 }
 
+extension NetworkDesign {
+    /// SpecAugment on standardized images (0 is a band's mean): a circular time
+    /// shift, one band mask and two frame masks per example.
+    func specAugment(_ images: inout Matrix, seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let frames = self.frames, bands = self.bands
+        func draw(_ upTo: Int) -> Int { Int(generator.next() % UInt64(max(1, upTo + 1))) }
+        for example in 0..<images.rows {
+            let base = example * images.columns
+            let reach = min(20, frames / 8)
+            let shift = draw(2 * reach) - reach
+            if shift != 0 {
+                let original = Array(images.values[base..<(base + frames * bands)])
+                for t in 0..<frames {
+                    let source = ((t - shift) % frames + frames) % frames
+                    for b in 0..<bands { images.values[base + t * bands + b] = original[source * bands + b] }
+                }
+            }
+            let width = draw(min(8, bands / 4)), first = draw(bands - width)
+            for t in 0..<frames { for b in first..<(first + width) { images.values[base + t * bands + b] = 0 } }
+            for _ in 0..<2 {
+                let length = draw(min(20, frames / 8)), start = draw(frames - length)
+                for t in start..<(start + length) { for b in 0..<bands { images.values[base + t * bands + b] = 0 } }
+            }
+        }
+    }
+}
+
 extension Standardizer {
     /// Statistics per channel (the last axis) of rows that hold `channels`-wide
     /// frames, tiled to the row's length: every frame of a log-mel image is

@@ -51,6 +51,10 @@ public struct NeuralNetworkConfiguration: Codable, Sendable, Equatable {
     public var optimizer: OptimizerChoice?
     /// The learning rate's course over the epochs; constant when nil.
     public var schedule: LearningRateSchedule?
+    /// For networks over images: SpecAugment-style masking during training (per
+    /// example, one band range of up to 8 bands and two frame ranges of up to 20
+    /// frames set to the band mean, and a circular shift in time by up to 20 frames).
+    public var specAugment: Bool?
     public var dropout: Float = 0.3
     public var learningRate: Float = 1e-3
     public var weightDecay: Float = 1e-4
@@ -229,6 +233,11 @@ public final class NeuralNetworkClassifier {
                     dropout.reseed(epochGenerator.next() &+ UInt64(index) &+ 0x51CA)
                 }
                 let order = Array(0..<x.rows).shuffled(using: &epochGenerator)
+                let maskingSeed = epochGenerator.next()
+                @Sendable func masking(_ start: Int, _ replica: Int) -> (design: NetworkDesign, seed: UInt64)? {
+                    guard c.specAugment == true, let design = c.design else { return nil }
+                    return (design, maskingSeed &+ UInt64(start) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(replica))
+                }
                 var lossSum = 0.0, correct = 0
                 for start in stride(from: 0, to: order.count, by: c.batchSize) {
                     let batch = Array(order[start..<min(start + c.batchSize, order.count)])
@@ -240,10 +249,10 @@ public final class NeuralNetworkClassifier {
                     for replica in replicas.dropFirst().prefix(shares.count - 1) { replica.copyValues(from: replicas[0]) }
                     let results = shares.count == 1
                         ? [replicas[0].step(rows: shares[0], x: x, training: training, loss: loss, genderLoss: genderLoss,
-                                            genderLossWeight: c.genderLossWeight)]
+                                            genderLossWeight: c.genderLossWeight, masking: masking(start, 0))]
                         : parallelMap(count: shares.count, workers: shares.count) { r in
                             replicas[r].step(rows: shares[r], x: x, training: training, loss: loss, genderLoss: genderLoss,
-                                             genderLossWeight: c.genderLossWeight)
+                                             genderLossWeight: c.genderLossWeight, masking: masking(start, r))
                         }
                     if shares.count > 1 {
                         replicas[0].mergeGradients(from: Array(replicas.dropFirst().prefix(shares.count - 1)),
@@ -332,8 +341,9 @@ public final class NeuralNetworkClassifier {
 
         /// Forward and backward over `rows` of `x`: the mean loss and the number classified correctly.
         func step(rows: [Int], x: Matrix, training: LabelledMatrix, loss: SoftmaxCrossEntropy, genderLoss: SoftmaxCrossEntropy,
-                  genderLossWeight: Float) -> (loss: Double, correct: Int) {
+                  genderLossWeight: Float, masking: (design: NetworkDesign, seed: UInt64)?) -> (loss: Double, correct: Int) {
             var hidden = x.rows(rows)
+            if let masking { masking.design.specAugment(&hidden, seed: masking.seed) }
             for layer in trunk { hidden = layer.forward(hidden, training: true) }
             let logits = emotionHead.forward(hidden, training: true)
             let targets = rows.map { training.targets[$0] }

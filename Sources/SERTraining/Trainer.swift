@@ -54,6 +54,7 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
             c.patience = 12
             c.schedule = .cosine
             c.dropout = 0.3
+            c.specAugment = true
         }
         if let epochs { c.maximumEpochs = epochs }
         switch self {

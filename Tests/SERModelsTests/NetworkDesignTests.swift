@@ -41,6 +41,7 @@ import Testing
         c.patience = 100
         c.learningRate = 3e-3
         c.schedule = .cosine
+        c.specAugment = true
         return c
     }
 
@@ -120,6 +121,31 @@ import Testing
         #expect(resumed.resumedAfterEpoch == 2)
         #expect(resumed.history == whole.history)
         #expect(resumed.probabilities(Self.test.features) == whole.probabilities(Self.test.features))
+    }
+
+    @Test func specAugmentMasksWithinItsLimitsAndRepeatsBySeed() {
+        let design = NetworkDesign(kind: .cnn1d, frames: 192, bands: 64)
+        // Each frame holds its index in every band, so shifts and masks are visible.
+        let images = Matrix(rows: 6, columns: 192 * 64, values: (0..<6).flatMap { _ in (0..<192).flatMap { t in [Float](repeating: Float(t + 1), count: 64) } })
+        var a = images, b = images, c = images
+        design.specAugment(&a, seed: 5)
+        design.specAugment(&b, seed: 5)
+        design.specAugment(&c, seed: 6)
+        #expect(a == b && a != c)
+        for example in 0..<6 {
+            let row = Array(a.values[(example * 192 * 64)..<((example + 1) * 192 * 64)])
+            let zeros = row.filter { $0 == 0 }.count
+            #expect(zeros <= 8 * 192 + 2 * 20 * 64, "masks stay within their widths")
+            // Masked bands are zero in every frame; unmasked frames keep a circular shift of at most 20.
+            let maskedBands = (0..<64).filter { band in (0..<192).allSatisfy { row[$0 * 64 + band] == 0 } }
+            #expect(maskedBands.count <= 8 && maskedBands == Array(maskedBands.first.map { $0..<($0 + maskedBands.count) } ?? 0..<0))
+            let open = (0..<64).first { !maskedBands.contains($0) }!
+            for t in 0..<192 where row[t * 64 + open] != 0 {
+                let source = Int(row[t * 64 + open]) - 1
+                let distance = min(abs(t - source), 192 - abs(t - source))
+                #expect(distance <= 20)
+            }
+        }
     }
 
     @Test func perBandStandardizationIgnoresPosition() {
