@@ -177,14 +177,15 @@ public struct SoftmaxCrossEntropy: Sendable {
         return out
     }
 
-    /// Mean loss over the batch (weighted by class weights) and ∂loss/∂logits.
-    public func lossAndGradient(logits: Matrix, targets: [Int]) -> (loss: Float, gradient: Matrix) {
+    /// Mean loss over the batch (weighted by class weights, and by `rowWeights`
+    /// when given) and ∂loss/∂logits.
+    public func lossAndGradient(logits: Matrix, targets: [Int], rowWeights: [Float]? = nil) -> (loss: Float, gradient: Matrix) {
         let p = Self.probabilities(logits)
         let k = logits.columns
         var gradient = Matrix(rows: logits.rows, columns: k)
         var loss: Float = 0, totalWeight: Float = 0
         for r in 0..<logits.rows {
-            let weight = classWeights?[targets[r]] ?? 1
+            let weight = (classWeights?[targets[r]] ?? 1) * (rowWeights?[r] ?? 1)
             totalWeight += weight
             for c in 0..<k {
                 let target = (c == targets[r] ? 1 - labelSmoothing : 0) + labelSmoothing / Float(k)

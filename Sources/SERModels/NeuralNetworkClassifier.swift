@@ -94,12 +94,17 @@ public struct LabelledMatrix: Sendable {
     public var features: Matrix
     public var targets: [Int]
     public var genders: [Int?]
+    /// How much each row counts in the training loss (nil: equally). Pooled
+    /// corpora use it so that each corpus weighs the same, whatever its size.
+    public var rowWeights: [Float]?
 
-    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil) {
+    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil) {
         precondition(features.rows == targets.count, "one target per row")
+        precondition(rowWeights.map { $0.count == targets.count } ?? true, "one weight per row")
         self.features = features
         self.targets = targets
         self.genders = genders ?? [Int?](repeating: nil, count: targets.count)
+        self.rowWeights = rowWeights
     }
 }
 
@@ -200,11 +205,12 @@ public final class NeuralNetworkClassifier {
         }
         let replicas = replicaList
 
-        var counts = [Int](repeating: 0, count: labels.count)
-        for t in training.targets { counts[t] += 1 }
-        let present = counts.filter { $0 > 0 }.count
+        // Class weights balance the classes after row weights (corpus balance) are applied.
+        var counts = [Float](repeating: 0, count: labels.count)
+        for (row, t) in training.targets.enumerated() { counts[t] += training.rowWeights?[row] ?? 1 }
+        let present = counts.filter { $0 > 0 }.count, total = counts.reduce(0, +)
         let weights: [Float]? = c.balanceClasses
-            ? counts.map { $0 == 0 ? 0 : Float(training.targets.count) / Float(present * $0) } : nil
+            ? counts.map { $0 == 0 ? 0 : total / (Float(present) * $0) } : nil
         let loss = SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: c.labelSmoothing)
         let genderLoss = SoftmaxCrossEntropy()
         let optimizer: any Optimizer = c.optimizer == .sgd
@@ -347,7 +353,8 @@ public final class NeuralNetworkClassifier {
             for layer in trunk { hidden = layer.forward(hidden, training: true) }
             let logits = emotionHead.forward(hidden, training: true)
             let targets = rows.map { training.targets[$0] }
-            let (value, gradient) = loss.lossAndGradient(logits: logits, targets: targets)
+            let (value, gradient) = loss.lossAndGradient(logits: logits, targets: targets,
+                                                         rowWeights: training.rowWeights.map { w in rows.map { w[$0] } })
             let correct = (0..<rows.count).filter { argmax(logits, row: $0) == targets[$0] }.count
             var g = emotionHead.backward(gradient)
             if let genderHead {

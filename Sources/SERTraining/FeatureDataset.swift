@@ -87,15 +87,32 @@ public struct FeatureDataset: Sendable {
         }
     }
 
-    /// The examples at `indices` and their augmented copies, for fitting.
-    public func trainingMatrix(_ indices: [Int], labels: [String]) -> LabelledMatrix {
-        guard !augmented.isEmpty else { return matrix(indices, labels: labels) }
+    /// The examples at `indices` and their augmented copies, for fitting; with
+    /// `balancingCorpora`, row weights that give every corpus the same total weight.
+    public func trainingMatrix(_ indices: [Int], labels: [String], balancingCorpora: Bool = false) -> LabelledMatrix {
+        guard !augmented.isEmpty else {
+            var training = matrix(indices, labels: labels)
+            training.rowWeights = balancingCorpora ? corpusBalance(indices) : nil
+            return training
+        }
         var rows = indices, values: [Float] = []
         for i in indices { values += vectors[i] }
         for i in indices {
             for copy in augmented[i] { rows.append(i); values += copy }
         }
-        return labelled(Matrix(rows: rows.count, columns: vectors.first?.count ?? 0, values: values), rows: rows, labels: labels)
+        var training = labelled(Matrix(rows: rows.count, columns: vectors.first?.count ?? 0, values: values), rows: rows, labels: labels)
+        training.rowWeights = balancingCorpora ? corpusBalance(rows) : nil
+        return training
+    }
+
+    /// Row weights that make every corpus among `rows` weigh the same in the loss
+    /// (n / (corpora · n_corpus)), or nil for a single corpus: pooled training must
+    /// not be ruled by its largest corpus.
+    func corpusBalance(_ rows: [Int]) -> [Float]? {
+        var sizes: [CorpusName: Int] = [:]
+        for row in rows { sizes[items[row].corpus, default: 0] += 1 }
+        guard sizes.count > 1 else { return nil }
+        return rows.map { Float(rows.count) / Float(sizes.count * sizes[items[$0].corpus]!) }
     }
 
     /// Labels present in the data, in the canonical emotion order, then any others alphabetically.

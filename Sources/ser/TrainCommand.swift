@@ -101,6 +101,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Networks' learning-rate schedule: constant, cosine (warm-up, then cosine decay) or step (halved every quarter). Default: constant for mlp/logreg, cosine for the CNNs and LSTMs.")
     var schedule: LearningRateSchedule?
     @Option(help: "Networks' base learning rate (default 0.001; logreg 0.003).") var learningRate: Float?
+    @Flag(help: "Networks: weight pooled corpora equally in the loss, whatever their sizes.") var balanceCorpora = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
@@ -128,8 +129,8 @@ struct TrainCommand: ParsableCommand {
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it)."
                 : "--features logmel feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, classic180 or x193).")
         }
-        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil) {
-            throw ValidationError("--optimizer, --schedule and --learning-rate set how networks train; \(architecture.rawValue) is a tree model.")
+        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || balanceCorpora) {
+            throw ValidationError("--optimizer, --schedule, --learning-rate and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")
         }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
     }
@@ -166,6 +167,7 @@ struct TrainCommand: ParsableCommand {
         options.optimizer = optimizer
         options.schedule = schedule
         options.learningRate = learningRate
+        options.balancesCorpora = balanceCorpora
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 
         var crossValidation: CrossValidationSummary?
@@ -189,7 +191,7 @@ struct TrainCommand: ParsableCommand {
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
-                learningRate: learningRate)).utf8))
+                learningRate: learningRate, balanceCorpora: balanceCorpora ? true : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
             if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
             let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
@@ -266,7 +268,7 @@ private struct FingerprintInput: Encodable {
     var paths: [String], labels: [String], architecture: String, features: String
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
     var augment: [String]
-    var optimizer: String?, schedule: String?, learningRate: Float?
+    var optimizer: String?, schedule: String?, learningRate: Float?, balanceCorpora: Bool?
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.

@@ -123,6 +123,26 @@ import Testing
         #expect(confidences.count == 3 && confidences.max()! - confidences.min()! < 0.1, "\(confidences)")
     }
 
+    /// With `--balance-corpora`, pooled corpora weigh the same in the training loss,
+    /// however many files each has; a single corpus trains unweighted.
+    @Test func pooledCorporaWeighTheSame() throws {
+        var items = try CorpusReader().readManifest(Self.corpus.manifest)
+        let single = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        #expect(single.trainingMatrix(Array(single.items.indices), labels: single.labels, balancingCorpora: true).rowWeights == nil, "one corpus")
+        // A quarter of the files become a second corpus.
+        for i in items.indices where i % 4 == 0 { items[i].corpus = .savee }
+        let pooled = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        #expect(pooled.trainingMatrix(Array(pooled.items.indices), labels: pooled.labels).rowWeights == nil, "off unless asked")
+        let fit = pooled.trainingMatrix(Array(pooled.items.indices), labels: pooled.labels, balancingCorpora: true)
+        #expect(fit.rowWeights != nil, "two corpora")
+        let weights = fit.rowWeights ?? []
+        var totals: [CorpusName: Float] = [:]
+        for (row, weight) in weights.enumerated() { totals[pooled.items[row].corpus, default: 0] += weight }
+        #expect(totals.count == 2, "\(totals)")
+        #expect(abs((totals.values.max() ?? 0) - (totals.values.min() ?? 1)) < 1e-3, "\(totals)")
+        #expect(abs(totals.values.reduce(0, +) - Float(weights.count)) < 1e-3, "the mean weight stays 1")
+    }
+
     /// Augmented copies join the training side only: a fold's test speakers lend
     /// it no copies, and each training file brings one copy per recipe entry.
     @Test func augmentedCopiesStayOnTheTrainingSide() throws {

@@ -85,6 +85,19 @@ func relativeError(_ a: Float, _ b: Float) -> Float { abs(a - b) / max(1e-3, abs
         #expect(SoftmaxCrossEntropy(labelSmoothing: 0.1).lossAndGradient(logits: confident, targets: [0]).loss > 0.5)
     }
 
+    @Test func rowWeightsCountLikeRepeatedRows() {
+        // Weight 2 on a row is the same loss and gradient as that row twice.
+        let logits = Matrix(rows: 2, columns: 3, values: [0.5, -1, 2, 1, 0, -0.5])
+        let loss = SoftmaxCrossEntropy(classWeights: [1, 0.5, 2], labelSmoothing: 0.1)
+        let weighted = loss.lossAndGradient(logits: logits, targets: [2, 0], rowWeights: [2, 1])
+        let repeated = loss.lossAndGradient(logits: logits.rows([0, 0, 1]), targets: [2, 2, 0])
+        #expect(abs(weighted.loss - repeated.loss) < 1e-6)
+        for c in 0..<3 {
+            #expect(abs(weighted.gradient[0, c] - (repeated.gradient[0, c] + repeated.gradient[1, c])) < 1e-6)
+            #expect(abs(weighted.gradient[1, c] - repeated.gradient[2, c]) < 1e-6)
+        }
+    }
+
     @Test func dropoutIsIdentityAtInferenceAndUnbiasedInTraining() {
         let dropout = Dropout(rate: 0.5, seed: 1)
         let input = Matrix(rows: 100, columns: 100, repeating: 1)
