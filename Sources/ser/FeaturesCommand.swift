@@ -52,7 +52,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193 or rich.")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")
