@@ -90,30 +90,42 @@ public final class Convolution: Layer {
         return Matrix(rows: batch, columns: output.count, values: out)
     }
 
+    /// Calls `body(unrolled, map)` for every kernel tap that falls inside the map:
+    /// where the tap's `channels` values sit in the unrolled rows (im2col layout)
+    /// and in the batch's maps. Unrolling copies along these pairs; the backward
+    /// pass adds along them the other way.
+    @inline(__always)
+    private func forEachTap(batch: Int, _ body: (_ unrolled: Int, _ map: Int) -> Void) {
+        let (h, w, c) = (input.height, input.width, input.channels)
+        let padTop = kernelHeight / 2, padLeft = kernelWidth / 2, field = fieldSize
+        for example in 0..<batch {
+            let image = example * input.count
+            for y in 0..<h {
+                for xPosition in 0..<w {
+                    let row = ((example * h + y) * w + xPosition) * field
+                    for ky in 0..<kernelHeight {
+                        let sy = y + ky - padTop
+                        guard sy >= 0 && sy < h else { continue }
+                        for kx in 0..<kernelWidth {
+                            let sx = xPosition + kx - padLeft
+                            guard sx >= 0 && sx < w else { continue }
+                            body(row + (ky * kernelWidth + kx) * c, image + (sy * w + sx) * c)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// im2col: one row of `fieldSize` values per output position, zeros outside the map.
     private func unrolled(_ x: Matrix) -> [Float] {
         precondition(x.columns == input.count, "convolution expects \(input.count) values per example, got \(x.columns)")
-        let (h, w, c) = (input.height, input.width, input.channels)
-        let padTop = kernelHeight / 2, padLeft = kernelWidth / 2, field = fieldSize
-        var columns = [Float](repeating: 0, count: x.rows * h * w * field)
+        let c = input.channels
+        var columns = [Float](repeating: 0, count: x.rows * input.height * input.width * fieldSize)
         columns.withUnsafeMutableBufferPointer { out in
             x.values.withUnsafeBufferPointer { source in
-                for example in 0..<x.rows {
-                    let image = source.baseAddress! + example * input.count
-                    for y in 0..<h {
-                        for xPosition in 0..<w {
-                            let row = out.baseAddress! + ((example * h + y) * w + xPosition) * field
-                            for ky in 0..<kernelHeight {
-                                let sy = y + ky - padTop
-                                guard sy >= 0 && sy < h else { continue }
-                                for kx in 0..<kernelWidth {
-                                    let sx = xPosition + kx - padLeft
-                                    guard sx >= 0 && sx < w else { continue }
-                                    (row + (ky * kernelWidth + kx) * c).update(from: image + (sy * w + sx) * c, count: c)
-                                }
-                            }
-                        }
-                    }
+                forEachTap(batch: x.rows) { unrolled, map in
+                    (out.baseAddress! + unrolled).update(from: source.baseAddress! + map, count: c)
                 }
             }
         }
@@ -143,28 +155,12 @@ public final class Convolution: Layer {
             }
         }
         // col2im: every unrolled value adds back to the input position it was copied from.
-        let (h, w, c) = (input.height, input.width, input.channels)
-        let padTop = kernelHeight / 2, padLeft = kernelWidth / 2
+        let c = input.channels
         var inputGradient = [Float](repeating: 0, count: lastBatch * input.count)
         inputGradient.withUnsafeMutableBufferPointer { dx in
             fieldGradient.withUnsafeBufferPointer { dc in
-                for example in 0..<lastBatch {
-                    let image = dx.baseAddress! + example * input.count
-                    for y in 0..<h {
-                        for xPosition in 0..<w {
-                            let row = dc.baseAddress! + ((example * h + y) * w + xPosition) * field
-                            for ky in 0..<kernelHeight {
-                                let sy = y + ky - padTop
-                                guard sy >= 0 && sy < h else { continue }
-                                for kx in 0..<kernelWidth {
-                                    let sx = xPosition + kx - padLeft
-                                    guard sx >= 0 && sx < w else { continue }
-                                    let target = image + (sy * w + sx) * c, from = row + (ky * kernelWidth + kx) * c
-                                    for channel in 0..<c { target[channel] += from[channel] }
-                                }
-                            }
-                        }
-                    }
+                forEachTap(batch: lastBatch) { unrolled, map in
+                    for channel in 0..<c { dx[map + channel] += dc[unrolled + channel] }
                 }
             }
         }
