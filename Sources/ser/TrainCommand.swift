@@ -41,25 +41,29 @@ struct TrainCommand: ParsableCommand {
         Architectures:
           mlp      hidden layers 256 and 128 with ReLU and dropout, AdamW (default)
           logreg   multinomial logistic regression on standardized features
-          tree     one CART decision tree (Gini, class-balanced), the seeds' decision tree
+          tree     one CART decision tree (Gini, class-balanced), the seeds' tree
           forest   a random forest of 300 CART trees (bootstrap, √features per split)
-          boosted  gradient-boosted trees, softmax loss (200 rounds, depth 4, learning rate 0.1)
-          cnn      2-D CNN on the log-mel image: 3 × (conv 3×3, max-pool 2×2, batch norm, ReLU)
-                   with 16/32/64 channels, statistics pooling over time, dense 128 + GELU
-          cnn1d    1-D CNN over time (mel bands as channels): conv 5/5/3 frames, 128 channels,
-                   batch norm, ReLU, max-pool 2, statistics pooling, dense 128 + GELU
-          lstm     LSTM of 128 units over frames averaged in pairs, statistics pooling, dense 128
+          boosted  gradient-boosted trees, softmax loss (200 rounds, depth 4,
+                   learning rate 0.1)
+          cnn      2-D CNN on the log-mel image: 3 blocks of conv 3×3, max-pool
+                   2×2, batch norm, ReLU (16/32/64 channels), statistics
+                   pooling over time, dense 128 + GELU
+          cnn1d    1-D CNN over time, mel bands as channels: conv 5/5/3 frames,
+                   128 channels, batch norm, ReLU, max-pool 2, statistics
+                   pooling, dense 128 + GELU
+          lstm     LSTM of 128 units over frames averaged in pairs, then
+                   statistics pooling and dense 128
           bilstm   bidirectional LSTM of 2 × 96 units, likewise
         The CNNs and LSTMs train with AdamW, batches of 32, a cosine learning-rate schedule \
         with warm-up, at most 40 epochs; each batch is split between two replicas of the \
         network that run on both cores.
         Features (--features):
-          rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch: 152 values
-                       (default for mlp, logreg and the trees)
+          rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
+                       152 values (default for mlp, logreg and the trees)
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
           x193         classic180 + spectral contrast + tonnetz
-          logmel       a 192-frame × 64-band log-mel image, 16 ms hop (the CNNs' and LSTMs'
-                       input, and only theirs)
+          logmel       a 192-frame × 64-band log-mel image, 16 ms hop
+                       (the input of the CNNs and LSTMs, and only theirs)
 
         --cv speakers:K reports mean ± std over K folds of disjoint speakers (each fold \
         trains its own model); --split FILE uses a protocol saved by `ser corpus split`. \
