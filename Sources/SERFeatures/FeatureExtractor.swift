@@ -337,5 +337,5 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     }
 
     /// Dimension of the vector.
-    public var dimension: Int { columnNames().count }
+    public var dimension: Int { imageShape.map { $0.frames * $0.bands } ?? columnNames().count }
 }

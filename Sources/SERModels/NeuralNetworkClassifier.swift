@@ -94,8 +94,8 @@ public struct LabelledMatrix: Sendable {
     public var features: Matrix
     public var targets: [Int]
     public var genders: [Int?]
-    /// How much each row counts in the training loss (nil: equally). Pooled
-    /// corpora use it so that each corpus weighs the same, whatever its size.
+    /// How much each row counts in the training loss (nil: equally); e.g. to make
+    /// pooled corpora weigh the same whatever their sizes (`--balance-corpora`).
     public var rowWeights: [Float]?
 
     public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil) {
@@ -108,9 +108,11 @@ public struct LabelledMatrix: Sendable {
     }
 }
 
-/// A multilayer perceptron over utterance-level feature vectors, with an emotion
-/// head and, when the training data says the speakers' gender, a gender head on
-/// the same hidden layers, trained jointly. Probabilities are temperature-scaled.
+/// A neural network classifier: a multilayer perceptron over utterance-level
+/// feature vectors, or a `NetworkDesign` (CNN, LSTM) over log-mel images. Both
+/// end in an emotion head and, when the training data says the speakers'
+/// gender, a gender head on the same hidden layer, trained jointly.
+/// Probabilities are temperature-scaled.
 public final class NeuralNetworkClassifier {
     /// The gender head's classes.
     public static let genderLabels = ["female", "male"]
