@@ -183,7 +183,7 @@ import Testing
     @Test func shortToneIsCentredAndPaddedWithTheFloor() throws {
         let preset = FeaturePreset.logmel
         let (frames, bands) = try #require(preset.imageShape)
-        #expect(frames == 192 && bands == 64 && preset.dimension == frames * bands)
+        #expect(frames == 192 && bands == 64 && preset.dimension == frames * bands && preset.columnNames(sampleRate: 16000).count == preset.dimension)
         let image = try preset.vector(samples: Self.tone(seconds: 1, hertz: 1000), sampleRate: 16000)
         #expect(image.count == frames * bands)
         // 1 s at hop 256 gives 63 frames, centred: 64 floor frames before, 65 after.
