@@ -261,11 +261,17 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// the floor) to 192 frames (3.07 s at 16 kHz). Frames are outermost, so the
     /// vector is `frames × bands` row-major.
     case logmel
+    /// The `rich` vector followed by the `logmel` image, for networks that read
+    /// both (a dense branch for the vector, the CNN or LSTM for the image).
+    case richLogmel = "rich+logmel"
 
-    /// For `logmel`, the image's frames and mel bands; nil for pooled presets.
+    /// For `logmel` and `rich+logmel`, the image's frames and mel bands; nil for pooled presets.
     public var imageShape: (frames: Int, bands: Int)? {
-        self == .logmel ? (192, 64) : nil
+        self == .logmel || self == .richLogmel ? (192, 64) : nil
     }
+
+    /// Values before the image (the `rich` vector of `rich+logmel`); 0 for the other presets.
+    public var imageOffset: Int { self == .richLogmel ? FeaturePreset.rich.dimension : 0 }
 
     /// The feature configuration the preset implies at `sampleRate`.
     public func configuration(sampleRate: Int = 22050) -> FeatureConfiguration {
@@ -276,7 +282,8 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         case .classic180, .x193:
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
                                         chroma: ChromaConfiguration(usesMagnitude: true))
-        case .rich:
+        case .rich, .richLogmel:
+            // rich+logmel: the vector's configuration; the image's is `logmel`'s.
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 20),
                                         pitch: PitchConfiguration(minimumFrequency: 65.40639132514966,
                                                                   maximumFrequency: 1046.5022612023945))
@@ -294,11 +301,15 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                     (.spectralFlatness, .meanStd), (.spectralContrast, .meanStd), (.zeroCrossingRate, .meanStd),
                     (.rms, .meanStd), (.pyin, .meanStd)]
         case .logmel: return [(.melspectrogram, .mean)]
+        case .richLogmel: return FeaturePreset.rich.parts
         }
     }
 
     /// Column names of the vector.
     public func columnNames(sampleRate: Int = 22050) -> [String] {
+        if self == .richLogmel {
+            return FeaturePreset.rich.columnNames(sampleRate: sampleRate) + FeaturePreset.logmel.columnNames(sampleRate: sampleRate)
+        }
         if let (frames, bands) = imageShape {
             return (0..<frames).flatMap { t in (0..<bands).map { "logmel_t\(t)_b\($0)" } }
         }
@@ -309,6 +320,10 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// The vector for `samples` (already at `sampleRate`).
     /// With `concurrently`, pitch runs on a second thread (see `FeatureExtractor.frames(_:samples:concurrently:)`).
     public func vector(samples: [Float], sampleRate: Int = 22050, concurrently: Bool = false) throws -> [Float] {
+        if self == .richLogmel {
+            return try FeaturePreset.rich.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
+                + FeaturePreset.logmel.vector(samples: samples, sampleRate: sampleRate)
+        }
         let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
         if let (frames, bands) = imageShape { return try logMelImage(extractor, samples: samples, frames: frames, bands: bands) }
         let frames = try extractor.frames(parts.map(\.0), samples: samples, concurrently: concurrently)
@@ -337,5 +352,5 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     }
 
     /// Dimension of the vector.
-    public var dimension: Int { imageShape.map { $0.frames * $0.bands } ?? columnNames().count }
+    public var dimension: Int { imageShape.map { imageOffset + $0.frames * $0.bands } ?? columnNames().count }
 }

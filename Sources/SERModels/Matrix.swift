@@ -22,6 +22,26 @@ public struct Matrix: Equatable, Sendable {
         set { values[row * columns + column] = newValue }
     }
 
+    /// The columns in `range` of every row.
+    public func columns(_ range: Range<Int>) -> Matrix {
+        var out = Matrix(rows: rows, columns: range.count)
+        for r in 0..<rows {
+            for (c, source) in range.enumerated() { out.values[r * range.count + c] = values[r * columns + source] }
+        }
+        return out
+    }
+
+    /// `left` and `right` joined row by row (`left`'s columns first).
+    public static func sideBySide(_ left: Matrix, _ right: Matrix) -> Matrix {
+        precondition(left.rows == right.rows, "joined matrices need the same rows")
+        var out = Matrix(rows: left.rows, columns: left.columns + right.columns)
+        for r in 0..<left.rows {
+            for c in 0..<left.columns { out.values[r * out.columns + c] = left.values[r * left.columns + c] }
+            for c in 0..<right.columns { out.values[r * out.columns + left.columns + c] = right.values[r * right.columns + c] }
+        }
+        return out
+    }
+
     /// Rows `indices` gathered into a new matrix.
     public func rows(_ indices: [Int]) -> Matrix {
         var out = Matrix(rows: indices.count, columns: columns)

@@ -28,15 +28,22 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
     public var bands: Int
     /// Width of the hidden layer before the heads.
     public var hiddenWidth: Int = 128
+    /// Feature-vector values before the image (e.g. `rich` in `rich+logmel`), read
+    /// by a dense branch of 64 GELU units joined to the pooled image; nil for none.
+    public var vectorCount: Int?
 
-    public init(kind: Kind, frames: Int, bands: Int) {
+    public init(kind: Kind, frames: Int, bands: Int, vectorCount: Int? = nil) {
         self.kind = kind
         self.frames = frames
         self.bands = bands
+        self.vectorCount = vectorCount.flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// Values per example the network reads.
-    public var inputCount: Int { frames * bands }
+    public var inputCount: Int { (vectorCount ?? 0) + frames * bands }
+
+    /// Width of the dense branch over the feature vector.
+    static let vectorBranchWidth = 64
 
     /// The trunk's layers, with its dropout layers listed separately (training
     /// reseeds them every epoch) and the width it ends in.
@@ -81,6 +88,12 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
             }
         }
         layers.append(pooled)
+        var joinedWidth = pooled.outputCount
+        if let vectorCount {
+            let vectorBranch: [Layer] = [Dense(inputs: vectorCount, outputs: Self.vectorBranchWidth, generator: &generator), GELU()]
+            layers = [ParallelBranches(leading: vectorCount, first: vectorBranch, second: layers)]
+            joinedWidth += Self.vectorBranchWidth
+        }
         var dropouts: [Dropout] = []
         func dropout() {
             guard rate > 0 else { return }
@@ -89,13 +102,18 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
             layers.append(layer)
         }
         dropout()
-        layers += [Dense(inputs: pooled.outputCount, outputs: hiddenWidth, generator: &generator), GELU()]
+        layers += [Dense(inputs: joinedWidth, outputs: hiddenWidth, generator: &generator), GELU()]
         dropout()
         return (layers, dropouts, hiddenWidth)
     }
 
     /// One line per stage, for `ser model info`.
     var summary: [String] {
+        let vectorLine = vectorCount.map { ["feature vector of \($0) → dense \(Self.vectorBranchWidth) + GELU, joined to the pooled image"] } ?? []
+        return imageSummary + vectorLine
+    }
+
+    private var imageSummary: [String] {
         switch kind {
         case .cnn:
             return ["log-mel image \(frames)×\(bands)",
@@ -115,13 +133,14 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
 
 extension NetworkDesign {
     /// SpecAugment on standardized images (0 is a band's mean): a circular time
-    /// shift, one band mask and two frame masks per example.
+    /// shift, one band mask and two frame masks per example. A leading feature
+    /// vector is left alone.
     func specAugment(_ images: inout Matrix, seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         let frames = self.frames, bands = self.bands
         func draw(_ upTo: Int) -> Int { Int(generator.next() % UInt64(max(1, upTo + 1))) }
         for example in 0..<images.rows {
-            let base = example * images.columns
+            let base = example * images.columns + (vectorCount ?? 0)
             let reach = min(20, frames / 8)
             let shift = draw(2 * reach) - reach
             if shift != 0 {
@@ -144,8 +163,15 @@ extension NetworkDesign {
 extension Standardizer {
     /// Statistics per channel (the last axis) of rows that hold `channels`-wide
     /// frames, tiled to the row's length: every frame of a log-mel image is
-    /// normalized band by band, wherever it sits in time.
-    public init(fitting data: Matrix, channels: Int) {
+    /// normalized band by band, wherever it sits in time. The first `leading`
+    /// columns (a feature vector before the image) get statistics of their own.
+    public init(fitting data: Matrix, channels: Int, leading: Int = 0) {
+        if leading > 0 {
+            let vector = Standardizer(fitting: data.columns(0..<leading))
+            let image = Standardizer(fitting: data.columns(leading..<data.columns), channels: channels)
+            self.init(mean: vector.mean + image.mean, deviation: vector.deviation + image.deviation)
+            return
+        }
         precondition(channels > 0 && data.columns % channels == 0, "rows do not hold whole frames of \(channels)")
         var sum = [Double](repeating: 0, count: channels), squares = sum
         for (i, v) in data.values.enumerated() { let c = i % channels; sum[c] += Double(v); squares[c] += Double(v) * Double(v) }

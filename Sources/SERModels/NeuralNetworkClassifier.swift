@@ -185,7 +185,7 @@ public final class NeuralNetworkClassifier {
     public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: Checkpointing? = nil) {
         let c = configuration
         var generator = SplitMix64(seed: c.seed)
-        let standardizer = c.design.map { Standardizer(fitting: training.features, channels: $0.bands) }
+        let standardizer = c.design.map { Standardizer(fitting: training.features, channels: $0.bands, leading: $0.vectorCount ?? 0) }
             ?? Standardizer(fitting: training.features)
         self.standardizer = standardizer
         let x = standardizer.apply(training.features)

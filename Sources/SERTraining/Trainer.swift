@@ -33,7 +33,7 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     public var designKind: NetworkDesign.Kind? { NetworkDesign.Kind(rawValue: rawValue) }
 
     /// The features a family reads unless told otherwise: log-mel images for the
-    /// CNNs and LSTMs, the `rich` vector for the rest.
+    /// CNNs and LSTMs (`rich+logmel` adds the `rich` vector), the `rich` vector for the rest.
     public var defaultFeatures: FeaturePreset { designKind != nil ? .logmel : .rich }
 
     /// Whether the family can read `preset` (images go to the CNNs and LSTMs, vectors to the rest).
@@ -48,7 +48,7 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
         var c = NeuralNetworkConfiguration()
         c.seed = seed
         if let kind = designKind, let (frames, bands) = (preset.imageShape ?? FeaturePreset.logmel.imageShape) {
-            c.design = NetworkDesign(kind: kind, frames: frames, bands: bands)
+            c.design = NetworkDesign(kind: kind, frames: frames, bands: bands, vectorCount: preset.imageOffset)
             c.batchSize = 32
             c.maximumEpochs = 40
             c.patience = 12

@@ -64,6 +64,9 @@ struct TrainCommand: ParsableCommand {
           x193         classic180 + spectral contrast + tonnetz
           logmel       a 192-frame × 64-band log-mel image, 16 ms hop
                        (the input of the CNNs and LSTMs, and only theirs)
+          rich+logmel  the rich vector, then the image: the CNN or LSTM reads
+                       the image, a dense branch of 64 the vector, joined
+                       after pooling
 
         --cv speakers:K reports mean ± std over K folds of disjoint speakers (each fold \
         trains its own model); --split FILE uses a protocol saved by `ser corpus split`. \
@@ -98,7 +101,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
-    @Option(help: ArgumentHelp("Features: rich, classic180 or x193 (vectors), or logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+    @Option(help: ArgumentHelp("Features: rich, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
     var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
     @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
@@ -130,8 +133,8 @@ struct TrainCommand: ParsableCommand {
         if let augment { _ = try Self.parseAugmentation(augment) }
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
-                ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it)."
-                : "--features logmel feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, classic180 or x193).")
+                ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
+                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, classic180 or x193).")
         }
         if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || balanceCorpora) {
             throw ValidationError("--optimizer, --schedule, --learning-rate and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")

@@ -207,6 +207,17 @@ import Testing
         #expect(zip(image, quieter).allSatisfy { abs($0 - $1) < 0.05 }, "dB below the recording's own peak")
     }
 
+    @Test func richPlusLogMelIsTheVectorThenTheImage() throws {
+        let samples = Self.tone(seconds: 1.2, hertz: 220).enumerated().map { $1 * Float(1 + $0 % 7) / 7 }
+        let fused = try FeaturePreset.richLogmel.vector(samples: samples, sampleRate: 16000)
+        let rich = try FeaturePreset.rich.vector(samples: samples, sampleRate: 16000)
+        let image = try FeaturePreset.logmel.vector(samples: samples, sampleRate: 16000)
+        #expect(FeaturePreset.richLogmel.imageOffset == rich.count && FeaturePreset.richLogmel.dimension == rich.count + image.count)
+        #expect(fused.count == FeaturePreset.richLogmel.dimension && FeaturePreset.richLogmel.columnNames().count == fused.count)
+        #expect(Array(fused[..<rich.count]) == rich && Array(fused[rich.count...]) == image)
+        #expect(FeaturePreset(rawValue: "rich+logmel") == .richLogmel)
+    }
+
     @Test func silenceAndEmptyInputGiveTheFloor() throws {
         #expect(try FeaturePreset.logmel.vector(samples: [], sampleRate: 16000).allSatisfy { $0 == -80 })
         let silent = try FeaturePreset.logmel.vector(samples: [Float](repeating: 0, count: 16000), sampleRate: 16000)

@@ -205,6 +205,21 @@ struct FiniteDifferenceCheck {
         #expect(Array(backwards.infer(a).values[0..<2]) != Array(backwards.infer(c).values[0..<2]))
     }
 
+    @Test func parallelBranches() {
+        var generator = SplitMix64(seed: 30)
+        let branches = ParallelBranches(leading: 3, first: [Dense(inputs: 3, outputs: 4, generator: &generator), GELU()],
+                                        second: [Dense(inputs: 5, outputs: 2, generator: &generator)])
+        let head = Dense(inputs: 6, outputs: 3, generator: &generator)
+        let check = FiniteDifferenceCheck(layers: [branches, head], input: Self.randomInput(rows: 3, columns: 8, seed: 13), targets: [0, 2, 1])
+        expectSmall(check.worstErrors())
+        // The first branch sees only the leading values.
+        let x = Self.randomInput(rows: 1, columns: 8, seed: 14)
+        var y = x
+        y.values[7] += 1
+        #expect(Array(branches.infer(x).values[0..<4]) == Array(branches.infer(y).values[0..<4]))
+        #expect(Array(branches.infer(x).values[4..<6]) != Array(branches.infer(y).values[4..<6]))
+    }
+
     @Test func geluAndDropoutWithAFixedMask() {
         var generator = SplitMix64(seed: 29)
         let dropout = Dropout(rate: 0.3, seed: 4)

@@ -123,6 +123,35 @@ import Testing
         #expect(resumed.probabilities(Self.test.features) == whole.probabilities(Self.test.features))
     }
 
+    /// A design with a leading feature vector learns from the vector when the image says nothing,
+    /// and keeps it through the model file; masking leaves the vector alone.
+    @Test func fusedVectorBranchCarriesTheAnswer() throws {
+        var generator = SplitMix64(seed: 9)
+        func data(_ count: Int) -> LabelledMatrix {
+            var values: [Float] = [], targets: [Int] = []
+            for index in 0..<count {
+                let label = index % 3
+                values += (0..<4).map { Float($0 == label ? 3 : 0) + standardNormal(&generator) }
+                values += (0..<(Self.frames * Self.bands)).map { _ in standardNormal(&generator) }
+                targets.append(label)
+            }
+            return LabelledMatrix(features: Matrix(rows: count, columns: 4 + Self.frames * Self.bands, values: values), targets: targets)
+        }
+        var configuration = Self.configuration(.cnn1d, epochs: 12)
+        configuration.design?.vectorCount = 4
+        let model = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        let test = data(60)
+        model.fit(data(120))
+        let correct = zip(model.predict(test.features), test.targets).filter { $0 == $1 }.count
+        #expect(correct >= 54, "\(correct)/60")
+        let loaded = try ClassifierFile.load(model.modelFile(metadata: [:]), source: "fused")
+        #expect(loaded.probabilities(test.features) == model.probabilities(test.features))
+        #expect(loaded.inputDimension == 4 + Self.frames * Self.bands && loaded.structureSummary.contains { $0.contains("feature vector of 4") })
+        var masked = test.features
+        configuration.design!.specAugment(&masked, seed: 3)
+        for row in 0..<masked.rows { #expect(Array(masked.values[(row * masked.columns)..<(row * masked.columns + 4)]) == Array(test.features.values[(row * masked.columns)..<(row * masked.columns + 4)])) }
+    }
+
     @Test func specAugmentMasksWithinItsLimitsAndRepeatsBySeed() {
         let design = NetworkDesign(kind: .cnn1d, frames: 192, bands: 64)
         // Each frame holds its index in every band, so shifts and masks are visible.
