@@ -43,11 +43,13 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
         self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
     }
 
-    /// The network settings for this family; `preset` gives the image shape of the CNNs and LSTMs.
-    public func configuration(seed: UInt64, epochs: Int?, preset: FeaturePreset = .rich) -> NeuralNetworkConfiguration {
+    /// The network settings for this family; `preset` (the family's default
+    /// features when nil) gives the image shape of the CNNs and LSTMs.
+    public func configuration(seed: UInt64, epochs: Int?, preset: FeaturePreset? = nil) -> NeuralNetworkConfiguration {
+        let preset = preset ?? defaultFeatures
         var c = NeuralNetworkConfiguration()
         c.seed = seed
-        if let kind = designKind, let (frames, bands) = (preset.imageShape ?? FeaturePreset.logmel.imageShape) {
+        if let kind = designKind, let (frames, bands) = preset.imageShape {
             c.design = NetworkDesign(kind: kind, frames: frames, bands: bands, vectorCount: preset.imageOffset)
             c.batchSize = 32
             c.maximumEpochs = 40
