@@ -92,8 +92,8 @@ func pitchTuning(_ frequencies: [Double], resolution: Double, binsPerOctave: Int
     var counts = [Int](repeating: 0, count: edgeCount - 1)
     for f in positive {
         let octaves = log2(f / (440.0 / 16))
-        var residual = (Double(binsPerOctave) * octaves).truncatingRemainder(dividingBy: 1)
-        if residual < 0 { residual += 1 }
+        let position = Double(binsPerOctave) * octaves
+        var residual = position - position.rounded(.down)  // numpy.mod(·, 1), exactly
         if residual >= 0.5 { residual -= 1 }
         // numpy.histogram: the bin is computed, then corrected against the actual
         // edges; bins are half-open except the last, which is closed.
@@ -124,18 +124,24 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
     while endBin > 0 && Double(endBin - 1) * binHz >= fmax { endBin -= 1 }
     var pitches: [Double] = [], magnitudes: [Float] = []
     guard firstBin < endBin else { return (pitches, magnitudes) }
+    pitches.reserveCapacity(spectrum.frameCount * 32)
+    magnitudes.reserveCapacity(spectrum.frameCount * 32)
     spectrum.values.withUnsafeBufferPointer { all in
         for t in 0..<spectrum.frameCount {
             let s = all.baseAddress! + t * bins
-            var frameMax: Float = 0
-            for k in 0..<bins where s[k] > frameMax { frameMax = s[k] }
+            let frame = UnsafeRawPointer(s)
+            var maxima = SIMD4<Float>(repeating: 0)
+            var k = 0
+            while k + 4 <= bins {
+                let values = frame.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self)
+                maxima.replace(with: values, where: values .> maxima)
+                k += 4
+            }
+            var frameMax = max(maxima.max(), 0)
+            while k < bins { if s[k] > frameMax { frameMax = s[k] }; k += 1 }
             let reference = threshold * frameMax
             @inline(__always) func gated(_ k: Int) -> Float { s[k] > reference ? s[k] : 0 }
-            for k in firstBin..<endBin {
-                let value = gated(k)
-                guard value > 0 else { continue }  // a peak must clear the threshold
-                let isPeak = k == bins - 1 ? value > gated(k - 1) : (value > gated(k - 1) && value >= gated(k + 1))
-                guard isPeak else { continue }
+            @inline(__always) func record(_ k: Int) {
                 // Parabolic interpolation on the ungated spectrum (no shift at the last bin).
                 var shift: Float = 0, slope: Float = 0
                 if k < bins - 1 {
@@ -146,6 +152,29 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
                 }
                 pitches.append((Double(k) + Double(shift)) * sampleRate / Double(fftSize))
                 magnitudes.append(s[k] + 0.5 * slope * shift)
+            }
+            // A peak clears the threshold, beats its gated left neighbour and is
+            // not below its gated right one; four bins are tested at a time.
+            let interiorEnd = min(endBin, bins - 1)
+            let level = SIMD4<Float>(repeating: reference)
+            k = firstBin
+            while k + 4 <= interiorEnd {
+                let left = frame.loadUnaligned(fromByteOffset: (k - 1) * 4, as: SIMD4<Float>.self)
+                let centre = frame.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self)
+                let right = frame.loadUnaligned(fromByteOffset: (k + 1) * 4, as: SIMD4<Float>.self)
+                let peaks = (centre .> level) .& ((centre .> left) .| (left .<= level)) .& ((centre .>= right) .| (right .<= level))
+                if any(peaks) {
+                    for lane in 0..<4 where peaks[lane] { record(k + lane) }
+                }
+                k += 4
+            }
+            while k < endBin {
+                let value = gated(k)
+                if value > 0 {
+                    let isPeak = k == bins - 1 ? value > gated(k - 1) : (value > gated(k - 1) && value >= gated(k + 1))
+                    if isPeak { record(k) }
+                }
+                k += 1
             }
         }
     }

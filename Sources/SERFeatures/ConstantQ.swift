@@ -119,7 +119,7 @@ struct WaveletBank {
         let longest = lengths.max()!
         let n = 1 << Int(log2(longest).rounded(.up))
         fftSize = n
-        let fft = ComplexFFT(size: n)
+        let fft = ComplexFFT<Double>(size: n)
         var re = [Double](repeating: 0, count: n), im = re
         var kept: [[(bin: Int, re: Double, im: Double)]] = []
         for (length, frequency) in zip(lengths, frequencies) {

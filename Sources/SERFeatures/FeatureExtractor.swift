@@ -75,13 +75,13 @@ public struct FeatureExtractor: Sendable {
 
     /// The frame matrix of one feature (librosa's `features × frames`).
     public func frames(_ kind: FeatureKind, samples: [Float]) throws -> FeatureMatrix {
-        let analysis = try Analysis(samples: samples, configuration: configuration)
+        let analysis = try Analysis(samples: samples, configuration: configuration, kinds: [kind])
         return try analysis.frames(kind)
     }
 
     /// The frame matrices of several features from one STFT.
     public func frames(_ kinds: [FeatureKind], samples: [Float]) throws -> [FeatureKind: FeatureMatrix] {
-        let analysis = try Analysis(samples: samples, configuration: configuration)
+        let analysis = try Analysis(samples: samples, configuration: configuration, kinds: kinds)
         var out: [FeatureKind: FeatureMatrix] = [:]
         for kind in kinds { out[kind] = try analysis.frames(kind) }
         return out
@@ -129,25 +129,38 @@ public struct FeatureExtractor: Sendable {
     }
 
     /// One file's analysis: the samples and, computed once each, their
-    /// spectrogram and MFCC (which the deltas reuse).
+    /// spectrogram, mel spectrogram and MFCC (which the deltas reuse).
     final class Analysis {
         let samples: [Float]
         let configuration: FeatureConfiguration
         let spectrogram: Spectrogram
         private var mfccMatrix: FeatureMatrix?
+        private var melMatrix: FeatureMatrix?
 
-        init(samples: [Float], configuration: FeatureConfiguration) throws {
+        /// The STFT runs in single precision when every feature asked for reads
+        /// it only through energy sums or a floored dB scale (mel, MFCC and deltas,
+        /// chroma), where float32 round-off stays far inside librosa parity
+        /// (the parity tests run those features both ways). Anything that reads
+        /// the spectrum's quietest bins (contrast, flatness, the other spectral
+        /// shape features, the raw STFT) gets the double-precision FFT.
+        init(samples: [Float], configuration: FeatureConfiguration, kinds: [FeatureKind]) throws {
             self.samples = samples
             self.configuration = configuration
+            let spectral: Set<FeatureKind> = [.stft, .melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft,
+                                              .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness,
+                                              .spectralContrast]
+            let singleIsEnough: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft]
+            let reading = kinds.filter(spectral.contains)
+            let precision: Spectrogram.Precision = !reading.isEmpty && reading.allSatisfy(singleIsEnough.contains) ? .single : .double
             self.spectrogram = try Spectrogram(samples: samples, sampleRate: Double(configuration.sampleRate),
-                                               configuration: configuration.stft)
+                                               configuration: configuration.stft, precision: precision)
         }
 
         func frames(_ kind: FeatureKind) throws -> FeatureMatrix {
             let n = configuration.stft.fftSize, hop = configuration.stft.hopLength
             switch kind {
             case .stft: return spectrogram.magnitudes
-            case .melspectrogram: return try spectrogram.melSpectrogram(configuration.mel)
+            case .melspectrogram: return try melSpectrogram()
             case .mfcc: return try mfcc()
             case .mfccDelta: return try delta(mfcc(), order: 1)
             case .mfccDelta2: return try delta(mfcc(), order: 2)
@@ -191,8 +204,15 @@ public struct FeatureExtractor: Sendable {
 
         private func mfcc() throws -> FeatureMatrix {
             if let mfccMatrix { return mfccMatrix }
-            let computed = try spectrogram.mfcc(configuration.mfcc, mel: configuration.mel)
+            let computed = try configuration.mfcc.coefficients(ofMelPower: melSpectrogram())
             mfccMatrix = computed
+            return computed
+        }
+
+        private func melSpectrogram() throws -> FeatureMatrix {
+            if let melMatrix { return melMatrix }
+            let computed = try spectrogram.melSpectrogram(configuration.mel)
+            melMatrix = computed
             return computed
         }
     }
@@ -212,14 +232,20 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     public func pool(_ matrix: FeatureMatrix) -> [Float] {
         var means = [Float](repeating: 0, count: matrix.rows)
         var deviations = [Float](repeating: 0, count: matrix.rows)
-        for r in 0..<matrix.rows {
-            let row = matrix.row(r).filter { !$0.isNaN }
-            guard !row.isEmpty else { continue }
-            let n = Double(row.count)
-            let mean = row.reduce(0.0) { $0 + Double($1) } / n
-            means[r] = Float(mean)
-            if self != .mean {
-                deviations[r] = Float((row.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot())
+        matrix.values.withUnsafeBufferPointer { all in
+            for r in 0..<matrix.rows {
+                let row = UnsafeBufferPointer(rebasing: all[(r * matrix.columns)..<((r + 1) * matrix.columns)])
+                var count = 0, sum = 0.0
+                for value in row where !value.isNaN { sum += Double(value); count += 1 }
+                guard count > 0 else { continue }
+                let n = Double(count)
+                let mean = sum / n
+                means[r] = Float(mean)
+                if self != .mean {
+                    var squares = 0.0
+                    for value in row where !value.isNaN { squares += (Double(value) - mean) * (Double(value) - mean) }
+                    deviations[r] = Float((squares / n).squareRoot())
+                }
             }
         }
         switch self {

@@ -8,6 +8,9 @@ final class FilterBankCache: Sendable {
     private struct MelKey: Hashable { var configuration: MelConfiguration; var sampleRate: Double; var fftSize: Int }
     private struct ChromaKey: Hashable { var chromaCount: Int; var tuning: Double; var sampleRate: Double; var fftSize: Int }
 
+    private struct DCTKey: Hashable { var configuration: MFCCConfiguration; var inputCount: Int }
+
+    private let dctMatrices = Mutex<[DCTKey: FeatureMatrix]>([:])
     private let melBanks = Mutex<[MelKey: BandedFilterBank]>([:])
     private let chromaBanks = Mutex<[ChromaKey: FeatureMatrix]>([:])
 
@@ -29,5 +32,14 @@ final class FilterBankCache: Sendable {
             banks[key] = bank
         }
         return bank
+    }
+
+    /// The MFCC's DCT-II matrix for `inputCount` mel bands.
+    func dct(_ configuration: MFCCConfiguration, inputCount: Int) throws -> FeatureMatrix {
+        let key = DCTKey(configuration: configuration, inputCount: inputCount)
+        if let matrix = dctMatrices.withLock({ $0[key] }) { return matrix }
+        let matrix = try configuration.transform(inputCount: inputCount)
+        dctMatrices.withLock { $0[key] = matrix }
+        return matrix
     }
 }

@@ -71,7 +71,7 @@ extension WaveformFeatures {
         let total = n + hop * (frames - 1)
         var output = [Float](repeating: 0, count: total)
         var windowSum = [Float](repeating: 0, count: total)
-        let fft = ComplexFFT(size: n)
+        let fft = ComplexFFT<Double>(size: n)
         var bufferRe = [Double](repeating: 0, count: n), bufferIm = bufferRe
         for t in 0..<frames {
             // x = Re(FFT(conj(X_full))) / n for the Hermitian extension of the half spectrum.

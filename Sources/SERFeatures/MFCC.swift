@@ -28,4 +28,10 @@ public struct MFCCConfiguration: Equatable, Hashable, Sendable, Codable {
         }
         return matrix
     }
+
+    /// MFCCs of a mel power spectrogram (`melCount × frames`): its dB values through the DCT.
+    public func coefficients(ofMelPower mel: FeatureMatrix, decibels: DecibelScaling = .init()) throws -> FeatureMatrix {
+        let logMel = decibels.powerToDecibels(mel)
+        return multiply(try FilterBankCache.shared.dct(self, inputCount: logMel.rows), logMel)
+    }
 }

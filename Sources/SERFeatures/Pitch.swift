@@ -62,7 +62,7 @@ struct DifferenceFunction {
         // Autocorrelation through the FFT (power spectrum of the zero-padded frame, transformed back).
         var fftSize = 1
         while fftSize < 2 * n - 1 { fftSize <<= 1 }
-        let fft = RealFFT.forCurrentThread(size: fftSize)
+        let fft = RealFFT<Double>.forCurrentThread(size: fftSize)
         var frame = [Double](repeating: 0, count: fftSize)
         var spectrumRe = [Double](repeating: 0, count: fftSize / 2 + 1), spectrumIm = spectrumRe
         var power = [Double](repeating: 0, count: fftSize)

@@ -13,8 +13,7 @@ extension Spectrogram {
     /// `librosa.feature.mfcc` on the power-to-dB mel spectrogram: `coefficientCount × frames`.
     public func mfcc(_ mfcc: MFCCConfiguration = .init(), mel: MelConfiguration = .init(),
                      decibels: DecibelScaling = .init()) throws -> FeatureMatrix {
-        let logMel = decibels.powerToDecibels(try melSpectrogram(mel))
-        return multiply(try mfcc.transform(inputCount: logMel.rows), logMel)
+        try mfcc.coefficients(ofMelPower: melSpectrogram(mel), decibels: decibels)
     }
 
     /// `librosa.feature.chroma_stft` (power spectrogram, ∞-norm per frame) and the tuning it used.

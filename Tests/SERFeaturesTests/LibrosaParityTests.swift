@@ -52,9 +52,9 @@ struct ParityCase: CustomTestStringConvertible, Sendable {
                          scale: htk ? .htk : .slaney)
     }
 
-    func spectrogram() throws -> (samples: [Float], spectrogram: Spectrogram) {
+    func spectrogram(_ precision: Spectrogram.Precision = .double) throws -> (samples: [Float], spectrogram: Spectrogram) {
         let samples = try reference("input").values
-        return (samples, try Spectrogram(samples: samples, sampleRate: sampleRate, configuration: stft))
+        return (samples, try Spectrogram(samples: samples, sampleRate: sampleRate, configuration: stft, precision: precision))
     }
 }
 
@@ -91,10 +91,11 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
 }
 
 @Suite struct LibrosaParityTests {
-    @Test(arguments: FeatureFixtures.cases)
-    func stftMagnitude(_ c: ParityCase) throws {
+    /// Both FFT precisions: features computed without spectral contrast or flatness use the single-precision one.
+    @Test(arguments: FeatureFixtures.cases, [Spectrogram.Precision.double, .single])
+    func stftMagnitude(_ c: ParityCase, precision: Spectrogram.Precision) throws {
         guard c.features.contains("magnitude") else { return }
-        let ours = try c.spectrogram().spectrogram.magnitudes
+        let ours = try c.spectrogram(precision).spectrogram.magnitudes
         let reference = try c.reference("magnitude")
         #expect(shapeMatches(ours, reference), "\(reference.shape) vs \(ours.rows)×\(ours.columns)")
         // Relative error on bins within 60 dB (amplitude: 1e-3) of their frame's maximum.
@@ -103,9 +104,10 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
         #expect(result.worstRelative <= 1e-4, "\(c.name): worst relative \(result.worstRelative)")
     }
 
-    @Test(arguments: FeatureFixtures.cases)
-    func melSpectrogramAndDecibels(_ c: ParityCase) throws {
-        let mel = try c.spectrogram().spectrogram.melSpectrogram(c.mel)
+    /// Both FFT precisions: features computed without spectral contrast or flatness use the single-precision one.
+    @Test(arguments: FeatureFixtures.cases, [Spectrogram.Precision.double, .single])
+    func melSpectrogramAndDecibels(_ c: ParityCase, precision: Spectrogram.Precision) throws {
+        let mel = try c.spectrogram(precision).spectrogram.melSpectrogram(c.mel)
         let reference = try c.reference("melspectrogram")
         #expect(shapeMatches(mel, reference))
         // Power: within 60 dB of the frame's maximum is a ratio of 1e-6.
@@ -118,9 +120,10 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
         #expect(dbResult.worstAbsolute <= 0.01, "\(c.name): dB worst \(dbResult.worstAbsolute)")
     }
 
-    @Test(arguments: FeatureFixtures.cases)
-    func mfccAndDeltas(_ c: ParityCase) throws {
-        let spectrogram = try c.spectrogram().spectrogram
+    /// Both FFT precisions: features computed without spectral contrast or flatness use the single-precision one.
+    @Test(arguments: FeatureFixtures.cases, [Spectrogram.Precision.double, .single])
+    func mfccAndDeltas(_ c: ParityCase, precision: Spectrogram.Precision) throws {
+        let spectrogram = try c.spectrogram(precision).spectrogram
         let mfcc = try spectrogram.mfcc(MFCCConfiguration(coefficientCount: c.mfccCount, lifter: c.lifter), mel: c.mel)
         let reference = try c.reference("mfcc")
         #expect(shapeMatches(mfcc, reference))
@@ -133,9 +136,10 @@ func shapeMatches(_ ours: FeatureMatrix, _ reference: NumPyArray) -> Bool {
         }
     }
 
-    @Test(arguments: FeatureFixtures.cases)
-    func chromaWithEstimatedTuning(_ c: ParityCase) throws {
-        let (chroma, tuning) = try c.spectrogram().spectrogram.chroma()
+    /// Both FFT precisions: features computed without spectral contrast or flatness use the single-precision one.
+    @Test(arguments: FeatureFixtures.cases, [Spectrogram.Precision.double, .single])
+    func chromaWithEstimatedTuning(_ c: ParityCase, precision: Spectrogram.Precision) throws {
+        let (chroma, tuning) = try c.spectrogram(precision).spectrogram.chroma()
         let referenceTuning = try c.reference("tuning").values[0]
         #expect(abs(Float(tuning) - referenceTuning) < 1e-6, "\(c.name): tuning \(tuning) vs \(referenceTuning)")
         let reference = try c.reference("chroma_stft")
@@ -173,11 +177,13 @@ struct CorpusParityTests {
     @Test(arguments: ParityCase.load(from: CorpusReferences.directory))
     func corpusOriginals(_ c: ParityCase) throws {
         let parity = LibrosaParityTests()
-        try parity.melSpectrogramAndDecibels(c)
-        try parity.mfccAndDeltas(c)
-        try parity.chromaWithEstimatedTuning(c)
+        for precision in [Spectrogram.Precision.double, .single] {
+            try parity.melSpectrogramAndDecibels(c, precision: precision)
+            try parity.mfccAndDeltas(c, precision: precision)
+            try parity.chromaWithEstimatedTuning(c, precision: precision)
+            try parity.stftMagnitude(c, precision: precision)
+        }
         try parity.waveformAndSpectralShape(c)
-        try parity.stftMagnitude(c)
         if c.features.contains("classic180") { try PresetParityTests().classic180MatchesTheSeedsRecipe(c) }
         if c.features.contains("x193") { try PresetParityTests().x193MatchesTheReferenceRecipe(c) }
         if c.features.contains("harmonic") { try PresetParityTests().harmonicComponentMatchesHPSS(c) }
