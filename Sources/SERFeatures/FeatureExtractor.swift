@@ -146,15 +146,20 @@ public struct FeatureExtractor: Sendable {
         init(samples: [Float], configuration: FeatureConfiguration, kinds: [FeatureKind]) throws {
             self.samples = samples
             self.configuration = configuration
-            let spectral: Set<FeatureKind> = [.stft, .melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft,
-                                              .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness,
-                                              .spectralContrast]
-            let singleIsEnough: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft]
-            let reading = kinds.filter(spectral.contains)
-            let precision: Spectrogram.Precision = !reading.isEmpty && reading.allSatisfy(singleIsEnough.contains) ? .single : .double
+            let reading = kinds.filter(Self.readingTheSpectrogram.contains)
+            let precision: Spectrogram.Precision =
+                !reading.isEmpty && reading.allSatisfy(Self.servedBySinglePrecision.contains) ? .single : .double
             self.spectrogram = try Spectrogram(samples: samples, sampleRate: Double(configuration.sampleRate),
                                                configuration: configuration.stft, precision: precision)
         }
+
+        /// Features computed from the STFT.
+        private static let readingTheSpectrogram: Set<FeatureKind> = [
+            .stft, .melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft,
+            .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness, .spectralContrast,
+        ]
+        /// Those of them that float32 round-off leaves inside librosa parity.
+        private static let servedBySinglePrecision: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft]
 
         func frames(_ kind: FeatureKind) throws -> FeatureMatrix {
             let n = configuration.stft.fftSize, hop = configuration.stft.hopLength
