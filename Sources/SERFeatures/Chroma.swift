@@ -74,46 +74,60 @@ public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
 /// from equal temperament in a 0.01-bin histogram.
 public func estimateTuning(spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
                            binsPerOctave: Int = 12, resolution: Double = 0.01) -> Double {
-    let (pitches, magnitudes) = pitchPeaks(spectrum, sampleRate: sampleRate, fftSize: fftSize,
-                                           minimumFrequency: 150, maximumFrequency: 4000, threshold: 0.1)
-    guard !pitches.isEmpty else { return 0 }
-    let threshold = median(magnitudes)
-    let selected = zip(pitches, magnitudes).filter { $0.1 >= threshold }.map(\.0)
+    let peaks = pitchPeaks(spectrum, sampleRate: sampleRate, fftSize: fftSize,
+                           minimumFrequency: 150, maximumFrequency: 4000, threshold: 0.1)
+    guard !peaks.positions.isEmpty else { return 0 }
+    let threshold = median(peaks.magnitudes)
+    var selected: [Double] = []
+    selected.reserveCapacity(peaks.positions.count / 2 + 1)
+    for (position, magnitude) in zip(peaks.positions, peaks.magnitudes) where magnitude >= threshold {
+        // piptrack's arithmetic: (bin + shift) · sr / n_fft.
+        selected.append(position * sampleRate / Double(fftSize))
+    }
     return pitchTuning(selected, resolution: resolution, binsPerOctave: binsPerOctave)
 }
 
 /// The most common deviation of `frequencies` from the equal-tempered grid, in bins.
 func pitchTuning(_ frequencies: [Double], resolution: Double, binsPerOctave: Int) -> Double {
-    let positive = frequencies.filter { $0 > 0 }
-    guard !positive.isEmpty else { return 0 }
     let edgeCount = Int((1 / resolution).rounded(.up)) + 1
     let step = 1.0 / Double(edgeCount - 1)
     let edges = (0..<edgeCount).map { Double($0) * step + -0.5 }  // numpy.linspace's arithmetic
-    var counts = [Int](repeating: 0, count: edgeCount - 1)
-    for f in positive {
+    let bins = edgeCount - 1
+    var counts = [Int](repeating: 0, count: bins)
+    var counted = 0
+    for f in frequencies where f > 0 {
         let octaves = log2(f / (440.0 / 16))
         let position = Double(binsPerOctave) * octaves
         var residual = position - position.rounded(.down)  // numpy.mod(·, 1), exactly
         if residual >= 0.5 { residual -= 1 }
         // numpy.histogram: the bin is computed, then corrected against the actual
         // edges; bins are half-open except the last, which is closed.
-        let bins = edgeCount - 1
         guard residual >= edges[0], residual <= edges[bins] else { continue }
         var index = min(bins - 1, Int((residual - edges[0]) / (edges[bins] - edges[0]) * Double(bins)))
         if residual < edges[index] { index -= 1 }
         else if index + 1 < bins && residual >= edges[index + 1] { index += 1 }
         counts[index] += 1
+        counted += 1
     }
+    guard counted > 0 else { return 0 }
     var best = 0  // numpy.argmax: the first of equal maxima
     for i in counts.indices where counts[i] > counts[best] { best = i }
     return edges[best]
 }
 
+/// Spectral peaks as `piptrack` finds them: the interpolated position of each
+/// peak in bins (`bin + shift`; times `sr / n_fft` it is piptrack's pitch) and
+/// its interpolated magnitude, frame after frame.
+struct SpectralPeaks {
+    var positions: [Double]
+    var magnitudes: [Float]
+}
+
 /// `piptrack` on a frame-major spectrogram: for every frame, the bins that are
 /// local maxima above `threshold` × the frame's maximum within the band, with
-/// their interpolated frequency and magnitude.
+/// their interpolated position and magnitude.
 func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
-                minimumFrequency: Double, maximumFrequency: Double, threshold: Float) -> ([Double], [Float]) {
+                minimumFrequency: Double, maximumFrequency: Double, threshold: Float) -> SpectralPeaks {
     let bins = spectrum.binCount
     let fmax = min(maximumFrequency, sampleRate / 2)
     let binHz = sampleRate / Double(fftSize)
@@ -122,63 +136,111 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
     while firstBin > 1 && Double(firstBin - 1) * binHz >= minimumFrequency { firstBin -= 1 }
     var endBin = min(bins, Int((fmax / binHz).rounded(.up)))
     while endBin > 0 && Double(endBin - 1) * binHz >= fmax { endBin -= 1 }
-    var pitches: [Double] = [], magnitudes: [Float] = []
-    guard firstBin < endBin else { return (pitches, magnitudes) }
-    pitches.reserveCapacity(spectrum.frameCount * 32)
-    magnitudes.reserveCapacity(spectrum.frameCount * 32)
-    spectrum.values.withUnsafeBufferPointer { all in
-        for t in 0..<spectrum.frameCount {
-            let s = all.baseAddress! + t * bins
-            let frame = UnsafeRawPointer(s)
-            var maxima = SIMD4<Float>(repeating: 0)
-            var k = 0
-            while k + 4 <= bins {
-                let values = frame.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self)
-                maxima.replace(with: values, where: values .> maxima)
-                k += 4
-            }
-            var frameMax = max(maxima.max(), 0)
-            while k < bins { if s[k] > frameMax { frameMax = s[k] }; k += 1 }
-            let reference = threshold * frameMax
-            @inline(__always) func gated(_ k: Int) -> Float { s[k] > reference ? s[k] : 0 }
-            @inline(__always) func record(_ k: Int) {
-                // Parabolic interpolation on the ungated spectrum (no shift at the last bin).
-                var shift: Float = 0, slope: Float = 0
-                if k < bins - 1 {
-                    let a = s[k + 1] + s[k - 1] - 2 * s[k]
-                    let b = (s[k + 1] - s[k - 1]) / 2
-                    if abs(b) < abs(a) { shift = -b / a }
-                    slope = b
+    guard firstBin < endBin, spectrum.frameCount > 0 else { return SpectralPeaks(positions: [], magnitudes: []) }
+    // Peaks are at least two bins apart, so a frame holds at most this many.
+    let capacity = spectrum.frameCount * ((endBin - firstBin) / 2 + 1)
+    var magnitudes: [Float] = []
+    let positions = [Double](unsafeUninitializedCapacity: capacity) { positionOut, positionCount in
+        magnitudes = [Float](unsafeUninitializedCapacity: capacity) { magnitudeOut, magnitudeCount in
+            let found = spectrum.values.withUnsafeBufferPointer { all in
+                // Each frame's maximum, from the STFT when it found them.
+                let maxima = spectrum.maxima ?? (0..<spectrum.frameCount).map { frameMaximum(all.baseAddress! + $0 * bins, count: bins) }
+                return maxima.withUnsafeBufferPointer { maxima in
+                    scanPeaks(all.baseAddress!, frames: spectrum.frameCount, bins: bins, firstBin: firstBin, endBin: endBin,
+                              threshold: threshold, frameMaxima: maxima.baseAddress!,
+                              positions: positionOut.baseAddress!, magnitudes: magnitudeOut.baseAddress!)
                 }
-                pitches.append((Double(k) + Double(shift)) * sampleRate / Double(fftSize))
-                magnitudes.append(s[k] + 0.5 * slope * shift)
             }
-            // A peak clears the threshold, beats its gated left neighbour and is
-            // not below its gated right one; four bins are tested at a time.
-            let interiorEnd = min(endBin, bins - 1)
-            let level = SIMD4<Float>(repeating: reference)
-            k = firstBin
-            while k + 4 <= interiorEnd {
-                let left = frame.loadUnaligned(fromByteOffset: (k - 1) * 4, as: SIMD4<Float>.self)
-                let centre = frame.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self)
-                let right = frame.loadUnaligned(fromByteOffset: (k + 1) * 4, as: SIMD4<Float>.self)
+            magnitudeCount = found
+        }
+        positionCount = magnitudes.count
+    }
+    return SpectralPeaks(positions: positions, magnitudes: magnitudes)
+}
+
+/// The scan behind `pitchPeaks` over raw storage (no captured state, so the
+/// recording of a peak costs no exclusivity checks); returns the number of peaks.
+private func scanPeaks(_ spectrum: UnsafePointer<Float>, frames: Int, bins: Int, firstBin: Int, endBin: Int, threshold: Float,
+                       frameMaxima: UnsafePointer<Float>, positions: UnsafeMutablePointer<Double>, magnitudes: UnsafeMutablePointer<Float>) -> Int {
+    var count = 0
+    let interiorEnd = min(endBin, bins - 1)
+    for t in 0..<frames {
+        let s = spectrum + t * bins
+        let frame = UnsafeRawPointer(s)
+        let reference = threshold * frameMaxima[t]
+        let level = SIMD4<Float>(repeating: reference)
+        // A peak clears the threshold, beats its gated left neighbour and is
+        // not below its gated right one. Bins are tested four at a time into a
+        // 64-bit mask, then the set bits are recorded in order: the branches
+        // follow the number of peaks, not their pattern.
+        var k = firstBin
+        while k + 4 <= interiorEnd {
+            var bits: UInt64 = 0
+            var group = 0
+            while group < 16 && k + 4 * group + 4 <= interiorEnd {
+                let offset = (k + 4 * group) * 4
+                let left = frame.loadUnaligned(fromByteOffset: offset - 4, as: SIMD4<Float>.self)
+                let centre = frame.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+                let right = frame.loadUnaligned(fromByteOffset: offset + 4, as: SIMD4<Float>.self)
                 let peaks = (centre .> level) .& ((centre .> left) .| (left .<= level)) .& ((centre .>= right) .| (right .<= level))
-                if any(peaks) {
-                    for lane in 0..<4 where peaks[lane] { record(k + lane) }
-                }
-                k += 4
+                let lanes = SIMD4<UInt32>(repeating: 0).replacing(with: SIMD4(1, 2, 4, 8), where: peaks)
+                bits |= UInt64(lanes.wrappedSum()) << UInt64(4 * group)
+                group += 1
             }
-            while k < endBin {
-                let value = gated(k)
-                if value > 0 {
-                    let isPeak = k == bins - 1 ? value > gated(k - 1) : (value > gated(k - 1) && value >= gated(k + 1))
-                    if isPeak { record(k) }
-                }
-                k += 1
+            while bits != 0 {
+                recordPeak(s, bin: k + bits.trailingZeroBitCount, bins: bins, positions: positions, magnitudes: magnitudes, count: &count)
+                bits &= bits &- 1
             }
+            k += 4 * group
+        }
+        @inline(__always) func gated(_ k: Int) -> Float { s[k] > reference ? s[k] : 0 }
+        while k < endBin {
+            let value = gated(k)
+            if value > 0 {
+                let isPeak = k == bins - 1 ? value > gated(k - 1) : (value > gated(k - 1) && value >= gated(k + 1))
+                if isPeak { recordPeak(s, bin: k, bins: bins, positions: positions, magnitudes: magnitudes, count: &count) }
+            }
+            k += 1
         }
     }
-    return (pitches, magnitudes)
+    return count
+}
+
+/// Appends the peak at `bin` of frame `s`: piptrack's parabolic interpolation
+/// on the ungated spectrum (no shift at the last bin).
+@inline(__always)
+private func recordPeak(_ s: UnsafePointer<Float>, bin k: Int, bins: Int, positions: UnsafeMutablePointer<Double>,
+                        magnitudes: UnsafeMutablePointer<Float>, count: inout Int) {
+    var shift: Float = 0, slope: Float = 0
+    if k < bins - 1 {
+        let a = s[k + 1] + s[k - 1] - 2 * s[k]
+        let b = (s[k + 1] - s[k - 1]) / 2
+        if abs(b) < abs(a) { shift = -b / a }
+        slope = b
+    }
+    (positions + count).initialize(to: Double(k) + Double(shift))
+    (magnitudes + count).initialize(to: s[k] + 0.5 * slope * shift)
+    count &+= 1
+}
+
+/// The largest of `count` values (at least 0), sixteen at a time so the
+/// comparisons do not wait on one another.
+@inline(__always)
+private func frameMaximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+    let raw = UnsafeRawPointer(values)
+    var m0 = SIMD4<Float>(repeating: 0), m1 = m0, m2 = m0, m3 = m0
+    var k = 0
+    @inline(__always) func larger(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: b .> a) }
+    while k + 16 <= count {
+        m0 = larger(m0, raw.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self))
+        m1 = larger(m1, raw.loadUnaligned(fromByteOffset: (k + 4) * 4, as: SIMD4<Float>.self))
+        m2 = larger(m2, raw.loadUnaligned(fromByteOffset: (k + 8) * 4, as: SIMD4<Float>.self))
+        m3 = larger(m3, raw.loadUnaligned(fromByteOffset: (k + 12) * 4, as: SIMD4<Float>.self))
+        k += 16
+    }
+    var result = larger(larger(m0, m1), larger(m2, m3)).max()
+    while k < count { if values[k] > result { result = values[k] }; k += 1 }
+    return result
 }
 
 /// numpy's median: the middle value, or the mean of the two middle values.

@@ -76,6 +76,9 @@ public struct Spectrogram: Sendable {
     public let frameMajorMagnitudes: [Float]
     /// |X|² for each frame, the same layout (float32 magnitude squared, as librosa's `np.abs(D)**2`).
     public let frameMajorPower: [Float]
+    /// The largest |X| of each frame, found while the frame was computed (so
+    /// `piptrack`'s per-frame threshold does not read the whole frame again).
+    let frameMaximumMagnitudes: [Float]
 
     /// Computes the STFT magnitude of `samples` (mono). The FFT runs in double
     /// precision, as librosa's does, unless `precision` is `.single`: about twice
@@ -93,13 +96,14 @@ public struct Spectrogram: Sendable {
         // Every value is written by the transform.
         var magnitudes = [Float](unsafeUninitializedCapacity: frames * bins) { _, count in count = frames * bins }
         var power = [Float](unsafeUninitializedCapacity: frames * bins) { _, count in count = frames * bins }
+        var maxima = [Float](repeating: 0, count: frames)
         switch precision {
         case .double:
             Self.transform(samples, configuration: configuration, window: configuration.window(),
-                           magnitudes: &magnitudes, power: &power)
+                           magnitudes: &magnitudes, power: &power, maxima: &maxima)
         case .single:
             Self.transform(samples, configuration: configuration, window: configuration.window().map { Float($0) },
-                           magnitudes: &magnitudes, power: &power)
+                           magnitudes: &magnitudes, power: &power, maxima: &maxima)
         }
         self.configuration = configuration
         self.sampleRate = sampleRate
@@ -107,6 +111,7 @@ public struct Spectrogram: Sendable {
         self.binCount = bins
         self.frameMajorMagnitudes = magnitudes
         self.frameMajorPower = power
+        self.frameMaximumMagnitudes = maxima
     }
 
     /// The precision of the FFT behind a spectrogram.
@@ -120,32 +125,39 @@ public struct Spectrogram: Sendable {
     /// |X| and |X|² of every frame, like librosa: the complex64 result's float32
     /// magnitude (see `FFTScalar.magnitudes`), squared in float32.
     private static func transform<Scalar: FFTScalar>(_ samples: [Float], configuration: STFTConfiguration, window: [Scalar],
-                                                     magnitudes: inout [Float], power: inout [Float]) {
+                                                     magnitudes: inout [Float], power: inout [Float], maxima: inout [Float]) {
         let bins = configuration.binCount
         magnitudes.withUnsafeMutableBufferPointer { out in
-            power.withUnsafeMutableBufferPointer { squared in
+          power.withUnsafeMutableBufferPointer { squared in
+            maxima.withUnsafeMutableBufferPointer { frameMaxima in
                 forEachSTFTFrame(samples, fftSize: configuration.fftSize, hopLength: configuration.hopLength,
                                  centered: configuration.centered, window: window) { t, re, im in
                     let row = UnsafeMutableRawPointer(out.baseAddress! + t * bins)
                     let rowPower = UnsafeMutableRawPointer(squared.baseAddress! + t * bins)
                     let reRaw = UnsafeRawPointer(re), imRaw = UnsafeRawPointer(im)
                     let width = MemoryLayout<Scalar>.stride
+                    var largest = SIMD4<Float>(repeating: 0)
                     var k = 0
                     while k + 4 <= bins {
                         let magnitude = Scalar.magnitudes(reRaw.loadUnaligned(fromByteOffset: k * width, as: SIMD4<Scalar>.self),
                                                           imRaw.loadUnaligned(fromByteOffset: k * width, as: SIMD4<Scalar>.self))
                         row.storeBytes(of: magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
                         rowPower.storeBytes(of: magnitude * magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
+                        largest.replace(with: magnitude, where: magnitude .> largest)
                         k += 4
                     }
+                    var frameMaximum = largest.max()
                     while k < bins {
                         let magnitude = Scalar.magnitudes(SIMD4(repeating: re[k]), SIMD4(repeating: im[k]))[0]
                         out[t * bins + k] = magnitude
                         squared[t * bins + k] = magnitude * magnitude
+                        frameMaximum = max(frameMaximum, magnitude)
                         k += 1
                     }
+                    frameMaxima[t] = frameMaximum
                 }
             }
+          }
         }
     }
 
@@ -154,16 +166,26 @@ public struct Spectrogram: Sendable {
         public let frameCount: Int
         public let binCount: Int
         public let values: [Float]
+        /// Each frame's largest value when already known (else it is found when needed).
+        let maxima: [Float]?
+
+        init(frameCount: Int, binCount: Int, values: [Float], maxima: [Float]? = nil) {
+            self.frameCount = frameCount
+            self.binCount = binCount
+            self.values = values
+            self.maxima = maxima
+        }
     }
 
     /// |X|, frame-major.
     public var magnitudeFrames: FrameMajor {
-        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorMagnitudes)
+        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorMagnitudes, maxima: frameMaximumMagnitudes)
     }
 
-    /// |X|², frame-major.
+    /// |X|², frame-major (|X|² is monotonic in |X|, so the largest is the largest |X| squared).
     public var powerFrames: FrameMajor {
-        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorPower)
+        FrameMajor(frameCount: frameCount, binCount: binCount, values: frameMajorPower,
+                   maxima: frameMaximumMagnitudes.map { $0 * $0 })
     }
 
     /// |X| as `bins × frames` (librosa's `np.abs(stft(y))`).
