@@ -45,6 +45,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var labels: [String]
     public var genderLabels: [String]?
     public var features: Features
+    /// "speaker" when the model reads per-speaker z-scores of its features
+    /// (`SpeakerNormalization`); nil when it reads each recording on its own.
+    public var featureNormalization: String?
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
@@ -58,6 +61,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case architecture, labels, features, training, validation, command, seed, created
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
+        case featureNormalization = "feature_normalization"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -133,6 +137,10 @@ public final class EmotionModel: @unchecked Sendable {
     public let classifier: any EmotionClassifier
     public let preset: FeaturePreset
     public var description: ModelDescription
+
+    /// Whether the model reads per-speaker z-scores (`SpeakerNormalization`):
+    /// it classifies a group of one speaker's recordings, not one file alone.
+    public var normalizesPerSpeaker: Bool { description.featureNormalization == "speaker" }
 
     /// The rate every input is resampled to before features are computed.
     public var sampleRate: Int { description.features.sampleRate }

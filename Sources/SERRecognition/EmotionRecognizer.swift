@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERFeatures
+import SERModels
 
 /// How a recording is cut before classification.
 public enum Segmentation: Sendable, Equatable {
@@ -48,6 +49,9 @@ public struct RecognitionOptions: Sendable {
     /// already keep every core busy with whole files.
     public var concurrentFeatures = false
     public var voiceActivity = VoiceActivityConfiguration()
+    /// For a model that reads per-speaker z-scores (`EmotionModel.normalizesPerSpeaker`):
+    /// the statistics of the speaker's recordings every feature vector is standardized by.
+    public var speakerStatistics: SpeakerNormalization.Statistics?
     public init() {}
 }
 
@@ -217,7 +221,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
         let started = ContinuousClock.now
         guard let vector = try? model.featureVector(samples, concurrently: options.concurrentFeatures), vector.allSatisfy(\.isFinite) else { return nil }
         let featuresDone = ContinuousClock.now
-        let classification = model.classify([vector]).first
+        let classification = model.classify([options.speakerStatistics?.standardized(vector) ?? vector]).first
         timings.features += (featuresDone - started).seconds
         timings.model += (ContinuousClock.now - featuresDone).seconds
         return classification

@@ -87,6 +87,41 @@ public struct FeatureDataset: Sendable {
         }
     }
 
+    /// Whether `normalizePerSpeaker()` has replaced the vectors by per-speaker z-scores.
+    public private(set) var isSpeakerNormalized = false
+
+    /// The group whose statistics normalize `item`: its speaker within its corpus,
+    /// or all of that corpus's recordings of unknown speakers.
+    public static func speakerGroup(of item: CorpusItem) -> String {
+        item.corpus.rawValue + "/" + (item.speaker ?? "?")
+    }
+
+    /// Speakers (groups, see `speakerGroup(of:)`) with fewer than
+    /// `SpeakerNormalization.minimumRecordings` recordings.
+    public var sparselyRecordedSpeakers: [String] {
+        var counts: [String: Int] = [:]
+        for item in items { counts[Self.speakerGroup(of: item), default: 0] += 1 }
+        return counts.filter { $0.value < SpeakerNormalization.minimumRecordings }.keys.sorted()
+    }
+
+    /// Replaces every vector by its z-score against its speaker's own recordings
+    /// (`SpeakerNormalization`); augmented copies use the statistics of their
+    /// speaker's original recordings. No labels are read and no speaker's
+    /// statistics touch another's, so train and test speakers stay independent.
+    public mutating func normalizePerSpeaker() {
+        guard !isSpeakerNormalized else { return }
+        var members: [String: [Int]] = [:]
+        for (index, item) in items.enumerated() { members[Self.speakerGroup(of: item), default: []].append(index) }
+        for rows in members.values {
+            let statistics = SpeakerNormalization.Statistics(rows.map { vectors[$0] })
+            for row in rows {
+                vectors[row] = statistics.standardized(vectors[row])
+                if row < augmented.count { augmented[row] = augmented[row].map(statistics.standardized) }
+            }
+        }
+        isSpeakerNormalized = true
+    }
+
     /// The examples at `indices` and their augmented copies, for fitting; with
     /// `balancingCorpora`, row weights that give every corpus the same total weight.
     public func trainingMatrix(_ indices: [Int], labels: [String], balancingCorpora: Bool = false) -> LabelledMatrix {

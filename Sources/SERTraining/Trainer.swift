@@ -168,6 +168,7 @@ public enum Trainer {
             architecture: options.architecture.rawValue, labels: labels,
             genderLabels: classifier.hasGenderHead ? NeuralNetworkClassifier.genderLabels : nil,
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
+        description.featureNormalization = dataset.isSpeakerNormalized ? "speaker" : nil
         description.training = .init(counts: dataset.counts(all), files: all.count,
                                      speakers: Set(all.compactMap { dataset.items[$0].speaker }).count,
                                      validationSpeakers: speakers, allowsLeakage: options.allowsLeakage)

@@ -45,9 +45,14 @@ struct EvaluateCommand: ParsableCommand {
         guard !items.isEmpty else { throw CommandFailure("no files with the model's labels (\(emotionModel.labels.joined(separator: ", ")))") }
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: items.count, label: "features")
-        let dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate, cache: cache,
+        var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
+        if emotionModel.normalizesPerSpeaker {
+            // The model reads per-speaker z-scores: each evaluated speaker is
+            // standardized by its own recordings (their labels are not read).
+            dataset.normalizePerSpeaker()
+        }
         skipped += dataset.failures
         for failure in dataset.failures { Terminal.printError("ser: \(failure.path): \(failure.reason)") }
 
@@ -56,6 +61,9 @@ struct EvaluateCommand: ParsableCommand {
         var allowedByCorpus: [CorpusName: Set<String>] = [:]
         for item in dataset.items { allowedByCorpus[item.corpus, default: []].insert(item.label) }
         var notes: [String] = []
+        if emotionModel.normalizesPerSpeaker {
+            notes.append("features z-scored per speaker, each by its own recordings (the model was trained with --speaker-normalization)")
+        }
         for corpus in allowedByCorpus.keys.sorted(by: { $0.rawValue < $1.rawValue }) where allowedByCorpus[corpus]!.count < labels.count {
             let allowed = labels.filter(allowedByCorpus[corpus]!.contains)
             notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")

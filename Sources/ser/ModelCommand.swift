@@ -33,7 +33,8 @@ struct ModelCommand: ParsableCommand {
                 var lines = ["model: \(path)"]
                 lines.append("architecture: \(d.architecture), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
-                lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz")
+                lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
+                             + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : ""))
                 lines.append(String(format: "calibration: temperature %.2f", loaded.classifier.temperature))
                 if let t = d.training {
                     lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : ""))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERFeatures
+import SERModels
 import SERRecognition
 import SERSupport
 
@@ -50,6 +51,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between window starts (default: half the window).", valueName: "seconds")) var hop: Double?
     @Option(help: ArgumentHelp("Report answers below this probability as uncertain.", valueName: "p")) var minConfidence: Double?
     @Flag(help: "Print the time spent decoding, resampling, detecting speech, computing features and running the model.") var timings = false
+    @Flag(help: ArgumentHelp("All inputs are recordings of one speaker: a model trained with --speaker-normalization standardizes their features by their own statistics (it needs this, and at least 5 recordings)."))
+    var sameSpeaker = false
 
     func validate() throws {
         if let window, case .failure(let error) = Segmentation.checkedWindow(seconds: window, hop: hop) {
@@ -74,9 +77,18 @@ struct PredictCommand: ParsableCommand {
         } else if noSegments {
             options.segmentation = .whole
         }
-        let recognizer = EmotionRecognizer(model: emotionModel, options: options)
         let inputs = try expandedInputs()
         guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: " ")).") }
+        if emotionModel.normalizesPerSpeaker {
+            guard sameSpeaker else {
+                throw CommandFailure("\(model ?? "the model") reads features z-scored per speaker (trained with --speaker-normalization): give at least \(SpeakerNormalization.minimumRecordings) recordings of one speaker and --same-speaker, or use a model trained without it")
+            }
+            useSingleThreadedBLAS()
+            options.speakerStatistics = try speakerStatistics(of: inputs, model: emotionModel)
+        } else if sameSpeaker {
+            Terminal.printError("ser: note: --same-speaker has no effect: this model reads each recording on its own")
+        }
+        let recognizer = EmotionRecognizer(model: emotionModel, options: options)
         let layout = format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
         if timings { Terminal.printError("ser: model loaded in \(loadSeconds.formatted(.units(allowed: [.milliseconds])))") }
 
@@ -104,6 +116,26 @@ struct PredictCommand: ParsableCommand {
         let failures = results.filter { if case .failure = $0.result { return true } else { return false } }
         for failure in failures { if case .failure(let message) = failure.result { Terminal.printError("ser: \(message)") } }
         if !failures.isEmpty { throw SomeInputsFailed() }
+    }
+
+    /// The statistics of the speaker's recordings: each input's speech, trimmed as
+    /// training trimmed it, as one feature vector (inputs that fail are left out here
+    /// and reported by the prediction pass).
+    private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> SpeakerNormalization.Statistics {
+        let detector = VoiceActivityDetector()
+        let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
+        let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
+            guard let samples = try? AudioSignal(contentsOf: inputs[index].path, sampleRate: model.sampleRate).samples else { return nil }
+            let span = detector.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices
+            guard let vector = try? model.featureVector(Array(samples[span])), vector.allSatisfy(\.isFinite) else { return nil }
+            return vector
+        }
+        progress.finish()
+        let usable = vectors.compactMap { $0 }
+        guard usable.count >= SpeakerNormalization.minimumRecordings else {
+            throw CommandFailure("--same-speaker needs at least \(SpeakerNormalization.minimumRecordings) readable recordings of the speaker to standardize by; got \(usable.count)")
+        }
+        return SpeakerNormalization.Statistics(usable)
     }
 
     /// One input: a file, or standard input spooled to a temporary file.

@@ -109,6 +109,8 @@ struct TrainCommand: ParsableCommand {
     var schedule: LearningRateSchedule?
     @Option(help: "Networks' base learning rate (default 0.001; logreg 0.003).") var learningRate: Float?
     @Flag(help: "Networks: weight pooled corpora equally in the loss, whatever their sizes.") var balanceCorpora = false
+    @Flag(help: ArgumentHelp("Vector features: z-score each speaker's features against that speaker's own recordings (no labels read; test speakers use their own). The model then classifies a set of one speaker's recordings (ser predict --same-speaker), not a lone file."))
+    var speakerNormalization = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
@@ -140,6 +142,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--optimizer, --schedule, --learning-rate and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")
         }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
+        if speakerNormalization && architecture.designKind != nil {
+            throw ValidationError("--speaker-normalization applies to feature vectors (mlp, logreg, tree, forest, boosted), not to \(architecture.rawValue)'s log-mel images.")
+        }
     }
 
     func run() throws {
@@ -160,6 +165,13 @@ struct TrainCommand: ParsableCommand {
             copies.finish()
         }
         for failure in dataset.failures { Terminal.printError("ser: left out \(failure.path): \(failure.reason)") }
+        if speakerNormalization {
+            let sparse = dataset.sparselyRecordedSpeakers
+            if !sparse.isEmpty {
+                Terminal.printError("ser: warning: \(sparse.count) speaker(s) have fewer than \(SpeakerNormalization.minimumRecordings) recordings; their statistics are unreliable: \(sparse.prefix(5).joined(separator: ", "))\(sparse.count > 5 ? ", …" : "")")
+            }
+            dataset.normalizePerSpeaker()
+        }
         let labels = dataset.labels
         guard labels.count >= 2 else { throw CommandFailure("training needs at least two labels; the data has \(labels)") }
         let featureSeconds = Date().timeIntervalSince(started)
@@ -198,7 +210,8 @@ struct TrainCommand: ParsableCommand {
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
-                learningRate: learningRate, balanceCorpora: balanceCorpora ? true : nil)).utf8))
+                learningRate: learningRate, balanceCorpora: balanceCorpora ? true : nil,
+                speakerNormalization: speakerNormalization ? true : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
             if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
             let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
@@ -233,7 +246,8 @@ struct TrainCommand: ParsableCommand {
             epochs: outcome?.history.count, temperature: outcome.map { Double($0.model.classifier.temperature) },
             model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
             featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
-            augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count })
+            augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
+            featureNormalization: speakerNormalization ? "speaker" : "recording")
         if let report {
             try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
         }
@@ -276,6 +290,7 @@ private struct FingerprintInput: Encodable {
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
     var augment: [String]
     var optimizer: String?, schedule: String?, learningRate: Float?, balanceCorpora: Bool?
+    var speakerNormalization: Bool?
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.
@@ -302,9 +317,11 @@ struct TrainingSummary: Encodable {
     /// The `--augment` recipe and how many perturbed copies it made.
     var augmentation: [String] = []
     var augmentedCopies = 0
+    /// "speaker" with --speaker-normalization, else "recording".
+    var featureNormalization = "recording"
 
     enum CodingKeys: String, CodingKey {
-        case augmentation, augmentedCopies = "augmented_copies"
+        case augmentation, augmentedCopies = "augmented_copies", featureNormalization = "feature_normalization"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
         case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"
@@ -314,6 +331,9 @@ struct TrainingSummary: Encodable {
         var lines: [String] = []
         if allowsLeakage { lines.append("WARNING: leaky random split (--allow-leakage): speakers are in both train and test.") }
         lines.append("\(architecture) on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
+        if featureNormalization == "speaker" {
+            lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
+        }
         if let cv = crossValidation {
             let a = cv.accuracy, u = cv.uar, f = cv.macroF1
             lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%, macro-F1 %.1f ± %.1f %%, ECE %.3f",

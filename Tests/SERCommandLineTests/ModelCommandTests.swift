@@ -170,6 +170,43 @@ import Testing
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--augment", "reverb:3"]).status == 2)
     }
 
+    /// --speaker-normalization trains on per-speaker z-scores and says so in the
+    /// summary and the model; such a model refuses a lone file, answers a set of
+    /// one speaker's recordings given --same-speaker, and evaluates per speaker.
+    @Test func speakerNormalizedModelsClassifyOneSpeakersRecordingsTogether() throws {
+        let model = Self.corpus.workspace.file("speaker-normalized.safetensors")
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "logreg", "--speaker-normalization",
+                              "--cv", "speakers:2", "--out", model, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["feature_normalization"] as? String == "speaker")
+        let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
+        #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
+        let info = try SERRun(["model", "info", model, "--format", "json"])
+        let description = (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["description"] as? [String: Any]
+        #expect(description?["feature_normalization"] as? String == "speaker")
+
+        let recordings = (0..<4).flatMap { take in ["sad", "happy"].map { Self.corpus.workspace.file("s1-\($0)-\(take).wav") } }
+        let alone = try SERRun(["predict", recordings[0], "--model", model, "--format", "json"])
+        #expect(alone.status == 1 && alone.stderr.contains("--same-speaker"), "\(alone.stderr)")
+        let together = try SERRun(["predict"] + recordings + ["--model", model, "--same-speaker", "--format", "json"])
+        #expect(together.status == 0, "\(together.stderr)")
+        let answers = try #require(try JSONSerialization.jsonObject(with: Data(together.stdout.utf8)) as? [[String: Any]])
+        #expect(answers.count == 8)
+        let right = answers.filter { answer in
+            guard let path = answer["path"] as? String, let emotion = answer["emotion"] as? String else { return false }
+            return path.contains("-\(emotion)-")
+        }
+        #expect(right.count >= 7, "\(answers.map { ($0["path"] ?? "", $0["emotion"] ?? "") })")
+
+        let evaluated = try SERRun(["evaluate", "--model", model, "--manifest", Self.corpus.manifest, "--format", "json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        #expect((result["accuracy"] as? Double ?? 0) > 0.8)
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "cnn", "--speaker-normalization",
+                            "--cv", "speakers:2"]).status == 2)
+    }
+
     @Test func evaluateReportsTheDocumentedKeys() throws {
         _ = Self.trained
         let run = try SERRun(["evaluate", "--model", Self.trained.model, "--manifest", Self.corpus.manifest, "--format", "json"])
