@@ -19,15 +19,16 @@ public enum SpeakerNormalization {
     /// group (`groups[i]` names row i's speaker). A feature that does not vary
     /// within a group is only centred. Rows of different groups never mix.
     public static func zScores(_ vectors: [[Float]], groups: [String]) -> [[Float]] {
+        let byGroup = statistics(of: vectors, groups: groups)
+        return vectors.indices.map { row in byGroup[groups[row]]?.standardized(vectors[row]) ?? vectors[row] }
+    }
+
+    /// The statistics of each group's rows (`groups[i]` names row i's speaker).
+    public static func statistics(of vectors: [[Float]], groups: [String]) -> [String: Statistics] {
         precondition(vectors.count == groups.count, "one group per row")
-        var members: [String: [Int]] = [:]
-        for (row, group) in groups.enumerated() { members[group, default: []].append(row) }
-        var result = vectors
-        for rows in members.values {
-            let statistics = Statistics(rows.map { vectors[$0] })
-            for row in rows { result[row] = statistics.standardized(vectors[row]) }
-        }
-        return result
+        var members: [String: [[Float]]] = [:]
+        for (row, group) in groups.enumerated() { members[group, default: []].append(vectors[row]) }
+        return members.mapValues { Statistics($0) }
     }
 
     /// The mean and population standard deviation of each column of some rows,

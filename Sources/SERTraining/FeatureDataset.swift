@@ -110,14 +110,12 @@ public struct FeatureDataset: Sendable {
     /// statistics touch another's, so train and test speakers stay independent.
     public mutating func normalizePerSpeaker() {
         guard !isSpeakerNormalized else { return }
-        var members: [String: [Int]] = [:]
-        for (index, item) in items.enumerated() { members[Self.speakerGroup(of: item), default: []].append(index) }
-        for rows in members.values {
-            let statistics = SpeakerNormalization.Statistics(rows.map { vectors[$0] })
-            for row in rows {
-                vectors[row] = statistics.standardized(vectors[row])
-                if row < augmented.count { augmented[row] = augmented[row].map(statistics.standardized) }
-            }
+        let groups = items.map(Self.speakerGroup(of:))
+        let byGroup = SpeakerNormalization.statistics(of: vectors, groups: groups)
+        for row in items.indices {
+            guard let statistics = byGroup[groups[row]] else { continue }
+            vectors[row] = statistics.standardized(vectors[row])
+            if row < augmented.count { augmented[row] = augmented[row].map(statistics.standardized) }
         }
         isSpeakerNormalized = true
     }
