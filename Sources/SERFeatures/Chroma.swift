@@ -143,9 +143,7 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
     let positions = [Double](unsafeUninitializedCapacity: capacity) { positionOut, positionCount in
         magnitudes = [Float](unsafeUninitializedCapacity: capacity) { magnitudeOut, magnitudeCount in
             let found = spectrum.values.withUnsafeBufferPointer { all in
-                // Each frame's maximum, from the STFT when it found them.
-                let maxima = spectrum.maxima ?? (0..<spectrum.frameCount).map { frameMaximum(all.baseAddress! + $0 * bins, count: bins) }
-                return maxima.withUnsafeBufferPointer { maxima in
+                spectrum.maxima.withUnsafeBufferPointer { maxima in
                     scanPeaks(all.baseAddress!, frames: spectrum.frameCount, bins: bins, firstBin: firstBin, endBin: endBin,
                               threshold: threshold, frameMaxima: maxima.baseAddress!,
                               positions: positionOut.baseAddress!, magnitudes: magnitudeOut.baseAddress!)
@@ -221,26 +219,6 @@ private func recordPeak(_ s: UnsafePointer<Float>, bin k: Int, bins: Int, positi
     (positions + count).initialize(to: Double(k) + Double(shift))
     (magnitudes + count).initialize(to: s[k] + 0.5 * slope * shift)
     count &+= 1
-}
-
-/// The largest of `count` values (at least 0), sixteen at a time so the
-/// comparisons do not wait on one another.
-@inline(__always)
-private func frameMaximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
-    let raw = UnsafeRawPointer(values)
-    var m0 = SIMD4<Float>(repeating: 0), m1 = m0, m2 = m0, m3 = m0
-    var k = 0
-    @inline(__always) func larger(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: b .> a) }
-    while k + 16 <= count {
-        m0 = larger(m0, raw.loadUnaligned(fromByteOffset: k * 4, as: SIMD4<Float>.self))
-        m1 = larger(m1, raw.loadUnaligned(fromByteOffset: (k + 4) * 4, as: SIMD4<Float>.self))
-        m2 = larger(m2, raw.loadUnaligned(fromByteOffset: (k + 8) * 4, as: SIMD4<Float>.self))
-        m3 = larger(m3, raw.loadUnaligned(fromByteOffset: (k + 12) * 4, as: SIMD4<Float>.self))
-        k += 16
-    }
-    var result = larger(larger(m0, m1), larger(m2, m3)).max()
-    while k < count { if values[k] > result { result = values[k] }; k += 1 }
-    return result
 }
 
 /// numpy's median: the middle value, or the mean of the two middle values.

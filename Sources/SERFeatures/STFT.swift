@@ -166,10 +166,10 @@ public struct Spectrogram: Sendable {
         public let frameCount: Int
         public let binCount: Int
         public let values: [Float]
-        /// Each frame's largest value when already known (else it is found when needed).
-        let maxima: [Float]?
+        /// Each frame's largest value, found by the STFT.
+        let maxima: [Float]
 
-        init(frameCount: Int, binCount: Int, values: [Float], maxima: [Float]? = nil) {
+        init(frameCount: Int, binCount: Int, values: [Float], maxima: [Float]) {
             self.frameCount = frameCount
             self.binCount = binCount
             self.values = values

@@ -24,6 +24,16 @@ public struct Standardizer: Codable, Sendable, Equatable {
         }
     }
 
+    /// Fits rows given one example each (all of the same length).
+    public init(fittingRows rows: [[Float]]) {
+        self.init(fitting: Matrix(rows: rows.count, columns: rows.first?.count ?? 0, values: rows.flatMap { $0 }))
+    }
+
+    /// One example standardized.
+    public func apply(_ vector: [Float]) -> [Float] {
+        zip(vector, zip(mean, deviation)).map { value, statistics in (value - statistics.0) / statistics.1 }
+    }
+
     public func apply(_ data: Matrix) -> Matrix {
         var out = data
         for r in 0..<data.rows { for c in 0..<data.columns { out[r, c] = (data[r, c] - mean[c]) / deviation[c] } }

@@ -16,51 +16,19 @@ public enum SpeakerNormalization {
     public static let minimumRecordings = 5
 
     /// `vectors` with each row standardized by the statistics of the rows of its
-    /// group (`groups[i]` names row i's speaker). A feature that does not vary
-    /// within a group is only centred. Rows of different groups never mix.
+    /// group (`groups[i]` names row i's speaker), as `Standardizer` standardizes: a
+    /// feature that does not vary within a group is only centred. Rows of
+    /// different groups never mix.
     public static func zScores(_ vectors: [[Float]], groups: [String]) -> [[Float]] {
         let byGroup = statistics(of: vectors, groups: groups)
-        return vectors.indices.map { row in byGroup[groups[row]]?.standardized(vectors[row]) ?? vectors[row] }
+        return vectors.indices.map { row in byGroup[groups[row]]?.apply(vectors[row]) ?? vectors[row] }
     }
 
-    /// The statistics of each group's rows (`groups[i]` names row i's speaker).
-    public static func statistics(of vectors: [[Float]], groups: [String]) -> [String: Statistics] {
+    /// The mean and deviation of each group's rows (`groups[i]` names row i's speaker).
+    public static func statistics(of vectors: [[Float]], groups: [String]) -> [String: Standardizer] {
         precondition(vectors.count == groups.count, "one group per row")
         var members: [String: [[Float]]] = [:]
         for (row, group) in groups.enumerated() { members[group, default: []].append(vectors[row]) }
-        return members.mapValues { Statistics($0) }
-    }
-
-    /// The mean and population standard deviation of each column of some rows,
-    /// accumulated in double precision.
-    public struct Statistics: Sendable {
-        public let mean: [Double]
-        public let standardDeviation: [Double]
-
-        public init(_ rows: [[Float]]) {
-            let columns = rows.first?.count ?? 0
-            var sum = [Double](repeating: 0, count: columns), squares = sum
-            for row in rows {
-                for c in 0..<min(columns, row.count) {
-                    let value = Double(row[c])
-                    sum[c] += value
-                    squares[c] += value * value
-                }
-            }
-            let n = Double(max(rows.count, 1))
-            mean = sum.map { $0 / n }
-            standardDeviation = (0..<columns).map { c in
-                max(0, squares[c] / n - (sum[c] / n) * (sum[c] / n)).squareRoot()
-            }
-        }
-
-        /// `vector` minus the mean, divided by the deviation where it is not negligible.
-        public func standardized(_ vector: [Float]) -> [Float] {
-            (0..<min(vector.count, mean.count)).map { c in
-                let deviation = standardDeviation[c]
-                let centred = Double(vector[c]) - mean[c]
-                return Float(deviation > 1e-9 * max(1, abs(mean[c])) ? centred / deviation : centred)
-            }
-        }
+        return members.mapValues { Standardizer(fittingRows: $0) }
     }
 }

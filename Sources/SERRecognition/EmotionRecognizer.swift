@@ -51,7 +51,7 @@ public struct RecognitionOptions: Sendable {
     public var voiceActivity = VoiceActivityConfiguration()
     /// For a model that reads per-speaker z-scores (`EmotionModel.normalizesPerSpeaker`):
     /// the statistics of the speaker's recordings every feature vector is standardized by.
-    public var speakerStatistics: SpeakerNormalization.Statistics?
+    public var speakerStatistics: Standardizer?
     public init() {}
 }
 
@@ -221,7 +221,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
         let started = ContinuousClock.now
         guard let vector = try? model.featureVector(samples, concurrently: options.concurrentFeatures), vector.allSatisfy(\.isFinite) else { return nil }
         let featuresDone = ContinuousClock.now
-        let classification = model.classify([options.speakerStatistics?.standardized(vector) ?? vector]).first
+        let classification = model.classify([options.speakerStatistics?.apply(vector) ?? vector]).first
         timings.features += (featuresDone - started).seconds
         timings.model += (ContinuousClock.now - featuresDone).seconds
         return classification

@@ -114,8 +114,8 @@ public struct FeatureDataset: Sendable {
         let byGroup = SpeakerNormalization.statistics(of: vectors, groups: groups)
         for row in items.indices {
             guard let statistics = byGroup[groups[row]] else { continue }
-            vectors[row] = statistics.standardized(vectors[row])
-            if row < augmented.count { augmented[row] = augmented[row].map(statistics.standardized) }
+            vectors[row] = statistics.apply(vectors[row])
+            if row < augmented.count { augmented[row] = augmented[row].map(statistics.apply) }
         }
         isSpeakerNormalized = true
     }

@@ -121,7 +121,7 @@ struct PredictCommand: ParsableCommand {
     /// The statistics of the speaker's recordings: each input's speech, trimmed as
     /// training trimmed it, as one feature vector (inputs that fail are left out here
     /// and reported by the prediction pass).
-    private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> SpeakerNormalization.Statistics {
+    private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> Standardizer {
         let detector = VoiceActivityDetector()
         let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
         let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
@@ -135,7 +135,7 @@ struct PredictCommand: ParsableCommand {
         guard usable.count >= SpeakerNormalization.minimumRecordings else {
             throw CommandFailure("--same-speaker needs at least \(SpeakerNormalization.minimumRecordings) readable recordings of the speaker to standardize by; got \(usable.count)")
         }
-        return SpeakerNormalization.Statistics(usable)
+        return Standardizer(fittingRows: usable)
     }
 
     /// One input: a file, or standard input spooled to a temporary file.

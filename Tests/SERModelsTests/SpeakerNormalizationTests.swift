@@ -58,7 +58,7 @@ import Testing
         for row in groups.indices where groups[row] == "high" { changed[row][0] *= 50; changed[row][1] += 1000 }
         let after = SpeakerNormalization.zScores(changed, groups: groups)
         for row in groups.indices where groups[row] == "low" { #expect(after[row] == before[row]) }
-        let statistics = SpeakerNormalization.Statistics(groups.indices.filter { groups[$0] == "low" }.map { vectors[$0] })
-        #expect(statistics.standardized(vectors[0]) == before[0], "the statistics standardize as zScores does")
+        let statistics = Standardizer(fittingRows: groups.indices.filter { groups[$0] == "low" }.map { vectors[$0] })
+        #expect(statistics.apply(vectors[0]) == before[0], "the statistics standardize as zScores does")
     }
 }
