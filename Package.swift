@@ -46,6 +46,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        // MARK: Vector kernels (AVX2/FMA chosen at run time; no compiler flags)
+        .target(
+            name: "SERKernels",
+            path: "Sources/SERKernels"
+        ),
+
         // MARK: Shared plumbing (atomic files, .npy arrays)
         .target(
             name: "SERSupport",
@@ -62,7 +68,7 @@ let package = Package(
         // MARK: Stage 2: acoustic features (librosa-compatible)
         .target(
             name: "SERFeatures",
-            dependencies: ["COpenBLAS", "SERAudio", "SERSupport"],
+            dependencies: ["COpenBLAS", "SERAudio", "SERKernels", "SERSupport"],
             path: "Sources/SERFeatures"
         ),
 

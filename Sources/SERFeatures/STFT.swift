@@ -1,4 +1,5 @@
 import Foundation
+import SERKernels
 import Synchronization
 
 /// Short-time Fourier transform settings, with librosa 0.11's defaults.
@@ -86,6 +87,14 @@ public struct Spectrogram: Sendable {
     /// peak (what spectral contrast's valleys read; see `RealFFT`).
     public init(samples: [Float], sampleRate: Double, configuration: STFTConfiguration = .init(),
                 precision: Precision = .double) throws {
+        try self.init(samples: samples, sampleRate: sampleRate, configuration: configuration, precision: precision,
+                      allowingVectorKernel: true)
+    }
+
+    /// As the public initializer; `allowingVectorKernel: false` keeps a
+    /// single-precision spectrogram on the portable Swift FFT (tests compare the two).
+    init(samples: [Float], sampleRate: Double, configuration: STFTConfiguration, precision: Precision,
+         allowingVectorKernel: Bool) throws {
         try configuration.validate()
         let n = configuration.fftSize
         let frames = configuration.frameCount(forSamples: samples.count)
@@ -102,8 +111,14 @@ public struct Spectrogram: Sendable {
             Self.transform(samples, configuration: configuration, window: configuration.window(),
                            magnitudes: &magnitudes, power: &power, maxima: &maxima)
         case .single:
-            Self.transform(samples, configuration: configuration, window: configuration.window().map { Float($0) },
-                           magnitudes: &magnitudes, power: &power, maxima: &maxima)
+            let window = configuration.window().map { Float($0) }
+            if allowingVectorKernel, let plan = VectorSTFTPlan.forCurrentThread(size: n) {
+                Self.transform(samples, configuration: configuration, window: window, plan: plan,
+                               magnitudes: &magnitudes, power: &power, maxima: &maxima)
+            } else {
+                Self.transform(samples, configuration: configuration, window: window,
+                               magnitudes: &magnitudes, power: &power, maxima: &maxima)
+            }
         }
         self.configuration = configuration
         self.sampleRate = sampleRate
@@ -156,6 +171,53 @@ public struct Spectrogram: Sendable {
                     }
                     frameMaxima[t] = frameMaximum
                 }
+            }
+          }
+        }
+    }
+
+    /// The single-precision spectrogram by the vector kernel, `SER_STFT_BATCH`
+    /// frames per call. Frames that reach into the centring pad are copied,
+    /// zero-filled, into scratch rows; the others are read in place.
+    private static func transform(_ samples: [Float], configuration: STFTConfiguration, window: [Float], plan: VectorSTFTPlan,
+                                  magnitudes: inout [Float], power: inout [Float], maxima: inout [Float]) {
+        let n = configuration.fftSize, hop = configuration.hopLength, bins = configuration.binCount
+        let pad = configuration.centered ? n / 2 : 0
+        let frames = configuration.frameCount(forSamples: samples.count)
+        let batch = Int(SER_STFT_BATCH)
+        var scratch = [Float](repeating: 0, count: batch * n)
+        samples.withUnsafeBufferPointer { signal in
+          scratch.withUnsafeMutableBufferPointer { scratch in
+            window.withUnsafeBufferPointer { window in
+              magnitudes.withUnsafeMutableBufferPointer { out in
+                power.withUnsafeMutableBufferPointer { squared in
+                  maxima.withUnsafeMutableBufferPointer { frameMaxima in
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: batch) { starts in
+                        var t = 0
+                        while t < frames {
+                            let count = min(batch, frames - t)
+                            for i in 0..<count {
+                                let start = (t + i) * hop - pad
+                                if start >= 0 && start + n <= signal.count, let base = signal.baseAddress {
+                                    starts[i] = base + start
+                                } else {
+                                    let row = scratch.baseAddress! + i * n
+                                    for j in 0..<n {
+                                        let index = start + j
+                                        row[j] = index >= 0 && index < signal.count ? signal[index] : 0
+                                    }
+                                    starts[i] = UnsafePointer(row)
+                                }
+                            }
+                            ser_stft_magnitudes(plan.plan, UnsafePointer(starts.baseAddress!), Int32(count), window.baseAddress!,
+                                                out.baseAddress! + t * bins, squared.baseAddress! + t * bins, bins,
+                                                frameMaxima.baseAddress! + t)
+                            t += count
+                        }
+                    }
+                  }
+                }
+              }
             }
           }
         }
@@ -241,4 +303,34 @@ func forEachSTFTFrame<Scalar: FFTScalar>(_ samples: [Float], fftSize n: Int, hop
             }
         }
     }
+}
+
+/// The calling thread's plan for the batched AVX2 STFT kernel (`SERKernels`).
+final class VectorSTFTPlan {
+    /// Whether single-precision spectrograms use the vector kernel where the CPU
+    /// runs it (default: yes, unless `SER_PORTABLE_FFT=1` is set). Tests turn it
+    /// off to hold the kernel to the portable Swift path.
+    static let isEnabled = Atomic<Bool>(ProcessInfo.processInfo.environment["SER_PORTABLE_FFT"] != "1")
+
+    /// Whether this CPU runs the kernels at all.
+    static let isSupported = ser_kernels_available() != 0
+
+    /// The plan for `size`, or nil when the kernel is off, the CPU lacks AVX2/FMA,
+    /// or `size` is not a power of two of at least 16.
+    static func forCurrentThread(size: Int) -> VectorSTFTPlan? {
+        guard isSupported, isEnabled.load(ordering: .relaxed) else { return nil }
+        let key = "ser.VectorSTFTPlan.\(size)"
+        let storage = Thread.current.threadDictionary
+        if let plan = storage[key] as? VectorSTFTPlan { return plan }
+        guard let created = ser_stft_plan_create(Int32(size)) else { return nil }
+        let plan = VectorSTFTPlan(plan: created)
+        storage[key] = plan
+        return plan
+    }
+
+    let plan: OpaquePointer
+
+    private init(plan: OpaquePointer) { self.plan = plan }
+
+    deinit { ser_stft_plan_destroy(plan) }
 }

@@ -253,3 +253,76 @@ import Testing
         #expect(silent.count == 192 * 64 && silent.allSatisfy { $0 <= 0 && $0 >= -80 })
     }
 }
+
+/// The batched AVX2 STFT kernel against the portable Swift FFT and against the
+/// DFT by its definition.
+@Suite struct VectorSTFTKernelTests {
+    func noise(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 2654435761 &+ 1
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Double(state >> 11) / Double(1 << 53) - 0.5)
+        }
+    }
+
+    /// Sizes from the smallest the kernel takes to beyond librosa's default; sample
+    /// counts that leave partial batches, frames in the centring pad, and a signal
+    /// shorter than one frame.
+    @Test(arguments: [(16, 4, 100), (32, 8, 333), (64, 16, 1000), (256, 64, 4001), (512, 128, 7777),
+                      (1024, 256, 2500), (2048, 512, 22050), (2048, 512, 700), (4096, 1024, 40000)])
+    func kernelMatchesThePortablePath(fftSize: Int, hop: Int, samples count: Int) throws {
+        guard VectorSTFTPlan.isSupported else {
+            print("skipped: this CPU lacks AVX2/FMA, so the vector STFT kernel never runs here")
+            return
+        }
+        for centered in [true, false] where centered || count >= fftSize {
+            let configuration = STFTConfiguration(fftSize: fftSize, hopLength: hop, centered: centered)
+            let signal = noise(count, seed: UInt64(fftSize + count))
+            let fast = try Spectrogram(samples: signal, sampleRate: 16000, configuration: configuration, precision: .single,
+                                       allowingVectorKernel: true)
+            let portable = try Spectrogram(samples: signal, sampleRate: 16000, configuration: configuration,
+                                           precision: .single, allowingVectorKernel: false)
+            #expect(fast.frameCount == portable.frameCount && fast.frameCount > 0)
+            let peak = portable.frameMajorMagnitudes.max() ?? 0
+            var worst: Float = 0
+            for i in portable.frameMajorMagnitudes.indices {
+                worst = max(worst, abs(fast.frameMajorMagnitudes[i] - portable.frameMajorMagnitudes[i]))
+                let powerError = abs(fast.frameMajorPower[i] - portable.frameMajorPower[i])
+                #expect(powerError <= 1e-5 * peak * peak, "power bin \(i)")
+            }
+            #expect(worst <= 1e-5 * peak, "n_fft \(fftSize), centered \(centered): worst |X| difference \(worst) (peak \(peak))")
+            for t in 0..<portable.frameCount {
+                #expect(abs(fast.frameMaximumMagnitudes[t] - portable.frameMaximumMagnitudes[t]) <= 1e-5 * peak)
+            }
+        }
+    }
+
+    /// One frame by the kernel against a double-precision DFT of the windowed frame.
+    @Test func kernelMatchesTheDefinition() throws {
+        guard VectorSTFTPlan.isSupported else {
+            print("skipped: this CPU lacks AVX2/FMA, so the vector STFT kernel never runs here")
+            return
+        }
+        let n = 128
+        let configuration = STFTConfiguration(fftSize: n, hopLength: 32, centered: false)
+        let signal = noise(n + 5 * 32, seed: 7)
+        let spectrogram = try Spectrogram(samples: signal, sampleRate: 8000, configuration: configuration, precision: .single,
+                                          allowingVectorKernel: true)
+        #expect(spectrogram.frameCount == 6)
+        let window = configuration.window()
+        for t in [0, 3, 5] {
+            for k in 0...(n / 2) {
+                var re = 0.0, im = 0.0
+                for j in 0..<n {
+                    let x = Double(signal[t * 32 + j]) * window[j]
+                    let angle = -2 * Double.pi * Double(k * j % n) / Double(n)
+                    re += x * cos(angle)
+                    im += x * sin(angle)
+                }
+                let expected = (re * re + im * im).squareRoot()
+                let got = Double(spectrogram.frameMajorMagnitudes[t * (n / 2 + 1) + k])
+                #expect(abs(got - expected) <= 1e-4 * max(1, expected), "frame \(t) bin \(k): \(got) vs \(expected)")
+            }
+        }
+    }
+}
