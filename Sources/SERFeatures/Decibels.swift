@@ -1,4 +1,5 @@
 import Foundation
+import SERKernels
 
 /// Conversion to decibels as `librosa.power_to_db` / `amplitude_to_db` do it.
 public struct DecibelScaling: Equatable, Hashable, Sendable, Codable {
@@ -24,6 +25,12 @@ public struct DecibelScaling: Equatable, Hashable, Sendable, Codable {
         var peak = -Float.infinity
         out.values.withUnsafeMutableBufferPointer { values in
             let count = values.count
+            // The AVX2 kernel where the CPU has it (it declines non-finite input,
+            // which the portable path below handles).
+            if let base = values.baseAddress, ser_power_to_db(base, count, floor, referenceDB, &peak) != 0 {
+                if let dynamicRange { ser_raise_to(base, count, peak - Float(dynamicRange)) }
+                return
+            }
             var allNormal = floor >= Float.leastNormalMagnitude
             for i in 0..<count {
                 let x = max(floor, values[i])

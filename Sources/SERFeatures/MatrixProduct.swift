@@ -1,4 +1,5 @@
 import COpenBLAS
+import SERKernels
 
 /// `A · B` with OpenBLAS's `cblas_sgemm`, where `A` is `m × k` and `B` is `k × n`.
 func multiply(_ a: FeatureMatrix, _ b: FeatureMatrix) -> FeatureMatrix {
@@ -28,6 +29,12 @@ func multiply(_ a: FeatureMatrix, frameMajor f: [Float], frames: Int) -> Feature
     a.values.withUnsafeBufferPointer { pa in
         f.withUnsafeBufferPointer { pf in
             c.values.withUnsafeMutableBufferPointer { pc in
+                // A bank of a few rows (chroma) by the AVX2 kernel, which reads the
+                // spectrogram in place; GEMM would first pack all of it.
+                if a.rows <= 16,
+                   ser_apply_dense_bank(pa.baseAddress, Int32(a.rows), Int32(k), pf.baseAddress, Int32(frames), pc.baseAddress) != 0 {
+                    return
+                }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                             Int32(a.rows), Int32(frames), Int32(k),
                             1, pa.baseAddress, Int32(k), pf.baseAddress, Int32(k),

@@ -98,6 +98,10 @@ import Testing
         #expect(db.values[2] == -80 && db.values[3] == -80)
         let unfloored = DecibelScaling(dynamicRange: nil).powerToDecibels(power)
         #expect(abs(unfloored.values[2] + 100) < 1e-3 && abs(unfloored.values[3] + 100) < 1e-3)
+        // An infinite value (declined by the vector kernel) takes the portable path to the same kind of answer.
+        let infinite = DecibelScaling(dynamicRange: nil)
+            .powerToDecibels(FeatureMatrix(rows: 1, columns: 9, values: [1, 10, 100, .infinity, 1, 1, 1, 1, 1e-3]))
+        #expect(infinite.values[3] == .infinity && abs(infinite.values[1] - 10) < 1e-4 && abs(infinite.values[8] + 30) < 1e-4)
     }
 
     /// The eight-at-a-time logarithm against double-precision log10, over every
@@ -322,6 +326,31 @@ import Testing
                 let expected = (re * re + im * im).squareRoot()
                 let got = Double(spectrogram.frameMajorMagnitudes[t * (n / 2 + 1) + k])
                 #expect(abs(got - expected) <= 1e-4 * max(1, expected), "frame \(t) bin \(k): \(got) vs \(expected)")
+            }
+        }
+    }
+}
+
+/// A small filter bank times a frame-major spectrogram (chroma's product; the
+/// AVX2 kernel where the CPU has it, GEMM otherwise) against the sums by definition.
+@Suite struct FilterBankProductTests {
+    @Test(arguments: [(12, 1025, 7), (5, 1025, 1), (3, 31, 4), (16, 257, 9), (20, 100, 3)])
+    func matchesTheSumsByDefinition(rows: Int, bins: Int, frames: Int) {
+        var state = UInt64(rows * 1000 + bins * 10 + frames)
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+        let bank = FeatureMatrix(rows: rows, columns: bins, values: (0..<(rows * bins)).map { _ in next() })
+        let spectrum = (0..<(frames * bins)).map { _ in next() }
+        let product = multiply(bank, frameMajor: spectrum, frames: frames)
+        #expect(product.rows == rows && product.columns == frames)
+        for r in 0..<rows {
+            for t in 0..<frames {
+                var exact = 0.0
+                for k in 0..<bins { exact += Double(bank.values[r * bins + k]) * Double(spectrum[t * bins + k]) }
+                let got = Double(product.values[r * frames + t])
+                #expect(abs(got - exact) <= 1e-5 * exact, "row \(r), frame \(t): \(got) vs \(exact)")
             }
         }
     }

@@ -39,6 +39,20 @@ void ser_stft_plan_destroy(ser_stft_plan *plan);
 void ser_stft_magnitudes(ser_stft_plan *plan, const float *const *frames, int count, const float *window,
                          float *magnitudes, float *power, size_t row_stride, float *maxima);
 
+/// librosa's `power_to_db` before its top_db clip, in place:
+/// `10 · log10(max(values[i], amin)) − reference_db`, with the largest result in
+/// `*peak`. Returns 1 when done; 0, leaving `values` untouched, when the kernels
+/// are unavailable, `amin` is not a positive normal float, or a value is not finite.
+int ser_power_to_db(float *values, size_t count, float amin, float reference_db, float *peak);
+
+/// Raises every value below `lowest` to it (the top_db clip).
+void ser_raise_to(float *values, size_t count, float lowest);
+
+/// `out[r · frame_count + t] = Σ_k bank[r · bins + k] · frames[t · bins + k]`:
+/// a dense `rows × bins` filter bank applied to a frame-major spectrogram.
+/// Returns 0 (and writes nothing) when the kernels are unavailable or a size is not positive.
+int ser_apply_dense_bank(const float *bank, int rows, int bins, const float *frames, int frame_count, float *out);
+
 #ifdef __cplusplus
 }
 #endif
