@@ -27,6 +27,17 @@ extension Float: FFTScalar {
     }
 }
 
+/// The object stored under `key` for the calling thread, made by `make` (and
+/// kept) on first use; nil when `make` gives nil. FFT plans hold scratch buffers,
+/// so each thread keeps its own.
+func threadCached<Object: AnyObject>(_ key: String, make: () -> Object?) -> Object? {
+    let storage = Thread.current.threadDictionary
+    if let cached = storage[key] as? Object { return cached }
+    guard let made = make() else { return nil }
+    storage[key] = made
+    return made
+}
+
 /// Forward FFT of real input, in double precision (or single, see `FFTScalar`).
 ///
 /// librosa's STFT runs numpy's FFT in float64 and rounds the result to
@@ -45,12 +56,7 @@ final class RealFFT<Scalar: FFTScalar> {
     /// buffers, so threads do not share them, and building one (tables of
     /// sines and cosines) is not repeated per file.
     static func forCurrentThread(size: Int) -> RealFFT {
-        let key = "ser.RealFFT.\(Scalar.self).\(size)"
-        let storage = Thread.current.threadDictionary
-        if let plan = storage[key] as? RealFFT { return plan }
-        let plan = RealFFT(size: size)
-        storage[key] = plan
-        return plan
+        threadCached("ser.RealFFT.\(Scalar.self).\(size)") { RealFFT(size: size) }!
     }
 
     let size: Int

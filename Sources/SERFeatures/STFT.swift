@@ -319,13 +319,9 @@ final class VectorSTFTPlan {
     /// or `size` is not a power of two of at least 16.
     static func forCurrentThread(size: Int) -> VectorSTFTPlan? {
         guard isSupported, isEnabled.load(ordering: .relaxed) else { return nil }
-        let key = "ser.VectorSTFTPlan.\(size)"
-        let storage = Thread.current.threadDictionary
-        if let plan = storage[key] as? VectorSTFTPlan { return plan }
-        guard let created = ser_stft_plan_create(Int32(size)) else { return nil }
-        let plan = VectorSTFTPlan(plan: created)
-        storage[key] = plan
-        return plan
+        return threadCached("ser.VectorSTFTPlan.\(size)") {
+            ser_stft_plan_create(Int32(size)).map(VectorSTFTPlan.init(plan:))
+        }
     }
 
     let plan: OpaquePointer
