@@ -1,4 +1,5 @@
 import Foundation
+import SERKernels
 
 /// Chroma settings (`librosa.feature.chroma_stft` arguments).
 public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
@@ -95,19 +96,28 @@ func pitchTuning(_ frequencies: [Double], resolution: Double, binsPerOctave: Int
     let bins = edgeCount - 1
     var counts = [Int](repeating: 0, count: bins)
     var counted = 0
-    for f in frequencies where f > 0 {
-        let octaves = log2(f / (440.0 / 16))
-        let position = Double(binsPerOctave) * octaves
-        var residual = position - position.rounded(.down)  // numpy.mod(·, 1), exactly
-        if residual >= 0.5 { residual -= 1 }
-        // numpy.histogram: the bin is computed, then corrected against the actual
-        // edges; bins are half-open except the last, which is closed.
-        guard residual >= edges[0], residual <= edges[bins] else { continue }
-        var index = min(bins - 1, Int((residual - edges[0]) / (edges[bins] - edges[0]) * Double(bins)))
-        if residual < edges[index] { index -= 1 }
-        else if index + 1 < bins && residual >= edges[index + 1] { index += 1 }
-        counts[index] += 1
-        counted += 1
+    let reference = 440.0 / 16, perOctave = Double(binsPerOctave)
+    edges.withUnsafeBufferPointer { edges in
+        counts.withUnsafeMutableBufferPointer { counts in
+            let low = edges[0], high = edges[bins], binsPerUnit = Double(bins) / (high - low)
+            for f in frequencies where f > 0 {
+                let position = perOctave * log2(f / reference)
+                // numpy.mod(·, 1), exactly: position minus its floor (floor by
+                // truncation, as positions here are far inside Int64's range).
+                guard abs(position) < 1e15 else { continue }
+                let truncated = Double(Int64(position))
+                var residual = position - (truncated > position ? truncated - 1 : truncated)
+                if residual >= 0.5 { residual -= 1 }
+                // numpy.histogram: the bin is estimated, then corrected against the
+                // actual edges; bins are half-open except the last, which is closed.
+                guard residual >= low, residual <= high else { continue }
+                var index = min(bins - 1, Int((residual - low) * binsPerUnit))
+                if residual < edges[index] { index -= 1 }
+                else if index + 1 < bins && residual >= edges[index + 1] { index += 1 }
+                counts[index] += 1
+                counted += 1
+            }
+        }
     }
     guard counted > 0 else { return 0 }
     var best = 0  // numpy.argmax: the first of equal maxima
@@ -126,8 +136,11 @@ struct SpectralPeaks {
 /// `piptrack` on a frame-major spectrogram: for every frame, the bins that are
 /// local maxima above `threshold` × the frame's maximum within the band, with
 /// their interpolated position and magnitude.
+/// The AVX2 scan (`ser_spectral_peaks`) runs where the CPU has it unless
+/// `allowingVectorKernel` is false (tests compare the two).
 func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize: Int,
-                minimumFrequency: Double, maximumFrequency: Double, threshold: Float) -> SpectralPeaks {
+                minimumFrequency: Double, maximumFrequency: Double, threshold: Float,
+                allowingVectorKernel: Bool = true) -> SpectralPeaks {
     let bins = spectrum.binCount
     let fmax = min(maximumFrequency, sampleRate / 2)
     let binHz = sampleRate / Double(fftSize)
@@ -137,16 +150,23 @@ func pitchPeaks(_ spectrum: Spectrogram.FrameMajor, sampleRate: Double, fftSize:
     var endBin = min(bins, Int((fmax / binHz).rounded(.up)))
     while endBin > 0 && Double(endBin - 1) * binHz >= fmax { endBin -= 1 }
     guard firstBin < endBin, spectrum.frameCount > 0 else { return SpectralPeaks(positions: [], magnitudes: []) }
-    // Peaks are at least two bins apart, so a frame holds at most this many.
-    let capacity = spectrum.frameCount * ((endBin - firstBin) / 2 + 1)
+    // Peaks are at least two bins apart, so a frame holds at most this many; the
+    // vector kernel's stores need 8 more slots.
+    let capacity = spectrum.frameCount * ((endBin - firstBin) / 2 + 1) + 8
     var magnitudes: [Float] = []
     let positions = [Double](unsafeUninitializedCapacity: capacity) { positionOut, positionCount in
         magnitudes = [Float](unsafeUninitializedCapacity: capacity) { magnitudeOut, magnitudeCount in
             let found = spectrum.values.withUnsafeBufferPointer { all in
                 spectrum.maxima.withUnsafeBufferPointer { maxima in
-                    scanPeaks(all.baseAddress!, frames: spectrum.frameCount, bins: bins, firstBin: firstBin, endBin: endBin,
-                              threshold: threshold, frameMaxima: maxima.baseAddress!,
-                              positions: positionOut.baseAddress!, magnitudes: magnitudeOut.baseAddress!)
+                    let vectorCount = allowingVectorKernel && VectorSTFTPlan.isSupported
+                        ? ser_spectral_peaks(all.baseAddress!, Int32(spectrum.frameCount), Int32(bins), Int32(firstBin),
+                                             Int32(endBin), threshold, maxima.baseAddress!,
+                                             positionOut.baseAddress!, magnitudeOut.baseAddress!)
+                        : -1
+                    guard vectorCount < 0 else { return vectorCount }
+                    return scanPeaks(all.baseAddress!, frames: spectrum.frameCount, bins: bins, firstBin: firstBin, endBin: endBin,
+                                     threshold: threshold, frameMaxima: maxima.baseAddress!,
+                                     positions: positionOut.baseAddress!, magnitudes: magnitudeOut.baseAddress!)
                 }
             }
             magnitudeCount = found
@@ -227,17 +247,20 @@ func median(_ values: [Float]) -> Float {
     let n = values.count
     guard n > 0 else { return .nan }
     var work = values
-    let upper = select(&work, n / 2)
-    guard n % 2 == 0 else { return upper }
-    // The largest value below the upper middle sits in the left part after selection.
-    var lower = work[0]
-    for i in 1..<(n / 2) where work[i] > lower { lower = work[i] }
-    return (lower + upper) / 2
+    return work.withUnsafeMutableBufferPointer { work in
+        let upper = select(work, n / 2)
+        guard n % 2 == 0 else { return upper }
+        // The largest value below the upper middle sits in the left part after selection.
+        var lower = work[0]
+        for i in 1..<(n / 2) where work[i] > lower { lower = work[i] }
+        return (lower + upper) / 2
+    }
 }
 
 /// Rearranges `values` so that index `k` holds the k-th smallest, smaller values
 /// before it and larger after it (Hoare's selection with median-of-three pivots).
-private func select(_ values: inout [Float], _ k: Int) -> Float {
+private func select(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+    guard !values.isEmpty else { return .nan }
     var low = 0, high = values.count - 1
     while high > low {
         let mid = low + (high - low) / 2

@@ -149,8 +149,11 @@ public struct FeatureExtractor: Sendable {
             let reading = kinds.filter(Self.readingTheSpectrogram.contains)
             let precision: Spectrogram.Precision =
                 !reading.isEmpty && reading.allSatisfy(Self.servedBySinglePrecision.contains) ? .single : .double
+            // The mel bank rides along with the vector STFT kernel when a feature needs it.
+            let needsMel = kinds.contains { Self.readingTheMelSpectrogram.contains($0) }
             self.spectrogram = try Spectrogram(samples: samples, sampleRate: Double(configuration.sampleRate),
-                                               configuration: configuration.stft, precision: precision)
+                                               configuration: configuration.stft, precision: precision,
+                                               allowingVectorKernel: true, fusedMel: needsMel ? configuration.mel : nil)
         }
 
         /// Features computed from the STFT.
@@ -158,6 +161,8 @@ public struct FeatureExtractor: Sendable {
             .stft, .melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft,
             .spectralCentroid, .spectralBandwidth, .spectralRolloff, .spectralFlatness, .spectralContrast,
         ]
+        /// Those of them that read the mel spectrogram.
+        private static let readingTheMelSpectrogram: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2]
         /// Those of them that float32 round-off leaves inside librosa parity.
         private static let servedBySinglePrecision: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft]
 
@@ -240,8 +245,7 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
         matrix.values.withUnsafeBufferPointer { all in
             for r in 0..<matrix.rows {
                 let row = UnsafeBufferPointer(rebasing: all[(r * matrix.columns)..<((r + 1) * matrix.columns)])
-                var count = 0, sum = 0.0
-                for value in row where !value.isNaN { sum += Double(value); count += 1 }
+                let (sum, count) = Self.sumIgnoringNaN(row)
                 guard count > 0 else { continue }
                 let n = Double(count)
                 let mean = sum / n
@@ -258,6 +262,31 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
         case .std: return deviations
         case .meanStd: return means + deviations
         }
+    }
+
+    /// The sum (in double precision) and count of the values that are not NaN,
+    /// eight at a time in independent accumulators.
+    private static func sumIgnoringNaN(_ row: UnsafeBufferPointer<Float>) -> (sum: Double, count: Int) {
+        guard let base = row.baseAddress else { return (0, 0) }
+        let raw = UnsafeRawPointer(base)
+        var low = SIMD4<Double>(), high = SIMD4<Double>(), missing = SIMD8<Int32>()
+        var i = 0
+        while i + 8 <= row.count {
+            let values = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let isNaN = values .!= values
+            missing &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: isNaN)
+            let clean = values.replacing(with: 0, where: isNaN)
+            low += SIMD4<Double>(clean.lowHalf)
+            high += SIMD4<Double>(clean.highHalf)
+            i += 8
+        }
+        var sum = (low + high).sum()
+        var count = i - Int(missing.wrappedSum())
+        while i < row.count {
+            if !row[i].isNaN { sum += Double(row[i]); count += 1 }
+            i += 1
+        }
+        return (sum, count)
     }
 
     /// Names of the pooled values for rows named `names`.

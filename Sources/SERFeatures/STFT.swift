@@ -75,11 +75,16 @@ public struct Spectrogram: Sendable {
     public let binCount: Int
     /// |X| for each frame, `frameCount × binCount`, row-major.
     public let frameMajorMagnitudes: [Float]
-    /// |X|² for each frame, the same layout (float32 magnitude squared, as librosa's `np.abs(D)**2`).
-    public let frameMajorPower: [Float]
+    /// |X|² for each frame, the same layout (float32 magnitude squared, as
+    /// librosa's `np.abs(D)**2`). O(frames × bins): computed from the
+    /// magnitudes on each access, so keep the result rather than index it.
+    public var frameMajorPower: [Float] { frameMajorMagnitudes.map { $0 * $0 } }
     /// The largest |X| of each frame, found while the frame was computed (so
     /// `piptrack`'s per-frame threshold does not read the whole frame again).
     let frameMaximumMagnitudes: [Float]
+    /// The power mel spectrogram the vector kernel computed alongside the STFT
+    /// (when asked to), with the configuration it was computed for.
+    let fusedMelPower: (configuration: MelConfiguration, power: FeatureMatrix)?
 
     /// Computes the STFT magnitude of `samples` (mono). The FFT runs in double
     /// precision, as librosa's does, unless `precision` is `.single`: about twice
@@ -92,9 +97,12 @@ public struct Spectrogram: Sendable {
     }
 
     /// As the public initializer; `allowingVectorKernel: false` keeps a
-    /// single-precision spectrogram on the portable Swift FFT (tests compare the two).
+    /// single-precision spectrogram on the portable Swift FFT (tests compare the
+    /// two). With `fusedMel`, the vector kernel also applies that mel bank to each
+    /// batch of frames while their spectrum is in cache (`melSpectrogram` then
+    /// returns it); the other paths ignore it.
     init(samples: [Float], sampleRate: Double, configuration: STFTConfiguration, precision: Precision,
-         allowingVectorKernel: Bool) throws {
+         allowingVectorKernel: Bool, fusedMel: MelConfiguration? = nil) throws {
         try configuration.validate()
         let n = configuration.fftSize
         let frames = configuration.frameCount(forSamples: samples.count)
@@ -104,20 +112,23 @@ public struct Spectrogram: Sendable {
         let bins = configuration.binCount
         // Every value is written by the transform.
         var magnitudes = [Float](unsafeUninitializedCapacity: frames * bins) { _, count in count = frames * bins }
-        var power = [Float](unsafeUninitializedCapacity: frames * bins) { _, count in count = frames * bins }
         var maxima = [Float](repeating: 0, count: frames)
+        var fused: (configuration: MelConfiguration, power: FeatureMatrix)?
         switch precision {
         case .double:
             Self.transform(samples, configuration: configuration, window: configuration.window(),
-                           magnitudes: &magnitudes, power: &power, maxima: &maxima)
+                           magnitudes: &magnitudes, maxima: &maxima)
         case .single:
             let window = configuration.window().map { Float($0) }
             if allowingVectorKernel, let plan = VectorSTFTPlan.forCurrentThread(size: n) {
+                let bank = try fusedMel.map { try FilterBankCache.shared.mel($0, sampleRate: sampleRate, fftSize: n) }
+                var mel = FeatureMatrix(rows: bank?.rows ?? 0, columns: bank == nil ? 0 : frames)
                 Self.transform(samples, configuration: configuration, window: window, plan: plan,
-                               magnitudes: &magnitudes, power: &power, maxima: &maxima)
+                               magnitudes: &magnitudes, maxima: &maxima, bank: bank, bankOutput: &mel.values)
+                if let fusedMel, bank != nil { fused = (fusedMel, mel) }
             } else {
                 Self.transform(samples, configuration: configuration, window: window,
-                               magnitudes: &magnitudes, power: &power, maxima: &maxima)
+                               magnitudes: &magnitudes, maxima: &maxima)
             }
         }
         self.configuration = configuration
@@ -125,8 +136,8 @@ public struct Spectrogram: Sendable {
         self.frameCount = frames
         self.binCount = bins
         self.frameMajorMagnitudes = magnitudes
-        self.frameMajorPower = power
         self.frameMaximumMagnitudes = maxima
+        self.fusedMelPower = fused
     }
 
     /// The precision of the FFT behind a spectrogram.
@@ -137,18 +148,16 @@ public struct Spectrogram: Sendable {
         case single
     }
 
-    /// |X| and |X|² of every frame, like librosa: the complex64 result's float32
-    /// magnitude (see `FFTScalar.magnitudes`), squared in float32.
+    /// |X| of every frame, like librosa: the complex64 result's float32
+    /// magnitude (see `FFTScalar.magnitudes`).
     private static func transform<Scalar: FFTScalar>(_ samples: [Float], configuration: STFTConfiguration, window: [Scalar],
-                                                     magnitudes: inout [Float], power: inout [Float], maxima: inout [Float]) {
+                                                     magnitudes: inout [Float], maxima: inout [Float]) {
         let bins = configuration.binCount
         magnitudes.withUnsafeMutableBufferPointer { out in
-          power.withUnsafeMutableBufferPointer { squared in
             maxima.withUnsafeMutableBufferPointer { frameMaxima in
                 forEachSTFTFrame(samples, fftSize: configuration.fftSize, hopLength: configuration.hopLength,
                                  centered: configuration.centered, window: window) { t, re, im in
                     let row = UnsafeMutableRawPointer(out.baseAddress! + t * bins)
-                    let rowPower = UnsafeMutableRawPointer(squared.baseAddress! + t * bins)
                     let reRaw = UnsafeRawPointer(re), imRaw = UnsafeRawPointer(im)
                     let width = MemoryLayout<Scalar>.stride
                     var largest = SIMD4<Float>(repeating: 0)
@@ -157,7 +166,6 @@ public struct Spectrogram: Sendable {
                         let magnitude = Scalar.magnitudes(reRaw.loadUnaligned(fromByteOffset: k * width, as: SIMD4<Scalar>.self),
                                                           imRaw.loadUnaligned(fromByteOffset: k * width, as: SIMD4<Scalar>.self))
                         row.storeBytes(of: magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
-                        rowPower.storeBytes(of: magnitude * magnitude, toByteOffset: k * 4, as: SIMD4<Float>.self)
                         largest.replace(with: magnitude, where: magnitude .> largest)
                         k += 4
                     }
@@ -165,34 +173,35 @@ public struct Spectrogram: Sendable {
                     while k < bins {
                         let magnitude = Scalar.magnitudes(SIMD4(repeating: re[k]), SIMD4(repeating: im[k]))[0]
                         out[t * bins + k] = magnitude
-                        squared[t * bins + k] = magnitude * magnitude
                         frameMaximum = max(frameMaximum, magnitude)
                         k += 1
                     }
                     frameMaxima[t] = frameMaximum
                 }
             }
-          }
         }
     }
 
     /// The single-precision spectrogram by the vector kernel, `SER_STFT_BATCH`
     /// frames per call. Frames that reach into the centring pad are copied,
-    /// zero-filled, into scratch rows; the others are read in place.
+    /// zero-filled, into scratch rows; the others are read in place. With a
+    /// `bank`, its `rows × frames` product with |X|² goes to `bankOutput`.
     private static func transform(_ samples: [Float], configuration: STFTConfiguration, window: [Float], plan: VectorSTFTPlan,
-                                  magnitudes: inout [Float], power: inout [Float], maxima: inout [Float]) {
+                                  magnitudes: inout [Float], maxima: inout [Float],
+                                  bank: BandedFilterBank?, bankOutput: inout [Float]) {
         let n = configuration.fftSize, hop = configuration.hopLength, bins = configuration.binCount
         let pad = configuration.centered ? n / 2 : 0
         let frames = configuration.frameCount(forSamples: samples.count)
         let batch = Int(SER_STFT_BATCH)
         var scratch = [Float](repeating: 0, count: batch * n)
-        samples.withUnsafeBufferPointer { signal in
-          scratch.withUnsafeMutableBufferPointer { scratch in
-            window.withUnsafeBufferPointer { window in
-              magnitudes.withUnsafeMutableBufferPointer { out in
-                power.withUnsafeMutableBufferPointer { squared in
+        func run(_ kernelBank: UnsafePointer<ser_banded_bank>?) {
+          samples.withUnsafeBufferPointer { signal in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+              window.withUnsafeBufferPointer { window in
+                magnitudes.withUnsafeMutableBufferPointer { out in
                   maxima.withUnsafeMutableBufferPointer { frameMaxima in
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: batch) { starts in
+                    bankOutput.withUnsafeMutableBufferPointer { bankOut in
+                      withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: batch) { starts in
                         var t = 0
                         while t < frames {
                             let count = min(batch, frames - t)
@@ -210,16 +219,23 @@ public struct Spectrogram: Sendable {
                                 }
                             }
                             ser_stft_magnitudes(plan.plan, UnsafePointer(starts.baseAddress!), Int32(count), window.baseAddress!,
-                                                out.baseAddress! + t * bins, squared.baseAddress! + t * bins, bins,
-                                                frameMaxima.baseAddress! + t)
+                                                out.baseAddress! + t * bins, bins, frameMaxima.baseAddress! + t,
+                                                kernelBank, bankOut.baseAddress.map { $0 + t }, frames)
                             t += count
                         }
+                      }
                     }
                   }
                 }
               }
             }
           }
+        }
+        if let bank {
+            precondition(bankOutput.count == bank.rows * frames, "the bank's output holds \(bank.rows) rows of \(frames) frames")
+            bank.withKernelBank { run($0) }
+        } else {
+            run(nil)
         }
     }
 

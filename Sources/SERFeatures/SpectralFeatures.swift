@@ -6,8 +6,9 @@ import Foundation
 extension Spectrogram {
     /// `librosa.feature.melspectrogram` (power 2): `melCount × frames`.
     public func melSpectrogram(_ mel: MelConfiguration = .init()) throws -> FeatureMatrix {
+        if let fusedMelPower, fusedMelPower.configuration == mel { return fusedMelPower.power }
         let bank = try FilterBankCache.shared.mel(mel, sampleRate: sampleRate, fftSize: configuration.fftSize)
-        return bank.apply(frameMajor: frameMajorPower, frames: frameCount)
+        return bank.apply(squaresOf: frameMajorMagnitudes, frames: frameCount)
     }
 
     /// `librosa.feature.mfcc` on the power-to-dB mel spectrogram: `coefficientCount × frames`.
@@ -24,11 +25,14 @@ extension Spectrogram {
         let bank = try FilterBankCache.shared.chroma(chroma, tuning: tuning, sampleRate: sampleRate,
                                                      fftSize: configuration.fftSize)
         var raw = multiply(bank, frameMajor: spectrum.values, frames: frameCount)
-        for t in 0..<raw.columns {
-            var peak: Float = 0
-            for c in 0..<raw.rows { peak = max(peak, abs(raw[c, t])) }
-            let divisor = peak < Float.leastNormalMagnitude ? 1 : peak
-            for c in 0..<raw.rows { raw[c, t] /= divisor }
+        let (rows, columns) = (raw.rows, raw.columns)
+        raw.values.withUnsafeMutableBufferPointer { values in
+            for t in 0..<columns {
+                var peak: Float = 0
+                for c in 0..<rows { peak = max(peak, abs(values[c * columns + t])) }
+                let divisor = peak < Float.leastNormalMagnitude ? 1 : peak
+                for c in 0..<rows { values[c * columns + t] /= divisor }
+            }
         }
         return (raw, tuning)
     }

@@ -154,14 +154,14 @@ SER_AVX2 static void pack_frames(ser_stft_plan *plan, const float *const *frames
     }
 }
 
-/// The complex FFT of in_* into out_*, eight transforms side by side.
-SER_AVX2 static void complex_fft(ser_stft_plan *plan) {
-    const int n = plan->half, quarter = n / 4;
+/// The first two stages (4-point DFTs read in bit-reversed order) for groups
+/// `g0 ..< g1`: group g is the DFT of inputs r, r + n/2, r + n/4, r + 3n/4, with
+/// r the bit reversal of g, and fills outputs 4g ..< 4g + 4.
+SER_AVX2 static void first_stages(const ser_stft_plan *plan, int g0, int g1) {
+    const int quarter = plan->half / 4;
     const float *sr = plan->in_re, *si = plan->in_im;
     float *re = plan->out_re, *im = plan->out_im;
-    // Stages of lengths 2 and 4: group g is the 4-point DFT of inputs r, r + n/2,
-    // r + n/4, r + 3n/4, with r the bit reversal of g.
-    for (int g = 0; g < quarter; g++) {
+    for (int g = g0; g < g1; g++) {
         const int r = plan->reversed[g];
         __m256 a0r = _mm256_load_ps(sr + 8 * r), a0i = _mm256_load_ps(si + 8 * r);
         __m256 a1r = _mm256_load_ps(sr + 8 * (r + 2 * quarter)), a1i = _mm256_load_ps(si + 8 * (r + 2 * quarter));
@@ -182,72 +182,100 @@ SER_AVX2 static void complex_fft(ser_stft_plan *plan) {
         _mm256_store_ps(orr + 24, _mm256_sub_ps(x1r, x3i));
         _mm256_store_ps(oi + 24, _mm256_add_ps(x1i, x3r));
     }
-    int length = 8;
+}
+
+/// One radix-2 stage of length 8 over points `p0 ..< p1` (multiples of 8).
+SER_AVX2 static void radix2_stage8(const ser_stft_plan *plan, int p0, int p1) {
+    float *re = plan->out_re, *im = plan->out_im;
+    const float *wc = plan->stage_cos + 3, *ws = plan->stage_sin + 3;
+    for (int start = p0; start < p1; start += 8) {
+        for (int j = 0; j < 4; j++) {
+            __m256 wr = _mm256_set1_ps(wc[j]), wi = _mm256_set1_ps(ws[j]);
+            float *ar = re + 8 * (start + j), *ai = im + 8 * (start + j);
+            float *br = re + 8 * (start + j + 4), *bi = im + 8 * (start + j + 4);
+            __m256 xr = _mm256_load_ps(br), xi = _mm256_load_ps(bi);
+            __m256 tr = _mm256_fmsub_ps(wr, xr, _mm256_mul_ps(wi, xi));
+            __m256 ti = _mm256_fmadd_ps(wr, xi, _mm256_mul_ps(wi, xr));
+            __m256 yr = _mm256_load_ps(ar), yi = _mm256_load_ps(ai);
+            _mm256_store_ps(br, _mm256_sub_ps(yr, tr));
+            _mm256_store_ps(bi, _mm256_sub_ps(yi, ti));
+            _mm256_store_ps(ar, _mm256_add_ps(yr, tr));
+            _mm256_store_ps(ai, _mm256_add_ps(yi, ti));
+        }
+    }
+}
+
+/// The stages of lengths `length` and 2·`length` in one pass over points
+/// `p0 ..< p1` (multiples of 2·`length`).
+SER_AVX2 static void radix4_pass(const ser_stft_plan *plan, int length, int p0, int p1) {
+    float *re = plan->out_re, *im = plan->out_im;
+    const int h = length / 2;
+    const float *c1 = plan->stage_cos + h - 1, *s1 = plan->stage_sin + h - 1;
+    const float *c2 = plan->stage_cos + length - 1, *s2 = plan->stage_sin + length - 1;
+    for (int start = p0; start < p1; start += 2 * length) {
+        float *r0 = re + 8 * start, *i0 = im + 8 * start;
+        float *r1 = r0 + 8 * h, *i1 = i0 + 8 * h;
+        float *r2 = r0 + 8 * length, *i2 = i0 + 8 * length;
+        float *r3 = r2 + 8 * h, *i3 = i2 + 8 * h;
+        for (int j = 0; j < h; j++) {
+            const int o = 8 * j;
+            __m256 w1r = _mm256_set1_ps(c1[j]), w1i = _mm256_set1_ps(s1[j]);
+            __m256 w2r = _mm256_set1_ps(c2[j]), w2i = _mm256_set1_ps(s2[j]);
+            __m256 a0r = _mm256_load_ps(r0 + o), a0i = _mm256_load_ps(i0 + o);
+            __m256 a1r = _mm256_load_ps(r1 + o), a1i = _mm256_load_ps(i1 + o);
+            __m256 a2r = _mm256_load_ps(r2 + o), a2i = _mm256_load_ps(i2 + o);
+            __m256 a3r = _mm256_load_ps(r3 + o), a3i = _mm256_load_ps(i3 + o);
+            // First stage: (a0, a1) and (a2, a3) with w1.
+            __m256 tr = _mm256_fmsub_ps(w1r, a1r, _mm256_mul_ps(w1i, a1i));
+            __m256 ti = _mm256_fmadd_ps(w1r, a1i, _mm256_mul_ps(w1i, a1r));
+            __m256 x0r = _mm256_add_ps(a0r, tr), x0i = _mm256_add_ps(a0i, ti);
+            __m256 x1r = _mm256_sub_ps(a0r, tr), x1i = _mm256_sub_ps(a0i, ti);
+            tr = _mm256_fmsub_ps(w1r, a3r, _mm256_mul_ps(w1i, a3i));
+            ti = _mm256_fmadd_ps(w1r, a3i, _mm256_mul_ps(w1i, a3r));
+            __m256 x2r = _mm256_add_ps(a2r, tr), x2i = _mm256_add_ps(a2i, ti);
+            __m256 x3r = _mm256_sub_ps(a2r, tr), x3i = _mm256_sub_ps(a2i, ti);
+            // Second stage: (x0, x2) with w2, (x1, x3) with −i·w2.
+            tr = _mm256_fmsub_ps(w2r, x2r, _mm256_mul_ps(w2i, x2i));
+            ti = _mm256_fmadd_ps(w2r, x2i, _mm256_mul_ps(w2i, x2r));
+            _mm256_store_ps(r0 + o, _mm256_add_ps(x0r, tr));
+            _mm256_store_ps(i0 + o, _mm256_add_ps(x0i, ti));
+            _mm256_store_ps(r2 + o, _mm256_sub_ps(x0r, tr));
+            _mm256_store_ps(i2 + o, _mm256_sub_ps(x0i, ti));
+            tr = _mm256_fmadd_ps(w2i, x3r, _mm256_mul_ps(w2r, x3i));
+            ti = _mm256_fmsub_ps(w2i, x3i, _mm256_mul_ps(w2r, x3r));
+            _mm256_store_ps(r1 + o, _mm256_add_ps(x1r, tr));
+            _mm256_store_ps(i1 + o, _mm256_add_ps(x1i, ti));
+            _mm256_store_ps(r3 + o, _mm256_sub_ps(x1r, tr));
+            _mm256_store_ps(i3 + o, _mm256_sub_ps(x1i, ti));
+        }
+    }
+}
+
+/// Points per cache block: 256 complex points × 8 lanes of re and im are 16 KB,
+/// so the early stages of one block run inside L1.
+#define SER_FFT_BLOCK 256
+
+/// The complex FFT of in_* into out_*, eight transforms side by side. Stages
+/// whose butterfly groups fit in a block run block by block (each block stays in
+/// L1 from its first stage to its last small one); the rest run over the whole array.
+SER_AVX2 static void complex_fft(ser_stft_plan *plan) {
+    const int n = plan->half;
     int stages_left = 0;
     for (int l = 8; l <= n; l *= 2) stages_left++;
-    if (stages_left % 2 == 1) {
-        // One radix-2 stage of length 8.
-        const float *wc = plan->stage_cos + 3, *ws = plan->stage_sin + 3;
-        for (int start = 0; start < n; start += 8) {
-            for (int j = 0; j < 4; j++) {
-                __m256 wr = _mm256_set1_ps(wc[j]), wi = _mm256_set1_ps(ws[j]);
-                float *ar = re + 8 * (start + j), *ai = im + 8 * (start + j);
-                float *br = re + 8 * (start + j + 4), *bi = im + 8 * (start + j + 4);
-                __m256 xr = _mm256_load_ps(br), xi = _mm256_load_ps(bi);
-                __m256 tr = _mm256_fmsub_ps(wr, xr, _mm256_mul_ps(wi, xi));
-                __m256 ti = _mm256_fmadd_ps(wr, xi, _mm256_mul_ps(wi, xr));
-                __m256 yr = _mm256_load_ps(ar), yi = _mm256_load_ps(ai);
-                _mm256_store_ps(br, _mm256_sub_ps(yr, tr));
-                _mm256_store_ps(bi, _mm256_sub_ps(yi, ti));
-                _mm256_store_ps(ar, _mm256_add_ps(yr, tr));
-                _mm256_store_ps(ai, _mm256_add_ps(yi, ti));
-            }
+    const int odd = stages_left % 2 == 1;
+    const int block = n < SER_FFT_BLOCK ? n : SER_FFT_BLOCK;
+    // The lengths of the block-local passes: each pass's groups span 2·length points.
+    int length = 8;
+    for (int p0 = 0; p0 < n; p0 += block) {
+        first_stages(plan, p0 / 4, (p0 + block) / 4);
+        length = 8;
+        if (odd) {
+            radix2_stage8(plan, p0, p0 + block);
+            length = 16;
         }
-        length = 16;
+        for (; length < n && 2 * length <= block; length *= 4) radix4_pass(plan, length, p0, p0 + block);
     }
-    // Stages of lengths L and 2L in one pass.
-    for (; length < n; length *= 4) {
-        const int h = length / 2;
-        const float *c1 = plan->stage_cos + h - 1, *s1 = plan->stage_sin + h - 1;
-        const float *c2 = plan->stage_cos + length - 1, *s2 = plan->stage_sin + length - 1;
-        for (int start = 0; start < n; start += 2 * length) {
-            float *r0 = re + 8 * start, *i0 = im + 8 * start;
-            float *r1 = r0 + 8 * h, *i1 = i0 + 8 * h;
-            float *r2 = r0 + 8 * length, *i2 = i0 + 8 * length;
-            float *r3 = r2 + 8 * h, *i3 = i2 + 8 * h;
-            for (int j = 0; j < h; j++) {
-                const int o = 8 * j;
-                __m256 w1r = _mm256_set1_ps(c1[j]), w1i = _mm256_set1_ps(s1[j]);
-                __m256 w2r = _mm256_set1_ps(c2[j]), w2i = _mm256_set1_ps(s2[j]);
-                __m256 a0r = _mm256_load_ps(r0 + o), a0i = _mm256_load_ps(i0 + o);
-                __m256 a1r = _mm256_load_ps(r1 + o), a1i = _mm256_load_ps(i1 + o);
-                __m256 a2r = _mm256_load_ps(r2 + o), a2i = _mm256_load_ps(i2 + o);
-                __m256 a3r = _mm256_load_ps(r3 + o), a3i = _mm256_load_ps(i3 + o);
-                // First stage: (a0, a1) and (a2, a3) with w1.
-                __m256 tr = _mm256_fmsub_ps(w1r, a1r, _mm256_mul_ps(w1i, a1i));
-                __m256 ti = _mm256_fmadd_ps(w1r, a1i, _mm256_mul_ps(w1i, a1r));
-                __m256 x0r = _mm256_add_ps(a0r, tr), x0i = _mm256_add_ps(a0i, ti);
-                __m256 x1r = _mm256_sub_ps(a0r, tr), x1i = _mm256_sub_ps(a0i, ti);
-                tr = _mm256_fmsub_ps(w1r, a3r, _mm256_mul_ps(w1i, a3i));
-                ti = _mm256_fmadd_ps(w1r, a3i, _mm256_mul_ps(w1i, a3r));
-                __m256 x2r = _mm256_add_ps(a2r, tr), x2i = _mm256_add_ps(a2i, ti);
-                __m256 x3r = _mm256_sub_ps(a2r, tr), x3i = _mm256_sub_ps(a2i, ti);
-                // Second stage: (x0, x2) with w2, (x1, x3) with −i·w2.
-                tr = _mm256_fmsub_ps(w2r, x2r, _mm256_mul_ps(w2i, x2i));
-                ti = _mm256_fmadd_ps(w2r, x2i, _mm256_mul_ps(w2i, x2r));
-                _mm256_store_ps(r0 + o, _mm256_add_ps(x0r, tr));
-                _mm256_store_ps(i0 + o, _mm256_add_ps(x0i, ti));
-                _mm256_store_ps(r2 + o, _mm256_sub_ps(x0r, tr));
-                _mm256_store_ps(i2 + o, _mm256_sub_ps(x0i, ti));
-                tr = _mm256_fmadd_ps(w2i, x3r, _mm256_mul_ps(w2r, x3i));
-                ti = _mm256_fmsub_ps(w2i, x3i, _mm256_mul_ps(w2r, x3r));
-                _mm256_store_ps(r1 + o, _mm256_add_ps(x1r, tr));
-                _mm256_store_ps(i1 + o, _mm256_add_ps(x1i, ti));
-                _mm256_store_ps(r3 + o, _mm256_sub_ps(x1r, tr));
-                _mm256_store_ps(i3 + o, _mm256_sub_ps(x1i, ti));
-            }
-        }
-    }
+    for (; length < n; length *= 4) radix4_pass(plan, length, 0, n);
 }
 
 /// |X| of bin k from the packed spectrum Z: X[k] = E[k] + W^k·O[k] with
@@ -268,8 +296,41 @@ SER_AVX2 static inline __m256 split_magnitude(const ser_stft_plan *plan, int k) 
     return _mm256_sqrt_ps(_mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi)));
 }
 
+/// Row r of `bank` over the squared magnitudes in `staging` (bins × 8 lanes):
+/// one vector of eight frames per row, stored to `out[r · stride + lane]`.
+SER_AVX2 static void apply_banded_bank(const float *staging, int count, const ser_banded_bank *bank,
+                                       float *out, size_t stride) {
+    for (int r = 0; r < bank->rows; r++) {
+        const float *weights = bank->weights + bank->offsets[r];
+        const float *bins = staging + 8 * (size_t)bank->starts[r];
+        const int length = bank->lengths[r];
+        // Two chains, so consecutive FMAs do not wait on each other.
+        __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
+        int k = 0;
+        for (; k + 2 <= length; k += 2) {
+            const __m256 a = _mm256_load_ps(bins + 8 * k), b = _mm256_load_ps(bins + 8 * (k + 1));
+            even = _mm256_fmadd_ps(_mm256_set1_ps(weights[k]), _mm256_mul_ps(a, a), even);
+            odd = _mm256_fmadd_ps(_mm256_set1_ps(weights[k + 1]), _mm256_mul_ps(b, b), odd);
+        }
+        if (k < length) {
+            const __m256 a = _mm256_load_ps(bins + 8 * k);
+            even = _mm256_fmadd_ps(_mm256_set1_ps(weights[k]), _mm256_mul_ps(a, a), even);
+        }
+        const __m256 sum = _mm256_add_ps(even, odd);
+        float *row = out + stride * (size_t)r;
+        if (count == 8) {
+            _mm256_storeu_ps(row, sum);
+        } else {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, sum);
+            for (int i = 0; i < count; i++) row[i] = lanes[i];
+        }
+    }
+}
+
 SER_AVX2 static void stft_magnitudes_avx2(ser_stft_plan *plan, const float *const *frames, int count, const float *window,
-                                          float *magnitudes, float *power, size_t row_stride, float *maxima) {
+                                          float *magnitudes, size_t row_stride, float *maxima,
+                                          const ser_banded_bank *bank, float *bank_out, size_t bank_stride) {
     pack_frames(plan, frames, count, window);
     complex_fft(plan);
     const int h = plan->half, bins = h + 1;
@@ -287,23 +348,17 @@ SER_AVX2 static void stft_magnitudes_avx2(ser_stft_plan *plan, const float *cons
         _mm256_store_ps(staging + 8 * k, magnitude);
         largest = _mm256_max_ps(largest, magnitude);
     }
+    if (bank && bank_out) apply_banded_bank(staging, count, bank, bank_out, bank_stride);
     // Back to one row per frame, eight bins at a time.
     int k = 0;
     for (; k + 8 <= bins; k += 8) {
         __m256 rows[8];
         for (int j = 0; j < 8; j++) rows[j] = _mm256_load_ps(staging + 8 * (k + j));
         transpose8(rows);
-        for (int i = 0; i < count; i++) {
-            _mm256_storeu_ps(magnitudes + row_stride * (size_t)i + k, rows[i]);
-            _mm256_storeu_ps(power + row_stride * (size_t)i + k, _mm256_mul_ps(rows[i], rows[i]));
-        }
+        for (int i = 0; i < count; i++) _mm256_storeu_ps(magnitudes + row_stride * (size_t)i + k, rows[i]);
     }
     for (; k < bins; k++) {
-        for (int i = 0; i < count; i++) {
-            const float magnitude = staging[8 * k + i];
-            magnitudes[row_stride * (size_t)i + k] = magnitude;
-            power[row_stride * (size_t)i + k] = magnitude * magnitude;
-        }
+        for (int i = 0; i < count; i++) magnitudes[row_stride * (size_t)i + k] = staging[8 * k + i];
     }
     float lanes[8];
     _mm256_storeu_ps(lanes, largest);
@@ -313,12 +368,13 @@ SER_AVX2 static void stft_magnitudes_avx2(ser_stft_plan *plan, const float *cons
 #endif
 
 void ser_stft_magnitudes(ser_stft_plan *plan, const float *const *frames, int count, const float *window,
-                         float *magnitudes, float *power, size_t row_stride, float *maxima) {
+                         float *magnitudes, size_t row_stride, float *maxima,
+                         const ser_banded_bank *bank, float *bank_out, size_t bank_stride) {
 #if SER_VECTOR_KERNELS
     if (count < 1 || count > SER_STFT_BATCH) return;
-    stft_magnitudes_avx2(plan, frames, count, window, magnitudes, power, row_stride, maxima);
+    stft_magnitudes_avx2(plan, frames, count, window, magnitudes, row_stride, maxima, bank, bank_out, bank_stride);
 #else
-    (void)plan; (void)frames; (void)count; (void)window;
-    (void)magnitudes; (void)power; (void)row_stride; (void)maxima;
+    (void)plan; (void)frames; (void)count; (void)window; (void)magnitudes; (void)row_stride; (void)maxima;
+    (void)bank; (void)bank_out; (void)bank_stride;
 #endif
 }

@@ -288,10 +288,11 @@ import Testing
                                            precision: .single, allowingVectorKernel: false)
             #expect(fast.frameCount == portable.frameCount && fast.frameCount > 0)
             let peak = portable.frameMajorMagnitudes.max() ?? 0
+            let fastPower = fast.frameMajorPower, portablePower = portable.frameMajorPower
             var worst: Float = 0
             for i in portable.frameMajorMagnitudes.indices {
                 worst = max(worst, abs(fast.frameMajorMagnitudes[i] - portable.frameMajorMagnitudes[i]))
-                let powerError = abs(fast.frameMajorPower[i] - portable.frameMajorPower[i])
+                let powerError = abs(fastPower[i] - portablePower[i])
                 #expect(powerError <= 1e-5 * peak * peak, "power bin \(i)")
             }
             #expect(worst <= 1e-5 * peak, "n_fft \(fftSize), centered \(centered): worst |X| difference \(worst) (peak \(peak))")
@@ -328,6 +329,104 @@ import Testing
                 #expect(abs(got - expected) <= 1e-4 * max(1, expected), "frame \(t) bin \(k): \(got) vs \(expected)")
             }
         }
+    }
+}
+
+/// The mel bank applied inside the vector STFT kernel, the AVX2 peak scan and
+/// the NaN-aware pooling sums, each against a plain computation of the same thing.
+@Suite struct FusedKernelTests {
+    func noise(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 2654435761 &+ 1
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Double(state >> 11) / Double(1 << 53) - 0.5)
+        }
+    }
+
+    /// The mel power the kernel computes alongside the STFT against the bank
+    /// applied to the portable path's |X|² afterwards, for frame counts that leave
+    /// partial batches; another mel configuration is computed, not reused.
+    @Test(arguments: [(2048, 512, 22050, 128), (512, 128, 5001, 40), (1024, 160, 16000, 64), (2048, 512, 1500, 128)])
+    func fusedMelMatchesTheBankAppliedAfterwards(fftSize: Int, hop: Int, samples count: Int, mels: Int) throws {
+        guard VectorSTFTPlan.isSupported else {
+            print("skipped: this CPU lacks AVX2/FMA, so the vector STFT kernel never runs here")
+            return
+        }
+        let stft = STFTConfiguration(fftSize: fftSize, hopLength: hop)
+        var mel = MelConfiguration()
+        mel.melCount = mels
+        let signal = noise(count, seed: UInt64(count))
+        let fused = try Spectrogram(samples: signal, sampleRate: 22050, configuration: stft, precision: .single,
+                                    allowingVectorKernel: true, fusedMel: mel)
+        #expect(fused.fusedMelPower?.configuration == mel)
+        let portable = try Spectrogram(samples: signal, sampleRate: 22050, configuration: stft, precision: .single,
+                                       allowingVectorKernel: false)
+        #expect(portable.fusedMelPower == nil)
+        let expected = try portable.melSpectrogram(mel), got = try fused.melSpectrogram(mel)
+        #expect(got.rows == mels && got.columns == fused.frameCount && expected.columns == got.columns)
+        // The bank by definition, in double precision, over the portable |X|².
+        let bank = try mel.filterBank(sampleRate: 22050, fftSize: fftSize)
+        let power = portable.frameMajorPower
+        for t in Set([0, 1, got.columns / 2, got.columns - 1]) {
+            let frameMaximum = (0..<mels).map { Double(expected[$0, t]) }.max() ?? 0
+            for r in 0..<mels {
+                var sum = 0.0
+                for k in 0..<stft.binCount { sum += Double(bank[r, k]) * Double(power[t * stft.binCount + k]) }
+                #expect(abs(Double(got[r, t]) - sum) <= 1e-4 * max(sum, 1e-6 * frameMaximum), "frame \(t) mel \(r)")
+                #expect(abs(Double(expected[r, t]) - sum) <= 1e-4 * max(sum, 1e-6 * frameMaximum), "frame \(t) mel \(r)")
+            }
+        }
+        var other = mel
+        other.melCount = mels / 2
+        #expect(try fused.melSpectrogram(other).rows == mels / 2)
+    }
+
+    /// A spectrum with plateaus, neighbours at the threshold and a peak planted
+    /// at Nyquist: the AVX2 scan finds exactly the peaks of the Swift scan, with
+    /// bit-identical interpolation.
+    @Test(arguments: [(1025, 0.1 as Float), (37, 0.1 as Float), (300, 0.5 as Float), (9, 0.0 as Float)])
+    func vectorPeakScanMatchesTheSwiftScan(bins: Int, threshold: Float) {
+        guard VectorSTFTPlan.isSupported else {
+            print("skipped: this CPU lacks AVX2/FMA, so the vector peak scan never runs here")
+            return
+        }
+        let frames = 23
+        var values = noise(frames * bins, seed: UInt64(bins)).map { abs($0) }
+        for i in stride(from: 5, to: values.count - 1, by: 17) { values[i + 1] = values[i] }  // plateaus
+        for t in 0..<frames { values[t * bins + bins - 1] = 0.6 }  // Nyquist a peak
+        let maxima = (0..<frames).map { t in values[(t * bins)..<((t + 1) * bins)].max() ?? 0 }
+        let spectrum = Spectrogram.FrameMajor(frameCount: frames, binCount: bins, values: values, maxima: maxima)
+        for (low, high) in [(150.0, 4000.0), (0.0, 50_000.0), (500.0, 600.0)] {
+            let vector = pitchPeaks(spectrum, sampleRate: 22050, fftSize: 2 * (bins - 1), minimumFrequency: low,
+                                    maximumFrequency: high, threshold: threshold, allowingVectorKernel: true)
+            let swift = pitchPeaks(spectrum, sampleRate: 22050, fftSize: 2 * (bins - 1), minimumFrequency: low,
+                                   maximumFrequency: high, threshold: threshold, allowingVectorKernel: false)
+            #expect(vector.positions.count == swift.positions.count, "\(bins) bins, \(low)–\(high) Hz")
+            #expect(vector.positions.elementsEqual(swift.positions) && vector.magnitudes.elementsEqual(swift.magnitudes))
+            // The band is half-open ([fmin, fmax), fmax at most Nyquist), as librosa's mask is,
+            // so the Nyquist bin's planted peak is never reported.
+            let reportsNyquist = swift.positions.contains(Double(bins - 1))
+            #expect(!reportsNyquist)
+        }
+    }
+
+    /// Means and deviations over rows whose lengths are not multiples of eight,
+    /// NaN frames left out, against double-precision sums.
+    @Test func poolingSkipsNaNFrames() {
+        let columns = 21
+        var values = noise(3 * columns, seed: 99).map { $0 * 10 }
+        values[2] = .nan
+        values[columns + 9] = .nan
+        for c in 0..<columns { values[2 * columns + c] = .nan }
+        let pooled = Pooling.meanStd.pool(FeatureMatrix(rows: 3, columns: columns, values: values))
+        for r in 0..<2 {
+            let row = values[(r * columns)..<((r + 1) * columns)].filter { !$0.isNaN }.map(Double.init)
+            #expect(row.count == columns - 1)
+            let mean = row.reduce(0, +) / Double(row.count)
+            let deviation = (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(row.count)).squareRoot()
+            #expect(abs(Double(pooled[r]) - mean) <= 1e-6 * 10 && abs(Double(pooled[3 + r]) - deviation) <= 1e-5 * 10)
+        }
+        #expect(pooled[2] == 0 && pooled[5] == 0, "an all-NaN row pools to 0")
     }
 }
 
