@@ -35,6 +35,7 @@ struct FeaturesCommand: ParsableCommand {
                       (tonnetz of the HPSS harmonic part)
           rich        mean and std of MFCC 20, deltas, delta-deltas, spectral shape,
                       contrast, ZCR, RMS, and pYIN pitch and voicing: 152 values
+          richmel     rich + each of 128 mel bands' mean power in dB: 280 values
 
         Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
         (or --cache DIR): a second run over the same files only reads the cache, and an \
@@ -52,7 +53,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193, rich, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")

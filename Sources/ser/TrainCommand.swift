@@ -60,6 +60,7 @@ struct TrainCommand: ParsableCommand {
         Features (--features):
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
                        152 values (default for mlp, logreg and the trees)
+          richmel      rich + the 128 mel bands' mean power in dB: 280 values
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
           x193         classic180 + spectral contrast + tonnetz
           logmel       a 192-frame × 64-band log-mel image, 16 ms hop
@@ -101,7 +102,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
-    @Option(help: ArgumentHelp("Features: rich, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+    @Option(help: ArgumentHelp("Features: rich, richmel, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
     var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
     @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
@@ -136,7 +137,7 @@ struct TrainCommand: ParsableCommand {
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
-                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, classic180 or x193).")
+                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, richmel, classic180 or x193).")
         }
         if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || balanceCorpora) {
             throw ValidationError("--optimizer, --schedule, --learning-rate and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")

@@ -208,8 +208,8 @@ import Testing
     }
 
     /// The band (of 64 Slaney mel bands up to 8 kHz) whose centre is nearest `hertz`.
-    static func nearestBand(_ hertz: Double) -> Int {
-        let centres = MelScale.slaney.frequencies(count: 66, minimum: 0, maximum: 8000).dropFirst().dropLast()
+    static func nearestBand(_ hertz: Double, bands: Int = 64) -> Int {
+        let centres = MelScale.slaney.frequencies(count: bands + 2, minimum: 0, maximum: 8000).dropFirst().dropLast()
         return centres.enumerated().min { abs($0.element - hertz) < abs($1.element - hertz) }!.offset
     }
 
@@ -249,6 +249,29 @@ import Testing
         #expect(fused.count == FeaturePreset.richLogmel.dimension && FeaturePreset.richLogmel.columnNames().count == fused.count)
         #expect(Array(fused[..<rich.count]) == rich && Array(fused[rich.count...]) == image)
         #expect(FeaturePreset(rawValue: "rich+logmel") == .richLogmel)
+    }
+
+    /// richmel is the rich vector, then each mel band's mean power in dB, the
+    /// band means computed here from the plain mel spectrogram.
+    @Test func richMelIsRichThenBandMeansInDecibels() throws {
+        let samples = Self.tone(seconds: 1.2, hertz: 440).enumerated().map { $1 * Float(1 + $0 % 5) / 5 }
+        let vector = try FeaturePreset.richmel.vector(samples: samples, sampleRate: 16000)
+        let rich = try FeaturePreset.rich.vector(samples: samples, sampleRate: 16000)
+        #expect(FeaturePreset.richmel.dimension == 280 && vector.count == 280)
+        #expect(Array(vector[..<rich.count]) == rich)
+        let configuration = FeaturePreset.richmel.configuration(sampleRate: 16000)
+        let spectrogram = try Spectrogram(samples: samples, sampleRate: 16000, configuration: configuration.stft, precision: .double)
+        let mel = try spectrogram.melSpectrogram(configuration.mel)
+        #expect(mel.rows == 128)
+        for band in [0, 20, 37, 90, 127] {
+            let mean = (0..<mel.columns).map { Double(mel[band, $0]) }.reduce(0, +) / Double(mel.columns)
+            let expected = 10 * log10(max(mean, 1e-10))
+            #expect(abs(Double(vector[rich.count + band]) - expected) < 0.01, "band \(band)")
+        }
+        // The tone's band stands far above the empty top of the spectrum.
+        #expect(vector[rich.count + 127] < vector[rich.count + Self.nearestBand(440, bands: 128)] - 40)
+        let names = FeaturePreset.richmel.columnNames(sampleRate: 16000)
+        #expect(names.count == 280 && names[152] == "melspectrogram_0_mean_db" && names[279] == "melspectrogram_127_mean_db")
     }
 
     @Test func silenceAndEmptyInputGiveTheFloor() throws {
