@@ -281,16 +281,19 @@ import Testing
     }
 }
 
+/// `count` values of reproducible white noise in [−0.5, 0.5) (a 64-bit LCG from `seed`).
+func seededNoise(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed &* 2654435761 &+ 1
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Double(state >> 11) / Double(1 << 53) - 0.5)
+    }
+}
+
 /// The batched AVX2 STFT kernel against the portable Swift FFT and against the
 /// DFT by its definition.
 @Suite struct VectorSTFTKernelTests {
-    func noise(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 2654435761 &+ 1
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 11) / Double(1 << 53) - 0.5)
-        }
-    }
+    func noise(_ count: Int, seed: UInt64) -> [Float] { seededNoise(count, seed: seed) }
 
     /// Sizes from the smallest the kernel takes to beyond librosa's default; sample
     /// counts that leave partial batches, frames in the centring pad, and a signal
@@ -358,13 +361,7 @@ import Testing
 /// The mel bank applied inside the vector STFT kernel, the AVX2 peak scan and
 /// the NaN-aware pooling sums, each against a plain computation of the same thing.
 @Suite struct FusedKernelTests {
-    func noise(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 2654435761 &+ 1
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 11) / Double(1 << 53) - 0.5)
-        }
-    }
+    func noise(_ count: Int, seed: UInt64) -> [Float] { seededNoise(count, seed: seed) }
 
     /// The mel power the kernel computes alongside the STFT against the bank
     /// applied to the portable path's |X|² afterwards, for frame counts that leave
