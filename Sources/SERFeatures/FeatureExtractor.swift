@@ -236,10 +236,15 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     case std
     /// Mean then standard deviation.
     case meanStd = "mean+std"
+    /// Eleven statistics of each row, the kind openSMILE's functionals compute:
+    /// see `FunctionalStatistic` for the list and their order.
+    case functionals
 
     /// Pools each row of `matrix`. NaN values (pYIN's unvoiced frames) are
     /// left out; a row with no finite value pools to 0, so tables stay finite.
+    /// Values are statistic-major: every row's first statistic, then every row's second, and so on.
     public func pool(_ matrix: FeatureMatrix) -> [Float] {
+        if self == .functionals { return FunctionalStatistic.pool(matrix) }
         var means = [Float](repeating: 0, count: matrix.rows)
         var deviations = [Float](repeating: 0, count: matrix.rows)
         matrix.values.withUnsafeBufferPointer { all in
@@ -261,6 +266,7 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
         case .mean: return means
         case .std: return deviations
         case .meanStd: return means + deviations
+        case .functionals: return FunctionalStatistic.pool(matrix)
         }
     }
 
@@ -295,6 +301,7 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
         case .mean: return names.map { "\($0)_mean" }
         case .std: return names.map { "\($0)_std" }
         case .meanStd: return names.map { "\($0)_mean" } + names.map { "\($0)_std" }
+        case .functionals: return FunctionalStatistic.allCases.flatMap { statistic in names.map { "\($0)_\(statistic.rawValue)" } }
         }
     }
 }
@@ -319,6 +326,13 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// computes, so nearly free): 280 values. With per-speaker normalization it
     /// beats `rich` on unseen speakers (see the README's measured table).
     case richmel
+    /// Speech framing (25 ms windows every 10 ms) and eleven statistics
+    /// (`Pooling.functionals`: mean, deviation, percentiles, range, skewness,
+    /// kurtosis, slope, extremes) of each of: MFCC 20 with deltas and
+    /// delta-deltas, spectral shape, contrast, ZCR, RMS level in dB, pYIN pitch
+    /// and voicing (every 40 ms), and 64 log-mel bands in dB: 1,540 values, the
+    /// large-functional-set approach of openSMILE's ComParE, from librosa's features.
+    case functionals
     /// Not a pooled vector but a log-mel image for the CNN and LSTM models: 64 mel
     /// bands (Slaney, 0 Hz to Nyquist) of a 512-point STFT every 256 samples
     /// (32 ms windows every 16 ms at 16 kHz), in dB below the recording's loudest
@@ -347,6 +361,15 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         case .classic180, .x193:
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 40),
                                         chroma: ChromaConfiguration(usesMagnitude: true))
+        case .functionals:
+            let hop = max(1, sampleRate / 100), window = max(2, sampleRate / 40)
+            var fftSize = 1
+            while fftSize < window { fftSize *= 2 }
+            return FeatureConfiguration(sampleRate: sampleRate,
+                                        stft: STFTConfiguration(fftSize: fftSize, hopLength: hop, windowLength: window),
+                                        mel: MelConfiguration(melCount: 64), mfcc: MFCCConfiguration(coefficientCount: 20),
+                                        pitch: PitchConfiguration(minimumFrequency: 65.40639132514966,
+                                                                  maximumFrequency: 1046.5022612023945, hopLength: 4 * hop))
         case .rich, .richmel, .richLogmel:
             // rich+logmel: the vector's configuration; the image's is `logmel`'s.
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 20),
@@ -366,6 +389,8 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                     (.spectralFlatness, .meanStd), (.spectralContrast, .meanStd), (.zeroCrossingRate, .meanStd),
                     (.rms, .meanStd), (.pyin, .meanStd)]
         case .richmel: return FeaturePreset.rich.parts + [(.melspectrogram, .mean)]
+        case .functionals:
+            return FeaturePreset.rich.parts.map { ($0.0, .functionals) } + [(.melspectrogram, .functionals)]
         case .logmel: return [(.melspectrogram, .mean)]
         case .richLogmel: return FeaturePreset.rich.parts
         }
@@ -380,7 +405,9 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
             return (0..<frames).flatMap { t in (0..<bands).map { "logmel_t\(t)_b\($0)" } }
         }
         let extractor = FeatureExtractor(configuration: configuration(sampleRate: sampleRate))
-        let names = parts.flatMap { kind, pooling in pooling.names(extractor.rowNames(kind)) }
+        let names = parts.flatMap { kind, pooling in
+            pooling.names(extractor.rowNames(kind).map { pooledInDecibels(kind) ? "\($0)_db" : $0 })
+        }
         // richmel's band means are in dB.
         return self == .richmel ? names.map { $0.hasPrefix("melspectrogram_") ? $0.replacingOccurrences(of: "_mean", with: "_mean_db") : $0 } : names
     }
@@ -396,11 +423,25 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         if let (frames, bands) = imageShape { return try logMelImage(extractor, samples: samples, frames: frames, bands: bands) }
         let frames = try extractor.frames(parts.map(\.0), samples: samples, concurrently: concurrently)
         return parts.flatMap { kind, pooling in
-            let pooled = pooling.pool(frames[kind]!)
+            guard var matrix = frames[kind] else { return [Float](repeating: 0, count: 0) }
+            if pooledInDecibels(kind) { matrix = Self.decibelsPerFrame(matrix, isPower: kind == .melspectrogram) }
+            let pooled = pooling.pool(matrix)
             // richmel: each band's mean power in dB, floored 100 dB under full scale.
             guard self == .richmel, kind == .melspectrogram else { return pooled }
             return pooled.map { 10 * log10(max($0, 1e-10)) }
         }
+    }
+
+    /// Whether the preset pools `kind` frame by frame in dB (functionals' level and log-mel).
+    private func pooledInDecibels(_ kind: FeatureKind) -> Bool {
+        self == .functionals && (kind == .melspectrogram || kind == .rms)
+    }
+
+    /// Each value in dB re full scale, floored 100 dB under it (power, or amplitude).
+    private static func decibelsPerFrame(_ matrix: FeatureMatrix, isPower: Bool) -> FeatureMatrix {
+        let scale: Float = isPower ? 10 : 20, floor: Float = isPower ? 1e-10 : 1e-5
+        return FeatureMatrix(rows: matrix.rows, columns: matrix.columns,
+                             values: matrix.values.map { scale * log10(max($0, floor)) })
     }
 
     /// The `logmel` image: dB relative to the loudest value, floored, centred in `frames`;

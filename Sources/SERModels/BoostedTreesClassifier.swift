@@ -223,6 +223,10 @@ public final class BoostedTreesClassifier: EmotionClassifier {
         return calibrated(gender.scores(features), genderTemperature)
     }
 
+    public func adoptCalibration(of other: any EmotionClassifier) {
+        (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
+    }
+
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
         temperature = NeuralNetworkClassifier.fittedTemperature(logits: emotion.scores(validation.features), targets: validation.targets)

@@ -14,6 +14,8 @@ public protocol EmotionClassifier: AnyObject {
     var structureSummary: [String] { get }
     /// The softmax temperature calibration chose (1 when uncalibrated).
     var temperature: Float { get }
+    /// The gender head's temperature (1 when uncalibrated or without one).
+    var genderTemperature: Float { get }
     var hasGenderHead: Bool { get }
     /// Calibrated class probabilities for each row of `features`.
     func probabilities(_ features: Matrix) -> Matrix
@@ -21,6 +23,9 @@ public protocol EmotionClassifier: AnyObject {
     func genderProbabilities(_ features: Matrix) -> Matrix?
     /// Fits the temperatures on held-out data (temperature scaling).
     func calibrate(on validation: LabelledMatrix)
+    /// Takes `other`'s fitted temperatures: a refit on all speakers keeps the
+    /// calibration that speakers it had not seen gave its predecessor.
+    func adoptCalibration(of other: any EmotionClassifier)
     /// The classifier as a safetensors file, with `metadata` added.
     func modelFile(metadata: [String: String]) -> SafeTensorsFile
 }

@@ -254,6 +254,10 @@ public final class ForestClassifier: EmotionClassifier {
         return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
+    public func adoptCalibration(of other: any EmotionClassifier) {
+        (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
+    }
+
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
         temperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),

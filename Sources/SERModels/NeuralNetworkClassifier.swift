@@ -72,6 +72,12 @@ public struct NeuralNetworkConfiguration: Codable, Sendable, Equatable {
     public var maximumEpochs: Int = 200
     /// Stop after this many epochs without a better validation UAR.
     public var patience: Int = 20
+    /// Whether validation stops training and picks the epoch whose weights are
+    /// kept (nil: yes, as in model files written before the choice existed).
+    /// When false, validation is only measured and training runs every epoch:
+    /// for convex models (logistic regression) that should be fitted to
+    /// convergence rather than stopped where a few speakers' UAR peaks.
+    public var stopsEarly: Bool?
     public var labelSmoothing: Float = 0.05
     /// Weight classes inversely to their frequency.
     public var balanceClasses: Bool = true
@@ -189,7 +195,8 @@ public final class NeuralNetworkClassifier {
     }
 
     /// Trains on `training`, keeping the weights of the epoch with the best
-    /// validation UAR when a validation set is given (otherwise the last epoch's).
+    /// validation UAR when a validation set is given and `stopsEarly` allows
+    /// (otherwise the last epoch's).
     /// Each epoch's shuffling and dropout depend only on the seed and the epoch,
     /// so a run resumed from a checkpoint continues exactly as it would have.
     public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: Checkpointing? = nil) {
@@ -241,7 +248,8 @@ public final class NeuralNetworkClassifier {
             firstEpoch = saved.history.count + 1
             resumedAfterEpoch = saved.history.count
         }
-        let finished = validation != nil && sinceBest >= c.patience
+        let stopsEarly = c.stopsEarly ?? true
+        let finished = stopsEarly && validation != nil && sinceBest >= c.patience
         if firstEpoch <= c.maximumEpochs && !finished {
             for epoch in firstEpoch...c.maximumEpochs {
                 optimizer.learningRate = c.learningRate * (c.schedule ?? .constant).factor(epoch: epoch, of: c.maximumEpochs)
@@ -308,10 +316,10 @@ public final class NeuralNetworkClassifier {
                         .write(to: checkpoint.path)
                     checkpoint.onEpoch?(record)
                 }
-                if validation != nil && sinceBest >= c.patience { break }
+                if stopsEarly && validation != nil && sinceBest >= c.patience { break }
             }
         }
-        if !bestWeights.isEmpty {
+        if stopsEarly && !bestWeights.isEmpty {
             for (parameter, value) in zip(allParameters, bestWeights) { parameter.value = value }
         }
     }
@@ -402,6 +410,10 @@ public final class NeuralNetworkClassifier {
                 genderTemperature = Self.fittedTemperature(logits: gender.rows(known), targets: known.map { validation.genders[$0]! })
             }
         }
+    }
+
+    public func adoptCalibration(of other: any EmotionClassifier) {
+        (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
     }
 
     /// Golden-section search over log T in [0.05, 20].

@@ -26,11 +26,16 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         public var counts: [String: [String: Int]]
         public var files: Int
         public var speakers: Int
+        /// Speakers held out for early stopping and calibration.
         public var validationSpeakers: [String]
         public var allowsLeakage: Bool
+        /// When the final weights were refitted on all the training speakers
+        /// (validation ones included) after validation chose the epochs and the
+        /// calibration: the refit's epochs (0 for tree models). Nil: no refit.
+        public var refitEpochs: Int?
         enum CodingKeys: String, CodingKey {
             case counts, files, speakers
-            case validationSpeakers = "validation_speakers", allowsLeakage = "allows_leakage"
+            case validationSpeakers = "validation_speakers", allowsLeakage = "allows_leakage", refitEpochs = "refit_epochs"
         }
         public init(counts: [String: [String: Int]], files: Int, speakers: Int, validationSpeakers: [String], allowsLeakage: Bool) {
             self.counts = counts

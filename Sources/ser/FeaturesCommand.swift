@@ -18,7 +18,7 @@ struct FeaturesCommand: ParsableCommand {
         One feature's frame matrix (features × frames, librosa's layout) for one file:
           ser features take.wav --feature mfcc --n-mfcc 40 --frames --out take-mfcc.npy
 
-        One row per file, each feature pooled over frames (--pool mean, std or mean+std):
+        One row per file, each feature pooled over frames (--pool mean, std, mean+std or functionals):
           ser features corpus/ --feature mfcc --out mfcc-means.csv
 
         A named preset, one row per file with named columns (all cores, progress on a terminal):
@@ -36,6 +36,10 @@ struct FeaturesCommand: ParsableCommand {
           rich        mean and std of MFCC 20, deltas, delta-deltas, spectral shape,
                       contrast, ZCR, RMS, and pYIN pitch and voicing: 152 values
           richmel     rich + each of 128 mel bands' mean power in dB: 280 values
+          functionals 11 statistics (mean, std, p10, p50, p90, p10-p90 range,
+                      skewness, kurtosis, slope, min, max) of rich's features
+                      and 64 log-mel bands in dB, 25 ms windows every 10 ms:
+                      1,540 values
 
         Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
         (or --cache DIR): a second run over the same files only reads the cache, and an \
@@ -53,7 +57,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")

@@ -37,7 +37,8 @@ struct ModelCommand: ParsableCommand {
                              + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : ""))
                 lines.append(String(format: "calibration: temperature %.2f", loaded.classifier.temperature))
                 if let t = d.training {
-                    lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : ""))
+                    lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : "")
+                                 + (t.refitEpochs.map { $0 > 0 ? ", refitted on all of them for \($0) epochs after validation" : ", refitted on all of them after validation" } ?? ""))
                     for corpus in t.counts.keys.sorted() {
                         let row = t.counts[corpus]!
                         lines.append("  \(corpus): " + d.labels.compactMap { label in row[label].map { "\(label) \($0)" } }.joined(separator: ", "))

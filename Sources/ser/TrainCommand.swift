@@ -61,6 +61,9 @@ struct TrainCommand: ParsableCommand {
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
                        152 values (default for mlp, logreg and the trees)
           richmel      rich + the 128 mel bands' mean power in dB: 280 values
+          functionals  11 statistics (mean, std, percentiles, skewness, kurtosis,
+                       slope, extremes) of rich's features and 64 log-mel bands,
+                       25 ms windows every 10 ms: 1,540 values
           classic180   MFCC 40 + chroma 12 + mel 128 means, the seed projects' vector
           x193         classic180 + spectral contrast + tonnetz
           logmel       a 192-frame × 64-band log-mel image, 16 ms hop
@@ -74,6 +77,11 @@ struct TrainCommand: ParsableCommand {
         --allow-leakage uses random file folds instead, as the seed projects did: speakers \
         then sit on both sides and the numbers do not measure unseen voices; every output \
         says so.
+
+        Validation speakers (about 15 % of each corpus's training speakers) choose the \
+        epoch and the calibration; the vector models (mlp, logreg, trees) are then trained \
+        again on all training speakers for that many epochs, keeping the calibration \
+        (--no-refit keeps the model fitted without the validation speakers).
 
         A checkpoint is written atomically after every epoch (OUT.checkpoint); running the \
         same command again resumes from it. --report writes a self-contained HTML report.
@@ -102,13 +110,14 @@ struct TrainCommand: ParsableCommand {
     }
 
     @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
-    @Option(help: ArgumentHelp("Features: rich, richmel, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+    @Option(help: ArgumentHelp("Features: rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
     var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
     @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
     @Option(help: "Networks' learning-rate schedule: constant, cosine (warm-up, then cosine decay) or step (halved every quarter). Default: constant for mlp/logreg, cosine for the CNNs and LSTMs.")
     var schedule: LearningRateSchedule?
     @Option(help: "Networks' base learning rate (default 0.001; logreg 0.003).") var learningRate: Float?
+    @Option(help: "Networks' decoupled weight decay (AdamW) or L2 (SGD) (default 0.0001; logreg 3).") var weightDecay: Float?
     @Flag(help: "Networks: weight pooled corpora equally in the loss, whatever their sizes.") var balanceCorpora = false
     @Flag(help: ArgumentHelp("Vector features: z-score each speaker's features against that speaker's own recordings (no labels read; test speakers use their own). The model then classifies a set of one speaker's recordings (ser predict --same-speaker), not a lone file."))
     var speakerNormalization = false
@@ -120,6 +129,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Random file folds (speakers on both sides), only to compare with leaky published numbers.") var allowLeakage = false
     @Option(help: ArgumentHelp("Write an HTML report (curves, confusion matrices, per-class F1).", valueName: "file.html")) var report: String?
     @Option(help: ArgumentHelp("Write the per-epoch log of the final model as JSON lines.", valueName: "file.jsonl")) var log: String?
+    @Flag(help: "Keep the model fitted without the validation speakers (vector models are otherwise refitted on all training speakers once validation has chosen epochs and calibration).")
+    var noRefit = false
     @Flag(help: "Ignore an existing checkpoint and start over.") var restart = false
     @Flag(help: "Neither read nor write the feature cache.") var noCache = false
     @Option(help: "Summary layout: table or json.") var format: ReportFormat = .table
@@ -137,12 +148,13 @@ struct TrainCommand: ParsableCommand {
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
-                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, richmel, classic180 or x193).")
+                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, richmel, functionals, classic180 or x193).")
         }
-        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || balanceCorpora) {
-            throw ValidationError("--optimizer, --schedule, --learning-rate and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")
+        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil || balanceCorpora) {
+            throw ValidationError("--optimizer, --schedule, --learning-rate, --weight-decay and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")
         }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
         if speakerNormalization && architecture.designKind != nil {
             throw ValidationError("--speaker-normalization applies to feature vectors (mlp, logreg, tree, forest, boosted), not to \(architecture.rawValue)'s log-mel images.")
         }
@@ -187,7 +199,9 @@ struct TrainCommand: ParsableCommand {
         options.optimizer = optimizer
         options.schedule = schedule
         options.learningRate = learningRate
+        options.weightDecay = weightDecay
         options.balancesCorpora = balanceCorpora
+        if noRefit { options.refitsOnAllSpeakers = false }
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 
         var crossValidation: CrossValidationSummary?
@@ -211,10 +225,13 @@ struct TrainCommand: ParsableCommand {
                 paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
-                learningRate: learningRate, balanceCorpora: balanceCorpora ? true : nil,
-                speakerNormalization: speakerNormalization ? true : nil)).utf8))
+                learningRate: learningRate, weightDecay: weightDecay, balanceCorpora: balanceCorpora ? true : nil,
+                speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
-            if restart { try? FileManager.default.removeItem(atPath: checkpointPath) }
+            let refitCheckpointPath = Trainer.refitCheckpointPath(checkpointPath)
+            if restart {
+                for path in [checkpointPath, refitCheckpointPath] { try? FileManager.default.removeItem(atPath: path) }
+            }
             let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
                                             label: architecture.isTreeModel ? "trees" : "epochs")
             var logRecords: [EpochRecord] = []
@@ -234,7 +251,7 @@ struct TrainCommand: ParsableCommand {
             result.model.description.serVersion = SER.version
             try result.model.write(to: out)
             if let log { try writeLog(result.history, to: log) }
-            try? FileManager.default.removeItem(atPath: checkpointPath)
+            for path in [checkpointPath, refitCheckpointPath] { try? FileManager.default.removeItem(atPath: path) }
             outcome = result
         }
 
@@ -244,7 +261,7 @@ struct TrainCommand: ParsableCommand {
             files: dataset.items.count, speakers: Set(dataset.items.compactMap(\.speaker)).count,
             excluded: scan.excluded.count + dataset.failures.count, counts: dataset.counts(),
             crossValidation: crossValidation, validation: outcome?.validation, validationSpeakers: outcome?.validationSpeakers,
-            epochs: outcome?.history.count, temperature: outcome.map { Double($0.model.classifier.temperature) },
+            epochs: outcome?.history.count, refitEpochs: outcome?.refitEpochs, temperature: outcome.map { Double($0.model.classifier.temperature) },
             model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
             featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
             augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
@@ -290,8 +307,9 @@ private struct FingerprintInput: Encodable {
     var paths: [String], labels: [String], architecture: String, features: String
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
     var augment: [String]
-    var optimizer: String?, schedule: String?, learningRate: Float?, balanceCorpora: Bool?
+    var optimizer: String?, schedule: String?, learningRate: Float?, weightDecay: Float?, balanceCorpora: Bool?
     var speakerNormalization: Bool?
+    var noRefit: Bool?
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.
@@ -308,6 +326,8 @@ struct TrainingSummary: Encodable {
     var validation: ClassificationMetrics?
     var validationSpeakers: [String]?
     var epochs: Int?
+    /// Epochs of the refit on all training speakers (0 for trees), nil without one.
+    var refitEpochs: Int?
     var temperature: Double?
     var model: String?
     var allowsLeakage: Bool
@@ -324,6 +344,7 @@ struct TrainingSummary: Encodable {
     enum CodingKeys: String, CodingKey {
         case augmentation, augmentedCopies = "augmented_copies", featureNormalization = "feature_normalization"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
+        case refitEpochs = "refit_epochs"
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
         case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"
     }
@@ -347,7 +368,10 @@ struct TrainingSummary: Encodable {
         }
         if let model {
             var line = "model: \(model)"
-            if let epochs { line += ", best of \(epochs) epochs" }
+            if let epochs, epochs > 0 { line += ", best of \(epochs) epochs" }
+            if let refitEpochs {
+                line += refitEpochs > 0 ? ", refitted on all training speakers for \(refitEpochs) epochs" : ", refitted on all training speakers"
+            }
             if let temperature { line += String(format: ", temperature %.2f", temperature) }
             lines.append(line)
             if let validation {

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCorpora
+import SERModels
 import SERTestSupport
 import SERTraining
 import Testing
@@ -168,6 +169,61 @@ import Testing
         #expect(summary["augmented_copies"] as? Int == 2 * dataset.items.count)
         #expect(summary["augmentation"] as? [String] == ["noise:20.0", "speed:1.1"])
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--augment", "reverb:3"]).status == 2)
+    }
+
+    /// After early stopping and calibration on the validation speaker, a vector
+    /// model is fitted again on every training speaker for the epoch validation
+    /// chose, keeping the calibration; --no-refit (or `refitsOnAllSpeakers = false`)
+    /// keeps the first fit.
+    @Test func vectorModelsRefitOnAllTrainingSpeakers() throws {
+        let items = try CorpusReader().readManifest(Self.corpus.manifest)
+        let dataset = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        let labels = dataset.labels, all = Array(dataset.items.indices)
+        var options = TrainingOptions()
+        options.maximumEpochs = 25
+        let refitted = Trainer.train(dataset, labels: labels, options: options)
+        options.refitsOnAllSpeakers = false
+        let kept = Trainer.train(dataset, labels: labels, options: options)
+
+        // The same first fit: same history, validation and calibration.
+        #expect(refitted.history.count == kept.history.count && refitted.validationSpeakers == kept.validationSpeakers)
+        #expect(refitted.validationSpeakers.count == 1)
+        #expect(refitted.validation?.accuracy == kept.validation?.accuracy)
+        #expect(refitted.model.classifier.temperature == kept.model.classifier.temperature)
+        #expect(kept.refitEpochs == nil && kept.model.description.training?.refitEpochs == nil)
+        // The refit runs for the first epoch with the best validation UAR.
+        var best = 0
+        for (i, record) in refitted.history.enumerated() where (record.validationUAR ?? -1) > (refitted.history[best].validationUAR ?? -1) { best = i }
+        #expect(refitted.refitEpochs == best + 1 && refitted.model.description.training?.refitEpochs == best + 1)
+        // Its standardization statistics are those of every training file, validation speaker included.
+        let rows = dataset.trainingMatrix(all, labels: labels).features
+        let network = try #require(refitted.model.classifier as? NeuralNetworkClassifier)
+        let firstFit = try #require(kept.model.classifier as? NeuralNetworkClassifier)
+        let column = 3
+        let mean = (0..<rows.rows).map { Double(rows[$0, column]) }.reduce(0, +) / Double(rows.rows)
+        #expect(abs(Double(network.standardizer?.mean[column] ?? .nan) - mean) < 1e-3 * max(1, abs(mean)))
+        #expect(abs(Double(firstFit.standardizer?.mean[column] ?? .nan) - mean) > 1e-3 * max(1, abs(mean)), "the first fit saw fewer files")
+
+        // Logistic regression is not stopped early: it runs its 50 epochs and refits for as many.
+        options.refitsOnAllSpeakers = nil
+        options.architecture = .logreg
+        options.maximumEpochs = nil
+        let linear = Trainer.train(dataset, labels: labels, options: options)
+        #expect(linear.history.count == 50 && linear.refitEpochs == 50, "\(linear.history.count) \(linear.refitEpochs ?? -1)")
+
+        // Trees refit too (no epochs), and the command line says so or not.
+        options.architecture = .forest
+        #expect(Trainer.train(dataset, labels: labels, options: options).refitEpochs == 0)
+        let model = Self.corpus.workspace.file("refit.safetensors")
+        for noRefit in [false, true] {
+            let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "25",
+                                  "--out", model, "--format", "json"] + (noRefit ? ["--no-refit"] : []))
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect((summary["refit_epochs"] as? Int).map { $0 > 0 } == (noRefit ? nil : true), "\(summary)")
+            let info = try SERRun(["model", "info", model])
+            #expect(info.stdout.contains("refitted on all of them") == !noRefit, "\(info.stdout)")
+        }
     }
 
     /// --speaker-normalization trains on per-speaker z-scores and says so in the

@@ -62,6 +62,32 @@ import Testing
         func matches(_ expected: [Matrix]) -> Bool { lock.withLock { zip(seen, expected).allSatisfy { all, e in all.allSatisfy { $0 == e } } } }
     }
 
+    /// With `stopsEarly` off, validation is measured every epoch but neither stops
+    /// training nor picks the weights: the model equals one trained without validation.
+    @Test func trainingOnPastValidationKeepsTheLastEpoch() {
+        let (train, targets) = blobs(150, seed: 7)
+        let (held, heldTargets) = blobs(60, seed: 8)
+        var configuration = NeuralNetworkConfiguration()
+        configuration.hiddenLayers = []
+        configuration.maximumEpochs = 25
+        configuration.patience = 1
+        configuration.stopsEarly = false
+        let measured = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        measured.fit(LabelledMatrix(features: train, targets: targets), validation: LabelledMatrix(features: held, targets: heldTargets))
+        let blind = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        blind.fit(LabelledMatrix(features: train, targets: targets))
+        #expect(measured.history.count == 25 && measured.history.allSatisfy { $0.validationUAR != nil })
+        #expect(measured.probabilities(held) == blind.probabilities(held))
+        // The default stops: patience 1 ends training at the first epoch without a better UAR,
+        // and keeps the best epoch's weights rather than the last.
+        configuration.stopsEarly = nil
+        let stopped = NeuralNetworkClassifier(labels: ["a", "b", "c"], configuration: configuration)
+        stopped.fit(LabelledMatrix(features: train, targets: targets), validation: LabelledMatrix(features: held, targets: heldTargets))
+        let uars = stopped.history.compactMap(\.validationUAR)
+        #expect(uars.count == stopped.history.count && uars.count >= 2)
+        #expect(uars.count == 25 || uars[uars.count - 1] <= uars.dropLast().max() ?? 0, "stopped right after a non-improving epoch")
+    }
+
     @Test func sameSeedSameModel() {
         let (train, targets) = blobs(90, seed: 3)
         var configuration = NeuralNetworkConfiguration()
