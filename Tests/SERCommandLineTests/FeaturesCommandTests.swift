@@ -54,6 +54,29 @@ import Testing
         #expect((sidecar?["paths"] as? [String])?.count == 2)
     }
 
+    /// --pool functionals: eleven named statistics per row, the median and the
+    /// extremes being those of the frames `--frames` writes for the same file.
+    @Test func functionalsPoolNamesElevenStatisticsOfTheFrames() throws {
+        let workspace = Workspace()
+        let input = try workspace.stereoTone("tone.wav", seconds: 0.8)
+        let run = try SERRun(["features", input, "--feature", "rms", "--pool", "functionals", "--out", "-"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        #expect(header == ["path", "rms_mean", "rms_std", "rms_p10", "rms_p50", "rms_p90", "rms_p10_p90_range",
+                           "rms_skewness", "rms_kurtosis", "rms_slope", "rms_min", "rms_max"])
+        let row = lines[1].split(separator: ",").dropFirst().compactMap { Double(String($0)) }
+        let framesPath = workspace.file("rms.npy")
+        #expect(try SERRun(["features", input, "--feature", "rms", "--frames", "--out", framesPath]).status == 0)
+        let frames = try NumPyArray(contentsOf: framesPath).values.map(Double.init).sorted()
+        #expect(row.count == 11 && frames.count > 10)
+        let middle = Double(frames.count - 1) / 2
+        let median = (frames[Int(middle.rounded(.down))] + frames[Int(middle.rounded(.up))]) / 2
+        #expect(abs(row[3] - median) <= 1e-6 * max(1, median), "median \(row[3]) vs \(median)")
+        let extremes = lines[1].split(separator: ",").suffix(2).compactMap { Float(String($0)) }
+        #expect(extremes.map(Double.init) == [frames.first, frames.last].compactMap { $0 }, "min and max are frame values")
+    }
+
     @Test func pitchOfAToneIsTrackedAndPooledOverVoicedFrames() throws {
         let workspace = Workspace()
         let path = workspace.file("a3.wav")
