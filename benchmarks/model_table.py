@@ -9,8 +9,11 @@ cores (a 2-D CNN about 3 minutes per RAVDESS fold, 8 per CREMA-D fold).
 With --speaker-normalization the vector models train on per-speaker z-scores
 (each test speaker standardized by its own recordings): a separate protocol.
 
+--features PRESET (e.g. functionals) and --augment RECIPE apply to the vector
+models; the CNNs and LSTMs keep their log-mel input.
+
 Usage: python3 benchmarks/model_table.py [--corpora ravdess crema-d] [--architectures mlp logreg cnn ...]
-                                         [--speaker-normalization]
+                                         [--speaker-normalization] [--features functionals] [--augment RECIPE]
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
@@ -24,7 +27,10 @@ parser.add_argument("--architectures", nargs="+",
                     default=["mlp", "logreg", "boosted", "forest", "tree", "cnn", "lstm", "bilstm", "cnn1d"])
 parser.add_argument("--speaker-normalization", action="store_true",
                     help="z-score features per speaker (vector models only)")
+parser.add_argument("--features", help="vector preset for mlp, logreg and the trees (default: ser's, rich)")
+parser.add_argument("--augment", help="--augment recipe, e.g. noise:15,speed:0.9,speed:1.1,pitch:2")
 arguments = parser.parse_args()
+networks = {"cnn", "cnn1d", "lstm", "bilstm"}
 extra = ["--speaker-normalization"] if arguments.speaker_normalization else []
 if not os.path.exists(ser):
     sys.exit("build first: swift build -c release")
@@ -38,7 +44,9 @@ for corpus in arguments.corpora:
     for architecture in arguments.architectures:
         started = time.time()
         run = subprocess.run([ser, "train", "--data", folder, "--architecture", architecture, "--cv", "speakers:5",
-                              "--format", "json"] + extra, capture_output=True, text=True, env=dict(os.environ, CI="1"))
+                              "--format", "json"] + extra
+                             + (["--features", arguments.features] if arguments.features and architecture not in networks else [])
+                             + (["--augment", arguments.augment] if arguments.augment else []), capture_output=True, text=True, env=dict(os.environ, CI="1"))
         seconds = time.time() - started
         if run.returncode != 0:
             print(f"{architecture:<12} {corpus:<10} failed: {run.stderr.strip()[-200:]}")
