@@ -39,8 +39,9 @@ public enum ClassifierFile {
             return try NeuralNetworkClassifier(modelFile: file, source: source)
         case "tree", "forest": return try ForestClassifier(modelFile: file, source: source)
         case "boosted": return try BoostedTreesClassifier(modelFile: file, source: source)
+        case "ensemble": return try EnsembleClassifier(modelFile: file, source: source)
         case let other:
-            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads \(NeuralNetworkClassifier.architectureNames.sorted().joined(separator: ", ")), tree, forest and boosted)")
+            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads \(NeuralNetworkClassifier.architectureNames.sorted().joined(separator: ", ")), tree, forest, boosted and ensemble)")
         }
     }
 }

@@ -47,6 +47,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     }
 
     public var architecture: String
+    /// How many models of `architecture`, trained with different seeds, average
+    /// their probabilities (`EnsembleClassifier`); nil for a single model.
+    public var ensembleSize: Int?
     public var labels: [String]
     public var genderLabels: [String]?
     public var features: Features
@@ -65,6 +68,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case architecture, labels, features, training, validation, command, seed, created
+        case ensembleSize = "ensemble_size"
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization"
     }

@@ -104,6 +104,9 @@ public struct TrainingOptions: Sendable {
     public var schedule: LearningRateSchedule?
     public var learningRate: Float?
     public var weightDecay: Float?
+    /// Models trained with seeds `seed`, `seed + 7919`, … whose probabilities are
+    /// averaged (`EnsembleClassifier`); 1 trains a single model.
+    public var ensembleSize = 1
     /// Whether, after early stopping and calibration on the validation speakers,
     /// the model is trained again on all its training speakers (validation ones
     /// included) for the epochs early stopping chose, keeping the calibration
@@ -160,6 +163,9 @@ public enum Trainer {
     /// temperature scaling on held-out validation speakers, the best epoch kept.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
                              checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
+        if options.ensembleSize > 1 {
+            return trainEnsemble(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
+        }
         let all = indices ?? Array(dataset.items.indices)
         let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
                                                     seed: options.seed, allowsLeakage: options.allowsLeakage)
@@ -203,6 +209,48 @@ public enum Trainer {
         let model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
         return TrainingOutcome(model: model, validation: metrics, history: history, validationSpeakers: speakers,
                                refitEpochs: refitEpochs)
+    }
+
+    /// `options.ensembleSize` single models with successive seeds, each with its own
+    /// validation speakers, calibration and refit, averaged. The outcome's history,
+    /// validation metrics and speakers are the first member's (the others have
+    /// been refitted on those speakers, so the ensemble has no held-out speakers).
+    private static func trainEnsemble(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
+                                      checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
+        var memberOptions = options
+        memberOptions.ensembleSize = 1
+        var outcomes: [TrainingOutcome] = []
+        for member in 0..<options.ensembleSize {
+            memberOptions.seed = memberSeed(options.seed, member)
+            let memberCheckpoint = checkpoint.map {
+                NeuralNetworkClassifier.Checkpointing(path: memberCheckpointPath($0.path, member),
+                                                      fingerprint: $0.fingerprint + ";member:\(member)", onEpoch: $0.onEpoch)
+            }
+            outcomes.append(train(dataset, indices: indices, labels: labels, options: memberOptions, checkpoint: memberCheckpoint))
+        }
+        var description = outcomes[0].model.description
+        description.ensembleSize = options.ensembleSize
+        description.seed = options.seed
+        let ensemble = EnsembleClassifier(members: outcomes.map(\.model.classifier))
+        return TrainingOutcome(model: EmotionModel(classifier: ensemble, preset: dataset.preset, description: description),
+                               validation: outcomes[0].validation, history: outcomes[0].history,
+                               validationSpeakers: outcomes[0].validationSpeakers, refitEpochs: outcomes[0].refitEpochs)
+    }
+
+    /// The seed of ensemble member `member` (the first keeps the run's seed).
+    public static func memberSeed(_ seed: UInt64, _ member: Int) -> UInt64 { seed &+ UInt64(member) &* 7919 }
+
+    /// Where ensemble member `member` keeps its checkpoint (the first uses the run's).
+    public static func memberCheckpointPath(_ checkpointPath: String, _ member: Int) -> String {
+        member == 0 ? checkpointPath : checkpointPath + "-member\(member)"
+    }
+
+    /// Every checkpoint a training run with `ensembleSize` members may leave beside `checkpointPath`.
+    public static func checkpointPaths(_ checkpointPath: String, ensembleSize: Int) -> [String] {
+        (0..<max(1, ensembleSize)).flatMap { member in
+            let path = memberCheckpointPath(checkpointPath, member)
+            return [path, refitCheckpointPath(path)]
+        }
     }
 
     /// Where the refit on all speakers keeps its checkpoint, beside the first fit's `checkpointPath`.

@@ -31,7 +31,7 @@ struct ModelCommand: ParsableCommand {
                                                  layers: layers, temperature: Double(loaded.classifier.temperature)))
             case .table:
                 var lines = ["model: \(path)"]
-                lines.append("architecture: \(d.architecture), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
+                lines.append("architecture: \(d.architecture)\(d.ensembleSize.map { " × \($0) (ensemble)" } ?? ""), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
                              + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : ""))

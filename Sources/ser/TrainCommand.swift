@@ -131,6 +131,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the per-epoch log of the final model as JSON lines.", valueName: "file.jsonl")) var log: String?
     @Flag(help: "Keep the model fitted without the validation speakers (vector models are otherwise refitted on all training speakers once validation has chosen epochs and calibration).")
     var noRefit = false
+    @Option(help: "Train this many models with successive seeds and average their probabilities (1 to 20; each costs a full training).")
+    var ensemble = 1
     @Flag(help: "Ignore an existing checkpoint and start over.") var restart = false
     @Flag(help: "Neither read nor write the feature cache.") var noCache = false
     @Option(help: "Summary layout: table or json.") var format: ReportFormat = .table
@@ -155,6 +157,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
+        if !(1...20).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 20.") }
         if speakerNormalization && architecture.designKind != nil {
             throw ValidationError("--speaker-normalization applies to feature vectors (mlp, logreg, tree, forest, boosted), not to \(architecture.rawValue)'s log-mel images.")
         }
@@ -202,6 +205,7 @@ struct TrainCommand: ParsableCommand {
         options.weightDecay = weightDecay
         options.balancesCorpora = balanceCorpora
         if noRefit { options.refitsOnAllSpeakers = false }
+        options.ensembleSize = ensemble
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 
         var crossValidation: CrossValidationSummary?
@@ -226,11 +230,12 @@ struct TrainCommand: ParsableCommand {
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
                 learningRate: learningRate, weightDecay: weightDecay, balanceCorpora: balanceCorpora ? true : nil,
-                speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil)).utf8))
+                speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil,
+                ensemble: ensemble > 1 ? ensemble : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
-            let refitCheckpointPath = Trainer.refitCheckpointPath(checkpointPath)
+            let checkpointPaths = Trainer.checkpointPaths(checkpointPath, ensembleSize: ensemble)
             if restart {
-                for path in [checkpointPath, refitCheckpointPath] { try? FileManager.default.removeItem(atPath: path) }
+                for path in checkpointPaths { try? FileManager.default.removeItem(atPath: path) }
             }
             let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
                                             label: architecture.isTreeModel ? "trees" : "epochs")
@@ -251,13 +256,13 @@ struct TrainCommand: ParsableCommand {
             result.model.description.serVersion = SER.version
             try result.model.write(to: out)
             if let log { try writeLog(result.history, to: log) }
-            for path in [checkpointPath, refitCheckpointPath] { try? FileManager.default.removeItem(atPath: path) }
+            for path in checkpointPaths { try? FileManager.default.removeItem(atPath: path) }
             outcome = result
         }
 
         let trainingSeconds = Date().timeIntervalSince(started) - featureSeconds
         let summary = TrainingSummary(
-            architecture: architecture.rawValue, features: features.rawValue, sampleRate: 16000, labels: labels,
+            architecture: architecture.rawValue, ensembleSize: ensemble > 1 ? ensemble : nil, features: features.rawValue, sampleRate: 16000, labels: labels,
             files: dataset.items.count, speakers: Set(dataset.items.compactMap(\.speaker)).count,
             excluded: scan.excluded.count + dataset.failures.count, counts: dataset.counts(),
             crossValidation: crossValidation, validation: outcome?.validation, validationSpeakers: outcome?.validationSpeakers,
@@ -310,11 +315,14 @@ private struct FingerprintInput: Encodable {
     var optimizer: String?, schedule: String?, learningRate: Float?, weightDecay: Float?, balanceCorpora: Bool?
     var speakerNormalization: Bool?
     var noRefit: Bool?
+    var ensemble: Int?
 }
 
 /// What `ser train` prints (table) or writes (JSON), and what the report shows.
 struct TrainingSummary: Encodable {
     var architecture: String
+    /// Models averaged (`--ensemble`); nil for one.
+    var ensembleSize: Int?
     var features: String
     var sampleRate: Int
     var labels: [String]
@@ -344,7 +352,7 @@ struct TrainingSummary: Encodable {
     enum CodingKeys: String, CodingKey {
         case augmentation, augmentedCopies = "augmented_copies", featureNormalization = "feature_normalization"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
-        case refitEpochs = "refit_epochs"
+        case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
         case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"
     }
@@ -352,7 +360,7 @@ struct TrainingSummary: Encodable {
     var text: String {
         var lines: [String] = []
         if allowsLeakage { lines.append("WARNING: leaky random split (--allow-leakage): speakers are in both train and test.") }
-        lines.append("\(architecture) on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
+        lines.append("\(architecture)\(ensembleSize.map { " × \($0) (ensemble)" } ?? "") on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
         if featureNormalization == "speaker" {
             lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
         }

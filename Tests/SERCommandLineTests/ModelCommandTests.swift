@@ -226,6 +226,30 @@ import Testing
         }
     }
 
+    /// --ensemble N trains N seeds and averages them: the model file says so,
+    /// loads, and predicts; out-of-range sizes are usage errors.
+    @Test func ensemblesTrainSaveAndPredict() throws {
+        let model = Self.corpus.workspace.file("ensemble.safetensors")
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "15",
+                              "--ensemble", "3", "--out", model, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["ensemble_size"] as? Int == 3)
+        let info = try SERRun(["model", "info", model])
+        #expect(info.status == 0 && info.stdout.contains("× 3 (ensemble)") && info.stdout.contains("ensemble of 3"), "\(info.stdout)")
+        let voice = Self.corpus.workspace.file("s0-happy-1.wav")
+        let predicted = try SERRun(["predict", voice, "--model", model, "--format", "json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let answer = (try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])?.first
+        #expect(answer?["emotion"] as? String == "happy", "\(answer ?? [:])")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.workspace.file("."))
+            .filter { $0.hasPrefix("ensemble.safetensors.checkpoint") }
+        #expect(leftovers.isEmpty, "checkpoints removed after success: \(leftovers)")
+        for size in ["0", "21"] {
+            #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--ensemble", size]).status == 2)
+        }
+    }
+
     /// --speaker-normalization trains on per-speaker z-scores and says so in the
     /// summary and the model; such a model refuses a lone file, answers a set of
     /// one speaker's recordings given --same-speaker, and evaluates per speaker.

@@ -4,7 +4,7 @@ import Testing
 @testable import SERModels
 
 @Suite struct ModelFileTests {
-    func trained() -> (NeuralNetworkClassifier, Matrix) {
+    func trained(seed: UInt64 = 1) -> (NeuralNetworkClassifier, Matrix) {
         var generator = SplitMix64(seed: 8)
         let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in standardNormal(&generator) })
         let y = (0..<60).map { $0 % 3 }
@@ -12,6 +12,7 @@ import Testing
         var configuration = NeuralNetworkConfiguration()
         configuration.hiddenLayers = [8, 5]
         configuration.maximumEpochs = 3
+        configuration.seed = seed
         let model = NeuralNetworkClassifier(labels: ["calm", "sad", "angry"], configuration: configuration)
         model.fit(LabelledMatrix(features: x, targets: y, genders: genders))
         model.calibrate(on: LabelledMatrix(features: x, targets: y, genders: genders))
@@ -34,6 +35,43 @@ import Testing
         #expect(loaded.probabilities(x) == model.probabilities(x))
         #expect(loaded.hasGenderHead && loaded.genderProbabilities(x) == model.genderProbabilities(x))
         #expect(loaded.temperature == model.temperature && loaded.temperature != 1)
+    }
+
+    /// An ensemble answers with the mean of its members' calibrated probabilities,
+    /// and round-trips through one file that names each member's tensors apart.
+    @Test func ensembleAveragesItsMembersAndRoundTrips() throws {
+        let (first, x) = trained(seed: 1)
+        let (second, _) = trained(seed: 2)
+        let (third, _) = trained(seed: 3)
+        let ensemble = EnsembleClassifier(members: [first, second, third])
+        let p = ensemble.probabilities(x), members = [first, second, third].map { $0.probabilities(x) }
+        #expect(members[0] != members[1], "different seeds, different members")
+        for i in p.values.indices {
+            let mean = (members[0].values[i] + members[1].values[i] + members[2].values[i]) / 3
+            #expect(abs(p.values[i] - mean) < 1e-6)
+        }
+        #expect(ensemble.parameterCount == 3 * first.parameterCount && ensemble.hasGenderHead)
+        let gender = try #require(ensemble.genderProbabilities(x))
+        #expect(abs(gender[0, 0] + gender[0, 1] - 1) < 1e-5)
+
+        let file = ensemble.modelFile(metadata: ["extra": "kept"])
+        let reread = try SafeTensorsFile(data: file.encoded(), source: "e")
+        #expect(reread.metadata["architecture"] == "ensemble" && reread.metadata["extra"] == "kept")
+        #expect(reread.tensors.keys.contains("member.2.dense.0.weight"))
+        let loaded = try ClassifierFile.load(reread, source: "e")
+        #expect(loaded is EnsembleClassifier && loaded.labels == first.labels)
+        #expect(loaded.probabilities(x) == p && loaded.genderProbabilities(x) == gender)
+
+        // A damaged ensemble says what is wrong instead of loading part of itself.
+        var missing = reread
+        missing.metadata["member.1"] = nil
+        #expect(throws: SafeTensorsFile.Failure.self) { try ClassifierFile.load(missing, source: "e") }
+        var miscounted = reread
+        miscounted.metadata["members"] = "0"
+        #expect(throws: SafeTensorsFile.Failure.self) { try ClassifierFile.load(miscounted, source: "e") }
+        var emptied = reread
+        emptied.tensors = emptied.tensors.filter { !$0.key.hasPrefix("member.0.") }
+        #expect(throws: (any Error).self) { try ClassifierFile.load(emptied, source: "e") }
     }
 
     @Test func layoutFollowsTheSafetensorsSpecification() throws {
