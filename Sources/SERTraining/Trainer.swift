@@ -160,7 +160,10 @@ public enum Trainer {
     }
 
     /// Trains one model on `indices` (all examples by default): early stopping and
-    /// temperature scaling on held-out validation speakers, the best epoch kept.
+    /// temperature scaling on held-out validation speakers, the best epoch kept;
+    /// then, when `options.refits`, a fresh fit on all of `indices` for that many
+    /// epochs with the same calibration. With `options.ensembleSize` > 1, that many
+    /// such models with successive seeds, averaged.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
                              checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
         if options.ensembleSize > 1 {
