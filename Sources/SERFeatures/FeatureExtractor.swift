@@ -244,30 +244,36 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     /// left out; a row with no finite value pools to 0, so tables stay finite.
     /// Values are statistic-major: every row's first statistic, then every row's second, and so on.
     public func pool(_ matrix: FeatureMatrix) -> [Float] {
-        if self == .functionals { return FunctionalStatistic.pool(matrix) }
+        switch self {
+        case .mean: return Self.moments(matrix, withDeviations: false).means
+        case .std: return Self.moments(matrix, withDeviations: true).deviations
+        case .meanStd:
+            let (means, deviations) = Self.moments(matrix, withDeviations: true)
+            return means + deviations
+        case .functionals: return FunctionalStatistic.pool(matrix)
+        }
+    }
+
+    /// Each row's mean and (when asked) population standard deviation, NaN skipped.
+    private static func moments(_ matrix: FeatureMatrix, withDeviations: Bool) -> (means: [Float], deviations: [Float]) {
         var means = [Float](repeating: 0, count: matrix.rows)
         var deviations = [Float](repeating: 0, count: matrix.rows)
         matrix.values.withUnsafeBufferPointer { all in
             for r in 0..<matrix.rows {
                 let row = UnsafeBufferPointer(rebasing: all[(r * matrix.columns)..<((r + 1) * matrix.columns)])
-                let (sum, count) = Self.sumIgnoringNaN(row)
+                let (sum, count) = sumIgnoringNaN(row)
                 guard count > 0 else { continue }
                 let n = Double(count)
                 let mean = sum / n
                 means[r] = Float(mean)
-                if self != .mean {
+                if withDeviations {
                     var squares = 0.0
                     for value in row where !value.isNaN { squares += (Double(value) - mean) * (Double(value) - mean) }
                     deviations[r] = Float((squares / n).squareRoot())
                 }
             }
         }
-        switch self {
-        case .mean: return means
-        case .std: return deviations
-        case .meanStd: return means + deviations
-        case .functionals: return FunctionalStatistic.pool(matrix)
-        }
+        return (means, deviations)
     }
 
     /// The sum (in double precision) and count of the values that are not NaN,
@@ -423,8 +429,13 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         if let (frames, bands) = imageShape { return try logMelImage(extractor, samples: samples, frames: frames, bands: bands) }
         let frames = try extractor.frames(parts.map(\.0), samples: samples, concurrently: concurrently)
         return parts.flatMap { kind, pooling in
-            guard var matrix = frames[kind] else { return [Float](repeating: 0, count: 0) }
-            if pooledInDecibels(kind) { matrix = Self.decibelsPerFrame(matrix, isPower: kind == .melspectrogram) }
+            guard var matrix = frames[kind] else { preconditionFailure("FeatureExtractor.frames returns every kind it is asked for") }
+            if pooledInDecibels(kind) {
+                // dB re full scale, floored 100 dB under it, frame by frame (no dynamic-range clamp).
+                matrix = kind == .melspectrogram
+                    ? DecibelScaling(minimum: 1e-10, dynamicRange: nil).powerToDecibels(matrix)
+                    : DecibelScaling(minimum: 1e-5, dynamicRange: nil).amplitudeToDecibels(matrix)
+            }
             let pooled = pooling.pool(matrix)
             // richmel: each band's mean power in dB, floored 100 dB under full scale.
             guard self == .richmel, kind == .melspectrogram else { return pooled }
@@ -435,13 +446,6 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// Whether the preset pools `kind` frame by frame in dB (functionals' level and log-mel).
     private func pooledInDecibels(_ kind: FeatureKind) -> Bool {
         self == .functionals && (kind == .melspectrogram || kind == .rms)
-    }
-
-    /// Each value in dB re full scale, floored 100 dB under it (power, or amplitude).
-    private static func decibelsPerFrame(_ matrix: FeatureMatrix, isPower: Bool) -> FeatureMatrix {
-        let scale: Float = isPower ? 10 : 20, floor: Float = isPower ? 1e-10 : 1e-5
-        return FeatureMatrix(rows: matrix.rows, columns: matrix.columns,
-                             values: matrix.values.map { scale * log10(max($0, floor)) })
     }
 
     /// The `logmel` image: dB relative to the loudest value, floored, centred in `frames`;

@@ -241,10 +241,10 @@ public enum Trainer {
     }
 
     /// The seed of ensemble member `member` (the first keeps the run's seed).
-    public static func memberSeed(_ seed: UInt64, _ member: Int) -> UInt64 { seed &+ UInt64(member) &* 7919 }
+    static func memberSeed(_ seed: UInt64, _ member: Int) -> UInt64 { seed &+ UInt64(member) &* 7919 }
 
     /// Where ensemble member `member` keeps its checkpoint (the first uses the run's).
-    public static func memberCheckpointPath(_ checkpointPath: String, _ member: Int) -> String {
+    static func memberCheckpointPath(_ checkpointPath: String, _ member: Int) -> String {
         member == 0 ? checkpointPath : checkpointPath + "-member\(member)"
     }
 
