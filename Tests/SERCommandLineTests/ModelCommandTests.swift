@@ -29,6 +29,14 @@ import Testing
         return (workspace, manifest)
     }()
 
+    /// The JSON object a command printed, after checking that it succeeded
+    /// (a failure is recorded with its standard error, at the caller's line).
+    func jsonObject(printedBy run: SERRun, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        #expect(run.status == 0, "\(run.stderr)", sourceLocation: sourceLocation)
+        return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
+                            sourceLocation: sourceLocation)
+    }
+
     static let trained: (model: String, run: SERRun?) = {
         let model = corpus.workspace.file("model.safetensors")
         let run = try? SERRun(["train", "--manifest", corpus.manifest, "--cv", "speakers:2", "--out", model, "--epochs", "30",
@@ -39,8 +47,7 @@ import Testing
 
     @Test func trainCrossValidatesAndWritesModelReportAndLog() throws {
         let run = try #require(Self.trained.run)
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         let cv = try #require(summary["cross_validation"] as? [String: Any])
         #expect((cv["folds"] as? [Any])?.count == 2)
         #expect(summary["labels"] as? [String] == ["happy", "sad"])
@@ -61,8 +68,7 @@ import Testing
     @Test func modelInfoDescribesTheModel() throws {
         _ = Self.trained
         let run = try SERRun(["model", "info", Self.trained.model, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let info = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let info = try jsonObject(printedBy: run)
         let description = try #require(info["description"] as? [String: Any])
         #expect(description["labels"] as? [String] == ["happy", "sad"])
         #expect(description["gender_labels"] as? [String] == ["female", "male"])
@@ -78,8 +84,7 @@ import Testing
         let report = Self.corpus.workspace.file("forest.html")
         let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "forest", "--cv", "speakers:2",
                               "--out", model, "--report", report, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         #expect(summary["architecture"] as? String == "forest")
         let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
         #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
@@ -102,8 +107,7 @@ import Testing
         let model = Self.corpus.workspace.file("cnn1d.safetensors")
         let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "cnn1d", "--cv", "speakers:2",
                               "--epochs", "15", "--out", model, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         #expect(summary["architecture"] as? String == "cnn1d" && summary["features"] as? String == "logmel")
         let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
         #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
@@ -164,8 +168,7 @@ import Testing
         }
         let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--epochs", "20",
                               "--augment", "noise:20,speed:1.1", "--features", "classic180", "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         #expect(summary["augmented_copies"] as? Int == 2 * dataset.items.count)
         #expect(summary["augmentation"] as? [String] == ["noise:20.0", "speed:1.1"])
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--augment", "reverb:3"]).status == 2)
@@ -218,8 +221,7 @@ import Testing
         for noRefit in [false, true] {
             let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "25",
                                   "--out", model, "--format", "json"] + (noRefit ? ["--no-refit"] : []))
-            #expect(run.status == 0, "\(run.stderr)")
-            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let summary = try jsonObject(printedBy: run)
             #expect((summary["refit_epochs"] as? Int).map { $0 > 0 } == (noRefit ? nil : true), "\(summary)")
             let info = try SERRun(["model", "info", model])
             #expect(info.stdout.contains("refitted on all of them") == !noRefit, "\(info.stdout)")
@@ -232,8 +234,7 @@ import Testing
         let model = Self.corpus.workspace.file("ensemble.safetensors")
         let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "15",
                               "--ensemble", "3", "--out", model, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         #expect(summary["ensemble_size"] as? Int == 3)
         let info = try SERRun(["model", "info", model])
         #expect(info.status == 0 && info.stdout.contains("× 3 (ensemble)") && info.stdout.contains("ensemble of 3"), "\(info.stdout)")
@@ -257,8 +258,7 @@ import Testing
         let model = Self.corpus.workspace.file("speaker-normalized.safetensors")
         let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "logreg", "--speaker-normalization",
                               "--cv", "speakers:2", "--out", model, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let summary = try jsonObject(printedBy: run)
         #expect(summary["feature_normalization"] as? String == "speaker")
         let pooled = try #require((summary["cross_validation"] as? [String: Any])?["pooled"] as? [String: Any])
         #expect((pooled["accuracy"] as? Double ?? 0) > 0.8, "\(pooled)")
@@ -290,8 +290,7 @@ import Testing
     @Test func evaluateReportsTheDocumentedKeys() throws {
         _ = Self.trained
         let run = try SERRun(["evaluate", "--model", Self.trained.model, "--manifest", Self.corpus.manifest, "--format", "json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let result = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let result = try jsonObject(printedBy: run)
         for key in ["accuracy", "uar", "macro_f1", "n", "labels", "confusion", "per_class", "per_corpus", "ece", "skipped"] {
             #expect(result[key] != nil, "missing \(key)")
         }
