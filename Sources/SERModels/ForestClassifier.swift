@@ -261,7 +261,7 @@ public final class ForestClassifier: EmotionClassifier {
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
         temperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
-                                                      targets: validation.targets)
+                                                      targets: validation.targets, labelMasks: validation.labelMasks)
         let known = validation.genders.indices.filter { validation.genders[$0] != nil }
         if hasGenderHead && !known.isEmpty {
             let votes = Self.vote(genderTrees, validation.features.rows(known), classes: NeuralNetworkClassifier.genderLabels.count)

@@ -113,14 +113,21 @@ public struct LabelledMatrix: Sendable {
     /// How much each row counts in the training loss (nil: equally); e.g. to make
     /// pooled corpora weigh the same whatever their sizes (`--balance-corpora`).
     public var rowWeights: [Float]?
+    /// Which labels each row can carry (nil: all). Pooled corpora differ: CREMA-D
+    /// has no calm, so a CREMA-D recording says nothing about calm. Networks
+    /// train each row's softmax over its permitted labels only, and decisions on
+    /// a row choose among them (`permittedDecision`).
+    public var labelMasks: [[Bool]]?
 
-    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil) {
+    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil, labelMasks: [[Bool]]? = nil) {
         precondition(features.rows == targets.count, "one target per row")
         precondition(rowWeights.map { $0.count == targets.count } ?? true, "one weight per row")
+        precondition(labelMasks.map { $0.count == targets.count } ?? true, "one label mask per row")
         self.features = features
         self.targets = targets
         self.genders = genders ?? [Int?](repeating: nil, count: targets.count)
         self.rowWeights = rowWeights
+        self.labelMasks = labelMasks
     }
 }
 
@@ -294,9 +301,10 @@ public final class NeuralNetworkClassifier {
                                          trainAccuracy: Double(correct) / Double(max(1, x.rows)))
                 if let validation, let validationX {
                     let logits = emotionLogits(standardized: validationX)
-                    let predicted = (0..<logits.rows).map { argmax(logits, row: $0) }
+                    let predicted = (0..<logits.rows).map { argmax(logits, row: $0, permitted: validation.labelMasks?[$0]) }
                     let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
-                    record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets).loss)
+                    record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets,
+                                                                                         labelMasks: validation.labelMasks).loss)
                     record.validationAccuracy = metrics.accuracy
                     record.validationUAR = metrics.uar
                     if metrics.uar > bestUAR {
@@ -373,9 +381,11 @@ public final class NeuralNetworkClassifier {
             for layer in trunk { hidden = layer.forward(hidden, training: true) }
             let logits = emotionHead.forward(hidden, training: true)
             let targets = rows.map { training.targets[$0] }
+            let masks = training.labelMasks.map { m in rows.map { m[$0] } }
             let (value, gradient) = loss.lossAndGradient(logits: logits, targets: targets,
-                                                         rowWeights: training.rowWeights.map { w in rows.map { w[$0] } })
-            let correct = (0..<rows.count).filter { argmax(logits, row: $0) == targets[$0] }.count
+                                                         rowWeights: training.rowWeights.map { w in rows.map { w[$0] } },
+                                                         labelMasks: masks)
+            let correct = (0..<rows.count).filter { argmax(logits, row: $0, permitted: masks?[$0]) == targets[$0] }.count
             var g = emotionHead.backward(gradient)
             if let genderHead {
                 let known = rows.indices.filter { training.genders[rows[$0]] != nil }
@@ -403,7 +413,7 @@ public final class NeuralNetworkClassifier {
         guard let standardizer, validation.features.rows > 0 else { return }
         let x = standardizer.apply(validation.features)
         let (emotion, gender) = logits(standardized: x)
-        temperature = Self.fittedTemperature(logits: emotion, targets: validation.targets)
+        temperature = Self.fittedTemperature(logits: emotion, targets: validation.targets, labelMasks: validation.labelMasks)
         if let gender {
             let known = validation.genders.indices.filter { validation.genders[$0] != nil }
             if !known.isEmpty {
@@ -416,12 +426,13 @@ public final class NeuralNetworkClassifier {
         (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
     }
 
-    /// Golden-section search over log T in [0.05, 20].
-    static func fittedTemperature(logits: Matrix, targets: [Int]) -> Float {
+    /// Golden-section search over log T in [0.05, 20]; with `labelMasks`, each
+    /// row's likelihood is over the labels it can carry.
+    static func fittedTemperature(logits: Matrix, targets: [Int], labelMasks: [[Bool]]? = nil) -> Float {
         func nll(_ logT: Double) -> Double {
             let t = Float(exp(logT))
             let scaled = logits.divided(by: t)
-            return Double(SoftmaxCrossEntropy().lossAndGradient(logits: scaled, targets: targets).loss)
+            return Double(SoftmaxCrossEntropy().lossAndGradient(logits: scaled, targets: targets, labelMasks: labelMasks).loss)
         }
         var a = log(0.05), b = log(20.0)
         let ratio = (5.0.squareRoot() - 1) / 2
@@ -594,8 +605,9 @@ public final class NeuralNetworkClassifier {
     }
 }
 
-func argmax(_ m: Matrix, row r: Int) -> Int {
-    var best = 0
-    for c in 1..<m.columns where m[r, c] > m[r, best] { best = c }
-    return best
+/// The column of row `r`'s largest value among those `permitted` allows (all when nil).
+func argmax(_ m: Matrix, row r: Int, permitted: [Bool]? = nil) -> Int {
+    var best = -1
+    for c in 0..<m.columns where (permitted?[c] ?? true) && (best < 0 || m[r, c] > m[r, best]) { best = c }
+    return max(best, 0)
 }

@@ -121,11 +121,14 @@ public struct FeatureDataset: Sendable {
     }
 
     /// The examples at `indices` and their augmented copies, for fitting; with
-    /// `balancingCorpora`, row weights that give every corpus the same total weight.
-    public func trainingMatrix(_ indices: [Int], labels: [String], balancingCorpora: Bool = false) -> LabelledMatrix {
+    /// `balancingCorpora`, row weights that give every corpus the same total weight;
+    /// with `maskingLabels`, each row's label mask (see `labelMasks(_:labels:)`).
+    public func trainingMatrix(_ indices: [Int], labels: [String], balancingCorpora: Bool = false,
+                               maskingLabels: Bool = true) -> LabelledMatrix {
         guard !augmented.isEmpty else {
             var training = matrix(indices, labels: labels)
             training.rowWeights = balancingCorpora ? corpusBalance(indices) : nil
+            if !maskingLabels { training.labelMasks = nil }
             return training
         }
         var rows = indices, values: [Float] = []
@@ -135,6 +138,7 @@ public struct FeatureDataset: Sendable {
         }
         var training = labelled(Matrix(rows: rows.count, columns: vectors.first?.count ?? 0, values: values), rows: rows, labels: labels)
         training.rowWeights = balancingCorpora ? corpusBalance(rows) : nil
+        if !maskingLabels { training.labelMasks = nil }
         return training
     }
 
@@ -146,6 +150,21 @@ public struct FeatureDataset: Sendable {
         for row in rows { sizes[items[row].corpus, default: 0] += 1 }
         guard sizes.count > 1 else { return nil }
         return rows.map { Float(rows.count) / Float(sizes.count * sizes[items[$0].corpus]!) }
+    }
+
+    /// The labels each corpus's recordings carry here (RAVDESS all eight, CREMA-D six).
+    public var labelsByCorpus: [CorpusName: Set<String>] {
+        var sets: [CorpusName: Set<String>] = [:]
+        for item in items { sets[item.corpus, default: []].insert(item.label) }
+        return sets
+    }
+
+    /// For each of `rows`, which of `labels` its corpus carries; nil when every
+    /// row's corpus carries them all (a single corpus, say), so nothing is masked.
+    public func labelMasks(_ rows: [Int], labels: [String]) -> [[Bool]]? {
+        let masks = labelsByCorpus.mapValues { carried in labels.map(carried.contains) }
+        guard masks.values.contains(where: { $0.contains(false) }) else { return nil }
+        return rows.map { masks[items[$0].corpus]! }
     }
 
     /// Labels present in the data, in the canonical emotion order, then any others alphabetically.
@@ -164,7 +183,7 @@ public struct FeatureDataset: Sendable {
         return labelled(Matrix(rows: indices.count, columns: columns, values: values), rows: indices, labels: labels)
     }
 
-    /// Rows of features with the label and gender of the items they come from.
+    /// Rows of features with the label, gender and label mask of the items they come from.
     private func labelled(_ features: Matrix, rows: [Int], labels: [String]) -> LabelledMatrix {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         return LabelledMatrix(features: features,
@@ -175,7 +194,8 @@ public struct FeatureDataset: Sendable {
                                   case .male: return 1
                                   case .unknown: return nil
                                   }
-                              })
+                              },
+                              labelMasks: labelMasks(rows, labels: labels))
     }
 
     /// Files per corpus and label.

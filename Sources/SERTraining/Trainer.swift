@@ -99,6 +99,11 @@ public struct TrainingOptions: Sendable {
     /// Measured on the four development corpora (MLP, `rich`, 5 folds) it did not help:
     /// RAVDESS 49.5 % vs 49.3 %, CREMA-D 47.6 % vs 49.0 %; so it is off by default.
     public var balancesCorpora = false
+    /// Networks only: each pooled corpus's recordings train the softmax over the
+    /// labels that corpus carries (`LabelledMatrix.labelMasks`), so CREMA-D, which
+    /// has no calm, does not teach that its neutral voices are not calm. No effect
+    /// on a single corpus.
+    public var masksLabelsByCorpus = true
     /// Overrides of the networks' optimizer, learning-rate schedule and base rate.
     public var optimizer: OptimizerChoice?
     public var schedule: LearningRateSchedule?
@@ -283,32 +288,36 @@ public enum Trainer {
         if let rate = options.learningRate { configuration.learningRate = rate }
         if let decay = options.weightDecay { configuration.weightDecay = decay }
         let network = NeuralNetworkClassifier(labels: labels, configuration: configuration)
-        network.fit(dataset.trainingMatrix(rows, labels: labels, balancingCorpora: options.balancesCorpora),
+        network.fit(dataset.trainingMatrix(rows, labels: labels, balancingCorpora: options.balancesCorpora,
+                                           maskingLabels: options.masksLabelsByCorpus),
                     validation: validation, checkpoint: checkpoint)
         return (network, network.history)
     }
 
     /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
     public static func evaluate(_ classifier: any EmotionClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
-        let (predicted, confidence) = decisions(classifier, data.features)
+        let (predicted, confidence) = decisions(classifier, data.features, labelMasks: data.labelMasks)
         return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
     }
 
-    /// The most probable class of each row and its calibrated probability.
-    static func decisions(_ classifier: any EmotionClassifier, _ features: Matrix) -> (predicted: [Int], confidence: [Double]) {
+    /// The most probable class of each row among those its label mask permits,
+    /// and its calibrated probability renormalized over them (`permittedDecision`).
+    static func decisions(_ classifier: any EmotionClassifier, _ features: Matrix,
+                          labelMasks: [[Bool]]?) -> (predicted: [Int], confidence: [Double]) {
         let p = classifier.probabilities(features)
         var predicted: [Int] = [], confidence: [Double] = []
         for r in 0..<p.rows {
-            var best = 0
-            for c in 1..<max(1, p.columns) where p[r, c] > p[r, best] { best = c }
-            predicted.append(best)
-            confidence.append(Double(p[r, best]))
+            let decision = permittedDecision(p.values[(r * p.columns)..<((r + 1) * p.columns)], permitted: labelMasks?[r])
+            predicted.append(max(decision.index, 0))
+            confidence.append(decision.confidence)
         }
         return (predicted, confidence)
     }
 
     /// Cross-validates over the folds of `split`: each fold trains on the other
     /// speakers (with its own validation speakers) and is tested on its own.
+    /// Within each corpus, decisions choose among the labels it carries, as
+    /// `ser evaluate` scores them.
     public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
@@ -323,7 +332,8 @@ public enum Trainer {
             foldOptions.seed = options.seed &+ UInt64(fold)
             let outcome = Self.train(dataset, indices: trainIndices, labels: labels, options: foldOptions)
             let testData = dataset.matrix(testIndices, labels: labels)
-            let (foldPredicted, foldConfidence) = decisions(outcome.model.classifier, testData.features)
+            let (foldPredicted, foldConfidence) = decisions(outcome.model.classifier, testData.features,
+                                                            labelMasks: testData.labelMasks)
             let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
                                                 confidence: foldConfidence)
             predicted += foldPredicted

@@ -58,8 +58,7 @@ struct EvaluateCommand: ParsableCommand {
 
         let labels = emotionModel.labels
         let classifications = emotionModel.classify(dataset.vectors)
-        var allowedByCorpus: [CorpusName: Set<String>] = [:]
-        for item in dataset.items { allowedByCorpus[item.corpus, default: []].insert(item.label) }
+        let allowedByCorpus = dataset.labelsByCorpus
         var notes: [String] = []
         if emotionModel.normalizesPerSpeaker {
             notes.append("features z-scored per speaker, each by its own recordings (the model was trained with --speaker-normalization)")
@@ -68,17 +67,12 @@ struct EvaluateCommand: ParsableCommand {
             let allowed = labels.filter(allowedByCorpus[corpus]!.contains)
             notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")
         }
+        let permittedByCorpus = allowedByCorpus.mapValues { carried in labels.map(carried.contains) }
         var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
         var byCorpus: [CorpusName: (truth: [Int], predicted: [Int], confidence: [Double])] = [:]
         for (item, classification) in zip(dataset.items, classifications) {
-            let allowed = allowedByCorpus[item.corpus]!
-            var total = 0.0, best = -1, bestP = -1.0
-            for (index, label) in labels.enumerated() where allowed.contains(label) {
-                total += classification.probabilities[index]
-                if classification.probabilities[index] > bestP { bestP = classification.probabilities[index]; best = index }
-            }
+            let (best, p) = permittedDecision(classification.probabilities, permitted: permittedByCorpus[item.corpus])
             guard let target = labels.firstIndex(of: item.label), best >= 0 else { continue }
-            let p = total > 0 ? bestP / total : 0
             truth.append(target); predicted.append(best); confidence.append(p)
             byCorpus[item.corpus, default: ([], [], [])].truth.append(target)
             byCorpus[item.corpus]!.predicted.append(best)

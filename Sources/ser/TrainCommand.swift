@@ -119,6 +119,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Networks' base learning rate (default 0.001; logreg 0.003).") var learningRate: Float?
     @Option(help: "Networks' decoupled weight decay (AdamW) or L2 (SGD) (default 0.0001; logreg 3).") var weightDecay: Float?
     @Flag(help: "Networks: weight pooled corpora equally in the loss, whatever their sizes.") var balanceCorpora = false
+    @Flag(help: "Networks on pooled corpora: train each recording's softmax over every label, not only over the labels its corpus carries (CREMA-D has no calm or surprised).")
+    var noLabelMasks = false
     @Flag(help: ArgumentHelp("Vector features: z-score each speaker's features against that speaker's own recordings (no labels read; test speakers use their own). The model then classifies a set of one speaker's recordings (ser predict --same-speaker), not a lone file."))
     var speakerNormalization = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
@@ -152,8 +154,8 @@ struct TrainCommand: ParsableCommand {
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
                 : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (rich, richmel, functionals, classic180 or x193).")
         }
-        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil || balanceCorpora) {
-            throw ValidationError("--optimizer, --schedule, --learning-rate, --weight-decay and --balance-corpora set how networks train; \(architecture.rawValue) is a tree model.")
+        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil || balanceCorpora || noLabelMasks) {
+            throw ValidationError("--optimizer, --schedule, --learning-rate, --weight-decay, --balance-corpora and --no-label-masks set how networks train; \(architecture.rawValue) is a tree model.")
         }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
@@ -204,6 +206,7 @@ struct TrainCommand: ParsableCommand {
         options.learningRate = learningRate
         options.weightDecay = weightDecay
         options.balancesCorpora = balanceCorpora
+        options.masksLabelsByCorpus = !noLabelMasks
         if noRefit { options.refitsOnAllSpeakers = false }
         options.ensembleSize = ensemble
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
@@ -230,7 +233,7 @@ struct TrainCommand: ParsableCommand {
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
                 learningRate: learningRate, weightDecay: weightDecay, balanceCorpora: balanceCorpora ? true : nil,
-                speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil,
+                noLabelMasks: noLabelMasks ? true : nil, speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil,
                 ensemble: ensemble > 1 ? ensemble : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
             let checkpointPaths = Trainer.checkpointPaths(checkpointPath, ensembleSize: ensemble)
@@ -313,6 +316,7 @@ private struct FingerprintInput: Encodable {
     var seed: UInt64, epochs: Int?, allowLeakage: Bool
     var augment: [String]
     var optimizer: String?, schedule: String?, learningRate: Float?, weightDecay: Float?, balanceCorpora: Bool?
+    var noLabelMasks: Bool?
     var speakerNormalization: Bool?
     var noRefit: Bool?
     var ensemble: Int?

@@ -148,6 +148,45 @@ import Testing
         #expect(abs(totals.values.reduce(0, +) - Float(weights.count)) < 1e-3, "the mean weight stays 1")
     }
 
+    /// Pooled corpora that carry different labels: each row's mask permits its
+    /// corpus's labels, decisions choose among them, and a single corpus or
+    /// `maskingLabels: false` masks nothing.
+    @Test func pooledCorporaTrainAndAreScoredOnTheLabelsTheyCarry() throws {
+        var items = try CorpusReader().readManifest(Self.corpus.manifest)
+        let single = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        #expect(single.labelMasks(Array(single.items.indices), labels: single.labels) == nil, "one corpus carries every label")
+        // Speakers 2 and 3 become a second corpus that recorded only sad voices.
+        items = items.filter { !(["spk2", "spk3"].contains($0.speaker) && $0.label == "happy") }
+        for i in items.indices where ["spk2", "spk3"].contains(items[i].speaker) { items[i].corpus = .savee }
+        let pooled = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        let labels = pooled.labels, all = Array(pooled.items.indices)
+        #expect(labels == ["happy", "sad"])
+        #expect(pooled.labelsByCorpus[.savee] == ["sad"] && pooled.labelsByCorpus[.manifest] == ["happy", "sad"])
+        let masks = try #require(pooled.labelMasks(all, labels: labels))
+        for (row, mask) in zip(all, masks) {
+            #expect(mask == (pooled.items[row].corpus == .savee ? [false, true] : [true, true]))
+        }
+        #expect(pooled.trainingMatrix(all, labels: labels).labelMasks == masks)
+        #expect(pooled.trainingMatrix(all, labels: labels, maskingLabels: false).labelMasks == nil)
+
+        var options = TrainingOptions()
+        options.maximumEpochs = 15
+        let outcome = Trainer.train(pooled, labels: labels, options: options)
+        // Scored with every row allowed only "sad", every decision is sad.
+        var test = pooled.matrix(all, labels: labels)
+        test.labelMasks = all.map { _ in [false, true] }
+        let restricted = Trainer.evaluate(outcome.model.classifier, on: test)
+        let sadShare = Double(test.targets.filter { $0 == 1 }.count) / Double(test.targets.count)
+        #expect(abs(restricted.accuracy - sadShare) < 1e-9, "\(restricted.accuracy) vs \(sadShare)")
+        #expect(restricted.confusion.allSatisfy { $0[0] == 0 }, "nothing predicted happy: \(restricted.confusion)")
+
+        // Cross-validation scores the sad-only corpus among its one label.
+        let split = try SpeakerSplitter.kFold(pooled.items, folds: 2, seed: 1)
+        let summary = Trainer.crossValidate(pooled, split: split, labels: labels, options: options)
+        #expect(summary.perCorpus?["SAVEE"]?.accuracy == 1, "\(summary.perCorpus?["SAVEE"].map { "\($0.confusion)" } ?? "no SAVEE")")
+        #expect(summary.perCorpus?["SAVEE"]?.n == items.filter { $0.corpus == .savee }.count)
+    }
+
     /// Augmented copies join the training side only: a fold's test speakers lend
     /// it no copies, and each training file brings one copy per recipe entry.
     @Test func augmentedCopiesStayOnTheTrainingSide() throws {

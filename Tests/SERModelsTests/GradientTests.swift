@@ -98,6 +98,67 @@ func relativeError(_ a: Float, _ b: Float) -> Float { abs(a - b) / max(1e-3, abs
         }
     }
 
+    /// A row's label mask limits its softmax to the permitted labels: the loss is
+    /// the cross-entropy of the softmax over those columns alone, masked columns
+    /// get probability 0 and no gradient, and the gradient matches finite differences.
+    @Test func labelMasksLimitTheSoftmaxToPermittedLabels() {
+        let logits = Matrix(rows: 3, columns: 4, values: [0.3, 2.0, -1.0, 0.5,
+                                                          1.5, -0.2, 0.7, 3.0,
+                                                          -0.4, 0.1, 0.9, 0.2])
+        let masks = [[true, false, true, true], [true, true, true, true], [false, true, false, true]]
+        let targets = [3, 0, 1]
+        let smoothing: Float = 0.1
+        let loss = SoftmaxCrossEntropy(labelSmoothing: smoothing)
+        let (value, gradient) = loss.lossAndGradient(logits: logits, targets: targets, labelMasks: masks)
+        // The expected loss from a log-sum-exp over each row's permitted columns.
+        var expected: Double = 0
+        for r in 0..<3 {
+            let columns = (0..<4).filter { masks[r][$0] }
+            let logSum = log(columns.map { exp(Double(logits[r, $0])) }.reduce(0, +))
+            for c in columns {
+                let target = (c == targets[r] ? 1 - Double(smoothing) : 0) + Double(smoothing) / Double(columns.count)
+                expected -= target * (Double(logits[r, c]) - logSum)
+            }
+        }
+        expected /= 3
+        #expect(abs(Double(value) - expected) < 1e-5, "\(value) vs \(expected)")
+        #expect(gradient[0, 1] == 0 && gradient[2, 0] == 0 && gradient[2, 2] == 0, "masked labels get no gradient")
+        let p = SoftmaxCrossEntropy.probabilities(logits, masks: masks)
+        for r in 0..<3 {
+            #expect(abs((0..<4).reduce(Float(0)) { $0 + p[r, $1] } - 1) < 1e-6)
+            for c in 0..<4 where !masks[r][c] { #expect(p[r, c] == 0) }
+        }
+        // An all-permitted mask changes nothing.
+        let plain = loss.lossAndGradient(logits: logits.rows([1]), targets: [0])
+        let masked = loss.lossAndGradient(logits: logits.rows([1]), targets: [0], labelMasks: [masks[1]])
+        #expect(plain.loss == masked.loss && plain.gradient == masked.gradient)
+        // Finite differences on the permitted logits.
+        let step: Float = 1e-3
+        for r in 0..<3 {
+            for c in 0..<4 where masks[r][c] {
+                var up = logits, down = logits
+                up[r, c] += step
+                down[r, c] -= step
+                let numeric = (loss.lossAndGradient(logits: up, targets: targets, labelMasks: masks).loss
+                    - loss.lossAndGradient(logits: down, targets: targets, labelMasks: masks).loss) / (2 * step)
+                #expect(relativeError(numeric, gradient[r, c]) < 1e-2, "(\(r), \(c)): \(numeric) vs \(gradient[r, c])")
+            }
+        }
+    }
+
+    /// A decision among permitted labels picks the most probable of them and
+    /// renormalizes its probability over them.
+    @Test func permittedDecisionChoosesAmongThePermittedLabels() {
+        let p: [Double] = [0.5, 0.3, 0.2]
+        let restricted = permittedDecision(p, permitted: [false, true, true])
+        #expect(restricted.index == 1 && abs(restricted.confidence - 0.6) < 1e-12)
+        let free = permittedDecision(p, permitted: nil)
+        #expect(free.index == 0 && abs(free.confidence - 0.5) < 1e-12)
+        #expect(permittedDecision(p, permitted: [false, false, false]).index == -1)
+        let floats: [Float] = [0.1, 0.7, 0.2]
+        #expect(permittedDecision(floats[...], permitted: [true, false, true]).index == 2)
+    }
+
     @Test func dropoutIsIdentityAtInferenceAndUnbiasedInTraining() {
         let dropout = Dropout(rate: 0.5, seed: 1)
         let input = Matrix(rows: 100, columns: 100, repeating: 1)
