@@ -275,9 +275,5 @@ where P.Element: BinaryFloatingPoint, P.Index == Int {
     return (best, best >= 0 && total > 0 ? bestP / total : 0)
 }
 
-/// A standard normal draw (Box–Muller).
-func standardNormal(_ generator: inout SplitMix64) -> Float {
-    let u1 = (Double(generator.next() >> 11) + 1) / Double(1 << 53)
-    let u2 = Double(generator.next() >> 11) / Double(1 << 53)
-    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-}
+/// A standard normal draw (`SplitMix64.nextStandardNormal()`).
+func standardNormal(_ generator: inout SplitMix64) -> Float { generator.nextStandardNormal() }

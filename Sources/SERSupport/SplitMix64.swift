@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small, fast, seedable generator (SplitMix64): splits, augmentation and model
 /// initialisation give the same results on every machine.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -9,5 +11,14 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension SplitMix64 {
+    /// A standard normal draw (Box–Muller on two uniforms, the first in (0, 1]).
+    public mutating func nextStandardNormal() -> Float {
+        let u1 = (Double(next() >> 11) + 1) / Double(1 << 53)
+        let u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

@@ -76,7 +76,7 @@ public struct FeatureDataset: Sendable {
             let compute = {
                 let samples = try AudioSignal(contentsOf: copy.source.path, sampleRate: sampleRate).samples
                 let span = speechDetector?.speechSpan(of: samples, sampleRate: sampleRate) ?? samples.indices
-                let perturbed = try Augmenter.apply(copy.perturbation, to: Array(samples[span]), sampleRate: sampleRate, seed: copy.seed)
+                let perturbed = try copy.perturbation.applied(to: Array(samples[span]), sampleRate: sampleRate, seed: copy.seed)
                 return try preset.vector(samples: perturbed, sampleRate: sampleRate)
             }
             let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, compute: compute).values } ?? (try? compute())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels

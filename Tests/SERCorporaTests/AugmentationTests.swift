@@ -1,5 +1,6 @@
 import SERSupport
 import Foundation
+import SERAudio
 import SERFeatures
 import Testing
 @testable import SERCorpora
@@ -19,9 +20,9 @@ import Testing
 
     @Test func noiseHitsTheRequestedSNRAndIsReproducible() throws {
         let clean = tone(300)
-        let a = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 5)
-        let b = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 5)
-        let c = try Augmenter.apply(.noise(snr: 10), to: clean, sampleRate: rate, seed: 6)
+        let a = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 5)
+        let b = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 5)
+        let c = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 6)
         #expect(a == b && a != c)
         let signal = clean.reduce(0.0) { $0 + Double($1 * $1) }
         let noise = zip(a, clean).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
@@ -30,18 +31,18 @@ import Testing
 
     @Test func gainSpeedPitchAndShift() throws {
         let clean = tone(440)
-        let louder = try Augmenter.apply(.gain(decibels: 6), to: clean, sampleRate: rate, seed: 0)
+        let louder = try Perturbation.gain(decibels: 6).applied(to: clean, sampleRate: rate, seed: 0)
         #expect(abs(louder[100] / clean[100] - Float(pow(10, 6.0 / 20))) < 1e-5)
 
-        let faster = try Augmenter.apply(.speed(factor: 1.1), to: clean, sampleRate: rate, seed: 0)
+        let faster = try Perturbation.speed(factor: 1.1).applied(to: clean, sampleRate: rate, seed: 0)
         #expect(abs(Double(faster.count) - Double(clean.count) / 1.1) <= 2)
         #expect(abs(frequency(faster) / (440 * 1.1) - 1) < 0.01)
 
-        let higher = try Augmenter.apply(.pitch(semitones: 2), to: clean, sampleRate: rate, seed: 0)
+        let higher = try Perturbation.pitch(semitones: 2).applied(to: clean, sampleRate: rate, seed: 0)
         #expect(higher.count == clean.count)
         #expect(abs(frequency(higher) / (440 * pow(2, 2.0 / 12)) - 1) < 0.02, "pitch-shifted tone at \(frequency(higher)) Hz")
 
-        let shifted = try Augmenter.apply(.timeShift(maximumSeconds: 0.05), to: clean, sampleRate: rate, seed: 3)
+        let shifted = try Perturbation.timeShift(maximumSeconds: 0.05).applied(to: clean, sampleRate: rate, seed: 3)
         #expect(shifted.count == clean.count && shifted != clean)
     }
 
