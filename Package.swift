@@ -183,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERTraining", "SERSupport", "SERTestSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]

@@ -45,6 +45,10 @@ extension Perturbation {
 }
 
 extension Perturbation {
+    /// The seed of the copies a model with test-time augmentation classifies:
+    /// one fixed draw, so the same recording always gets the same answer.
+    public static let testTimeSeed: UInt64 = 0x7E57_71DE
+
     /// This perturbation of mono `samples` at `sampleRate`; `seed` draws the noise
     /// and the shift, so the same seed gives the same copy.
     public func applied(to samples: [Float], sampleRate: Int, seed: UInt64) throws -> [Float] {

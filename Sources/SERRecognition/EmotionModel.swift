@@ -1,4 +1,5 @@
 import Foundation
+import SERAudio
 import SERFeatures
 import SERModels
 import SERSupport
@@ -56,6 +57,10 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// "speaker" when the model reads per-speaker z-scores of its features
     /// (`SpeakerNormalization`); nil when it reads each recording on its own.
     public var featureNormalization: String?
+    /// Test-time augmentation: perturbations (`Perturbation.argument` form, e.g.
+    /// "speed:0.9") whose copies of every input are classified too, the answer
+    /// being the mean of the original's and the copies' probabilities. Nil: none.
+    public var testTimeAugmentation: [String]?
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
@@ -70,7 +75,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case architecture, labels, features, training, validation, command, seed, created
         case ensembleSize = "ensemble_size"
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
-        case featureNormalization = "feature_normalization"
+        case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -153,12 +158,17 @@ public final class EmotionModel: @unchecked Sendable {
 
     /// The rate every input is resampled to before features are computed.
     public var sampleRate: Int { description.features.sampleRate }
+
+    /// The perturbations whose copies of an input are classified with it
+    /// (`ModelDescription.testTimeAugmentation`); empty for most models.
+    public let testTimePerturbations: [Perturbation]
     public var labels: [String] { classifier.labels }
 
     public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription) {
         self.classifier = classifier
         self.preset = preset
         self.description = description
+        testTimePerturbations = (description.testTimeAugmentation ?? []).compactMap(Perturbation.init(argument:))
     }
 
     /// Loads and validates a model file.
@@ -171,6 +181,9 @@ public final class EmotionModel: @unchecked Sendable {
         guard let text = file.metadata["ser"],
               let description = try? JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
         else { throw SafeTensorsFile.Failure.unsupported(path: path, reason: "no ser model description in its metadata") }
+        if let unknown = description.testTimeAugmentation?.first(where: { Perturbation(argument: $0) == nil }) {
+            throw SafeTensorsFile.Failure.unsupported(path: path, reason: "unknown test-time perturbation \(unknown)")
+        }
         guard let preset = FeaturePreset(rawValue: description.features.preset) else {
             throw SafeTensorsFile.Failure.unsupported(path: path, reason: "unknown feature preset \(description.features.preset)")
         }
@@ -193,6 +206,31 @@ public final class EmotionModel: @unchecked Sendable {
     /// With `concurrently`, pitch is computed on a second thread (lower latency for one utterance).
     public func featureVector(_ samples: [Float], concurrently: Bool = false) throws -> [Float] {
         try preset.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
+    }
+
+    /// The feature vectors the model classifies for `samples`: the recording's
+    /// own, then one per test-time perturbation (noise drawn from
+    /// `Perturbation.testTimeSeed`, so a recording always gets the same answer).
+    public func featureVariants(_ samples: [Float], concurrently: Bool = false) throws -> [[Float]] {
+        var variants = [try featureVector(samples, concurrently: concurrently)]
+        for perturbation in testTimePerturbations {
+            let copy = try perturbation.applied(to: samples, sampleRate: sampleRate, seed: Perturbation.testTimeSeed)
+            variants.append(try featureVector(copy, concurrently: concurrently))
+        }
+        return variants
+    }
+
+    /// One answer for several feature vectors of the same recording (its
+    /// test-time variants): the mean of their emotion and gender probabilities.
+    public func classifyVariants(_ variants: [[Float]]) -> Classification? {
+        let answers = classify(variants)
+        guard let first = answers.first else { return nil }
+        guard answers.count > 1 else { return first }
+        func mean(_ rows: [[Double]]) -> [Double] {
+            (0..<rows[0].count).map { c in rows.reduce(0) { $0 + $1[c] } / Double(rows.count) }
+        }
+        return Classification(labels: first.labels, probabilities: mean(answers.map(\.probabilities)),
+                              genderProbabilities: first.genderProbabilities.map { _ in mean(answers.compactMap(\.genderProbabilities)) })
     }
 
     /// Emotion and gender probabilities for feature vectors, one row each.

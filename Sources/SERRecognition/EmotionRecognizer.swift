@@ -219,9 +219,10 @@ public final class EmotionRecognizer: @unchecked Sendable {
     private func classify(_ samples: [Float], timings: inout StageTimings) -> Classification? {
         guard Double(samples.count) >= Self.minimumPieceSeconds * Double(model.sampleRate) else { return nil }
         let started = ContinuousClock.now
-        guard let vector = try? model.featureVector(samples, concurrently: options.concurrentFeatures), vector.allSatisfy(\.isFinite) else { return nil }
+        guard let variants = try? model.featureVariants(samples, concurrently: options.concurrentFeatures),
+              variants.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         let featuresDone = ContinuousClock.now
-        let classification = model.classify([options.speakerStatistics?.apply(vector) ?? vector]).first
+        let classification = model.classifyVariants(variants.map { options.speakerStatistics?.apply($0) ?? $0 })
         timings.features += (featuresDone - started).seconds
         timings.model += (ContinuousClock.now - featuresDone).seconds
         return classification

@@ -62,12 +62,22 @@ public struct FeatureDataset: Sendable {
         self.failures = failures
     }
 
+    /// The perturbations `augment` made the copies with, in the order of each item's copies.
+    public private(set) var augmentationRecipe: [Perturbation] = []
+
     /// Adds perturbed copies of every item (one per `recipe` entry), computed on
     /// both cores and cached like the originals: the same copy every run for a seed.
-    public mutating func augment(recipe: [Perturbation], seed: UInt64, speechDetector: VoiceActivityDetector? = VoiceActivityDetector(),
+    /// Each copy's noise is drawn from a seed of its own recording, or from
+    /// `fixedSeed` when given (`Perturbation.testTimeSeed` makes the copies a
+    /// model with test-time augmentation classifies at prediction).
+    public mutating func augment(recipe: [Perturbation], seed: UInt64, fixedSeed: UInt64? = nil,
+                                 speechDetector: VoiceActivityDetector? = VoiceActivityDetector(),
                                  cache: FeatureCache?, onProgress: (@Sendable (Int) -> Void)? = nil) {
+        augmentationRecipe = recipe
         guard !recipe.isEmpty else { augmented = []; return }
-        let plan = Augmenter.plan(training: items, recipe: recipe, copies: recipe.count, seed: seed)
+        var planned = Augmenter.plan(training: items, recipe: recipe, copies: recipe.count, seed: seed)
+        if let fixedSeed { for index in planned.indices { planned[index].seed = fixedSeed } }
+        let plan = planned
         let preset = preset, sampleRate = sampleRate
         let base = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
         let results: [[Float]?] = parallelMap(count: plan.count, onCompletion: onProgress) { index in
@@ -85,6 +95,12 @@ public struct FeatureDataset: Sendable {
         augmented = items.indices.map { item in
             (0..<recipe.count).compactMap { results[item * recipe.count + $0] }
         }
+    }
+
+    /// Row `index`'s vector followed by its augmented copies' (the variants a
+    /// model with test-time augmentation averages over).
+    public func variants(of index: Int) -> [[Float]] {
+        [vectors[index]] + (index < augmented.count ? augmented[index] : [])
     }
 
     /// Whether `normalizePerSpeaker()` has replaced the vectors by per-speaker z-scores.

@@ -104,6 +104,11 @@ public struct TrainingOptions: Sendable {
     /// has no calm, does not teach that its neutral voices are not calm. No effect
     /// on a single corpus.
     public var masksLabelsByCorpus = true
+    /// Test-time augmentation: the model also classifies copies of every input
+    /// made with the dataset's augmentation recipe and averages the answers
+    /// (`ModelDescription.testTimeAugmentation`). Cross-validation averages each
+    /// test file with its augmented copies. Needs an augmented dataset.
+    public var averagesAugmentedCopies = false
     /// Overrides of the networks' optimizer, learning-rate schedule and base rate.
     public var optimizer: OptimizerChoice?
     public var schedule: LearningRateSchedule?
@@ -208,6 +213,9 @@ public enum Trainer {
             genderLabels: classifier.hasGenderHead ? NeuralNetworkClassifier.genderLabels : nil,
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
         description.featureNormalization = dataset.isSpeakerNormalized ? "speaker" : nil
+        if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
+            description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
+        }
         description.training = .init(counts: dataset.counts(all), files: all.count,
                                      speakers: Set(all.compactMap { dataset.items[$0].speaker }).count,
                                      validationSpeakers: speakers, allowsLeakage: options.allowsLeakage)
@@ -296,15 +304,35 @@ public enum Trainer {
 
     /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
     public static func evaluate(_ classifier: any EmotionClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
-        let (predicted, confidence) = decisions(classifier, data.features, labelMasks: data.labelMasks)
+        let (predicted, confidence) = decisions(classifier.probabilities(data.features), labelMasks: data.labelMasks)
         return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
     }
 
-    /// The most probable class of each row among those its label mask permits,
-    /// and its calibrated probability renormalized over them (`permittedDecision`).
-    static func decisions(_ classifier: any EmotionClassifier, _ features: Matrix,
-                          labelMasks: [[Bool]]?) -> (predicted: [Int], confidence: [Double]) {
-        let p = classifier.probabilities(features)
+    /// The probabilities of the rows at `indices`; with `averagingCopies`, each
+    /// row's are the mean over its vector and its augmented copies (test-time augmentation).
+    public static func probabilities(_ classifier: any EmotionClassifier, _ dataset: FeatureDataset, _ indices: [Int],
+                              averagingCopies: Bool) -> Matrix {
+        let columns = dataset.vectors.first?.count ?? 0
+        guard averagingCopies, !dataset.augmented.isEmpty else {
+            return classifier.probabilities(Matrix(rows: indices.count, columns: columns, values: indices.flatMap { dataset.vectors[$0] }))
+        }
+        let variants = indices.map(dataset.variants(of:))
+        let all = classifier.probabilities(Matrix(rows: variants.reduce(0) { $0 + $1.count }, columns: columns,
+                                                  values: variants.flatMap { $0.flatMap { $0 } }))
+        var out = Matrix(rows: indices.count, columns: all.columns)
+        var row = 0
+        for (r, group) in variants.enumerated() {
+            for _ in group {
+                for c in 0..<all.columns { out[r, c] += all[row, c] / Float(group.count) }
+                row += 1
+            }
+        }
+        return out
+    }
+
+    /// The most probable class of each row of `p` among those its label mask
+    /// permits, and its calibrated probability renormalized over them (`permittedDecision`).
+    static func decisions(_ p: Matrix, labelMasks: [[Bool]]?) -> (predicted: [Int], confidence: [Double]) {
         var predicted: [Int] = [], confidence: [Double] = []
         for r in 0..<p.rows {
             let decision = permittedDecision(p.values[(r * p.columns)..<((r + 1) * p.columns)], permitted: labelMasks?[r])
@@ -332,8 +360,8 @@ public enum Trainer {
             foldOptions.seed = options.seed &+ UInt64(fold)
             let outcome = Self.train(dataset, indices: trainIndices, labels: labels, options: foldOptions)
             let testData = dataset.matrix(testIndices, labels: labels)
-            let (foldPredicted, foldConfidence) = decisions(outcome.model.classifier, testData.features,
-                                                            labelMasks: testData.labelMasks)
+            let p = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies)
+            let (foldPredicted, foldConfidence) = decisions(p, labelMasks: testData.labelMasks)
             let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
                                                 confidence: foldConfidence)
             predicted += foldPredicted

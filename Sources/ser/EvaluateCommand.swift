@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
@@ -48,6 +49,13 @@ struct EvaluateCommand: ParsableCommand {
         var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
+        if !emotionModel.testTimePerturbations.isEmpty {
+            // The model averages each input with its perturbed copies, as `ser predict` makes them.
+            let copies = ProgressBar(total: dataset.items.count * emotionModel.testTimePerturbations.count, label: "test-time copies")
+            dataset.augment(recipe: emotionModel.testTimePerturbations, seed: 0, fixedSeed: Perturbation.testTimeSeed, cache: cache,
+                            onProgress: { copies.update(finished: $0) })
+            copies.finish()
+        }
         if emotionModel.normalizesPerSpeaker {
             // The model reads per-speaker z-scores: each evaluated speaker is
             // standardized by its own recordings (their labels are not read).
@@ -57,9 +65,12 @@ struct EvaluateCommand: ParsableCommand {
         for failure in dataset.failures { Terminal.printError("ser: \(failure.path): \(failure.reason)") }
 
         let labels = emotionModel.labels
-        let classifications = emotionModel.classify(dataset.vectors)
+        let classifications = dataset.items.indices.map { emotionModel.classifyVariants(dataset.variants(of: $0)) }
         let allowedByCorpus = dataset.labelsByCorpus
         var notes: [String] = []
+        if !emotionModel.testTimePerturbations.isEmpty {
+            notes.append("test-time augmentation: each file is classified with its \(emotionModel.testTimePerturbations.map(\.argument).joined(separator: ", ")) copies, answers averaged")
+        }
         if emotionModel.normalizesPerSpeaker {
             notes.append("features z-scored per speaker, each by its own recordings (the model was trained with --speaker-normalization)")
         }
@@ -70,7 +81,8 @@ struct EvaluateCommand: ParsableCommand {
         let permittedByCorpus = allowedByCorpus.mapValues { carried in labels.map(carried.contains) }
         var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
         var byCorpus: [CorpusName: (truth: [Int], predicted: [Int], confidence: [Double])] = [:]
-        for (item, classification) in zip(dataset.items, classifications) {
+        for (item, answer) in zip(dataset.items, classifications) {
+            guard let classification = answer else { continue }
             let (best, p) = permittedDecision(classification.probabilities, permitted: permittedByCorpus[item.corpus])
             guard let target = labels.firstIndex(of: item.label), best >= 0 else { continue }
             truth.append(target); predicted.append(best); confidence.append(p)

@@ -35,6 +35,9 @@ struct ModelCommand: ParsableCommand {
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
                              + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : ""))
+                if let copies = d.testTimeAugmentation {
+                    lines.append("test-time augmentation: each input is classified with its \(copies.joined(separator: ", ")) copies, answers averaged")
+                }
                 lines.append(String(format: "calibration: temperature %.2f", loaded.classifier.temperature))
                 if let t = d.training {
                     lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : "")

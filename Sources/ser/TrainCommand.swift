@@ -99,6 +99,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Perturbed copies of every training file, comma-separated: noise:SNR_DB, gain:DB, speed:FACTOR, pitch:SEMITONES, shift:SECONDS (e.g. noise:15,speed:0.9,speed:1.1,pitch:2).",
                                valueName: "recipe")) var augment: String?
+    @Flag(help: "Test-time augmentation: the model also classifies the --augment copies of every input (noise drawn from one fixed seed) and averages the answers; cross-validation averages each test file with its copies. Costs one feature pass per copy at prediction.")
+    var testTimeAugmentation = false
     var augmentation: [Perturbation] { augment.flatMap { try? Self.parseAugmentation($0) } ?? [] }
 
     static func parseAugmentation(_ text: String) throws -> [Perturbation] {
@@ -150,6 +152,9 @@ struct TrainCommand: ParsableCommand {
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
         if let augment { _ = try Self.parseAugmentation(augment) }
+        if testTimeAugmentation && augment == nil {
+            throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
+        }
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
@@ -208,6 +213,7 @@ struct TrainCommand: ParsableCommand {
         options.weightDecay = weightDecay
         options.balancesCorpora = balanceCorpora
         options.masksLabelsByCorpus = !noLabelMasks
+        options.averagesAugmentedCopies = testTimeAugmentation
         if noRefit { options.refitsOnAllSpeakers = false }
         options.ensembleSize = ensemble
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
@@ -274,6 +280,7 @@ struct TrainCommand: ParsableCommand {
             model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
             featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
             augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
+            testTimeAugmentation: testTimeAugmentation,
             featureNormalization: speakerNormalization ? "speaker" : "recording")
         if let report {
             try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
@@ -351,11 +358,13 @@ struct TrainingSummary: Encodable {
     /// The `--augment` recipe and how many perturbed copies it made.
     var augmentation: [String] = []
     var augmentedCopies = 0
+    /// Whether the model averages each input with its augmented copies.
+    var testTimeAugmentation = false
     /// "speaker" with --speaker-normalization, else "recording".
     var featureNormalization = "recording"
 
     enum CodingKeys: String, CodingKey {
-        case augmentation, augmentedCopies = "augmented_copies", featureNormalization = "feature_normalization"
+        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
@@ -368,6 +377,9 @@ struct TrainingSummary: Encodable {
         lines.append("\(architecture)\(ensembleSize.map { " × \($0) (ensemble)" } ?? "") on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
         if featureNormalization == "speaker" {
             lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
+        }
+        if testTimeAugmentation {
+            lines.append("test-time augmentation: each input is classified with its \(augmentation.joined(separator: ", ")) copies, answers averaged")
         }
         if let cv = crossValidation {
             let a = cv.accuracy, u = cv.uar, f = cv.macroF1

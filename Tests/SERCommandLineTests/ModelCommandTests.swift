@@ -2,6 +2,8 @@ import Foundation
 import SERAudio
 import SERCorpora
 import SERModels
+import SERRecognition
+import SERSupport
 import SERTestSupport
 import SERTraining
 import Testing
@@ -265,6 +267,73 @@ import Testing
             let info = try SERRun(["model", "info", model])
             #expect(info.stdout.contains("refitted on all of them") == !noRefit, "\(info.stdout)")
         }
+    }
+
+    /// Test-time augmentation: the model records its copies' recipe, classifies
+    /// a recording as the mean over it and its copies (made with the fixed test
+    /// seed), cross-validation averages each test file with its augmented copies,
+    /// and the command line trains, describes, predicts and evaluates such a model.
+    @Test func testTimeAugmentationAveragesEachInputWithItsCopies() throws {
+        let items = try CorpusReader().readManifest(Self.corpus.manifest)
+        let recipe: [Perturbation] = [.gain(decibels: 6), .noise(snr: 20)]
+        var dataset = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        dataset.augment(recipe: recipe, seed: 2, cache: nil)
+        #expect(dataset.augmentationRecipe == recipe)
+        #expect(dataset.variants(of: 3) == [dataset.vectors[3]] + dataset.augmented[3])
+        let labels = dataset.labels
+        var options = TrainingOptions()
+        options.maximumEpochs = 10
+        options.averagesAugmentedCopies = true
+        let model = Trainer.train(dataset, labels: labels, options: options).model
+        #expect(model.description.testTimeAugmentation == ["gain:6.0", "noise:20.0"])
+        #expect(model.testTimePerturbations == recipe)
+
+        // Cross-validation's probabilities of a file: the mean over the file and its copies.
+        let rows = [0, 5]
+        let averaged = Trainer.probabilities(model.classifier, dataset, rows, averagingCopies: true)
+        let plain = Trainer.probabilities(model.classifier, dataset, rows, averagingCopies: false)
+        for (r, row) in rows.enumerated() {
+            let each = model.classify(dataset.variants(of: row))
+            #expect(each.count == 3)
+            for c in labels.indices {
+                let mean = each.reduce(0) { $0 + $1.probabilities[c] } / 3
+                #expect(abs(Double(averaged[r, c]) - mean) < 1e-5)
+                #expect(abs(Double(plain[r, c]) - each[0].probabilities[c]) < 1e-5)
+            }
+        }
+
+        // At prediction: the recording's vector, then each perturbation's with the test seed.
+        let samples = SyntheticSpeech.recording(seconds: 1.0, rate: 16000, voiceSpans: [(0.1, 0.9)], seed: 77, pitch: 180)
+        let variants = try model.featureVariants(samples)
+        #expect(variants.count == 3)
+        #expect(variants[0] == (try model.featureVector(samples)))
+        let noisy = try Perturbation.noise(snr: 20).applied(to: samples, sampleRate: 16000, seed: Perturbation.testTimeSeed)
+        #expect(variants[2] == (try model.featureVector(noisy)))
+        let answer = try #require(model.classifyVariants(variants))
+        let each = model.classify(variants)
+        for c in labels.indices {
+            #expect(abs(answer.probabilities[c] - each.reduce(0) { $0 + $1.probabilities[c] } / 3) < 1e-12)
+        }
+        #expect(abs(answer.probabilities.reduce(0, +) - 1) < 1e-6)
+
+        // A model file naming a perturbation ser does not know is refused.
+        var description = model.description
+        description.testTimeAugmentation = ["reverb:3"]
+        let file = model.classifier.modelFile(metadata: ["ser": sortedJSONText(description)])
+        #expect(throws: (any Error).self) { try EmotionModel(file: file, source: "odd.safetensors") }
+
+        // The command line.
+        let path = Self.corpus.workspace.file("tta.safetensors")
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "10",
+                              "--augment", "gain:6", "--test-time-augmentation", "--out", path, "--format", "json"])
+        #expect(try jsonObject(printedBy: run)["test_time_augmentation"] as? Bool == true)
+        let info = try SERRun(["model", "info", path])
+        #expect(info.stdout.contains("test-time augmentation: each input is classified with its gain:6.0 copies"), "\(info.stdout)")
+        let predicted = try SERRun(["predict", "--model", path, items[0].path, "--format", "json"])
+        #expect(predicted.status == 0 && predicted.stdout.contains("\"emotion\""), "\(predicted.stderr)")
+        let evaluated = try jsonObject(printedBy: try SERRun(["evaluate", "--model", path, "--manifest", Self.corpus.manifest, "--format", "json"]))
+        #expect((evaluated["notes"] as? [String])?.contains { $0.hasPrefix("test-time augmentation") } == true, "\(evaluated)")
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--test-time-augmentation"]).status == 2)
     }
 
     /// --ensemble N trains N seeds and averages them: the model file says so,
