@@ -312,6 +312,7 @@ public enum Trainer {
     /// row's are the mean over its vector and its augmented copies (test-time augmentation).
     public static func probabilities(_ classifier: any EmotionClassifier, _ dataset: FeatureDataset, _ indices: [Int],
                                      averagingCopies: Bool) -> Matrix {
+        guard !indices.isEmpty else { return Matrix(rows: 0, columns: classifier.labels.count) }
         let columns = dataset.vectors.first?.count ?? 0
         guard averagingCopies, !dataset.augmented.isEmpty else {
             return classifier.probabilities(Matrix(rows: indices.count, columns: columns, values: indices.flatMap { dataset.vectors[$0] }))

@@ -65,7 +65,8 @@ struct EvaluateCommand: ParsableCommand {
         for failure in dataset.failures { Terminal.printError("ser: \(failure.path): \(failure.reason)") }
 
         let labels = emotionModel.labels
-        let classifications = dataset.items.indices.map { emotionModel.classifyVariants(dataset.variants(of: $0)) }
+        // One batch; a file's row is the mean over it and its test-time copies, if the model makes any.
+        let probabilities = Trainer.probabilities(emotionModel.classifier, dataset, Array(dataset.items.indices), averagingCopies: true)
         let allowedByCorpus = dataset.labelsByCorpus
         var notes: [String] = []
         if !emotionModel.testTimePerturbations.isEmpty {
@@ -81,9 +82,9 @@ struct EvaluateCommand: ParsableCommand {
         let permittedByCorpus = allowedByCorpus.mapValues { carried in labels.map(carried.contains) }
         var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
         var byCorpus: [CorpusName: (truth: [Int], predicted: [Int], confidence: [Double])] = [:]
-        for (item, answer) in zip(dataset.items, classifications) {
-            guard let classification = answer else { continue }
-            let (best, p) = permittedDecision(classification.probabilities, permitted: permittedByCorpus[item.corpus])
+        for (row, item) in dataset.items.enumerated() {
+            let (best, p) = permittedDecision(probabilities.values[(row * labels.count)..<((row + 1) * labels.count)],
+                                              permitted: permittedByCorpus[item.corpus])
             guard let target = labels.firstIndex(of: item.label), best >= 0 else { continue }
             truth.append(target); predicted.append(best); confidence.append(p)
             byCorpus[item.corpus, default: ([], [], [])].truth.append(target)
