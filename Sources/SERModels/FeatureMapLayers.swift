@@ -50,7 +50,7 @@ public final class Convolution: Layer {
         self.kernelWidth = kernelWidth
         let fanIn = kernelHeight * kernelWidth * input.channels
         let scale = (2 / Float(fanIn)).squareRoot()
-        weight = Parameter((0..<(fanIn * outputChannels)).map { _ in scale * standardNormal(&generator) }, decays: true)
+        weight = Parameter((0..<(fanIn * outputChannels)).map { _ in scale * generator.nextStandardNormal() }, decays: true)
         bias = Parameter([Float](repeating: 0, count: outputChannels), decays: false)
     }
 

@@ -45,7 +45,7 @@ public final class Dense: Layer {
         self.inputs = inputs
         self.outputs = outputs
         let scale = (2 / Float(inputs)).squareRoot()
-        weight = Parameter((0..<(inputs * outputs)).map { _ in scale * standardNormal(&generator) }, decays: true)
+        weight = Parameter((0..<(inputs * outputs)).map { _ in scale * generator.nextStandardNormal() }, decays: true)
         bias = Parameter([Float](repeating: 0, count: outputs), decays: false)
     }
 
@@ -275,5 +275,3 @@ where P.Element: BinaryFloatingPoint, P.Index == Int {
     return (best, best >= 0 && total > 0 ? bestP / total : 0)
 }
 
-/// A standard normal draw (`SplitMix64.nextStandardNormal()`).
-func standardNormal(_ generator: inout SplitMix64) -> Float { generator.nextStandardNormal() }

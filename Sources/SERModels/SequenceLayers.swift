@@ -110,8 +110,8 @@ public final class LSTM: Layer {
         self.hidden = hidden
         self.reversed = reversed
         let inputScale = (1 / Float(inputs)).squareRoot(), recurrentScale = (1 / Float(hidden)).squareRoot()
-        inputWeight = Parameter((0..<(inputs * 4 * hidden)).map { _ in inputScale * standardNormal(&generator) }, decays: true)
-        recurrentWeight = Parameter((0..<(hidden * 4 * hidden)).map { _ in recurrentScale * standardNormal(&generator) }, decays: true)
+        inputWeight = Parameter((0..<(inputs * 4 * hidden)).map { _ in inputScale * generator.nextStandardNormal() }, decays: true)
+        recurrentWeight = Parameter((0..<(hidden * 4 * hidden)).map { _ in recurrentScale * generator.nextStandardNormal() }, decays: true)
         var b = [Float](repeating: 0, count: 4 * hidden)
         for j in hidden..<(2 * hidden) { b[j] = 1 }
         bias = Parameter(b, decays: false)

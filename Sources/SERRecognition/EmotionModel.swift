@@ -162,6 +162,7 @@ public final class EmotionModel: @unchecked Sendable {
     /// The perturbations whose copies of an input are classified with it
     /// (`ModelDescription.testTimeAugmentation`); empty for most models.
     public let testTimePerturbations: [Perturbation]
+
     public var labels: [String] { classifier.labels }
 
     public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription) {

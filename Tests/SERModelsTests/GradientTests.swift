@@ -34,7 +34,7 @@ func relativeError(_ a: Float, _ b: Float) -> Float { abs(a - b) / max(1e-3, abs
     func harness(smoothing: Float = 0, weights: [Float]? = nil) -> GradientHarness {
         var generator = SplitMix64(seed: 3)
         let layers: [Layer] = [Dense(inputs: 5, outputs: 7, generator: &generator), ReLU(), Dense(inputs: 7, outputs: 3, generator: &generator)]
-        let input = Matrix(rows: 4, columns: 5, values: (0..<20).map { _ in standardNormal(&generator) })
+        let input = Matrix(rows: 4, columns: 5, values: (0..<20).map { _ in generator.nextStandardNormal() })
         return GradientHarness(layers: layers, loss: SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: smoothing),
                                input: input, targets: [0, 2, 1, 2])
     }
@@ -175,7 +175,7 @@ func relativeError(_ a: Float, _ b: Float) -> Float { abs(a - b) / max(1e-3, abs
         var values: [Float] = [], targets: [Int] = []
         for i in 0..<150 {
             let c = i % 3
-            values += [centres[c][0] + 0.5 * standardNormal(&generator), centres[c][1] + 0.5 * standardNormal(&generator)]
+            values += [centres[c][0] + 0.5 * generator.nextStandardNormal(), centres[c][1] + 0.5 * generator.nextStandardNormal()]
             targets.append(c)
         }
         let input = Matrix(rows: 150, columns: 2, values: values)

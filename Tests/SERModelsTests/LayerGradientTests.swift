@@ -68,7 +68,7 @@ struct FiniteDifferenceCheck {
 
     static func randomInput(rows: Int, columns: Int, seed: UInt64) -> Matrix {
         var generator = SplitMix64(seed: seed)
-        return Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in standardNormal(&generator) })
+        return Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in generator.nextStandardNormal() })
     }
 
     func expectSmall(_ errors: (parameters: Float, input: Float), _ limit: Float = 2e-2) {
@@ -239,7 +239,7 @@ struct FiniteDifferenceCheck {
         let centres: [[Float]] = [[2, 0], [-2, 0], [0, 2]]
         var values: [Float] = [], targets: [Int] = []
         for i in 0..<90 {
-            values += [centres[i % 3][0] + 0.6 * standardNormal(&generator), centres[i % 3][1] + 0.6 * standardNormal(&generator)]
+            values += [centres[i % 3][0] + 0.6 * generator.nextStandardNormal(), centres[i % 3][1] + 0.6 * generator.nextStandardNormal()]
             targets.append(i % 3)
         }
         let layers: [Layer] = [Dense(inputs: 2, outputs: 8, generator: &generator), GELU(), Dense(inputs: 8, outputs: 3, generator: &generator)]

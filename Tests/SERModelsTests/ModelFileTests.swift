@@ -6,7 +6,7 @@ import Testing
 @Suite struct ModelFileTests {
     func trained(seed: UInt64 = 1) -> (NeuralNetworkClassifier, Matrix) {
         var generator = SplitMix64(seed: 8)
-        let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in standardNormal(&generator) })
+        let x = Matrix(rows: 60, columns: 6, values: (0..<360).map { _ in generator.nextStandardNormal() })
         let y = (0..<60).map { $0 % 3 }
         let genders: [Int?] = (0..<60).map { $0 % 4 == 0 ? nil : $0 % 2 }
         var configuration = NeuralNetworkConfiguration()

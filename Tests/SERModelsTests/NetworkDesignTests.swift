@@ -16,7 +16,7 @@ import Testing
         for index in 0..<count {
             let label = index % 3
             let offset = Int(generator.next() % 5)
-            var image = (0..<(frames * bands)).map { _ in -60 + 4 * standardNormal(&generator) }
+            var image = (0..<(frames * bands)).map { _ in -60 + 4 * generator.nextStandardNormal() }
             for t in offset..<(offset + 10) {
                 let band: Int
                 switch label {
@@ -24,7 +24,7 @@ import Testing
                 case 1: band = 6
                 default: band = (t - offset) * (bands - 1) / 9
                 }
-                image[t * bands + band] = -10 + 2 * standardNormal(&generator)
+                image[t * bands + band] = -10 + 2 * generator.nextStandardNormal()
             }
             values += image
             targets.append(label)
@@ -131,8 +131,8 @@ import Testing
             var values: [Float] = [], targets: [Int] = []
             for index in 0..<count {
                 let label = index % 3
-                values += (0..<4).map { Float($0 == label ? 3 : 0) + standardNormal(&generator) }
-                values += (0..<(Self.frames * Self.bands)).map { _ in standardNormal(&generator) }
+                values += (0..<4).map { Float($0 == label ? 3 : 0) + generator.nextStandardNormal() }
+                values += (0..<(Self.frames * Self.bands)).map { _ in generator.nextStandardNormal() }
                 targets.append(label)
             }
             return LabelledMatrix(features: Matrix(rows: count, columns: 4 + Self.frames * Self.bands, values: values), targets: targets)

@@ -11,8 +11,8 @@ import Testing
         for i in 0..<count {
             let c = i % 3
             let centre: [Float] = [[3, 0], [-3, 0], [0, 3]][c]
-            values += [centre[0] + standardNormal(&generator), centre[1] + standardNormal(&generator)]
-            values += (0..<8).map { _ in 100 + 50 * standardNormal(&generator) }   // uninformative, badly scaled
+            values += [centre[0] + generator.nextStandardNormal(), centre[1] + generator.nextStandardNormal()]
+            values += (0..<8).map { _ in 100 + 50 * generator.nextStandardNormal() }   // uninformative, badly scaled
             targets.append(c)
         }
         return (Matrix(rows: count, columns: 10, values: values), targets)
@@ -110,7 +110,7 @@ import Testing
             var genders: [Int?] = []
             for r in 0..<n {
                 let g = Int(generator.next() % 2)
-                features[r, 2] = (g == 1 ? 2 : -2) + standardNormal(&generator) * 0.5
+                features[r, 2] = (g == 1 ? 2 : -2) + generator.nextStandardNormal() * 0.5
                 genders.append(r % 3 == 0 ? nil : g)
             }
             return LabelledMatrix(features: features, targets: y, genders: genders)
@@ -134,7 +134,7 @@ import Testing
         var generator = SplitMix64(seed: 5)
         var logits: [Float] = [], targets: [Int] = []
         for _ in 0..<2000 {
-            let row = (0..<4).map { _ in standardNormal(&generator) }
+            let row = (0..<4).map { _ in generator.nextStandardNormal() }
             // Sample the target from softmax(row): calibrated at T = 1.
             let e = row.map { expf($0) }, total = e.reduce(0, +)
             var u = Float(generator.next() >> 40) / Float(1 << 24) * total, target = 3
