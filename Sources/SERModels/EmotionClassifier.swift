@@ -58,6 +58,9 @@ extension NeuralNetworkClassifier: EmotionClassifier {
         if widths.count < 2 { widths = [inputDimension, labels.count] }
         var lines = (1..<widths.count).map { "dense \(widths[$0 - 1])→\(widths[$0])" + ($0 < widths.count - 1 ? " + ReLU" : "") }
         if hasGenderHead { lines.append("gender head \(configuration.hiddenLayers.last ?? inputDimension)→2") }
+        if let penalty = configuration.l2Penalty, configuration.hiddenLayers.isEmpty {
+            lines.append("fitted by L-BFGS, L2 penalty \(penalty)")
+        }
         return lines
     }
 }

@@ -61,6 +61,10 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// "speed:0.9") whose copies of every input are classified too, the answer
     /// being the mean of the original's and the copies' probabilities. Nil: none.
     public var testTimeAugmentation: [String]?
+    /// Whether each input is trimmed to its speech span before its features are
+    /// computed (nil, the default: yes); false when the model was trained on
+    /// whole recordings, silences included (`ser train --no-trim`).
+    public var trimsToSpeech: Bool?
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
@@ -76,6 +80,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case ensembleSize = "ensemble_size"
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
+        case trimsToSpeech = "trims_to_speech"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -155,6 +160,10 @@ public final class EmotionModel: @unchecked Sendable {
     /// Whether the model reads per-speaker z-scores (`SpeakerNormalization`):
     /// it classifies a group of one speaker's recordings, not one file alone.
     public var normalizesPerSpeaker: Bool { description.featureNormalization == "speaker" }
+
+    /// Whether inputs are trimmed to their speech span before features are
+    /// computed, as the model's training data was (`ModelDescription.trimsToSpeech`).
+    public var trimsToSpeech: Bool { description.trimsToSpeech ?? true }
 
     /// The rate every input is resampled to before features are computed.
     public var sampleRate: Int { description.features.sampleRate }

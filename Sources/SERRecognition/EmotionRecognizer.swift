@@ -205,13 +205,16 @@ public final class EmotionRecognizer: @unchecked Sendable {
 
     // MARK: Pieces
 
-    /// Speech-trimmed classification of one utterance.
+    /// Classification of one utterance: its speech span, or all of it when the
+    /// model was trained on whole recordings (`EmotionModel.trimsToSpeech`); no
+    /// speech found is "no speech" either way.
     private func analyzeUtterance(_ samples: [Float], timings: inout StageTimings) -> (EmotionEstimate, (Double, Double)?) {
         let rate = Double(model.sampleRate)
         let started = ContinuousClock.now
         let span = detector.speechSpan(of: samples, sampleRate: model.sampleRate)
         timings.voiceActivity += (ContinuousClock.now - started).seconds
-        guard let span, let classification = classify(Array(samples[span]), timings: &timings) else { return (.noSpeech, nil) }
+        guard let span, let classification = classify(model.trimsToSpeech ? Array(samples[span]) : samples, timings: &timings)
+        else { return (.noSpeech, nil) }
         return (EmotionEstimate(classification, minimumConfidence: options.minimumConfidence),
                 (Double(span.lowerBound) / rate, Double(span.upperBound) / rate))
     }

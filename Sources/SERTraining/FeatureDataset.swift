@@ -11,6 +11,10 @@ import SERSupport
 public struct FeatureDataset: Sendable {
     public let preset: FeaturePreset
     public let sampleRate: Int
+    /// What trims each recording (and each augmented copy's source) to its speech
+    /// span before features are computed; nil: recordings are read whole,
+    /// silences included (`ModelDescription.trimsToSpeech`).
+    public let speechDetector: VoiceActivityDetector?
     public private(set) var items: [CorpusItem]
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
@@ -30,6 +34,7 @@ public struct FeatureDataset: Sendable {
                 onProgress: (@Sendable (Int) -> Void)? = nil) {
         self.preset = preset
         self.sampleRate = sampleRate
+        self.speechDetector = speechDetector
         let key = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
         let results: [Result<[Float], Error>] = parallelMap(count: items.count, onCompletion: onProgress) { index in
             let path = items[index].path
@@ -69,16 +74,17 @@ public struct FeatureDataset: Sendable {
     /// both cores and cached like the originals: the same copy every run for a seed.
     /// Each copy's noise is drawn from a seed of its own recording, or from
     /// `fixedSeed` when given (`Perturbation.testTimeSeed` makes the copies a
-    /// model with test-time augmentation classifies at prediction).
+    /// model with test-time augmentation classifies at prediction). Copies are
+    /// made from what the originals' features read: the speech span, or the
+    /// whole recording when the dataset has no `speechDetector`.
     public mutating func augment(recipe: [Perturbation], seed: UInt64, fixedSeed: UInt64? = nil,
-                                 speechDetector: VoiceActivityDetector? = VoiceActivityDetector(),
                                  cache: FeatureCache?, onProgress: (@Sendable (Int) -> Void)? = nil) {
         augmentationRecipe = recipe
         guard !recipe.isEmpty else { augmented = []; return }
         var planned = Augmenter.plan(training: items, recipe: recipe, copies: recipe.count, seed: seed)
         if let fixedSeed { for index in planned.indices { planned[index].seed = fixedSeed } }
         let plan = planned
-        let preset = preset, sampleRate = sampleRate
+        let preset = preset, sampleRate = sampleRate, speechDetector = speechDetector
         let base = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
         let results: [[Float]?] = parallelMap(count: plan.count, onCompletion: onProgress) { index in
             let copy = plan[index]

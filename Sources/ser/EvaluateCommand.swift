@@ -46,7 +46,8 @@ struct EvaluateCommand: ParsableCommand {
         guard !items.isEmpty else { throw CommandFailure("no files with the model's labels (\(emotionModel.labels.joined(separator: ", ")))") }
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: items.count, label: "features")
-        var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate, cache: cache,
+        var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate,
+                                     speechDetector: emotionModel.trimsToSpeech ? VoiceActivityDetector() : nil, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
         if !emotionModel.testTimePerturbations.isEmpty {
@@ -74,6 +75,9 @@ struct EvaluateCommand: ParsableCommand {
         }
         if emotionModel.normalizesPerSpeaker {
             notes.append("features z-scored per speaker, each by its own recordings (the model was trained with --speaker-normalization)")
+        }
+        if !emotionModel.trimsToSpeech {
+            notes.append("features over whole recordings, silences included (the model was trained with --no-trim)")
         }
         for corpus in allowedByCorpus.keys.sorted(by: { $0.rawValue < $1.rawValue }) where allowedByCorpus[corpus]!.count < labels.count {
             let allowed = labels.filter(allowedByCorpus[corpus]!.contains)

@@ -34,7 +34,8 @@ struct ModelCommand: ParsableCommand {
                 lines.append("architecture: \(d.architecture)\(d.ensembleSize.map { " × \($0) (ensemble)" } ?? ""), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
-                             + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : ""))
+                             + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : "")
+                             + (d.trimsToSpeech == false ? ", over whole recordings (not trimmed to speech)" : ""))
                 if let copies = d.testTimeAugmentation {
                     lines.append("test-time augmentation: each input is classified with its \(copies.joined(separator: ", ")) copies, answers averaged")
                 }

@@ -126,7 +126,7 @@ struct PredictCommand: ParsableCommand {
         let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
         let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
             guard let samples = try? AudioSignal(contentsOf: inputs[index].path, sampleRate: model.sampleRate).samples else { return nil }
-            let span = detector.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices
+            let span = model.trimsToSpeech ? detector.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices : samples.indices
             guard let vector = try? model.featureVector(Array(samples[span])), vector.allSatisfy(\.isFinite) else { return nil }
             return vector
         }
