@@ -22,9 +22,9 @@ struct LimitedMemoryBFGS {
     typealias Objective = ([Double]) -> (value: Double, gradient: [Double])
 
     /// The minimiser reached from `start`; `onIteration` hears each iteration's
-    /// number (from 1) and objective value after its step.
+    /// number (from 1), the point its step reached and the objective value there.
     func minimize(from start: [Double], objective: Objective,
-                  onIteration: (_ iteration: Int, _ value: Double) -> Void = { _, _ in }) -> [Double] {
+                  onIteration: (_ iteration: Int, _ point: [Double], _ value: Double) -> Void = { _, _, _ in }) -> [Double] {
         var x = start
         var (value, gradient) = objective(x)
         var steps: [[Double]] = [], changes: [[Double]] = [], curvatures: [Double] = []
@@ -60,7 +60,7 @@ struct LimitedMemoryBFGS {
             let decrease = value - candidateValue
             x = candidate
             (value, gradient) = (candidateValue, candidateGradient)
-            onIteration(iteration, value)
+            onIteration(iteration, x, value)
             if decrease <= relativeDecreaseTolerance * max(1, abs(value)) { break }
         }
         return x

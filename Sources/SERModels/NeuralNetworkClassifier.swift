@@ -408,7 +408,8 @@ public final class NeuralNetworkClassifier {
         history = []
         let start = [Double](repeating: 0, count: parameters.reduce(0) { $0 + $1.value.count })
         let solver = LimitedMemoryBFGS(maximumIterations: configuration.maximumEpochs)
-        let solution = solver.minimize(from: start, objective: objective) { iteration, value in
+        let solution = solver.minimize(from: start, objective: objective) { iteration, point, value in
+            load(point)
             let logits = emotionHead.infer(x)
             let correct = (0..<x.rows).filter { argmax(logits, row: $0, permitted: training.labelMasks?[$0]) == training.targets[$0] }.count
             var record = EpochRecord(epoch: iteration, trainLoss: value, trainAccuracy: Double(correct) / Double(max(1, x.rows)))

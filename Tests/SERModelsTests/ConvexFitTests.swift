@@ -16,7 +16,7 @@ import Testing
         let x = solver.minimize(from: [Double](repeating: 0, count: 30), objective: { x in
             let value = zip(zip(x, centre), curvatures).reduce(0) { $0 + 0.5 * $1.1 * ($1.0.0 - $1.0.1) * ($1.0.0 - $1.0.1) }
             return (value, x.indices.map { curvatures[$0] * (x[$0] - centre[$0]) })
-        }, onIteration: { iteration, _ in iterations = iteration })
+        }, onIteration: { iteration, _, _ in iterations = iteration })
         for i in x.indices { #expect(abs(x[i] - centre[i]) < 1e-4, "x[\(i)] = \(x[i]), centre \(centre[i])") }
         #expect(iterations > 0 && iterations < 200, "\(iterations) iterations")
     }
