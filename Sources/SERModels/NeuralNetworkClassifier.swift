@@ -311,15 +311,9 @@ public final class NeuralNetworkClassifier {
                 var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, x.rows)),
                                          trainAccuracy: Double(correct) / Double(max(1, x.rows)))
                 if let validation, let validationX {
-                    let logits = emotionLogits(standardized: validationX)
-                    let predicted = (0..<logits.rows).map { argmax(logits, row: $0, permitted: validation.labelMasks?[$0]) }
-                    let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
-                    record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets,
-                                                                                         labelMasks: validation.labelMasks).loss)
-                    record.validationAccuracy = metrics.accuracy
-                    record.validationUAR = metrics.uar
-                    if metrics.uar > bestUAR {
-                        bestUAR = metrics.uar
+                    let uar = measure(validation, standardized: validationX, into: &record)
+                    if uar > bestUAR {
+                        bestUAR = uar
                         bestWeights = allParameters.map(\.value)
                         sinceBest = 0
                     } else {
@@ -413,19 +407,24 @@ public final class NeuralNetworkClassifier {
             let logits = emotionHead.infer(x)
             let correct = (0..<x.rows).filter { argmax(logits, row: $0, permitted: training.labelMasks?[$0]) == training.targets[$0] }.count
             var record = EpochRecord(epoch: iteration, trainLoss: value, trainAccuracy: Double(correct) / Double(max(1, x.rows)))
-            if let validation, let validationX {
-                let logits = emotionHead.infer(validationX)
-                let predicted = (0..<logits.rows).map { argmax(logits, row: $0, permitted: validation.labelMasks?[$0]) }
-                let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
-                record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets,
-                                                                                     labelMasks: validation.labelMasks).loss)
-                record.validationAccuracy = metrics.accuracy
-                record.validationUAR = metrics.uar
-            }
+            if let validation, let validationX { _ = measure(validation, standardized: validationX, into: &record) }
             history.append(record)
             onIteration?(record)
         }
         load(solution)
+    }
+
+    /// The current weights' loss, accuracy and UAR on `validation` (features
+    /// `standardized`), written into `record`; returns the UAR.
+    private func measure(_ validation: LabelledMatrix, standardized validationX: Matrix, into record: inout EpochRecord) -> Double {
+        let logits = emotionLogits(standardized: validationX)
+        let predicted = (0..<logits.rows).map { argmax(logits, row: $0, permitted: validation.labelMasks?[$0]) }
+        let metrics = ClassificationMetrics(labels: labels, truth: validation.targets, predicted: predicted)
+        record.validationLoss = Double(SoftmaxCrossEntropy().lossAndGradient(logits: logits, targets: validation.targets,
+                                                                             labelMasks: validation.labelMasks).loss)
+        record.validationAccuracy = metrics.accuracy
+        record.validationUAR = metrics.uar
+        return metrics.uar
     }
 
     /// One copy of the network that a training thread runs forward and backward.
