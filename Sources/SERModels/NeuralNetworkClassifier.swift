@@ -360,7 +360,6 @@ public final class NeuralNetworkClassifier {
         // One head's share of the objective and gradient: `share` × its mean loss.
         func add(_ head: Dense, on input: Matrix, targets: [Int], loss headLoss: SoftmaxCrossEntropy, share: Float,
                  rowWeights: [Float]?, masks: [[Bool]]?, value: inout Double, gradient: inout [Double]) {
-            guard input.rows > 0 else { return }
             let (headValue, logitGradient) = headLoss.lossAndGradient(logits: head.infer(input), targets: targets,
                                                                       rowWeights: rowWeights, labelMasks: masks)
             value += Double(share * headValue)
@@ -380,10 +379,8 @@ public final class NeuralNetworkClassifier {
             add(emotionHead, on: x, targets: training.targets, loss: loss, share: 1, rowWeights: training.rowWeights,
                 masks: training.labelMasks, value: &value, gradient: &gradient)
             if let genderHead {
-                let before = gradient.count
                 add(genderHead, on: genderX, targets: genderTargets, loss: SoftmaxCrossEntropy(), share: genderShare,
                     rowWeights: nil, masks: nil, value: &value, gradient: &gradient)
-                if gradient.count == before { gradient += [Double](repeating: 0, count: genderHead.weight.value.count + genderHead.bias.value.count) }
             }
             // The penalty on the weights (not the biases).
             var offset = 0

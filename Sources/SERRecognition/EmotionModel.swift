@@ -165,6 +165,10 @@ public final class EmotionModel: @unchecked Sendable {
     /// computed, as the model's training data was (`ModelDescription.trimsToSpeech`).
     public var trimsToSpeech: Bool { description.trimsToSpeech ?? true }
 
+    /// What trims an input to its speech span before its features are computed,
+    /// as training did; nil when the model reads whole inputs.
+    public var inputTrimmer: VoiceActivityDetector? { trimsToSpeech ? VoiceActivityDetector() : nil }
+
     /// The rate every input is resampled to before features are computed.
     public var sampleRate: Int { description.features.sampleRate }
 

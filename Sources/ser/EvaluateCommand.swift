@@ -47,7 +47,7 @@ struct EvaluateCommand: ParsableCommand {
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: items.count, label: "features")
         var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate,
-                                     speechDetector: emotionModel.trimsToSpeech ? VoiceActivityDetector() : nil, cache: cache,
+                                     speechDetector: emotionModel.inputTrimmer, cache: cache,
                                      onProgress: { progress.update(finished: $0) })
         progress.finish()
         if !emotionModel.testTimePerturbations.isEmpty {

@@ -122,11 +122,11 @@ struct PredictCommand: ParsableCommand {
     /// training trimmed it, as one feature vector (inputs that fail are left out here
     /// and reported by the prediction pass).
     private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> Standardizer {
-        let detector = VoiceActivityDetector()
+        let trimmer = model.inputTrimmer
         let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
         let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
             guard let samples = try? AudioSignal(contentsOf: inputs[index].path, sampleRate: model.sampleRate).samples else { return nil }
-            let span = model.trimsToSpeech ? detector.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices : samples.indices
+            let span = trimmer?.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices
             guard let vector = try? model.featureVector(Array(samples[span])), vector.allSatisfy(\.isFinite) else { return nil }
             return vector
         }
