@@ -19,6 +19,12 @@ public protocol EmotionClassifier: AnyObject {
     var hasGenderHead: Bool { get }
     /// Calibrated class probabilities for each row of `features`.
     func probabilities(_ features: Matrix) -> Matrix
+    /// Like `probabilities(_:)`, knowing the corpus each row comes from
+    /// (`CorpusName` raw values): a model with a head per corpus answers with
+    /// that corpus's head (`CorpusHeadsClassifier`); the others ignore it.
+    func probabilities(_ features: Matrix, corpora: [String]) -> Matrix
+    /// The corpora the model has a head of its own for (empty for most models).
+    var corpusHeads: [String] { get }
     /// Calibrated female/male probabilities for each row, or nil without a gender head.
     func genderProbabilities(_ features: Matrix) -> Matrix?
     /// Fits the temperatures on held-out data (temperature scaling).
@@ -40,10 +46,16 @@ public enum ClassifierFile {
         case "tree", "forest": return try ForestClassifier(modelFile: file, source: source)
         case "boosted": return try BoostedTreesClassifier(modelFile: file, source: source)
         case "ensemble": return try EnsembleClassifier(modelFile: file, source: source)
+        case "corpus-heads": return try CorpusHeadsClassifier(modelFile: file, source: source)
         case let other:
-            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads \(NeuralNetworkClassifier.architectureNames.sorted().joined(separator: ", ")), tree, forest, boosted and ensemble)")
+            throw SafeTensorsFile.Failure.unsupported(path: source, reason: "unknown architecture \"\(other)\" (this ser reads \(NeuralNetworkClassifier.architectureNames.sorted().joined(separator: ", ")), tree, forest, boosted, ensemble and corpus-heads)")
         }
     }
+}
+
+extension EmotionClassifier {
+    public func probabilities(_ features: Matrix, corpora: [String]) -> Matrix { probabilities(features) }
+    public var corpusHeads: [String] { [] }
 }
 
 extension NeuralNetworkClassifier: EmotionClassifier {

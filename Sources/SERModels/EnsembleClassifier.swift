@@ -32,6 +32,15 @@ public final class EnsembleClassifier: EmotionClassifier {
         Self.mean(members.map { $0.probabilities(features) })
     }
 
+    public func probabilities(_ features: Matrix, corpora: [String]) -> Matrix {
+        Self.mean(members.map { $0.probabilities(features, corpora: corpora) })
+    }
+
+    /// The heads every member has.
+    public var corpusHeads: [String] {
+        members.dropFirst().reduce(members[0].corpusHeads) { heads, member in heads.filter(member.corpusHeads.contains) }
+    }
+
     public func genderProbabilities(_ features: Matrix) -> Matrix? {
         let answers = members.compactMap { $0.genderProbabilities(features) }
         return answers.count == members.count ? Self.mean(answers) : nil
@@ -68,11 +77,7 @@ public final class EnsembleClassifier: EmotionClassifier {
         file.metadata["architecture"] = "ensemble"
         file.metadata["labels"] = sortedJSONText(labels)
         file.metadata["members"] = String(members.count)
-        for (k, member) in members.enumerated() {
-            let part = member.modelFile(metadata: [:])
-            file.metadata["member.\(k)"] = sortedJSONText(part.metadata)
-            for (name, tensor) in part.tensors { file.tensors["member.\(k).\(name)"] = tensor }
-        }
+        for (k, member) in members.enumerated() { file.embed(member.modelFile(metadata: [:]), as: "member.\(k)") }
         return file
     }
 
@@ -86,17 +91,11 @@ public final class EnsembleClassifier: EmotionClassifier {
         }
         var members: [any EmotionClassifier] = []
         for k in 0..<count {
-            guard let text = file.metadata["member.\(k)"],
-                  let metadata = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
-                throw SafeTensorsFile.Failure.corrupt(path: source, reason: "ensemble member \(k) has no metadata")
-            }
-            guard metadata["architecture"] != "ensemble" else {
+            let part = try file.embedded("member.\(k)", source: source, role: "ensemble member \(k)")
+            guard part.metadata["architecture"] != "ensemble" else {
                 throw SafeTensorsFile.Failure.corrupt(path: source, reason: "ensemble member \(k) is itself an ensemble")
             }
-            let prefix = "member.\(k)."
-            var tensors: [String: SafeTensorsFile.Tensor] = [:]
-            for (name, tensor) in file.tensors where name.hasPrefix(prefix) { tensors[String(name.dropFirst(prefix.count))] = tensor }
-            members.append(try ClassifierFile.load(SafeTensorsFile(metadata: metadata, tensors: tensors), source: "\(source) (member \(k))"))
+            members.append(try ClassifierFile.load(part, source: "\(source) (member \(k))"))
         }
         guard members.allSatisfy({ $0.labels == members[0].labels && $0.inputDimension == members[0].inputDimension }) else {
             throw SafeTensorsFile.Failure.corrupt(path: source, reason: "ensemble members disagree on labels or inputs")

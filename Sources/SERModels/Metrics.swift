@@ -33,10 +33,18 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
         let k = labels.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         for (t, p) in zip(truth, predicted) { confusion[t][p] += 1 }
+        self.init(labels: labels, confusion: confusion, ece: confidence.map { Self.calibrationError(truth: truth, predicted: predicted, confidence: $0) })
+    }
+
+    /// The metrics of a confusion matrix (`confusion[true][predicted]` over
+    /// `labels`), with a calibration error measured elsewhere.
+    public init(labels: [String], confusion: [[Int]], ece: Double?) {
+        let k = labels.count
+        precondition(confusion.count == k && confusion.allSatisfy { $0.count == k }, "a k × k confusion matrix")
         self.labels = labels
         self.confusion = confusion
-        n = truth.count
-        accuracy = n == 0 ? 0 : Double(zip(truth, predicted).filter { $0 == $1 }.count) / Double(n)
+        n = confusion.reduce(0) { $0 + $1.reduce(0, +) }
+        accuracy = n == 0 ? 0 : Double((0..<k).reduce(0) { $0 + confusion[$1][$1] }) / Double(n)
         var perClass: [String: PerClass] = [:]
         var recalls: [Double] = [], f1s: [Double] = []
         for c in 0..<k {
@@ -52,20 +60,35 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
         self.perClass = perClass
         uar = recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
         macroF1 = f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count)
-        if let confidence {
-            var binTotal = [Double](repeating: 0, count: 10), binCorrect = [Double](repeating: 0, count: 10)
-            var binCount = [Int](repeating: 0, count: 10)
-            for i in 0..<n {
-                let bin = min(9, Int(confidence[i] * 10))
-                binTotal[bin] += confidence[i]
-                binCorrect[bin] += truth[i] == predicted[i] ? 1 : 0
-                binCount[bin] += 1
-            }
-            ece = n == 0 ? 0 : (0..<10).reduce(0.0) { sum, b in
-                binCount[b] == 0 ? sum : sum + Double(binCount[b]) / Double(n) * abs(binCorrect[b] / Double(binCount[b]) - binTotal[b] / Double(binCount[b]))
-            }
-        } else {
-            ece = nil
+        self.ece = ece
+    }
+
+    /// The same predictions over coarser labels: class i of these metrics is
+    /// class `mapping[i]` of `labels`. Accuracy and calibration error are
+    /// unchanged when no two classes a prediction chose between map together
+    /// (as when each corpus's head maps into the shared labels).
+    public func merged(into labels: [String], mapping: [Int]) -> ClassificationMetrics {
+        precondition(mapping.count == self.labels.count && mapping.allSatisfy(labels.indices.contains), "one target label per class")
+        var merged = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
+        for (t, row) in confusion.enumerated() {
+            for (p, count) in row.enumerated() { merged[mapping[t]][mapping[p]] += count }
+        }
+        return ClassificationMetrics(labels: labels, confusion: merged, ece: ece)
+    }
+
+    /// Expected calibration error over 10 equal-width confidence bins.
+    static func calibrationError(truth: [Int], predicted: [Int], confidence: [Double]) -> Double {
+        let n = truth.count
+        var binTotal = [Double](repeating: 0, count: 10), binCorrect = [Double](repeating: 0, count: 10)
+        var binCount = [Int](repeating: 0, count: 10)
+        for i in 0..<n {
+            let bin = min(9, Int(confidence[i] * 10))
+            binTotal[bin] += confidence[i]
+            binCorrect[bin] += truth[i] == predicted[i] ? 1 : 0
+            binCount[bin] += 1
+        }
+        return n == 0 ? 0 : (0..<10).reduce(0.0) { sum, b in
+            binCount[b] == 0 ? sum : sum + Double(binCount[b]) / Double(n) * abs(binCorrect[b] / Double(binCount[b]) - binTotal[b] / Double(binCount[b]))
         }
     }
 }

@@ -122,3 +122,26 @@ public struct SafeTensorsFile: Equatable, Sendable {
         try self.init(data: data, source: path)
     }
 }
+
+extension SafeTensorsFile {
+    /// Stores `part` inside this file under `key`: its metadata as one JSON
+    /// string at `metadata[key]`, its tensors renamed `key.<name>`. How a
+    /// classifier built of other classifiers (an ensemble, corpus heads on a
+    /// shared network) keeps them in one file.
+    public mutating func embed(_ part: SafeTensorsFile, as key: String) {
+        metadata[key] = sortedJSONText(part.metadata)
+        for (name, tensor) in part.tensors { tensors["\(key).\(name)"] = tensor }
+    }
+
+    /// The file `embed(_:as:)` stored under `key`; `source` and `role` name it in errors.
+    public func embedded(_ key: String, source: String, role: String) throws -> SafeTensorsFile {
+        guard let text = metadata[key],
+              let partMetadata = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+            throw Failure.corrupt(path: source, reason: "\(role) has no metadata")
+        }
+        let prefix = key + "."
+        var partTensors: [String: Tensor] = [:]
+        for (name, tensor) in tensors where name.hasPrefix(prefix) { partTensors[String(name.dropFirst(prefix.count))] = tensor }
+        return SafeTensorsFile(metadata: partMetadata, tensors: partTensors)
+    }
+}

@@ -125,8 +125,16 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
     /// The pooled test predictions of each corpus.
     public var perCorpus: [String: ClassificationMetrics]?
     public var allowsLeakage: Bool
+    /// Models with corpus heads (`CorpusHeadsClassifier`): the same test
+    /// predictions made with the heads combined, as for audio of unknown
+    /// origin, over all folds and per corpus. Nil for other models.
+    public var combinedHeads: ClassificationMetrics?
+    public var combinedHeadsPerCorpus: [String: ClassificationMetrics]?
 
-    enum CodingKeys: String, CodingKey { case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage" }
+    enum CodingKeys: String, CodingKey {
+        case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage"
+        case combinedHeads = "combined_heads", combinedHeadsPerCorpus = "combined_heads_per_corpus"
+    }
 
     public init(method: String, folds: [Fold], pooled: ClassificationMetrics, perCorpus: [String: ClassificationMetrics]? = nil,
                 allowsLeakage: Bool) {

@@ -189,6 +189,29 @@ public struct FeatureDataset: Sendable {
         return rows.map { masks[items[$0].corpus]! }
     }
 
+    /// This dataset with every label qualified by its corpus
+    /// (`CorpusHeadsClassifier.qualifiedLabel`, e.g. `CREMA-D/angry`): what the
+    /// shared classifier of a model with corpus heads is trained on. The
+    /// feature vectors are shared, not copied.
+    public func withCorpusQualifiedLabels() -> FeatureDataset {
+        var qualified = self
+        for index in qualified.items.indices {
+            qualified.items[index].label = CorpusHeadsClassifier.qualifiedLabel(corpus: items[index].corpus.rawValue, label: items[index].label)
+        }
+        return qualified
+    }
+
+    /// One head per corpus among `rows`, over the labels its recordings there
+    /// carry, in the order of `labels` (corpora in name order).
+    public func corpusHeads(_ rows: [Int], labels: [String]) -> [CorpusHeadsClassifier.Head] {
+        var carried: [CorpusName: Set<String>] = [:]
+        for row in rows { carried[items[row].corpus, default: []].insert(items[row].label) }
+        return carried.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { corpus in
+            let own = labels.filter(carried[corpus]!.contains)
+            return own.isEmpty ? nil : CorpusHeadsClassifier.Head(corpus: corpus.rawValue, labels: own)
+        }
+    }
+
     /// Labels present in the data, in the canonical emotion order, then any others alphabetically.
     public var labels: [String] {
         let present = Set(items.map(\.label))

@@ -109,6 +109,12 @@ public struct TrainingOptions: Sendable {
     /// has no calm, does not teach that its neutral voices are not calm. No effect
     /// on a single corpus.
     public var masksLabelsByCorpus = true
+    /// Networks on pooled corpora: shared layers with one softmax per corpus
+    /// (`CorpusHeadsClassifier`), trained on corpus-qualified labels, so that
+    /// corpora recorded differently need not share a decision boundary.
+    /// Recordings of a corpus the model has a head for are classified with it
+    /// (evaluation, cross-validation); other audio with the heads combined.
+    public var trainsCorpusHeads = false
     /// Test-time augmentation: the model also classifies copies of every input
     /// made with the dataset's augmentation recipe and averages the answers
     /// (`ModelDescription.testTimeAugmentation`). Cross-validation averages each
@@ -185,6 +191,9 @@ public enum Trainer {
                              checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
         if options.ensembleSize > 1 {
             return trainEnsemble(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
+        }
+        if options.trainsCorpusHeads {
+            return trainCorpusHeads(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
         }
         let all = indices ?? Array(dataset.items.indices)
         let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
@@ -265,6 +274,39 @@ public enum Trainer {
                                validationSpeakers: outcomes[0].validationSpeakers, refitEpochs: outcomes[0].refitEpochs)
     }
 
+    /// A shared classifier trained on the corpus-qualified labels of the
+    /// training rows (each row's softmax over its own corpus's head), wrapped
+    /// as a `CorpusHeadsClassifier` over `labels`. Heads exist for the corpora
+    /// among the training rows only: a corpus no training speaker comes from is
+    /// classified with the heads combined.
+    private static func trainCorpusHeads(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
+                                         checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
+        let all = indices ?? Array(dataset.items.indices)
+        let heads = dataset.corpusHeads(all, labels: labels)
+        let qualified = CorpusHeadsClassifier.qualifiedLabels(heads)
+        var sharedOptions = options
+        sharedOptions.trainsCorpusHeads = false
+        sharedOptions.masksLabelsByCorpus = true
+        var outcome = train(dataset.withCorpusQualifiedLabels(), indices: all, labels: qualified, options: sharedOptions,
+                            checkpoint: checkpoint)
+        let classifier: CorpusHeadsClassifier
+        do {
+            classifier = try CorpusHeadsClassifier(shared: outcome.model.classifier, labels: labels, heads: heads)
+        } catch {
+            preconditionFailure("heads built from the training rows fit the classifier trained on them: \(error)")
+        }
+        // Each qualified label is its plain label; a head's predictions never
+        // leave it, so accuracy and calibration error carry over unchanged.
+        let mapping = heads.flatMap { head in head.labels.map { labels.firstIndex(of: $0) ?? 0 } }
+        outcome.validation = outcome.validation?.merged(into: labels, mapping: mapping)
+        var description = outcome.model.description
+        description.labels = labels
+        description.training?.counts = dataset.counts(all)
+        description.validation = outcome.validation
+        outcome.model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
+        return outcome
+    }
+
     /// The seed of ensemble member `member` (the first keeps the run's seed).
     static func memberSeed(_ seed: UInt64, _ member: Int) -> UInt64 { seed &+ UInt64(member) &* 7919 }
 
@@ -323,16 +365,22 @@ public enum Trainer {
 
     /// The probabilities of the rows at `indices`; with `averagingCopies`, each
     /// row's are the mean over its vector and its augmented copies (test-time augmentation).
+    /// A model with corpus heads answers each row with its corpus's head
+    /// (`EmotionClassifier.probabilities(_:corpora:)`), or, with
+    /// `combiningHeads`, with the heads combined, as for audio of unknown origin.
     public static func probabilities(_ classifier: any EmotionClassifier, _ dataset: FeatureDataset, _ indices: [Int],
-                                     averagingCopies: Bool) -> Matrix {
+                                     averagingCopies: Bool, combiningHeads: Bool = false) -> Matrix {
         guard !indices.isEmpty else { return Matrix(rows: 0, columns: classifier.labels.count) }
         let columns = dataset.vectors.first?.count ?? 0
+        func corpora(_ rows: [Int]) -> [String] { combiningHeads ? [] : rows.map { dataset.items[$0].corpus.rawValue } }
         guard averagingCopies, !dataset.augmented.isEmpty else {
-            return classifier.probabilities(Matrix(rows: indices.count, columns: columns, values: indices.flatMap { dataset.vectors[$0] }))
+            return classifier.probabilities(Matrix(rows: indices.count, columns: columns, values: indices.flatMap { dataset.vectors[$0] }),
+                                            corpora: corpora(indices))
         }
         let variants = indices.map(dataset.variants(of:))
         let all = classifier.probabilities(Matrix(rows: variants.reduce(0) { $0 + $1.count }, columns: columns,
-                                                  values: variants.flatMap { $0.flatMap { $0 } }))
+                                                  values: variants.flatMap { $0.flatMap { $0 } }),
+                                           corpora: corpora(zip(indices, variants).flatMap { index, group in group.map { _ in index } }))
         var out = Matrix(rows: indices.count, columns: all.columns)
         var row = 0
         for (r, group) in variants.enumerated() {
@@ -359,12 +407,14 @@ public enum Trainer {
     /// Cross-validates over the folds of `split`: each fold trains on the other
     /// speakers (with its own validation speakers) and is tested on its own.
     /// Within each corpus, decisions choose among the labels it carries, as
-    /// `ser evaluate` scores them.
+    /// `ser evaluate` scores them. Models with corpus heads are scored with
+    /// each test corpus's own head, and again with the heads combined
+    /// (`CrossValidationSummary.combinedHeads`).
     public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
-        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = [], corpora: [String] = []
+        var own = Predictions(), combined = Predictions()
         for fold in split.folds.indices {
             let started = Date()
             let (train, test) = split.partition(dataset.items, fold: fold)
@@ -374,27 +424,54 @@ public enum Trainer {
             foldOptions.seed = options.seed &+ UInt64(fold)
             let outcome = Self.train(dataset, indices: trainIndices, labels: labels, options: foldOptions)
             let testData = dataset.matrix(testIndices, labels: labels)
+            let corpora = testIndices.map { dataset.items[$0].corpus.rawValue }
             let p = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies)
             let (foldPredicted, foldConfidence) = decisions(p, labelMasks: testData.labelMasks)
+            own.append(truth: testData.targets, predicted: foldPredicted, confidence: foldConfidence, corpora: corpora)
+            if !outcome.model.classifier.corpusHeads.isEmpty {
+                let q = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies,
+                                      combiningHeads: true)
+                let (predicted, confidence) = decisions(q, labelMasks: testData.labelMasks)
+                combined.append(truth: testData.targets, predicted: predicted, confidence: confidence, corpora: corpora)
+            }
             let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
                                                 confidence: foldConfidence)
-            predicted += foldPredicted
-            confidence += foldConfidence
-            truth += testData.targets
-            corpora += testIndices.map { dataset.items[$0].corpus.rawValue }
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
                                                      epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
             folds.append(result)
             onFold?(fold, result)
         }
-        let pooled = ClassificationMetrics(labels: labels, truth: truth, predicted: predicted, confidence: confidence)
-        var perCorpus: [String: ClassificationMetrics] = [:]
-        for corpus in Set(corpora) {
-            let rows = corpora.indices.filter { corpora[$0] == corpus }
-            perCorpus[corpus] = ClassificationMetrics(labels: labels, truth: rows.map { truth[$0] }, predicted: rows.map { predicted[$0] },
-                                                      confidence: rows.map { confidence[$0] })
+        let perCorpus = own.perCorpus(labels: labels)
+        var summary = CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: own.metrics(labels: labels),
+                                             perCorpus: perCorpus.count > 1 ? perCorpus : nil, allowsLeakage: split.allowsLeakage)
+        if !combined.truth.isEmpty {
+            summary.combinedHeads = combined.metrics(labels: labels)
+            summary.combinedHeadsPerCorpus = combined.perCorpus(labels: labels)
         }
-        return CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: pooled,
-                                      perCorpus: perCorpus.count > 1 ? perCorpus : nil, allowsLeakage: split.allowsLeakage)
+        return summary
+    }
+
+    /// Test predictions gathered over folds, with each row's corpus.
+    private struct Predictions {
+        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = [], corpora: [String] = []
+
+        mutating func append(truth: [Int], predicted: [Int], confidence: [Double], corpora: [String]) {
+            self.truth += truth
+            self.predicted += predicted
+            self.confidence += confidence
+            self.corpora += corpora
+        }
+
+        func metrics(labels: [String], rows: [Int]? = nil) -> ClassificationMetrics {
+            let rows = rows ?? Array(truth.indices)
+            return ClassificationMetrics(labels: labels, truth: rows.map { truth[$0] }, predicted: rows.map { predicted[$0] },
+                                         confidence: rows.map { confidence[$0] })
+        }
+
+        func perCorpus(labels: [String]) -> [String: ClassificationMetrics] {
+            Dictionary(uniqueKeysWithValues: Set(corpora).map { corpus in
+                (corpus, metrics(labels: labels, rows: corpora.indices.filter { corpora[$0] == corpus }))
+            })
+        }
     }
 }

@@ -79,6 +79,14 @@ struct EvaluateCommand: ParsableCommand {
         if !emotionModel.trimsToSpeech {
             notes.append("features over whole recordings, silences included (the model was trained with --no-trim)")
         }
+        let heads = emotionModel.classifier.corpusHeads
+        if !heads.isEmpty {
+            let own = allowedByCorpus.keys.map(\.rawValue).filter(heads.contains).sorted()
+            let others = allowedByCorpus.keys.map(\.rawValue).filter { !heads.contains($0) }.sorted()
+            notes.append("the model has a head per corpus: " + (own.isEmpty ? "" : "\(own.joined(separator: ", ")) scored with their own head")
+                         + (own.isEmpty || others.isEmpty ? "" : "; ")
+                         + (others.isEmpty ? "" : "\(others.joined(separator: ", ")) with the heads combined (\(heads.joined(separator: ", ")))"))
+        }
         for corpus in allowedByCorpus.keys.sorted(by: { $0.rawValue < $1.rawValue }) where allowedByCorpus[corpus]!.count < labels.count {
             let allowed = labels.filter(allowedByCorpus[corpus]!.contains)
             notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")

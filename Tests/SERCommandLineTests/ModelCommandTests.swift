@@ -190,6 +190,65 @@ import Testing
         #expect(summary.perCorpus?["SAVEE"]?.n == items.filter { $0.corpus == .savee }.count)
     }
 
+    /// Two corpora whose labels mean opposite things (in the second, low voices
+    /// are "happy"): one softmax cannot serve both, a head per corpus can. Each
+    /// corpus is scored with its own head; other audio gets the heads' mean;
+    /// a corpus with no training speaker gets the heads combined too.
+    @Test func corpusHeadsLearnBoundariesThatDisagree() throws {
+        var items = try CorpusReader().readManifest(Self.corpus.manifest)
+        for i in items.indices where ["spk2", "spk3"].contains(items[i].speaker) {
+            items[i].corpus = .savee
+            items[i].label = items[i].label == "sad" ? "happy" : "sad"
+        }
+        let dataset = FeatureDataset(items: items, preset: .classic180, cache: nil)
+        let labels = dataset.labels
+        let train = dataset.items.indices.filter { ["spk0", "spk2"].contains(dataset.items[$0].speaker) }
+        let test = dataset.items.indices.filter { ["spk1", "spk3"].contains(dataset.items[$0].speaker) }
+        let testData = dataset.matrix(test, labels: labels)
+        func accuracy(_ classifier: any EmotionClassifier, corpus: CorpusName? = nil, combiningHeads: Bool = false) -> Double {
+            let rows = test.filter { corpus == nil || dataset.items[$0].corpus == corpus }
+            let p = Trainer.probabilities(classifier, dataset, rows, averagingCopies: false, combiningHeads: combiningHeads)
+            let truth = rows.map { labels.firstIndex(of: dataset.items[$0].label) ?? -1 }
+            let predicted = (0..<p.rows).map { r in (0..<p.columns).max { p[r, $0] < p[r, $1] } ?? -1 }
+            return Double(zip(truth, predicted).filter { $0 == $1 }.count) / Double(rows.count)
+        }
+        var options = TrainingOptions()
+        options.maximumEpochs = 40
+        let oneSoftmax = Trainer.train(dataset, indices: train, labels: labels, options: options).model.classifier
+        options.trainsCorpusHeads = true
+        let outcome = Trainer.train(dataset, indices: train, labels: labels, options: options)
+        let headed = outcome.model.classifier
+        #expect(headed.labels == labels && headed.corpusHeads == ["SAVEE", "manifest"])
+        #expect(outcome.model.description.labels == labels)
+        #expect(outcome.model.description.training?.counts["SAVEE"]?["happy"] == 4, "\(outcome.model.description.training?.counts ?? [:])")
+        let own = (manifest: accuracy(headed, corpus: .manifest), savee: accuracy(headed, corpus: .savee))
+        #expect(own.manifest >= 0.8 && own.savee >= 0.8, "\(own)")
+        let plain = accuracy(oneSoftmax)
+        #expect(accuracy(headed) >= plain + 0.2, "heads \(accuracy(headed)), one softmax \(plain)")
+
+        // Audio of unknown origin: each label's mean over the two heads (both carry both labels).
+        let x = testData.features
+        let a = headed.probabilities(x, corpora: test.map { _ in "manifest" })
+        let b = headed.probabilities(x, corpora: test.map { _ in "SAVEE" })
+        let combined = headed.probabilities(x)
+        #expect(combined.values.indices.allSatisfy { abs(combined.values[$0] - (a.values[$0] + b.values[$0]) / 2) < 1e-5 })
+        #expect(abs(accuracy(headed, combiningHeads: true) - 0.5) <= 0.25, "opposed heads cancel out")
+
+        // The model file keeps the heads.
+        let path = Self.corpus.workspace.file("heads-unit.safetensors")
+        try outcome.model.write(to: path)
+        let reread = try EmotionModel(contentsOf: path)
+        #expect(reread.classifier.corpusHeads == ["SAVEE", "manifest"])
+        #expect(reread.classifier.probabilities(x, corpora: test.map { dataset.items[$0].corpus.rawValue })
+                == headed.probabilities(x, corpora: test.map { dataset.items[$0].corpus.rawValue }))
+
+        // Trained on the first corpus only, the model has one head, which also answers the second.
+        let manifestOnly = train.filter { dataset.items[$0].corpus == .manifest }
+        let oneHead = Trainer.train(dataset, indices: manifestOnly, labels: labels, options: options).model.classifier
+        #expect(oneHead.corpusHeads == ["manifest"])
+        #expect(oneHead.probabilities(x, corpora: test.map { _ in "SAVEE" }) == oneHead.probabilities(x))
+    }
+
     /// Augmented copies join the training side only: a fold's test speakers lend
     /// it no copies, and each training file brings one copy per recipe entry.
     @Test func augmentedCopiesStayOnTheTrainingSide() throws {
@@ -492,6 +551,41 @@ import Testing
         #expect(run.stderr.contains("WARNING") && run.stdout.contains("LEAKY"))
     }
 
+    /// `--corpus-heads` end to end: cross-validation scores each corpus with its
+    /// own head and reports the heads combined; the model file, `model info`,
+    /// `evaluate` and `predict` know the heads.
+    @Test func corpusHeadsFromTheCommandLine() throws {
+        let pooled = Self.corpus.workspace.file("pooled-heads.csv")
+        var lines = ["path,label,speaker,gender,corpus"]
+        for line in try String(contentsOfFile: Self.corpus.manifest, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",").map(String.init)
+            lines.append(fields.joined(separator: ",") + "," + (["spk2", "spk3"].contains(fields[2]) ? "SAVEE" : "TESS"))
+        }
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: pooled))
+        let model = Self.corpus.workspace.file("heads.safetensors")
+        let run = try SERRun(["train", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "15",
+                              "--cv", "speakers:2", "--out", model, "--format", "json"])
+        let summary = try jsonObject(printedBy: run)
+        #expect((summary["corpus_heads"] as? [[String: Any]])?.compactMap { $0["corpus"] as? String } == ["SAVEE", "TESS"])
+        let cv = try #require(summary["cross_validation"] as? [String: Any])
+        #expect((cv["combined_heads"] as? [String: Any])?["n"] as? Int == 32, "\(cv.keys)")
+        #expect((cv["combined_heads_per_corpus"] as? [String: Any])?.keys.sorted() == ["SAVEE", "TESS"])
+        let table = try SERRun(["train", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "5",
+                                "--cv", "speakers:2"])
+        #expect(table.status == 0 && table.stdout.contains("corpus heads: SAVEE (2 labels), TESS (2 labels)")
+                && table.stdout.contains("heads combined"), "\(table.stdout)")
+
+        let info = try SERRun(["model", "info", model])
+        #expect(info.status == 0 && info.stdout.contains("heads: SAVEE 2, TESS 2"), "\(info.stdout)")
+        let evaluated = try SERRun(["evaluate", "--model", model, "--manifest", pooled, "--format", "json"])
+        let evaluation = try jsonObject(printedBy: evaluated)
+        #expect((evaluation["notes"] as? [String])?.contains { $0.contains("SAVEE, TESS scored with their own head") } == true,
+                "\(evaluation["notes"] ?? "")")
+        let predicted = try SERRun(["predict", Self.corpus.workspace.file("s0-happy-1.wav"), "--model", model, "--format", "json"])
+        let answer = (try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])?.first
+        #expect(answer?["emotion"] as? String == "happy", "\(predicted.stderr) \(answer ?? [:])")
+    }
+
     @Test func trainingUsageErrors() throws {
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest]).status == 2, "nothing to do")
         #expect(try SERRun(["train", "--out", "x.safetensors"]).status == 2, "no data")
@@ -512,6 +606,10 @@ import Testing
         #expect(vectorForCNN.status == 2 && vectorForCNN.stderr.contains("log-mel"), "\(vectorForCNN.stderr)")
         let optimizerForTrees = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "tree", "--optimizer", "sgd"])
         #expect(optimizerForTrees.status == 2, "\(optimizerForTrees.stderr)")
+        let headsForTrees = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "forest", "--corpus-heads"])
+        #expect(headsForTrees.status == 2 && headsForTrees.stderr.contains("--corpus-heads"), "\(headsForTrees.stderr)")
+        let headsWithoutMasks = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--corpus-heads", "--no-label-masks"])
+        #expect(headsWithoutMasks.status == 2 && headsWithoutMasks.stderr.contains("--no-label-masks"), "\(headsWithoutMasks.stderr)")
     }
 }
 
