@@ -202,13 +202,18 @@ public struct FeatureDataset: Sendable {
     }
 
     /// One head per corpus among `rows`, over the labels its recordings there
-    /// carry, in the order of `labels` (corpora in name order).
+    /// carry, in the order of `labels` (corpora in name order), weighted by
+    /// those recordings (`labels`' only).
     public func corpusHeads(_ rows: [Int], labels: [String]) -> [CorpusHeadsClassifier.Head] {
-        var carried: [CorpusName: Set<String>] = [:]
-        for row in rows { carried[items[row].corpus, default: []].insert(items[row].label) }
-        return carried.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { corpus in
-            let own = labels.filter(carried[corpus]!.contains)
-            return own.isEmpty ? nil : CorpusHeadsClassifier.Head(corpus: corpus.rawValue, labels: own)
+        let known = Set(labels)
+        var carried: [CorpusName: Set<String>] = [:], recordings: [CorpusName: Int] = [:]
+        for row in rows where known.contains(items[row].label) {
+            carried[items[row].corpus, default: []].insert(items[row].label)
+            recordings[items[row].corpus, default: 0] += 1
+        }
+        return carried.keys.sorted { $0.rawValue < $1.rawValue }.map { corpus in
+            CorpusHeadsClassifier.Head(corpus: corpus.rawValue, labels: labels.filter(carried[corpus]!.contains),
+                                       recordings: recordings[corpus] ?? 0)
         }
     }
 

@@ -219,6 +219,7 @@ import Testing
         let outcome = Trainer.train(dataset, indices: train, labels: labels, options: options)
         let headed = outcome.model.classifier
         #expect(headed.labels == labels && headed.corpusHeads == ["SAVEE", "manifest"])
+        #expect((headed as? CorpusHeadsClassifier)?.heads.map(\.recordings) == [8, 8])
         #expect(outcome.model.description.labels == labels)
         #expect(outcome.model.description.training?.counts["SAVEE"]?["happy"] == 4, "\(outcome.model.description.training?.counts ?? [:])")
         let own = (manifest: accuracy(headed, corpus: .manifest), savee: accuracy(headed, corpus: .savee))
@@ -226,7 +227,8 @@ import Testing
         let plain = accuracy(oneSoftmax)
         #expect(accuracy(headed) >= plain + 0.2, "heads \(accuracy(headed)), one softmax \(plain)")
 
-        // Audio of unknown origin: each label's mean over the two heads (both carry both labels).
+        // Audio of unknown origin: each label's mean over the two heads, which carry
+        // both labels and learned from as many recordings each.
         let x = testData.features
         let a = headed.probabilities(x, corpora: test.map { _ in "manifest" })
         let b = headed.probabilities(x, corpora: test.map { _ in "SAVEE" })

@@ -27,9 +27,10 @@ private final class FixedAnswer: EmotionClassifier {
 }
 
 @Suite struct CorpusHeadsTests {
-    /// Two heads: A carries calm, happy and sad; B happy and sad only.
-    let heads = [CorpusHeadsClassifier.Head(corpus: "A", labels: ["calm", "happy", "sad"]),
-                 CorpusHeadsClassifier.Head(corpus: "B", labels: ["happy", "sad"])]
+    /// Two heads: A carries calm, happy and sad and learned from three times
+    /// as many recordings as B, which carries happy and sad only.
+    let heads = [CorpusHeadsClassifier.Head(corpus: "A", labels: ["calm", "happy", "sad"], recordings: 300),
+                 CorpusHeadsClassifier.Head(corpus: "B", labels: ["happy", "sad"], recordings: 100)]
 
     @Test func qualifiedLabelsNameTheCorpus() {
         #expect(CorpusHeadsClassifier.qualifiedLabels(heads) == ["A/calm", "A/happy", "A/sad", "B/happy", "B/sad"])
@@ -38,8 +39,9 @@ private final class FixedAnswer: EmotionClassifier {
     /// The arithmetic, worked by hand. The shared softmax says
     /// A/calm 0.1, A/happy 0.2, A/sad 0.1, B/happy 0.15, B/sad 0.45.
     /// Head A: calm 0.25, happy 0.5, sad 0.25. Head B: happy 0.25, sad 0.75.
-    /// Combined: calm 0.25 (A alone), happy (0.5 + 0.25) / 2 = 0.375,
-    /// sad (0.25 + 0.75) / 2 = 0.5; sum 1.125, so 2/9, 1/3, 4/9.
+    /// Combined, A weighing 3 to B's 1: calm 0.25 (A alone), happy
+    /// (3 · 0.5 + 0.25) / 4 = 0.4375, sad (3 · 0.25 + 0.75) / 4 = 0.375;
+    /// sum 1.0625, so 4/17, 7/17, 6/17.
     @Test func eachCorpusGetsItsHeadAndOtherAudioTheHeadsCombined() throws {
         let shared = FixedAnswer(labels: ["A/calm", "A/happy", "A/sad", "B/happy", "B/sad"], answer: [0.1, 0.2, 0.1, 0.15, 0.45])
         let labels = ["neutral", "calm", "happy", "sad"]
@@ -50,12 +52,16 @@ private final class FixedAnswer: EmotionClassifier {
         func close(_ a: [Float], _ b: [Float]) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) < 1e-6 } }
         #expect(close(row(0), [0, 0.25, 0.5, 0.25]), "\(row(0))")
         #expect(close(row(1), [0, 0, 0.25, 0.75]), "\(row(1))")
-        #expect(close(row(2), [0, 2.0 / 9, 1.0 / 3, 4.0 / 9]), "\(row(2))")
+        #expect(close(row(2), [0, 4.0 / 17, 7.0 / 17, 6.0 / 17]), "\(row(2))")
         #expect(close(row(3), row(0)))
         let unknown = classifier.probabilities(x)
         #expect((0..<4).allSatisfy { r in close((0..<4).map { unknown[r, $0] }, row(2)) }, "no corpus: heads combined")
         #expect(classifier.corpusHeads == ["A", "B"])
         #expect(classifier.structureSummary.last?.contains("A 3, B 2") == true, "\(classifier.structureSummary)")
+        let weightless = [heads[0], CorpusHeadsClassifier.Head(corpus: "B", labels: ["happy", "sad"], recordings: 0)]
+        #expect(throws: CorpusHeadsClassifier.Mismatch.self, "a head that learned from nothing") {
+            try CorpusHeadsClassifier(shared: shared, labels: labels, heads: weightless)
+        }
     }
 
     @Test func headsThatDoNotFitTheClassifierAreRefused() {
@@ -108,7 +114,7 @@ private final class FixedAnswer: EmotionClassifier {
         #expect(own != combined, "the ensemble passes each row's corpus to its members")
 
         var wrongHead = file
-        wrongHead.metadata["corpus_heads"] = sortedJSONText([CorpusHeadsClassifier.Head(corpus: "Z", labels: ["sad"])])
+        wrongHead.metadata["corpus_heads"] = sortedJSONText([CorpusHeadsClassifier.Head(corpus: "Z", labels: ["sad"], recordings: 5)])
         #expect(throws: SafeTensorsFile.Failure.self) { try ClassifierFile.load(wrongHead, source: "h") }
         var noShared = file
         noShared.metadata["shared"] = nil
