@@ -14,6 +14,10 @@ enum HTMLReport {
         body += row("command", "<code>\(escape(s.command))</code>") + row("seed", "\(s.seed)")
         body += row("architecture", escape(s.architecture)) + row("features", "\(escape(s.features)) at \(s.sampleRate) Hz")
         body += row("data", "\(s.files) files, \(s.speakers) speakers, \(s.excluded) excluded")
+        if let heads = s.corpusHeads {
+            body += row("corpus heads", escape(heads.map { "\($0.corpus) (\($0.labels.count) labels)" }.joined(separator: ", "))
+                        + "; known corpora are scored with their own head, other audio with the heads combined")
+        }
         body += row("time", String(format: "features %.1f s, training %.1f s", s.featureSeconds, s.trainingSeconds))
         body += "</table>"
         body += "<h2>Dataset composition</h2>" + composition(s.counts, labels: s.labels)
@@ -35,6 +39,12 @@ enum HTMLReport {
             body += metricsSection(cv.pooled, title: "All test folds pooled")
             for (corpus, metrics) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
                 body += metricsSection(metrics, title: "Test folds pooled: \(escape(corpus))")
+            }
+            if let combined = cv.combinedHeads {
+                body += metricsSection(combined, title: "All test folds, heads combined (as for audio of unknown origin)")
+                for (corpus, metrics) in (cv.combinedHeadsPerCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    body += metricsSection(metrics, title: "Heads combined: \(escape(corpus))")
+                }
             }
         }
         if !history.isEmpty {

@@ -572,8 +572,11 @@ import Testing
         let cv = try #require(summary["cross_validation"] as? [String: Any])
         #expect((cv["combined_heads"] as? [String: Any])?["n"] as? Int == 32, "\(cv.keys)")
         #expect((cv["combined_heads_per_corpus"] as? [String: Any])?.keys.sorted() == ["SAVEE", "TESS"])
+        let report = Self.corpus.workspace.file("heads.html")
         let table = try SERRun(["train", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "5",
-                                "--cv", "speakers:2"])
+                                "--cv", "speakers:2", "--report", report])
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.contains("corpus heads") && html.contains("Heads combined: SAVEE"), "the report shows the heads")
         #expect(table.status == 0 && table.stdout.contains("corpus heads: SAVEE (2 labels), TESS (2 labels)")
                 && table.stdout.contains("heads combined"), "\(table.stdout)")
 
