@@ -283,9 +283,10 @@ public enum Trainer {
                                          checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
         let all = indices ?? Array(dataset.items.indices)
         let heads = dataset.corpusHeads(all, labels: labels)
-        let qualified = CorpusHeadsClassifier.qualifiedLabels(heads)
         var sharedOptions = options
         sharedOptions.trainsCorpusHeads = false
+        guard !heads.isEmpty else { return train(dataset, indices: all, labels: labels, options: sharedOptions, checkpoint: checkpoint) }
+        let qualified = CorpusHeadsClassifier.qualifiedLabels(heads)
         sharedOptions.masksLabelsByCorpus = true
         var outcome = train(dataset.withCorpusQualifiedLabels(), indices: all, labels: qualified, options: sharedOptions,
                             checkpoint: checkpoint)
