@@ -159,11 +159,7 @@ public final class CorpusHeadsClassifier: EmotionClassifier {
 
     /// The labels and heads in the metadata, the shared classifier embedded under `shared`.
     public func modelFile(metadata extra: [String: String]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = Self.modelFormatVersion
-        file.metadata["architecture"] = "corpus-heads"
-        file.metadata["labels"] = sortedJSONText(labels)
+        var file = SafeTensorsFile.modelHeader(architecture: "corpus-heads", formatVersion: Self.modelFormatVersion, labels: labels, metadata: extra)
         file.metadata["corpus_heads"] = sortedJSONText(heads)
         file.embed(shared.modelFile(metadata: [:]), as: "shared")
         return file

@@ -88,11 +88,7 @@ struct ModelFileHeader<Settings: Codable> {
     /// A file holding just this header (tensors are added by the classifier).
     static func file(architecture: String, formatVersion: String, labels: [String], configuration: Settings,
                      temperature: Float, genderTemperature: Float?, metadata extra: [String: String]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = formatVersion
-        file.metadata["architecture"] = architecture
-        file.metadata["labels"] = sortedJSONText(labels)
+        var file = SafeTensorsFile.modelHeader(architecture: architecture, formatVersion: formatVersion, labels: labels, metadata: extra)
         file.metadata["training_configuration"] = sortedJSONText(configuration)
         file.metadata["temperature"] = String(temperature)
         if let genderTemperature {

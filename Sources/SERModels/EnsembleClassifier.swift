@@ -71,11 +71,7 @@ public final class EnsembleClassifier: EmotionClassifier {
     /// One file holding every member: member k's tensors under `member.k.` and its
     /// metadata, as JSON, under `member.k`.
     public func modelFile(metadata extra: [String: String]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = Self.modelFormatVersion
-        file.metadata["architecture"] = "ensemble"
-        file.metadata["labels"] = sortedJSONText(labels)
+        var file = SafeTensorsFile.modelHeader(architecture: "ensemble", formatVersion: Self.modelFormatVersion, labels: labels, metadata: extra)
         file.metadata["members"] = String(members.count)
         for (k, member) in members.enumerated() { file.embed(member.modelFile(metadata: [:]), as: "member.\(k)") }
         return file
