@@ -104,7 +104,7 @@ let package = Package(
         // MARK: Stage 5: training and speaker-independent evaluation
         .target(
             name: "SERTraining",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERRecognition", "SERSupport"],
             path: "Sources/SERTraining"
         ),
 
@@ -143,7 +143,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERSupport", "COpenBLAS"],
             path: "Sources/ser-bench"
         ),
 

@@ -84,13 +84,29 @@ public final class WhisperEncoder: Sendable {
         let inputs: Int
         let outputs: Int
 
-        /// `output[rows × outputs] = input[rows × inputs] · Wᵀ + b` (`input` rows `inputStride` apart).
-        func apply(_ input: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil, into output: UnsafeMutablePointer<Float>) {
-            for r in 0..<rows { (output + r * outputs).update(from: bias, count: outputs) }
+        /// `output[rows × outputs] = input[rows × inputs] · Wᵀ + b`.
+        func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows { (output + r * outputs).update(from: b.baseAddress!, count: outputs) }
+            }
+            multiplyAdding(input, rows: rows, into: output)
+        }
+
+        /// `output += input · Wᵀ + b` (a residual connection).
+        func accumulate(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows {
+                    let row = output + r * outputs
+                    for c in 0..<outputs { row[c] += b[c] }
+                }
+            }
+            multiplyAdding(input, rows: rows, into: output)
+        }
+
+        private func multiplyAdding(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
             weight.withUnsafeBufferPointer { w in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                            1, input, Int32(inputStride ?? inputs), w.baseAddress, Int32(inputs),
-                            1, output, Int32(outputs))
+                            1, input, Int32(inputs), w.baseAddress, Int32(inputs), 1, output, Int32(outputs))
             }
         }
     }
@@ -270,7 +286,7 @@ public final class WhisperEncoder: Sendable {
                             let key = query + width, value = query + 2 * width
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outFrames), Int32(outFrames), Int32(headWidth),
                                         scale, query, stride, key, stride, 0, s.baseAddress!, Int32(outFrames))
-                            Self.softmaxRows(s.baseAddress!, rows: outFrames, columns: outFrames)
+                            VectorMath.softmaxRows(s.baseAddress!, rows: outFrames, columns: outFrames)
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outFrames), Int32(headWidth), Int32(outFrames),
                                         1, s.baseAddress!, Int32(outFrames), value, stride, 0, a.baseAddress! + h * headWidth, Int32(width))
                         }
@@ -279,15 +295,8 @@ public final class WhisperEncoder: Sendable {
             }
             attended.withUnsafeBufferPointer { a in
                 x.withUnsafeMutableBufferPointer { o in
-                    // x += attended · W_oᵀ + b_o, by GEMM with beta 1 after adding the bias.
-                    for r in 0..<outFrames {
-                        let row = o.baseAddress! + r * width
-                        for c in 0..<width { row[c] += block.attentionOutput.bias[c] }
-                    }
-                    block.attentionOutput.weight.withUnsafeBufferPointer { w in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outFrames), Int32(width), Int32(width),
-                                    1, a.baseAddress!, Int32(width), w.baseAddress!, Int32(width), 1, o.baseAddress!, Int32(width))
-                    }
+                    // x += attended · W_oᵀ + b_o
+                    block.attentionOutput.accumulate(a.baseAddress!, rows: outFrames, into: o.baseAddress!)
                 }
             }
             // Feed-forward on the normalized result, added back.
@@ -298,15 +307,7 @@ public final class WhisperEncoder: Sendable {
             Self.gelu(&hidden)
             hidden.withUnsafeBufferPointer { h in
                 x.withUnsafeMutableBufferPointer { o in
-                    for r in 0..<outFrames {
-                        let row = o.baseAddress! + r * width
-                        for c in 0..<width { row[c] += block.feedForwardOut.bias[c] }
-                    }
-                    block.feedForwardOut.weight.withUnsafeBufferPointer { w in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outFrames), Int32(width), Int32(shape.feedForwardWidth),
-                                    1, h.baseAddress!, Int32(shape.feedForwardWidth), w.baseAddress!, Int32(shape.feedForwardWidth),
-                                    1, o.baseAddress!, Int32(width))
-                    }
+                    block.feedForwardOut.accumulate(h.baseAddress!, rows: outFrames, into: o.baseAddress!)
                 }
             }
             states.append(x)
@@ -320,6 +321,8 @@ public final class WhisperEncoder: Sendable {
     static func layerNorm(_ input: [Float], _ norm: Norm, rows: Int, width: Int, into output: inout [Float]) {
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
+              norm.gain.withUnsafeBufferPointer { gain in
+                norm.bias.withUnsafeBufferPointer { bias in
                 for r in 0..<rows {
                     let row = x.baseAddress! + r * width, out = y.baseAddress! + r * width
                     var sum = 0.0
@@ -329,32 +332,25 @@ public final class WhisperEncoder: Sendable {
                     for c in 0..<width { let d = Double(row[c]) - mean64; squares += d * d }
                     let mean = Float(mean64)
                     let inverse = Float(1 / (squares / Double(width) + 1e-5).squareRoot())
-                    for c in 0..<width { out[c] = (row[c] - mean) * inverse * norm.gain[c] + norm.bias[c] }
+                    for c in 0..<width { out[c] = (row[c] - mean) * inverse * gain[c] + bias[c] }
                 }
+                }
+              }
             }
-        }
-    }
-
-    /// Softmax of each row, in place.
-    static func softmaxRows(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        for r in 0..<rows {
-            let row = values + r * columns
-            var peak = -Float.infinity
-            for c in 0..<columns { peak = max(peak, row[c]) }
-            var sum: Float = 0
-            for c in 0..<columns { let e = expf(row[c] - peak); row[c] = e; sum += e }
-            let inverse = 1 / sum
-            for c in 0..<columns { row[c] *= inverse }
         }
     }
 
     /// GELU with the error function (Whisper's `nn.GELU()`), in place.
     static func gelu(_ values: inout [Float]) {
-        values.withUnsafeMutableBufferPointer { v in
-            for i in v.indices {
-                let x = v[i]
-                v[i] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
-            }
-        }
+        values.withUnsafeMutableBufferPointer { VectorMath.gelu($0) }
+    }
+}
+
+extension WhisperEncoder {
+    /// The encoder's GELU, exposed for tests.
+    public static func testHookGELU(_ values: UnsafeMutableBufferPointer<Float>) { VectorMath.gelu(values) }
+    /// The encoder's row softmax, exposed for tests.
+    public static func testHookSoftmax(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        VectorMath.softmaxRows(values, rows: rows, columns: columns)
     }
 }

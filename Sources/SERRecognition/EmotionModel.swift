@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERSupport
@@ -177,6 +178,9 @@ public final class EmotionModel: @unchecked Sendable {
     /// as training did; nil when the model reads whole inputs.
     public var inputTrimmer: VoiceActivityDetector? { trimsToSpeech ? VoiceActivityDetector() : nil }
 
+    /// The path from audio to this model's feature vectors, the one training took.
+    public let pipeline: InputPipeline
+
     /// The rate every input is resampled to before features are computed.
     public var sampleRate: Int { description.features.sampleRate }
 
@@ -191,6 +195,11 @@ public final class EmotionModel: @unchecked Sendable {
         self.preset = preset
         self.description = description
         testTimePerturbations = (description.testTimeAugmentation ?? []).compactMap(Perturbation.init(argument:))
+        // A model whose encoder is missing still loads through this initializer; its vectors then fail with
+        // FeatureError.encoderRequired. The file-reading initializer refuses such a model up front.
+        pipeline = InputPipeline(preset: preset, sampleRate: description.features.sampleRate,
+                                 trimsToSpeech: description.trimsToSpeech ?? true, detector: VoiceActivityDetector(),
+                                 resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder() : nil)
     }
 
     /// Loads and validates a model file.
@@ -212,6 +221,7 @@ public final class EmotionModel: @unchecked Sendable {
         guard (8000...192_000).contains(description.features.sampleRate) else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "sample rate \(description.features.sampleRate)")
         }
+        if preset.needsEncoder { _ = try SpeechEncoders.embedder() }   // says 'run ser encoder install' when it is missing
         let classifier = try ClassifierFile.load(file, source: path)
         guard classifier.inputDimension == preset.dimension else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the classifier reads \(classifier.inputDimension) features, \(preset.rawValue) has \(preset.dimension)")
@@ -227,7 +237,7 @@ public final class EmotionModel: @unchecked Sendable {
     /// The feature vector of `samples` (already at `sampleRate`, mono).
     /// With `concurrently`, pitch is computed on a second thread (lower latency for one utterance).
     public func featureVector(_ samples: [Float], concurrently: Bool = false) throws -> [Float] {
-        try preset.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
+        try pipeline.vector(ofFeatureInput: samples, concurrently: concurrently)
     }
 
     /// The feature vectors the model classifies for `samples`: the recording's

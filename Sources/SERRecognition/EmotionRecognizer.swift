@@ -137,7 +137,9 @@ public struct Recognition: Sendable {
 public final class EmotionRecognizer: @unchecked Sendable {
     public let model: EmotionModel
     public let options: RecognitionOptions
-    private let detector: VoiceActivityDetector
+    /// The model's input pipeline with the options' voice activity settings.
+    private let pipeline: InputPipeline
+    private var detector: VoiceActivityDetector { pipeline.detector }
 
     /// The shortest stretch worth classifying.
     static let minimumPieceSeconds = 0.3
@@ -145,7 +147,9 @@ public final class EmotionRecognizer: @unchecked Sendable {
     public init(model: EmotionModel, options: RecognitionOptions = .init()) {
         self.model = model
         self.options = options
-        detector = VoiceActivityDetector(configuration: options.voiceActivity)
+        pipeline = InputPipeline(preset: model.preset, sampleRate: model.sampleRate, trimsToSpeech: model.trimsToSpeech,
+                                 detector: VoiceActivityDetector(configuration: options.voiceActivity),
+                                 resolvedEmbedder: model.pipeline.embedder)
     }
 
     /// Recognises the recording at `path` (any format `AudioDecoder` reads).
@@ -211,10 +215,10 @@ public final class EmotionRecognizer: @unchecked Sendable {
     private func analyzeUtterance(_ samples: [Float], timings: inout StageTimings) -> (EmotionEstimate, (Double, Double)?) {
         let rate = Double(model.sampleRate)
         let started = ContinuousClock.now
-        let span = detector.speechSpan(of: samples, sampleRate: model.sampleRate)
+        let input = pipeline.featureInput(samples)
         timings.voiceActivity += (ContinuousClock.now - started).seconds
-        guard let span, let classification = classify(model.trimsToSpeech ? Array(samples[span]) : samples, timings: &timings)
-        else { return (.noSpeech, nil) }
+        guard let input, let classification = classify(input.samples, timings: &timings) else { return (.noSpeech, nil) }
+        let span = input.span
         return (EmotionEstimate(classification, minimumConfidence: options.minimumConfidence),
                 (Double(span.lowerBound) / rate, Double(span.upperBound) / rate))
     }

@@ -10,13 +10,13 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
     public var minimumPitch = 70.0
     public var maximumPitch = 400.0
     /// A frame is voiced when YIN's aperiodicity is below this.
-    public var voicedAperiodicity: Float = 0.3
+    public var voicedAperiodicity: Float = 0.45
     /// A frame is loud enough when it is this far above the recording's noise
     /// floor (its 10th-percentile level) or within `dynamicRange` of its peak,
     /// and never below `absoluteFloorDBFS`.
     public var aboveNoiseFloorDB = 12.0
     public var dynamicRangeDB = 35.0
-    public var absoluteFloorDBFS = -55.0
+    public var absoluteFloorDBFS = -75.0
     /// Voiced stretches are widened by this much on each side (consonants around vowels).
     public var paddingSeconds = 0.15
     /// Gaps shorter than this between speech stretches are bridged.
@@ -25,7 +25,7 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
     public var minimumVoicedSeconds = 0.15
     /// Speech rises and falls with syllables: a region whose level varies less
     /// than this (standard deviation, dB) is a steady sound such as a tone or hum.
-    public var minimumLevelVariationDB: Float = 3
+    public var minimumLevelVariationDB: Float = 1.5
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERRecognition
@@ -9,12 +10,13 @@ import SERSupport
 /// Corpus items with their utterance-level feature vectors, computed at the
 /// models' rate on both cores and kept in the feature cache.
 public struct FeatureDataset: Sendable {
-    public let preset: FeaturePreset
-    public let sampleRate: Int
-    /// What trims each recording (and each augmented copy's source) to its speech
-    /// span before features are computed; nil: recordings are read whole,
-    /// silences included (`ModelDescription.trimsToSpeech`).
-    public let speechDetector: VoiceActivityDetector?
+    public var preset: FeaturePreset { pipeline.preset }
+    public var sampleRate: Int { pipeline.sampleRate }
+    /// The path from audio to vectors, the same one `ser predict` takes.
+    public let pipeline: InputPipeline
+    /// What trims each recording to its speech span; nil when recordings are
+    /// read whole, silences included (`ModelDescription.trimsToSpeech`).
+    public var speechDetector: VoiceActivityDetector? { pipeline.trimsToSpeech ? pipeline.detector : nil }
     public private(set) var items: [CorpusItem]
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
@@ -23,26 +25,16 @@ public struct FeatureDataset: Sendable {
     /// Training takes them only for its training items, so copies never cross a split.
     public private(set) var augmented: [[[Float]]] = []
 
-    /// Computes (or reads from `cache`) the vector of every item. A file that
-    /// fails is listed in `failures`; the rest still count.
-    ///
-    /// With a `speechDetector`, each recording is first trimmed to its speech
-    /// span, as `EmotionRecognizer` trims what it classifies (a file where no
-    /// speech is found is used whole).
-    public init(items: [CorpusItem], preset: FeaturePreset, sampleRate: Int = 16000,
-                speechDetector: VoiceActivityDetector? = VoiceActivityDetector(), cache: FeatureCache?,
+    /// Computes (or reads from `cache`) the vector of every item through
+    /// `pipeline`. A file that fails, or in which no speech is found, is listed
+    /// in `failures`; the rest still count.
+    public init(items: [CorpusItem], pipeline: InputPipeline, cache: FeatureCache?,
                 onProgress: (@Sendable (Int) -> Void)? = nil) {
-        self.preset = preset
-        self.sampleRate = sampleRate
-        self.speechDetector = speechDetector
-        let key = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
+        self.pipeline = pipeline
+        let key = Self.cacheKey(pipeline)
         let results: [Result<[Float], Error>] = parallelMap(count: items.count, onCompletion: onProgress) { index in
             let path = items[index].path
-            let compute = {
-                let samples = try AudioSignal(contentsOf: path, sampleRate: sampleRate).samples
-                let span = speechDetector?.speechSpan(of: samples, sampleRate: sampleRate) ?? samples.indices
-                return try preset.vector(samples: Array(samples[span]), sampleRate: sampleRate)
-            }
+            let compute = { try pipeline.vector(ofFile: path) }
             do {
                 if let cache { return .success(try cache.values(for: path, key: key, compute: compute).values) }
                 return .success(try compute())
@@ -67,6 +59,24 @@ public struct FeatureDataset: Sendable {
         self.failures = failures
     }
 
+    /// As `init(items:pipeline:cache:onProgress:)` with a pipeline for `preset`
+    /// that trims to speech when `speechDetector` is given. When the preset's
+    /// speech encoder is not installed, every item fails with that reason.
+    public init(items: [CorpusItem], preset: FeaturePreset, sampleRate: Int = 16000,
+                speechDetector: VoiceActivityDetector? = VoiceActivityDetector(), cache: FeatureCache?,
+                onProgress: (@Sendable (Int) -> Void)? = nil) {
+        let embedder = preset.needsEncoder ? try? SpeechEncoders.embedder() : nil
+        let pipeline = InputPipeline(preset: preset, sampleRate: sampleRate, trimsToSpeech: speechDetector != nil,
+                                     detector: speechDetector ?? VoiceActivityDetector(), resolvedEmbedder: embedder)
+        self.init(items: items, pipeline: pipeline, cache: cache, onProgress: onProgress)
+    }
+
+    /// The feature-cache key of `pipeline`'s vectors.
+    static func cacheKey(_ pipeline: InputPipeline) -> String {
+        FeatureCache.key(preset: pipeline.preset, sampleRate: pipeline.sampleRate, encoderIdentity: pipeline.embedder?.identity)
+            + pipeline.trimmingCacheTag
+    }
+
     /// The perturbations `augment` made the copies with, in the order of each item's copies.
     public private(set) var augmentationRecipe: [Perturbation] = []
 
@@ -84,17 +94,12 @@ public struct FeatureDataset: Sendable {
         var planned = Augmenter.plan(training: items, recipe: recipe, copies: recipe.count, seed: seed)
         if let fixedSeed { for index in planned.indices { planned[index].seed = fixedSeed } }
         let plan = planned
-        let preset = preset, sampleRate = sampleRate, speechDetector = speechDetector
-        let base = FeatureCache.key(preset: preset, sampleRate: sampleRate) + (speechDetector.map { ";trim=" + $0.cacheTag } ?? "")
+        let pipeline = pipeline
+        let base = Self.cacheKey(pipeline)
         let results: [[Float]?] = parallelMap(count: plan.count, onCompletion: onProgress) { index in
             let copy = plan[index]
             let key = base + ";augment=\(copy.perturbation.argument)#\(copy.seed)"
-            let compute = {
-                let samples = try AudioSignal(contentsOf: copy.source.path, sampleRate: sampleRate).samples
-                let span = speechDetector?.speechSpan(of: samples, sampleRate: sampleRate) ?? samples.indices
-                let perturbed = try copy.perturbation.applied(to: Array(samples[span]), sampleRate: sampleRate, seed: copy.seed)
-                return try preset.vector(samples: perturbed, sampleRate: sampleRate)
-            }
+            let compute = { try pipeline.vector(ofFile: copy.source.path, perturbation: copy.perturbation, seed: copy.seed) }
             let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, compute: compute).values } ?? (try? compute())
             return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
         }

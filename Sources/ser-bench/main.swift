@@ -5,6 +5,8 @@
 //                          references scripts/make_feature_fixtures.py wrote to DIR
 //   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
 //   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
+//   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
+//                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -56,6 +58,9 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
 let arguments = CommandLine.arguments
 if arguments.count == 3 && arguments[1] == "parity" {
     exit(ParityReport.run(directory: arguments[2]))
+}
+if arguments.count >= 2 && arguments[1] == "encoder" {
+    exit(EncoderTiming.run(Array(arguments.dropFirst(2))))
 }
 guard arguments.count >= 3, ["load", "features"].contains(arguments[1]), let options = parse(arguments.dropFirst(2)) else {
     FileHandle.standardError.write(Data("usage: ser-bench load|features [--sample-rate N|native] [--repeat K] [--workers W] FILE...\n".utf8))

@@ -46,9 +46,7 @@ struct EvaluateCommand: ParsableCommand {
         guard !items.isEmpty else { throw CommandFailure("no files with the model's labels (\(emotionModel.labels.joined(separator: ", ")))") }
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: items.count, label: "features")
-        var dataset = FeatureDataset(items: items, preset: emotionModel.preset, sampleRate: emotionModel.sampleRate,
-                                     speechDetector: emotionModel.inputTrimmer, cache: cache,
-                                     onProgress: { progress.update(finished: $0) })
+        var dataset = FeatureDataset(items: items, pipeline: emotionModel.pipeline, cache: cache, onProgress: { progress.update(finished: $0) })
         progress.finish()
         if !emotionModel.testTimePerturbations.isEmpty {
             // The model averages each input with its perturbed copies, as `ser predict` makes them.

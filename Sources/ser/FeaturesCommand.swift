@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERSupport
 
@@ -69,8 +70,11 @@ struct FeaturesCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Output: FILE.npy, FILE.csv, or - for CSV on stdout.", valueName: "file"))
     var out: String
 
-    @Option(help: ArgumentHelp("Resample to this rate first.", valueName: "hz"))
-    var sampleRate: Int = 22050
+    @Option(help: ArgumentHelp("Resample to this rate first (default 22050, librosa's; 16000 for the whisper presets, the only rate the encoder reads).", valueName: "hz"))
+    var sampleRate: Int?
+
+    /// The rate audio is resampled to.
+    private var rate: Int { sampleRate ?? (preset?.needsEncoder == true ? 16000 : 22050) }
 
     @Option(help: ArgumentHelp("Feature cache for tables (default: ~/.cache/ser/features).", valueName: "dir"))
     var cache: String?
@@ -92,7 +96,10 @@ struct FeaturesCommand: ParsableCommand {
             throw ValidationError("give exactly one of --feature or --preset.")
         }
         if frames && preset != nil { throw ValidationError("--frames goes with --feature, not --preset.") }
-        guard (1...768_000).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 and 768000.") }
+        if preset?.needsEncoder == true, let sampleRate, sampleRate != 16000 {
+            throw ValidationError("the \(preset!.rawValue) preset reads 16 kHz audio; leave out --sample-rate or give 16000.")
+        }
+        guard (1...768_000).contains(rate) else { throw ValidationError("--sample-rate must be between 1 and 768000.") }
         guard nFft >= 2, hopLength >= 1, nMels >= 1, nMfcc >= 1 else {
             throw ValidationError("--n-fft must be ≥ 2 and --hop-length, --n-mels, --n-mfcc ≥ 1.")
         }
@@ -103,9 +110,9 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     private var configuration: FeatureConfiguration {
-        if let preset { return preset.configuration(sampleRate: sampleRate) }
+        if let preset { return preset.configuration(sampleRate: rate) }
         return FeatureConfiguration(
-            sampleRate: sampleRate,
+            sampleRate: rate,
             stft: STFTConfiguration(fftSize: nFft, hopLength: hopLength),
             mel: MelConfiguration(melCount: nMels, minimumFrequency: fmin, maximumFrequency: fmax),
             mfcc: MFCCConfiguration(coefficientCount: nMfcc),
@@ -154,14 +161,15 @@ struct FeaturesCommand: ParsableCommand {
 
         useSingleThreadedBLAS()
         let store = noCache ? nil : try FeatureCache(directory: cache ?? FeatureCache.defaultDirectory)
-        let key = preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate) }
+        let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0) }
+        let key = preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
             ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)
         let progress = ProgressBar(total: files.count, label: "features")
         let rows: [Result<([Float], Bool), Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
             Result {
                 let compute = {
                     let samples = try extractor.loadSamples(files[index])
-                    if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate) }
+                    if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate, embedder: embedder) }
                     return pool.pool(try extractor.frames(feature!, samples: samples))
                 }
                 guard let store else { return (try compute(), false) }

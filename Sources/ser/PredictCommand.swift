@@ -122,12 +122,10 @@ struct PredictCommand: ParsableCommand {
     /// training trimmed it, as one feature vector (inputs that fail are left out here
     /// and reported by the prediction pass).
     private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> Standardizer {
-        let trimmer = model.inputTrimmer
+        let pipeline = model.pipeline
         let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
         let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
-            guard let samples = try? AudioSignal(contentsOf: inputs[index].path, sampleRate: model.sampleRate).samples else { return nil }
-            let span = trimmer?.speechSpan(of: samples, sampleRate: model.sampleRate) ?? samples.indices
-            guard let vector = try? model.featureVector(Array(samples[span])), vector.allSatisfy(\.isFinite) else { return nil }
+            guard let vector = try? pipeline.vector(ofFile: inputs[index].path), vector.allSatisfy(\.isFinite) else { return nil }
             return vector
         }
         progress.finish()

@@ -198,9 +198,8 @@ struct TrainCommand: ParsableCommand {
         let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
         let progress = ProgressBar(total: scan.clean.count, label: "features")
         let features = resolvedFeatures
-        var dataset = FeatureDataset(items: scan.clean, preset: features, sampleRate: 16000,
-                                     speechDetector: noTrim ? nil : VoiceActivityDetector(), cache: cache,
-                                     onProgress: { progress.update(finished: $0) })
+        let pipeline = try InputPipeline(preset: features, sampleRate: 16000, trimsToSpeech: !noTrim)
+        var dataset = FeatureDataset(items: scan.clean, pipeline: pipeline, cache: cache, onProgress: { progress.update(finished: $0) })
         progress.finish()
         if !augmentation.isEmpty {
             let copies = ProgressBar(total: dataset.items.count * augmentation.count, label: "augmented copies")

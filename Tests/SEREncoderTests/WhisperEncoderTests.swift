@@ -220,3 +220,30 @@ struct CTranslate2ModelTests {
         }
     }
 }
+
+@Suite("Encoder vector maths")
+struct EncoderVectorMathTests {
+    @Test("GELU matches x·(1 + erf(x/√2))/2 within 1e-6 absolute from −10 to 10")
+    func geluMatchesTheErrorFunction() {
+        var values = stride(from: -10.0, through: 10.0, by: 0.001).map { Float($0) }
+        let expected = values.map { x in 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot())) }
+        values.withUnsafeMutableBufferPointer { WhisperEncoder.testHookGELU($0) }
+        let worst = zip(values, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+        #expect(worst < 1e-6, "worst GELU error \(worst)")
+    }
+
+    @Test("softmax rows sum to one and match exp(x − max)/Σ within 1e-6 relative", arguments: [1, 7, 8, 61, 200])
+    func softmaxMatches(columns: Int) {
+        var random = SplitMix64(seed: UInt64(columns))
+        var values = (0..<(3 * columns)).map { _ in Float(random.nextStandardNormal() * 6) }
+        values[0] = -200   // far below the peak: exactly 0 after exp
+        let expected: [Double] = (0..<3).flatMap { r -> [Double] in
+            let row = values[(r * columns)..<((r + 1) * columns)].map(Double.init)
+            let peak = row.max()!
+            let e = row.map { exp($0 - peak) }
+            return e.map { $0 / e.reduce(0, +) }
+        }
+        values.withUnsafeMutableBufferPointer { WhisperEncoder.testHookSoftmax($0.baseAddress!, rows: 3, columns: columns) }
+        for (got, want) in zip(values, expected) { #expect(abs(Double(got) - want) <= 1e-6 * max(want, 1e-3) + 1e-9) }
+    }
+}

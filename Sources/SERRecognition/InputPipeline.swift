@@ -1,0 +1,90 @@
+import Foundation
+import SERAudio
+import SEREncoder
+import SERFeatures
+
+/// The one path from a recording to the feature vector a model reads:
+/// decode → mono → resample to the model's rate → find the speech → the
+/// preset's vector (through the speech encoder for the `whisper` presets).
+///
+/// Training (`FeatureDataset`), `ser predict`, `ser listen`, the server and
+/// speaker statistics all call it, so they compute identical vectors for the
+/// same audio, and they share one rule: **a recording in which the voice
+/// activity detector finds no speech has no vector** (prediction answers "no
+/// speech"; training skips the file and says why). With `trimsToSpeech` the
+/// vector reads the speech span only; without it, the whole recording.
+public struct InputPipeline: Sendable {
+    public let preset: FeaturePreset
+    public let sampleRate: Int
+    public let trimsToSpeech: Bool
+    public let detector: VoiceActivityDetector
+    /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
+    public let embedder: (any SpeechEmbedder)?
+
+    /// Why a recording has no vector.
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        case noSpeech(path: String)
+
+        public var description: String {
+            switch self {
+            case .noSpeech(let path):
+                return "\(path): no speech found (silence, noise or a steady tone), so it has no emotion to learn or tell"
+            }
+        }
+    }
+
+    /// A pipeline for `preset` at `sampleRate`. Presets that read the speech
+    /// encoder load it (once per process) unless `embedder` is given, and throw
+    /// `SpeechEncoders.Failure.notInstalled` when it is not installed.
+    public init(preset: FeaturePreset, sampleRate: Int = 16000, trimsToSpeech: Bool = true,
+                detector: VoiceActivityDetector = VoiceActivityDetector(), embedder: (any SpeechEmbedder)? = nil) throws {
+        self.preset = preset
+        self.sampleRate = sampleRate
+        self.trimsToSpeech = trimsToSpeech
+        self.detector = detector
+        self.embedder = preset.needsEncoder ? try (embedder ?? SpeechEncoders.embedder()) : nil
+    }
+
+    /// A pipeline whose encoder is already resolved: `resolvedEmbedder` for a
+    /// preset that reads one (nil there makes every vector fail with
+    /// `FeatureError.encoderRequired`), ignored otherwise.
+    public init(preset: FeaturePreset, sampleRate: Int, trimsToSpeech: Bool, detector: VoiceActivityDetector,
+                resolvedEmbedder: (any SpeechEmbedder)?) {
+        self.preset = preset
+        self.sampleRate = sampleRate
+        self.trimsToSpeech = trimsToSpeech
+        self.detector = detector
+        embedder = preset.needsEncoder ? resolvedEmbedder : nil
+    }
+
+    /// What a feature cache key adds for this pipeline's speech trimming
+    /// (nothing for whole recordings, whose vectors do not depend on the detector).
+    public var trimmingCacheTag: String { trimsToSpeech ? ";trim=" + detector.cacheTag : "" }
+
+    /// The recording at `path`, mono at the pipeline's rate.
+    public func samples(ofFile path: String) throws -> [Float] {
+        try AudioSignal(contentsOf: path, sampleRate: sampleRate).samples
+    }
+
+    /// Where the speech is in `samples`, and the samples the vector reads (the
+    /// speech span, or all of them without trimming); nil when there is no speech.
+    public func featureInput(_ samples: [Float]) -> (samples: [Float], span: Range<Int>)? {
+        guard let span = detector.speechSpan(of: samples, sampleRate: sampleRate) else { return nil }
+        return (trimsToSpeech ? Array(samples[span]) : samples, span)
+    }
+
+    /// The vector of samples that are already the feature input (see `featureInput`).
+    /// With `concurrently`, pitch runs on a second thread (lower latency for one utterance).
+    public func vector(ofFeatureInput samples: [Float], concurrently: Bool = false) throws -> [Float] {
+        try preset.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently, embedder: embedder)
+    }
+
+    /// The vector of the recording at `path`, optionally of a perturbed copy
+    /// of its feature input (training's augmentation). Throws `Failure.noSpeech`
+    /// when there is no speech.
+    public func vector(ofFile path: String, perturbation: Perturbation? = nil, seed: UInt64 = 0) throws -> [Float] {
+        guard var input = featureInput(try samples(ofFile: path))?.samples else { throw Failure.noSpeech(path: path) }
+        if let perturbation { input = try perturbation.applied(to: input, sampleRate: sampleRate, seed: seed) }
+        return try vector(ofFeatureInput: input)
+    }
+}
