@@ -198,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERSupport", "SERTestSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCommandLineTests"
         ),
     ]
