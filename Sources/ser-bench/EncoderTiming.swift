@@ -41,7 +41,7 @@ enum EncoderTiming {
         let report: [String: Any] = [
             "audio_seconds": seconds, "threads": threads, "mel_frames": melFrames, "load_ms": ms(load),
             "log_mel_ms": ms(bestMel), "encoder_ms": ms(bestEncoder),
-            "peak_rss_mib": Double(peakResidentKiB()) / 1024,
+            "peak_rss_mib": Double(residentKiB("VmHWM:")) / 1024, "rss_mib": Double(residentKiB("VmRSS:")) / 1024,
         ]
         if let json = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
             print(String(decoding: json, as: UTF8.self))
@@ -61,10 +61,10 @@ enum EncoderTiming {
         }
     }
 
-    /// The process's peak resident set (VmHWM) in KiB, from /proc.
-    static func peakResidentKiB() -> Int {
+    /// A resident-set figure of the process in KiB from /proc (`VmHWM:` peak, `VmRSS:` now).
+    static func residentKiB(_ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 

@@ -7,6 +7,7 @@
 //   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
 //   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
+//   ser-bench embed [--pad] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -58,6 +59,9 @@ func parse(_ arguments: ArraySlice<String>) -> Options? {
 let arguments = CommandLine.arguments
 if arguments.count == 3 && arguments[1] == "parity" {
     exit(ParityReport.run(directory: arguments[2]))
+}
+if arguments.count >= 2 && arguments[1] == "embed" {
+    exit(EmbeddingTable.run(Array(arguments.dropFirst(2))))
 }
 if arguments.count >= 2 && arguments[1] == "encoder" {
     exit(EncoderTiming.run(Array(arguments.dropFirst(2))))

@@ -1,0 +1,50 @@
+import Foundation
+import SERAudio
+import SEREncoder
+import SERSupport
+import COpenBLAS
+
+/// `ser-bench embed [--pad] --out FILE.npy FILE...`: every layer's mean and
+/// deviation of the encoder's states per file (files × layers × 1024), whole
+/// recordings at 16 kHz, on both cores. With `--pad` each input is padded to
+/// Whisper's 30 s window first (pooling only the frames the audio covers).
+/// benchmarks/encoder_padding.py compares the two with a speaker-independent
+/// logistic regression, layer by layer.
+enum EmbeddingTable {
+    static func run(_ arguments: [String]) -> Int32 {
+        var padded = false, out: String?, files: [String] = []
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--pad": padded = true
+            case "--out": out = rest.popFirst()
+            default: files.append(argument)
+            }
+        }
+        guard let out, !files.isEmpty else {
+            FileHandle.standardError.write(Data("usage: ser-bench embed [--pad] --out FILE.npy FILE...\n".utf8))
+            return 2
+        }
+        guard let embedder = try? SpeechEncoders.embedder() else {
+            FileHandle.standardError.write(Data("ser-bench: the encoder is not installed; run 'ser encoder install'\n".utf8))
+            return 1
+        }
+        let layers = Array(0...embedder.encoder.shape.layers), width = embedder.encoder.shape.width
+        let inputs = files, pad = padded
+        openblas_set_num_threads(1)
+        let rows: [[Float]] = parallelMap(count: inputs.count) { index in
+            guard let samples = try? AudioSignal(contentsOf: inputs[index], sampleRate: 16000).samples, samples.count >= 320 else {
+                return [Float](repeating: .nan, count: layers.count * 2 * width)
+            }
+            let (states, frames) = embedder.hiddenStates(of: samples, paddedToWindow: pad)
+            return WhisperEmbedder.pool(states, frames: frames, width: width, layers: layers)
+        }
+        do {
+            try NumPyArray(shape: [files.count, layers.count, 2 * width], values: rows.flatMap { $0 }).write(to: out)
+        } catch {
+            FileHandle.standardError.write(Data("ser-bench: \(error)\n".utf8))
+            return 1
+        }
+        return 0
+    }
+}

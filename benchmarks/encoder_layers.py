@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Which Whisper-base layers carry emotion, and what Whisper's 30 s padding does.
+
+    pip install scikit-learn && ser encoder install
+    python3 benchmarks/encoder_layers.py [--pad] [CORPUS_DIR]   (default ../shared/corpora/ravdess)
+
+ser-bench embed writes every layer's mean and deviation over frames per file
+(whole recordings at 16 kHz; with --pad, each padded to a 30 s window first,
+pooling only the frames the audio covers). A logistic regression (standardized
+inputs, C=0.1) is then scored 5-fold by speaker (GroupKFold over actors), lone
+file and with per-speaker z-scores, for each layer and a few combinations.
+RAVDESS only: the speaker and label are read from its file names.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import CORPORA, build_ser_bench  # noqa: E402
+
+
+def speaker_z(x, groups):
+    out = x.copy()
+    for g in np.unique(groups):
+        m = groups == g
+        out[m] = (x[m] - x[m].mean(0)) / (x[m].std(0) + 1e-6)
+    return out
+
+
+def score(x, y, groups):
+    accuracies = []
+    for train, test in GroupKFold(5).split(x, y, groups):
+        scaler = StandardScaler().fit(x[train])
+        model = LogisticRegression(C=0.1, max_iter=3000).fit(scaler.transform(x[train]), y[train])
+        accuracies.append((model.predict(scaler.transform(x[test])) == y[test]).mean())
+    return 100 * np.mean(accuracies), 100 * np.std(accuracies)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pad", action="store_true")
+    parser.add_argument("corpus", nargs="?", default=os.path.join(CORPORA, "ravdess"))
+    args = parser.parse_args()
+    files = sorted(glob.glob(os.path.join(args.corpus, "**", "*.flac"), recursive=True))
+    if not files:
+        sys.exit(f"no RAVDESS files under {args.corpus}")
+    table = f"/tmp/ser-encoder-layers{'-padded' if args.pad else ''}.npy"
+    bench = build_ser_bench()
+    subprocess.run([bench, "embed", "--out", table] + (["--pad"] if args.pad else []) + files, check=True)
+    x = np.load(table)
+    names = [os.path.basename(f).split(".")[0].split("-") for f in files]
+    y = np.array([int(n[2]) for n in names])
+    groups = np.array([int(n[6]) for n in names])
+    print(f"{len(files)} files, {len(np.unique(groups))} speakers, {'padded to 30 s' if args.pad else 'unpadded'}")
+    print("layers        lone file        per-speaker z")
+    for layers in [[l] for l in range(x.shape[1])] + [[3, 6], [2, 4, 6], [2, 3, 4, 5, 6]]:
+        z = np.concatenate([x[:, l] for l in layers], axis=1)
+        lone, zs = score(z, y, groups), score(speaker_z(z, groups), y, groups)
+        print(f"{str(layers):12s}  {lone[0]:5.1f} ± {lone[1]:3.1f} %   {zs[0]:5.1f} ± {zs[1]:3.1f} %", flush=True)
+
+
+if __name__ == "__main__":
+    main()
