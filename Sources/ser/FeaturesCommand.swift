@@ -41,6 +41,10 @@ struct FeaturesCommand: ParsableCommand {
                       skewness, kurtosis, slope, min, max) of rich's features
                       and 64 log-mel bands in dB, 25 ms windows every 10 ms:
                       1,540 values
+          whisper     the speech encoder's view (Whisper-base, 16 kHz): mean and
+                      std over the recording of layers 2, 4 and 6: 3,072 values;
+                      needs 'ser encoder install'
+          whisper+functionals  both views side by side: 4,612 values
 
         Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
         (or --cache DIR): a second run over the same files only reads the cache, and an \
@@ -58,7 +62,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, whisper, whisper+functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")
