@@ -174,10 +174,6 @@ public final class EmotionModel: @unchecked Sendable {
     /// computed, as the model's training data was (`ModelDescription.trimsToSpeech`).
     public var trimsToSpeech: Bool { description.trimsToSpeech ?? true }
 
-    /// What trims an input to its speech span before its features are computed,
-    /// as training did; nil when the model reads whole inputs.
-    public var inputTrimmer: VoiceActivityDetector? { trimsToSpeech ? VoiceActivityDetector() : nil }
-
     /// The path from audio to this model's feature vectors, the one training took.
     public let pipeline: InputPipeline
 

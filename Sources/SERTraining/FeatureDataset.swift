@@ -14,9 +14,6 @@ public struct FeatureDataset: Sendable {
     public var sampleRate: Int { pipeline.sampleRate }
     /// The path from audio to vectors, the same one `ser predict` takes.
     public let pipeline: InputPipeline
-    /// What trims each recording to its speech span; nil when recordings are
-    /// read whole, silences included (`ModelDescription.trimsToSpeech`).
-    public var speechDetector: VoiceActivityDetector? { pipeline.trimsToSpeech ? pipeline.detector : nil }
     public private(set) var items: [CorpusItem]
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
@@ -86,7 +83,7 @@ public struct FeatureDataset: Sendable {
     /// `fixedSeed` when given (`Perturbation.testTimeSeed` makes the copies a
     /// model with test-time augmentation classifies at prediction). Copies are
     /// made from what the originals' features read: the speech span, or the
-    /// whole recording when the dataset has no `speechDetector`.
+    /// whole recording when the pipeline reads whole recordings.
     public mutating func augment(recipe: [Perturbation], seed: UInt64, fixedSeed: UInt64? = nil,
                                  cache: FeatureCache?, onProgress: (@Sendable (Int) -> Void)? = nil) {
         augmentationRecipe = recipe

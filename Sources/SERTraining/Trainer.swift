@@ -233,7 +233,7 @@ public enum Trainer {
             genderLabels: classifier.hasGenderHead ? NeuralNetworkClassifier.genderLabels : nil,
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
         description.featureNormalization = dataset.isSpeakerNormalized ? "speaker" : nil
-        description.trimsToSpeech = dataset.speechDetector == nil ? false : nil
+        description.trimsToSpeech = dataset.pipeline.trimsToSpeech ? nil : false
         if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
             description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
         }
