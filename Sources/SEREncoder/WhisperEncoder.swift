@@ -1,6 +1,9 @@
 import COpenBLAS
+import Dispatch
 import Foundation
+import SERKernels
 import SERModels
+import Synchronization
 
 /// The shape of a Whisper audio encoder.
 public struct WhisperEncoderShape: Equatable, Sendable, Codable {
@@ -76,39 +79,214 @@ public final class WhisperEncoder: Sendable {
     private let positions: [Float]
     private let finalNorm: Norm
     private let blocks: [Block]
+    private let arenas = ArenaPool()
 
     /// A fully connected map `y = x · Wᵀ + b` with `W` stored `outputs × inputs`.
+    ///
+    /// On CPUs with AVX-512 the weights are also kept packed for SERKernels'
+    /// dense-layer kernel (packed once here instead of inside every sgemm call),
+    /// and the product is split by output panels over the BLAS thread count;
+    /// elsewhere it is OpenBLAS's sgemm.
     struct Linear: Sendable {
+        /// `W` row-major for OpenBLAS, or empty when the packed copy replaces it.
         let weight: [Float]
         let bias: [Float]
         let inputs: Int
         let outputs: Int
+        /// `W` in SERKernels' panel layout, or empty when the kernel is unavailable.
+        let packedWeight: [Float]
+
+        init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
+            self.bias = bias
+            self.inputs = inputs
+            self.outputs = outputs
+            if Self.usesPackedKernel {
+                var packed = [Float](repeating: 0, count: ser_packed_weights_count(Int32(outputs), Int32(inputs)))
+                weight.withUnsafeBufferPointer { w in
+                    packed.withUnsafeMutableBufferPointer { ser_pack_weights(w.baseAddress!, Int32(outputs), Int32(inputs), $0.baseAddress!) }
+                }
+                packedWeight = packed
+                self.weight = []
+            } else {
+                packedWeight = []
+                self.weight = weight
+            }
+        }
+
+        /// Whether this CPU runs the packed kernel (checked once per process).
+        static let usesPackedKernel = ser_packed_gemm_available() == 1
+
+        /// Floats of scratch `apply`/`accumulate` need for `rows` input rows of `inputs` values.
+        static func scratchCount(rows: Int, inputs: Int) -> Int {
+            usesPackedKernel ? ser_packed_rows_count(Int32(rows), Int32(inputs)) : 0
+        }
 
         /// `output[rows × outputs] = input[rows × inputs] · Wᵀ + b`.
-        func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-            bias.withUnsafeBufferPointer { b in
-                for r in 0..<rows { (output + r * outputs).update(from: b.baseAddress!, count: outputs) }
-            }
-            multiplyAdding(input, rows: rows, into: output)
+        func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+            product(input, rows: rows, into: output, accumulating: false, scratch: scratch)
         }
 
         /// `output += input · Wᵀ + b` (a residual connection).
-        func accumulate(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        func accumulate(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+            product(input, rows: rows, into: output, accumulating: true, scratch: scratch)
+        }
+
+        private func product(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
+                             accumulating: Bool, scratch: UnsafeMutablePointer<Float>) {
+            guard rows > 0 else { return }
+            if !packedWeight.isEmpty {
+                ser_pack_rows(input, Int32(rows), Int32(inputs), Int32(inputs), scratch)
+                let panels = Int(ser_packed_panels(Int32(outputs)))
+                let threads = min(panels, max(1, Int(openblas_get_num_threads())))
+                packedWeight.withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        // Each part writes its own columns of `output`; the pointers outlive the parallel loop.
+                        let operands = Operands(rows: scratch, weights: w.baseAddress!, bias: b.baseAddress, output: output)
+                        let (inputs, outputs) = (Int32(inputs), Int32(outputs))
+                        let run: @Sendable (Int) -> Void = { part in
+                            let begin = panels * part / threads, end = panels * (part + 1) / threads
+                            _ = ser_packed_gemm(operands.rows, Int32(rows), inputs, operands.weights, operands.bias,
+                                                outputs, Int32(begin), Int32(end), operands.output, outputs, accumulating ? 1 : 0)
+                        }
+                        if threads == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: run) }
+                    }
+                }
+                return
+            }
             bias.withUnsafeBufferPointer { b in
                 for r in 0..<rows {
                     let row = output + r * outputs
-                    for c in 0..<outputs { row[c] += b[c] }
+                    if accumulating {
+                        for c in 0..<outputs { row[c] += b[c] }
+                    } else {
+                        row.update(from: b.baseAddress!, count: outputs)
+                    }
                 }
             }
-            multiplyAdding(input, rows: rows, into: output)
-        }
-
-        private func multiplyAdding(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
             weight.withUnsafeBufferPointer { w in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
                             1, input, Int32(inputs), w.baseAddress, Int32(inputs), 1, output, Int32(outputs))
             }
         }
+    }
+
+    /// Scaled dot-product attention of every head, `softmax(Q·Kᵀ/√d)·V`, with
+    /// scratch for one encoder pass. Heads are split over the BLAS thread count;
+    /// on AVX-512 both products run on SERKernels' packed kernel (keys and values
+    /// packed straight from the fused Q/K/V rows), elsewhere on OpenBLAS.
+    struct Attention {
+        let frames: Int, width: Int, heads: Int
+        /// Parallel parts (heads are split between them).
+        let parts: Int
+        /// Floats of scratch one part uses: scores, then (packed kernel only) packed queries, keys, scores and values.
+        let partCount: Int
+        let packedQueryCount: Int, packedKeyCount: Int, packedScoreCount: Int
+
+        init(frames: Int, width: Int, heads: Int) {
+            self.frames = frames
+            self.width = width
+            self.heads = heads
+            let headWidth = width / heads
+            parts = min(heads, max(1, Int(openblas_get_num_threads())))
+            let packedValueCount: Int
+            if Linear.usesPackedKernel {
+                packedQueryCount = ser_packed_rows_count(Int32(frames), Int32(headWidth))
+                packedKeyCount = ser_packed_weights_count(Int32(frames), Int32(headWidth))
+                packedScoreCount = ser_packed_rows_count(Int32(frames), Int32(frames))
+                packedValueCount = ser_packed_weights_count(Int32(headWidth), Int32(frames))
+            } else {
+                (packedQueryCount, packedKeyCount, packedScoreCount, packedValueCount) = (0, 0, 0, 0)
+            }
+            partCount = frames * frames + packedQueryCount + packedKeyCount + packedScoreCount + packedValueCount
+        }
+
+        /// Floats of scratch `run` needs.
+        var scratchCount: Int { parts * partCount }
+
+        /// Attends over `qkv` (`frames × 3·width`: queries, keys, values) into `output` (`frames × width`).
+        func run(qkv: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, scale: Float, scratch: UnsafeMutablePointer<Float>) {
+            let operands = Operands(rows: scratch, weights: qkv, bias: nil, output: output)
+            let (frames, width, heads, parts, partCount) = (frames, width, heads, parts, partCount)
+            let (queryCount, keyCount, scoreCount) = (packedQueryCount, packedKeyCount, packedScoreCount)
+            let headWidth = width / heads
+            let stride = 3 * width
+            let part: @Sendable (Int) -> Void = { index in
+                let scores = operands.rows + index * partCount
+                let packedQuery = scores + frames * frames, packedKey = packedQuery + queryCount
+                let packedScores = packedKey + keyCount, packedValue = packedScores + scoreCount
+                for h in (heads * index / parts)..<(heads * (index + 1) / parts) {
+                    let query = operands.weights + h * headWidth
+                    let key = query + width, value = query + 2 * width
+                    let out = operands.output + h * headWidth
+                    guard Linear.usesPackedKernel else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(frames), Int32(frames), Int32(headWidth),
+                                    1, query, Int32(stride), key, Int32(stride), 0, scores, Int32(frames))
+                        VectorMath.softmaxRows(scores, rows: frames, columns: frames, scale: scale)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(frames), Int32(headWidth), Int32(frames),
+                                    1, scores, Int32(frames), value, Int32(stride), 0, out, Int32(width))
+                        continue
+                    }
+                    ser_pack_rows(query, Int32(frames), Int32(headWidth), Int32(stride), packedQuery)
+                    ser_pack_weights_strided(key, Int32(frames), Int32(headWidth), Int32(stride), 1, packedKey)
+                    _ = ser_packed_gemm(packedQuery, Int32(frames), Int32(headWidth), packedKey, nil, Int32(frames),
+                                        0, ser_packed_panels(Int32(frames)), scores, Int32(frames), 0)
+                    VectorMath.softmaxRows(scores, rows: frames, columns: frames, scale: scale)
+                    ser_pack_rows(scores, Int32(frames), Int32(frames), Int32(frames), packedScores)
+                    // V as the weights of `scores · V`: W[d][t] = value[t][d].
+                    ser_pack_weights_strided(value, Int32(headWidth), Int32(frames), 1, Int32(stride), packedValue)
+                    _ = ser_packed_gemm(packedScores, Int32(frames), Int32(frames), packedValue, nil, Int32(headWidth),
+                                        0, ser_packed_panels(Int32(headWidth)), out, Int32(width), 0)
+                }
+            }
+            if parts == 1 { part(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: part) }
+        }
+    }
+
+    /// Scratch memory for encoder passes, kept between calls so a batch does not
+    /// fault fresh pages in for every recording. Holds at most two arenas (one
+    /// per core) of at most 32 MiB each (a 30 s window's larger arena is freed).
+    final class ArenaPool: Sendable {
+        final class Arena: @unchecked Sendable {
+            let floats: UnsafeMutablePointer<Float>
+            let capacity: Int
+            init(capacity: Int) {
+                self.capacity = capacity
+                floats = .allocate(capacity: capacity)
+            }
+            deinit { floats.deallocate() }
+        }
+
+        private let free = Mutex<[Arena]>([])
+        private static let keptFloats = 8 << 20, keptArenas = 2
+
+        /// An arena of at least `floats` floats (contents undefined).
+        func take(floats: Int) -> Arena {
+            let reused = free.withLock { arenas -> Arena? in
+                guard let index = arenas.firstIndex(where: { $0.capacity >= floats }) else { return nil }
+                return arenas.remove(at: index)
+            }
+            return reused ?? Arena(capacity: max(floats, 1))
+        }
+
+        /// Returns an arena for later passes (or frees it).
+        func give(_ arena: Arena) {
+            guard arena.capacity <= Self.keptFloats else { return }
+            free.withLock { arenas in
+                arenas.append(arena)
+                if arenas.count > Self.keptArenas {
+                    arenas.sort { $0.capacity > $1.capacity }
+                    arenas.removeLast()
+                }
+            }
+        }
+    }
+
+    /// The buffers one packed product reads and writes, shared by its parallel parts.
+    private struct Operands: @unchecked Sendable {
+        let rows: UnsafeMutablePointer<Float>
+        let weights: UnsafePointer<Float>
+        let bias: UnsafePointer<Float>?
+        let output: UnsafeMutablePointer<Float>
     }
 
     /// LayerNorm's gain and bias (ε = 1e-5, as Whisper).
@@ -210,140 +388,114 @@ public final class WhisperEncoder: Sendable {
         let width = shape.width, bands = shape.melBands, heads = shape.heads
         let headWidth = width / heads
         let outFrames = outputFrames(forMelFrames: count)
+        let attention = Attention(frames: outFrames, width: width, heads: heads)
+        // Scratch for the whole pass, carved from one arena that is reused across calls.
+        let packedCount = max(Linear.scratchCount(rows: count, inputs: 3 * bands),
+                              Linear.scratchCount(rows: outFrames, inputs: 3 * width),
+                              Linear.scratchCount(rows: outFrames, inputs: shape.feedForwardWidth), 1)
+        let sizes = [max(count * 3 * bands, outFrames * 3 * width), // unrolled convolution windows
+                     count * width, // conv1 output
+                     outFrames * width, outFrames * width, // x, normed
+                     outFrames * 3 * width, outFrames * width, // qkv, attended
+                     outFrames * shape.feedForwardWidth, // hidden
+                     packedCount, attention.scratchCount]
+        let arena = arenas.take(floats: sizes.reduce(0, +))
+        defer { arenas.give(arena) }
+        var buffers: [UnsafeMutablePointer<Float>] = []
+        var next = arena.floats
+        for size in sizes { buffers.append(next); next += size }
+        let (unrolled, convolved, x, normed, qkv, attended, hidden, scratch) =
+            (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7])
+        let stateCount = outFrames * width
         var states: [[Float]] = []
         states.reserveCapacity(shape.layers + 1)
 
-        // Scratch for the whole pass, allocated once.
-        var unrolled = [Float](repeating: 0, count: max(count * 3 * bands, outFrames * 3 * width))
-        var convolved = [Float](repeating: 0, count: count * width)
-        var x = [Float](repeating: 0, count: outFrames * width)
-        var normed = [Float](repeating: 0, count: outFrames * width)
-        var qkv = [Float](repeating: 0, count: outFrames * 3 * width)
-        var scores = [Float](repeating: 0, count: outFrames * outFrames)
-        var attended = [Float](repeating: 0, count: outFrames * width)
-        var hidden = [Float](repeating: 0, count: outFrames * shape.feedForwardWidth)
-
         // conv1 (stride 1, padding 1): unroll each frame's 3-tap window of every band.
         logMel.withUnsafeBufferPointer { mel in
-            unrolled.withUnsafeMutableBufferPointer { u in
-                for t in 0..<count {
-                    let row = u.baseAddress! + t * 3 * bands
-                    for b in 0..<bands {
-                        let source = mel.baseAddress! + b * frames + offset
-                        for k in 0..<3 {
-                            let s = t + k - 1
-                            row[b * 3 + k] = (s >= 0 && s < count) ? source[s] : 0
-                        }
-                    }
-                }
-            }
-        }
-        unrolled.withUnsafeBufferPointer { u in
-            convolved.withUnsafeMutableBufferPointer { c in conv1.apply(u.baseAddress!, rows: count, into: c.baseAddress!) }
-        }
-        Self.gelu(&convolved)
-        // conv2 (stride 2, padding 1) over the frame-major conv1 output.
-        convolved.withUnsafeBufferPointer { c in
-            unrolled.withUnsafeMutableBufferPointer { u in
-                for t in 0..<outFrames {
-                    let row = u.baseAddress! + t * 3 * width
+            for t in 0..<count {
+                let row = unrolled + t * 3 * bands
+                for b in 0..<bands {
+                    let source = mel.baseAddress! + b * frames + offset
                     for k in 0..<3 {
-                        let s = 2 * t + k - 1
-                        if s >= 0 && s < count {
-                            let source = c.baseAddress! + s * width
-                            for ch in 0..<width { row[ch * 3 + k] = source[ch] }
-                        } else {
-                            for ch in 0..<width { row[ch * 3 + k] = 0 }
-                        }
+                        let s = t + k - 1
+                        row[b * 3 + k] = (s >= 0 && s < count) ? source[s] : 0
                     }
                 }
             }
         }
-        unrolled.withUnsafeBufferPointer { u in
-            x.withUnsafeMutableBufferPointer { o in conv2.apply(u.baseAddress!, rows: outFrames, into: o.baseAddress!) }
-        }
-        Self.gelu(&x)
-        x.withUnsafeMutableBufferPointer { o in
-            positions.withUnsafeBufferPointer { p in
-                for i in 0..<(outFrames * width) { o[i] += p[i] }
+        conv1.apply(unrolled, rows: count, into: convolved, scratch: scratch)
+        VectorMath.gelu(UnsafeMutableBufferPointer(start: convolved, count: count * width))
+        // conv2 (stride 2, padding 1) over the frame-major conv1 output.
+        for t in 0..<outFrames {
+            let row = unrolled + t * 3 * width
+            for k in 0..<3 {
+                let s = 2 * t + k - 1
+                if s >= 0 && s < count {
+                    let source = convolved + s * width
+                    for ch in 0..<width { row[ch * 3 + k] = source[ch] }
+                } else {
+                    for ch in 0..<width { row[ch * 3 + k] = 0 }
+                }
             }
         }
-        states.append(x)
+        conv2.apply(unrolled, rows: outFrames, into: x, scratch: scratch)
+        VectorMath.gelu(UnsafeMutableBufferPointer(start: x, count: stateCount))
+        positions.withUnsafeBufferPointer { p in
+            for i in 0..<stateCount { x[i] += p[i] }
+        }
+        states.append(Array(UnsafeBufferPointer(start: x, count: stateCount)))
 
         let scale = 1 / Float(headWidth).squareRoot()
         for block in blocks {
-            // Self-attention on the normalized input, added back.
-            Self.layerNorm(x, block.attentionNorm, rows: outFrames, width: width, into: &normed)
-            normed.withUnsafeBufferPointer { n in
-                qkv.withUnsafeMutableBufferPointer { q in block.queryKeyValue.apply(n.baseAddress!, rows: outFrames, into: q.baseAddress!) }
-            }
-            qkv.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { s in
-                    attended.withUnsafeMutableBufferPointer { a in
-                        let stride = Int32(3 * width)
-                        for h in 0..<heads {
-                            let query = q.baseAddress! + h * headWidth
-                            let key = query + width, value = query + 2 * width
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outFrames), Int32(outFrames), Int32(headWidth),
-                                        scale, query, stride, key, stride, 0, s.baseAddress!, Int32(outFrames))
-                            VectorMath.softmaxRows(s.baseAddress!, rows: outFrames, columns: outFrames)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outFrames), Int32(headWidth), Int32(outFrames),
-                                        1, s.baseAddress!, Int32(outFrames), value, stride, 0, a.baseAddress! + h * headWidth, Int32(width))
-                        }
-                    }
-                }
-            }
-            attended.withUnsafeBufferPointer { a in
-                x.withUnsafeMutableBufferPointer { o in
-                    // x += attended · W_oᵀ + b_o
-                    block.attentionOutput.accumulate(a.baseAddress!, rows: outFrames, into: o.baseAddress!)
-                }
-            }
+            // Self-attention on the normalized input, added back: x += attend(norm(x)) · W_oᵀ + b_o.
+            Self.layerNorm(x, block.attentionNorm, rows: outFrames, width: width, into: normed)
+            block.queryKeyValue.apply(normed, rows: outFrames, into: qkv, scratch: scratch)
+            attention.run(qkv: qkv, into: attended, scale: scale, scratch: buffers[8])
+            block.attentionOutput.accumulate(attended, rows: outFrames, into: x, scratch: scratch)
             // Feed-forward on the normalized result, added back.
-            Self.layerNorm(x, block.feedForwardNorm, rows: outFrames, width: width, into: &normed)
-            normed.withUnsafeBufferPointer { n in
-                hidden.withUnsafeMutableBufferPointer { h in block.feedForwardIn.apply(n.baseAddress!, rows: outFrames, into: h.baseAddress!) }
-            }
-            Self.gelu(&hidden)
-            hidden.withUnsafeBufferPointer { h in
-                x.withUnsafeMutableBufferPointer { o in
-                    block.feedForwardOut.accumulate(h.baseAddress!, rows: outFrames, into: o.baseAddress!)
-                }
-            }
-            states.append(x)
+            Self.layerNorm(x, block.feedForwardNorm, rows: outFrames, width: width, into: normed)
+            block.feedForwardIn.apply(normed, rows: outFrames, into: hidden, scratch: scratch)
+            VectorMath.gelu(UnsafeMutableBufferPointer(start: hidden, count: outFrames * shape.feedForwardWidth))
+            block.feedForwardOut.accumulate(hidden, rows: outFrames, into: x, scratch: scratch)
+            states.append(Array(UnsafeBufferPointer(start: x, count: stateCount)))
         }
-        Self.layerNorm(x, finalNorm, rows: outFrames, width: width, into: &normed)
-        states[states.count - 1] = normed
+        Self.layerNorm(x, finalNorm, rows: outFrames, width: width, into: normed)
+        states[states.count - 1] = Array(UnsafeBufferPointer(start: normed, count: stateCount))
         return states
     }
 
-    /// Row-wise LayerNorm with ε = 1e-5 (mean and variance accumulated in double).
-    static func layerNorm(_ input: [Float], _ norm: Norm, rows: Int, width: Int, into output: inout [Float]) {
-        input.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-              norm.gain.withUnsafeBufferPointer { gain in
-                norm.bias.withUnsafeBufferPointer { bias in
+    /// Row-wise LayerNorm with ε = 1e-5 (sums per lane in float, combined in double).
+    static func layerNorm(_ x: UnsafePointer<Float>, _ norm: Norm, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+        norm.gain.withUnsafeBufferPointer { gain in
+            norm.bias.withUnsafeBufferPointer { bias in
+                let vectorEnd = width - width % 8
                 for r in 0..<rows {
-                    let row = x.baseAddress! + r * width, out = y.baseAddress! + r * width
+                    let row = x + r * width, out = y + r * width
+                    let raw = UnsafeRawPointer(row)
+                    var lanes = SIMD8<Float>()
+                    var c = 0
+                    while c < vectorEnd { lanes += raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self); c += 8 }
                     var sum = 0.0
-                    for c in 0..<width { sum += Double(row[c]) }
-                    let mean64 = sum / Double(width)
+                    for i in 0..<8 { sum += Double(lanes[i]) }
+                    while c < width { sum += Double(row[c]); c += 1 }
+                    let mean = Float(sum / Double(width))
+                    lanes = SIMD8<Float>()
+                    c = 0
+                    while c < vectorEnd {
+                        let d = raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self) - mean
+                        lanes += d * d
+                        c += 8
+                    }
                     var squares = 0.0
-                    for c in 0..<width { let d = Double(row[c]) - mean64; squares += d * d }
-                    let mean = Float(mean64)
+                    for i in 0..<8 { squares += Double(lanes[i]) }
+                    while c < width { let d = Double(row[c] - mean); squares += d * d; c += 1 }
                     let inverse = Float(1 / (squares / Double(width) + 1e-5).squareRoot())
                     for c in 0..<width { out[c] = (row[c] - mean) * inverse * gain[c] + bias[c] }
                 }
-                }
-              }
             }
         }
     }
 
-    /// GELU with the error function (Whisper's `nn.GELU()`), in place.
-    static func gelu(_ values: inout [Float]) {
-        values.withUnsafeMutableBufferPointer { VectorMath.gelu($0) }
-    }
 }
 
 extension WhisperEncoder {

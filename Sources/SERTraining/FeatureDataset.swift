@@ -68,8 +68,8 @@ public struct FeatureDataset: Sendable {
         self.init(items: items, pipeline: pipeline, cache: cache, onProgress: onProgress)
     }
 
-    /// The feature-cache key of `pipeline`'s vectors.
-    static func cacheKey(_ pipeline: InputPipeline) -> String {
+    /// The feature-cache key of `pipeline`'s vectors (shared with `ser features --trim`).
+    public static func cacheKey(_ pipeline: InputPipeline) -> String {
         FeatureCache.key(preset: pipeline.preset, sampleRate: pipeline.sampleRate, encoderIdentity: pipeline.embedder?.identity)
             + pipeline.trimmingCacheTag
     }

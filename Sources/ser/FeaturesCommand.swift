@@ -4,7 +4,9 @@ import SERAudio
 import SERCorpora
 import SEREncoder
 import SERFeatures
+import SERRecognition
 import SERSupport
+import SERTraining
 
 extension FeatureKind: ExpressibleByArgument {}
 extension FeaturePreset: ExpressibleByArgument {}
@@ -68,6 +70,9 @@ struct FeaturesCommand: ParsableCommand {
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")
     var frames = false
 
+    @Flag(help: ArgumentHelp("With --preset: read each recording as a model does, trimmed to its speech span by the voice activity detector (a file without speech is reported and left out). Use it to export the exact vectors training and prediction see; they share the training feature cache."))
+    var trim = false
+
     @Option(help: "How frames become one value per feature with --feature: mean, std or mean+std.")
     var pool: Pooling = .mean
 
@@ -100,6 +105,7 @@ struct FeaturesCommand: ParsableCommand {
             throw ValidationError("give exactly one of --feature or --preset.")
         }
         if frames && preset != nil { throw ValidationError("--frames goes with --feature, not --preset.") }
+        if trim && preset == nil { throw ValidationError("--trim goes with --preset: it trims recordings as a model's input pipeline does.") }
         if preset?.needsEncoder == true, let sampleRate, sampleRate != 16000 {
             throw ValidationError("the \(preset!.rawValue) preset reads 16 kHz audio; leave out --sample-rate or give 16000.")
         }
@@ -166,12 +172,17 @@ struct FeaturesCommand: ParsableCommand {
         useSingleThreadedBLAS()
         let store = noCache ? nil : try FeatureCache(directory: cache ?? FeatureCache.defaultDirectory)
         let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0) }
-        let key = preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
+        // With --trim the vectors come from a model's input pipeline, under the key training uses.
+        let pipeline = trim ? preset.map { InputPipeline(preset: $0, sampleRate: configuration.sampleRate, trimsToSpeech: true,
+                                                         detector: VoiceActivityDetector(), resolvedEmbedder: embedder) } : nil
+        let key = pipeline.map(FeatureDataset.cacheKey)
+            ?? preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
             ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)
         let progress = ProgressBar(total: files.count, label: "features")
         let rows: [Result<([Float], Bool), Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
             Result {
                 let compute = {
+                    if let pipeline { return try pipeline.vector(ofFile: files[index]) }
                     let samples = try extractor.loadSamples(files[index])
                     if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate, embedder: embedder) }
                     return pool.pool(try extractor.frames(feature!, samples: samples))

@@ -77,6 +77,41 @@ int ser_apply_dense_bank(const float *bank, int rows, int bins, const float *fra
 long ser_spectral_peaks(const float *spectrum, int frames, int bins, int first_bin, int end_bin, float threshold,
                         const float *frame_maxima, double *positions, float *magnitudes);
 
+/// 1 when this CPU runs the packed dense-layer kernels (x86-64 with AVX-512F), else 0.
+int ser_packed_gemm_available(void);
+
+/// Floats a packed copy of an `outputs × inputs` weight matrix takes (panels of 32
+/// outputs, the last one zero-padded); 0 for a size that is not positive.
+size_t ser_packed_weights_count(int outputs, int inputs);
+
+/// Panels of 32 outputs in a packed weight matrix: the unit `ser_packed_gemm` splits work by.
+int ser_packed_panels(int outputs);
+
+/// Floats a packed copy of `rows × inputs` activations takes (blocks of 12 rows, the last zero-padded).
+size_t ser_packed_rows_count(int rows, int inputs);
+
+/// Packs row-major weights `W` (`outputs × inputs`, as in `y = x · Wᵀ`) into panels:
+/// `packed[p · 32 · inputs + k · 32 + j] = W[32p + j][k]`, zero past the last output.
+void ser_pack_weights(const float *weights, int outputs, int inputs, float *packed);
+
+/// `ser_pack_weights` for a matrix read with strides: `W[o][k] = weights[o · output_stride + k · input_stride]`
+/// (a transposed or row-strided operand, such as attention's keys and values, without a copy).
+void ser_pack_weights_strided(const float *weights, int outputs, int inputs, int output_stride, int input_stride,
+                              float *packed);
+
+/// Packs `rows × inputs` activations (row `r` at `x + r · row_stride`) into blocks of
+/// 12 rows: `packed[b · 12 · inputs + k · 12 + i] = x[12b + i][k]`, zero past the last row.
+void ser_pack_rows(const float *x, int rows, int inputs, int row_stride, float *packed);
+
+/// `out[r][c] = (accumulate ? out[r][c] : 0) + Σ_k x[r][k] · W[c][k] + bias[c]` for the
+/// output columns of panels `panel_begin ..< panel_end` (32 columns each), from packed
+/// activations and weights. `bias` may be NULL. Row `r` of `out` starts at `out + r · out_stride`.
+/// Different panel ranges write disjoint columns, so threads may share one call's operands.
+/// Returns 0 (writing nothing) when the kernels are unavailable or a size is invalid.
+int ser_packed_gemm(const float *packed_rows, int rows, int inputs, const float *packed_weights,
+                    const float *bias, int outputs, int panel_begin, int panel_end,
+                    float *out, int out_stride, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

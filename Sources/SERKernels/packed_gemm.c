@@ -1,0 +1,157 @@
+// Dense layers `y = x · Wᵀ + b` with AVX-512, for the speech encoder's fixed weights.
+//
+// A general sgemm repacks both operands on every call. An encoder's weights never
+// change, so they are packed once, at load time, into panels of 32 outputs laid out
+// input by input (`panel[k][j] = W[32p + j][k]`): the micro-kernel then reads each
+// panel as one contiguous stream. The activations are packed per call into blocks of
+// 12 rows, also input by input (`block[k][i] = x[12b + i][k]`, zero rows past the end).
+//
+// The micro-kernel keeps a 12 × 32 tile of the output in 24 zmm registers and runs
+// the whole reduction over k in registers: per k, two panel loads and twelve
+// broadcasts feed 24 fused multiply-adds. Panels are the outer loop (a panel of
+// K = 2048 inputs is 256 KiB and stays in L2 while every row block passes it), so
+// callers split the panel range between threads.
+#include "SERKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SER_PACKED_KERNELS 1
+#define SER_AVX512 __attribute__((target("avx512f")))
+#endif
+
+#define PANEL 32
+#define BLOCK 12
+// Inputs per pass over a panel: 256 × 32 floats (32 KiB) of weights stay in L1 while the row blocks pass.
+#define DEPTH 256
+
+int ser_packed_gemm_available(void) {
+#if SER_PACKED_KERNELS
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+size_t ser_packed_weights_count(int outputs, int inputs) {
+    if (outputs <= 0 || inputs <= 0) return 0;
+    return (size_t)((outputs + PANEL - 1) / PANEL) * PANEL * (size_t)inputs;
+}
+
+int ser_packed_panels(int outputs) { return outputs <= 0 ? 0 : (outputs + PANEL - 1) / PANEL; }
+
+size_t ser_packed_rows_count(int rows, int inputs) {
+    if (rows <= 0 || inputs <= 0) return 0;
+    return (size_t)((rows + BLOCK - 1) / BLOCK) * BLOCK * (size_t)inputs;
+}
+
+void ser_pack_weights(const float *weights, int outputs, int inputs, float *packed) {
+    ser_pack_weights_strided(weights, outputs, inputs, inputs, 1, packed);
+}
+
+void ser_pack_weights_strided(const float *weights, int outputs, int inputs, int output_stride, int input_stride,
+                              float *packed) {
+    int panels = ser_packed_panels(outputs);
+    for (int p = 0; p < panels; p++) {
+        float *panel = packed + (size_t)p * PANEL * inputs;
+        int columns = outputs - p * PANEL < PANEL ? outputs - p * PANEL : PANEL;
+        for (int k = 0; k < inputs; k++) {
+            float *line = panel + (size_t)k * PANEL;
+            const float *source = weights + (size_t)k * input_stride + (size_t)p * PANEL * output_stride;
+            int j = 0;
+            for (; j < columns; j++) line[j] = source[(size_t)j * output_stride];
+            for (; j < PANEL; j++) line[j] = 0.0f;
+        }
+    }
+}
+
+void ser_pack_rows(const float *x, int rows, int inputs, int row_stride, float *packed) {
+    int blocks = (rows + BLOCK - 1) / BLOCK;
+    for (int b = 0; b < blocks; b++) {
+        float *block = packed + (size_t)b * BLOCK * inputs;
+        for (int i = 0; i < BLOCK; i++) {
+            int r = b * BLOCK + i;
+            if (r < rows) {
+                const float *row = x + (size_t)r * row_stride;
+                for (int k = 0; k < inputs; k++) block[(size_t)k * BLOCK + i] = row[k];
+            } else {
+                for (int k = 0; k < inputs; k++) block[(size_t)k * BLOCK + i] = 0.0f;
+            }
+        }
+    }
+}
+
+#if SER_PACKED_KERNELS
+// One 12 × 32 tile: rows `valid_rows` (≤ 12) and columns under `mask_low`/`mask_high` are stored.
+SER_AVX512 static void tile(const float *block, const float *panel, int inputs, const float *bias,
+                            float *out, int out_stride, int valid_rows, int accumulate,
+                            __mmask16 mask_low, __mmask16 mask_high) {
+    __m512 acc[BLOCK][2];
+    for (int i = 0; i < BLOCK; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int k = 0; k < inputs; k++) {
+        __m512 w0 = _mm512_loadu_ps(panel + (size_t)k * PANEL);
+        __m512 w1 = _mm512_loadu_ps(panel + (size_t)k * PANEL + 16);
+        const float *a = block + (size_t)k * BLOCK;
+        for (int i = 0; i < BLOCK; i++) {
+            __m512 v = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(v, w0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(v, w1, acc[i][1]);
+        }
+    }
+    __m512 b0 = bias ? _mm512_maskz_loadu_ps(mask_low, bias) : _mm512_setzero_ps();
+    __m512 b1 = bias ? _mm512_maskz_loadu_ps(mask_high, bias + 16) : _mm512_setzero_ps();
+    for (int i = 0; i < valid_rows; i++) {
+        float *row = out + (size_t)i * out_stride;
+        __m512 y0 = _mm512_add_ps(acc[i][0], b0), y1 = _mm512_add_ps(acc[i][1], b1);
+        if (accumulate) {
+            y0 = _mm512_add_ps(y0, _mm512_maskz_loadu_ps(mask_low, row));
+            y1 = _mm512_add_ps(y1, _mm512_maskz_loadu_ps(mask_high, row + 16));
+        }
+        _mm512_mask_storeu_ps(row, mask_low, y0);
+        _mm512_mask_storeu_ps(row + 16, mask_high, y1);
+    }
+}
+
+SER_AVX512 static void gemm_panels(const float *packed_rows, int rows, int inputs, const float *packed_weights,
+                                   const float *bias, int outputs, int panel_begin, int panel_end,
+                                   float *out, int out_stride, int accumulate) {
+    int blocks = (rows + BLOCK - 1) / BLOCK;
+    for (int p = panel_begin; p < panel_end; p++) {
+        const float *panel = packed_weights + (size_t)p * PANEL * inputs;
+        int columns = outputs - p * PANEL;
+        if (columns > PANEL) columns = PANEL;
+        __mmask16 low = columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1);
+        __mmask16 high = columns >= 32 ? (__mmask16)0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+        const float *panel_bias = bias ? bias + p * PANEL : NULL;
+        for (int k0 = 0; k0 < inputs; k0 += DEPTH) {
+            int depth = inputs - k0 < DEPTH ? inputs - k0 : DEPTH;
+            for (int b = 0; b < blocks; b++) {
+                int valid = rows - b * BLOCK;
+                if (valid > BLOCK) valid = BLOCK;
+                tile(packed_rows + (size_t)b * BLOCK * inputs + (size_t)k0 * BLOCK, panel + (size_t)k0 * PANEL, depth,
+                     k0 == 0 ? panel_bias : NULL, out + (size_t)b * BLOCK * out_stride + p * PANEL, out_stride, valid,
+                     k0 == 0 ? accumulate : 1, low, high);
+            }
+        }
+    }
+}
+#endif
+
+int ser_packed_gemm(const float *packed_rows, int rows, int inputs, const float *packed_weights,
+                    const float *bias, int outputs, int panel_begin, int panel_end,
+                    float *out, int out_stride, int accumulate) {
+#if SER_PACKED_KERNELS
+    if (!ser_packed_gemm_available() || rows <= 0 || inputs <= 0 || outputs <= 0 || out_stride < outputs) return 0;
+    if (panel_begin < 0) panel_begin = 0;
+    if (panel_end > ser_packed_panels(outputs)) panel_end = ser_packed_panels(outputs);
+    if (panel_begin >= panel_end) return 1;
+    gemm_panels(packed_rows, rows, inputs, packed_weights, bias, outputs, panel_begin, panel_end, out, out_stride, accumulate);
+    return 1;
+#else
+    (void)packed_rows; (void)rows; (void)inputs; (void)packed_weights; (void)bias; (void)outputs;
+    (void)panel_begin; (void)panel_end; (void)out; (void)out_stride; (void)accumulate;
+    return 0;
+#endif
+}
