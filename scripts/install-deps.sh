@@ -4,9 +4,10 @@
 #   libsoxr-dev      resampling (librosa's resampler)
 #   libopenblas-dev  dense matrix products (filter banks, DCT)
 #   ffmpeg           MP4/M4A/WebM/MOV input (optional at run time)
+#   libsqlite3-dev   the server's speaker-profile database (GRDB)
 #   pkg-config       lets SwiftPM find the two C libraries
 set -euo pipefail
-packages=(libsndfile1-dev libsoxr-dev libopenblas-dev ffmpeg pkg-config)
+packages=(libsndfile1-dev libsoxr-dev libopenblas-dev ffmpeg libsqlite3-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

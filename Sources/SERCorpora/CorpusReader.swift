@@ -247,3 +247,13 @@ public struct LabelPolicy: Sendable, Equatable {
         return (kept.filter { !rare.contains($0.label) }, dropped)
     }
 }
+
+extension CorpusReader {
+    /// The speaker a file's name identifies in one of the public corpora
+    /// (RAVDESS, CREMA-D, TESS, SAVEE), qualified by the corpus
+    /// (`RAVDESS/07`), or nil when the name fits none of them.
+    public static func speakerGroup(ofPath path: String) -> String? {
+        guard let item = FileNameParsers.parse(path: path, demographics: [:]).item, let speaker = item.speaker else { return nil }
+        return item.corpus.rawValue + "/" + speaker
+    }
+}

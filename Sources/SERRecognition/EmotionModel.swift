@@ -58,6 +58,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// "speaker" when the model reads per-speaker z-scores of its features
     /// (`SpeakerNormalization`); nil when it reads each recording on its own.
     public var featureNormalization: String?
+    /// Models with a speaker-adapted part (`EmotionModel.adapted`): how it was
+    /// trained and, from cross-validation, its accuracy after k recordings of a speaker.
+    public var speakerAdaptation: SpeakerAdaptationSummary?
     /// Test-time augmentation: perturbations (`Perturbation.argument` form, e.g.
     /// "speed:0.9") whose copies of every input are classified too, the answer
     /// being the mean of the original's and the copies' probabilities. Nil: none.
@@ -81,7 +84,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case ensembleSize = "ensemble_size"
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
-        case trimsToSpeech = "trims_to_speech"
+        case trimsToSpeech = "trims_to_speech", speakerAdaptation = "speaker_adaptation"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -90,6 +93,75 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         self.genderLabels = genderLabels
         self.features = features
     }
+}
+
+/// What a model file says about its speaker-adapted part.
+public struct SpeakerAdaptationSummary: Codable, Sendable, Equatable {
+    /// The estimator's settings (`SpeakerAdaptation`).
+    public var meanPriorWeight: Double
+    public var variancePriorWeight: Double
+    public var blendPriorWeight: Double
+    public var minimumRecordings: Int
+    /// Cross-validated accuracy after k recordings of each test speaker, when it was measured.
+    public var curve: [AdaptationPoint]?
+
+    enum CodingKeys: String, CodingKey {
+        case curve
+        case meanPriorWeight = "mean_prior_weight", variancePriorWeight = "variance_prior_weight"
+        case blendPriorWeight = "blend_prior_weight", minimumRecordings = "minimum_recordings"
+    }
+
+    public init(_ adaptation: SpeakerAdaptation, curve: [AdaptationPoint]? = nil) {
+        meanPriorWeight = adaptation.meanPriorWeight
+        variancePriorWeight = adaptation.variancePriorWeight
+        blendPriorWeight = adaptation.blendPriorWeight
+        minimumRecordings = adaptation.minimumRecordings
+        self.curve = curve
+    }
+}
+
+/// One point of an adaptation curve: recordings of a speaker scored with the
+/// statistics of `k` other recordings of that speaker (nil k: all of them, itself included).
+public struct AdaptationPoint: Codable, Sendable, Equatable {
+    /// Recordings of the speaker known before each scored one; nil for "all".
+    public var k: Int?
+    public var accuracy: Double
+    public var uar: Double
+    public var n: Int
+    /// Per corpus, for pooled data.
+    public var perCorpus: [String: AdaptationPoint]?
+
+    enum CodingKeys: String, CodingKey { case k, accuracy, uar, n, perCorpus = "per_corpus" }
+
+    /// `k` is a number, or the string "all".
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if let k { try c.encode(k, forKey: .k) } else { try c.encode("all", forKey: .k) }
+        try c.encode(accuracy, forKey: .accuracy)
+        try c.encode(uar, forKey: .uar)
+        try c.encode(n, forKey: .n)
+        try c.encodeIfPresent(perCorpus, forKey: .perCorpus)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        k = try? c.decode(Int.self, forKey: .k)
+        accuracy = try c.decode(Double.self, forKey: .accuracy)
+        uar = try c.decode(Double.self, forKey: .uar)
+        n = try c.decode(Int.self, forKey: .n)
+        perCorpus = try c.decodeIfPresent([String: AdaptationPoint].self, forKey: .perCorpus)
+    }
+
+    public init(k: Int?, accuracy: Double, uar: Double, n: Int, perCorpus: [String: AdaptationPoint]? = nil) {
+        self.k = k
+        self.accuracy = accuracy
+        self.uar = uar
+        self.n = n
+        self.perCorpus = perCorpus
+    }
+
+    /// "all" or the count.
+    public var label: String { k.map(String.init) ?? "all" }
 }
 
 /// Mean ± standard deviation over speaker folds, and each fold's figures.
@@ -131,10 +203,14 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
     /// origin, over all folds and per corpus. Nil for other models.
     public var combinedHeads: ClassificationMetrics?
     public var combinedHeadsPerCorpus: [String: ClassificationMetrics]?
+    /// Speaker-adaptive models: the test speakers scored after k recordings of
+    /// each (`ser train --adaptive --adaptation …`); k = 0 is `pooled`.
+    public var adaptation: [AdaptationPoint]?
 
     enum CodingKeys: String, CodingKey {
         case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage"
         case combinedHeads = "combined_heads", combinedHeadsPerCorpus = "combined_heads_per_corpus"
+        case adaptation
     }
 
     public init(method: String, folds: [Fold], pooled: ClassificationMetrics, perCorpus: [String: ClassificationMetrics]? = nil,
@@ -162,9 +238,30 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
 /// A trained emotion classifier together with the feature pipeline it expects:
 /// what `ser predict`, `ser listen` and `ser serve` load.
 public final class EmotionModel: @unchecked Sendable {
+    /// The classifier of a recording on its own (for a model trained with
+    /// --speaker-normalization, of z-scores against the speaker's statistics).
     public let classifier: any EmotionClassifier
     public let preset: FeaturePreset
     public var description: ModelDescription
+
+    /// The classifier of recordings standardized by their speaker's statistics,
+    /// and how those statistics are estimated and blended in.
+    public struct AdaptedPart: @unchecked Sendable {
+        public let classifier: any EmotionClassifier
+        public let adaptation: SpeakerAdaptation
+        public init(classifier: any EmotionClassifier, adaptation: SpeakerAdaptation) {
+            self.classifier = classifier
+            self.adaptation = adaptation
+        }
+    }
+
+    /// The speaker-adapted part, when the file holds one: answers for a speaker
+    /// of whom some recordings are known blend it in (`classifyVariants(_:speaker:)`).
+    public let adapted: AdaptedPart?
+
+    /// Whether answers can use a speaker's statistics: the model has an adapted
+    /// part, or reads per-speaker z-scores only (`normalizesPerSpeaker`).
+    public var usesSpeakerStatistics: Bool { adapted != nil || normalizesPerSpeaker }
 
     /// Whether the model reads per-speaker z-scores (`SpeakerNormalization`):
     /// it classifies a group of one speaker's recordings, not one file alone.
@@ -186,10 +283,11 @@ public final class EmotionModel: @unchecked Sendable {
 
     public var labels: [String] { classifier.labels }
 
-    public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription) {
+    public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription, adapted: AdaptedPart? = nil) {
         self.classifier = classifier
         self.preset = preset
         self.description = description
+        self.adapted = adapted
         testTimePerturbations = (description.testTimeAugmentation ?? []).compactMap(Perturbation.init(argument:))
         // A model whose encoder is missing still loads through this initializer; its vectors then fail with
         // FeatureError.encoderRequired. The file-reading initializer refuses such a model up front.
@@ -222,12 +320,47 @@ public final class EmotionModel: @unchecked Sendable {
         guard classifier.inputDimension == preset.dimension else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the classifier reads \(classifier.inputDimension) features, \(preset.rawValue) has \(preset.dimension)")
         }
-        self.init(classifier: classifier, preset: preset, description: description)
+        let adapted = try Self.readAdaptedPart(file, source: path, lone: classifier)
+        self.init(classifier: classifier, preset: preset, description: description, adapted: adapted)
     }
 
-    /// Writes the model file atomically.
+    /// Writes the model file atomically: the lone-file classifier's tensors, the
+    /// adapted classifier's under `adapted.`, the population statistics under
+    /// `adaptation.` and the estimator's settings in the `adaptation` metadata.
     public func write(to path: String) throws {
-        try classifier.modelFile(metadata: ["ser": sortedJSONText(description)]).write(to: path)
+        var file = classifier.modelFile(metadata: ["ser": sortedJSONText(description)])
+        if let adapted {
+            file.embed(adapted.classifier.modelFile(metadata: [:]), as: "adapted")
+            var settings = adapted.adaptation
+            let dimension = settings.dimension
+            file.tensors["adaptation.population_mean"] = .init(shape: [dimension], values: settings.populationMean)
+            file.tensors["adaptation.within_speaker_variance"] = .init(shape: [dimension], values: settings.withinSpeakerVariance)
+            (settings.populationMean, settings.withinSpeakerVariance) = ([], [])
+            file.metadata["adaptation"] = sortedJSONText(settings)
+        }
+        try file.write(to: path)
+    }
+
+    /// The adapted part stored by `write(to:)`, or nil when the file has none.
+    private static func readAdaptedPart(_ file: SafeTensorsFile, source path: String, lone: any EmotionClassifier) throws -> AdaptedPart? {
+        guard file.metadata["adaptation"] != nil || file.metadata["adapted"] != nil else { return nil }
+        func corrupt(_ reason: String) -> SafeTensorsFile.Failure { .corrupt(path: path, reason: "speaker-adapted part: \(reason)") }
+        guard let text = file.metadata["adaptation"],
+              var settings = try? JSONDecoder().decode(SpeakerAdaptation.self, from: Data(text.utf8)) else { throw corrupt("no settings") }
+        let classifier = try ClassifierFile.load(file.embedded("adapted", source: path, role: "the speaker-adapted classifier"),
+                                                 source: "\(path) (speaker-adapted classifier)")
+        let dimension = lone.inputDimension
+        guard classifier.inputDimension == dimension, classifier.labels == lone.labels else { throw corrupt("its classifier disagrees with the lone-file one") }
+        guard let mean = file.tensors["adaptation.population_mean"], mean.values.count == dimension,
+              let variance = file.tensors["adaptation.within_speaker_variance"], variance.values.count == dimension,
+              (mean.values + variance.values).allSatisfy(\.isFinite), variance.values.allSatisfy({ $0 > 0 }) else {
+            throw corrupt("population statistics missing or not \(dimension) finite values")
+        }
+        settings.populationMean = mean.values
+        settings.withinSpeakerVariance = variance.values
+        guard [settings.meanPriorWeight, settings.variancePriorWeight, settings.blendPriorWeight].allSatisfy({ $0.isFinite && $0 >= 0 }),
+              settings.minimumRecordings >= 0 else { throw corrupt("negative or non-finite settings") }
+        return AdaptedPart(classifier: classifier, adaptation: settings)
     }
 
     /// The feature vector of `samples` (already at `sampleRate`, mono).
@@ -259,6 +392,32 @@ public final class EmotionModel: @unchecked Sendable {
         }
         return Classification(labels: first.labels, probabilities: mean(answers.map(\.probabilities)),
                               genderProbabilities: first.genderProbabilities.map { _ in mean(answers.compactMap(\.genderProbabilities)) })
+    }
+
+    /// One answer for a recording's variants, for a speaker of whom `speaker`
+    /// is known (nil or empty: nothing). With an adapted part, the lone-file
+    /// answer is blended with the adapted classifier's on the variants
+    /// standardized by the speaker's shrunk statistics, by
+    /// `SpeakerAdaptation.adaptedWeight`; gender always comes from the lone-file
+    /// classifier (speaker normalization removes what tells voices apart). A
+    /// model that reads z-scores only standardizes by the statistics as they are.
+    public func classifyVariants(_ variants: [[Float]], speaker: SpeakerStatistics?) -> Classification? {
+        if normalizesPerSpeaker {
+            guard let speaker, speaker.count > 0, speaker.dimension == classifier.inputDimension else { return nil }
+            return classifyVariants(variants.map(speaker.standardizer.apply))
+        }
+        guard let lone = classifyVariants(variants) else { return nil }
+        guard let adapted, let speaker, speaker.dimension == adapted.adaptation.dimension else { return lone }
+        let weight = adapted.adaptation.adaptedWeight(recordings: speaker.count)
+        guard weight > 0 else { return lone }
+        let standardizer = adapted.adaptation.standardizer(for: speaker)
+        let rows = variants.map(standardizer.apply)
+        let p = adapted.classifier.probabilities(Matrix(rows: rows.count, columns: rows[0].count, values: rows.flatMap { $0 }))
+        var blended = lone.probabilities.map { (1 - weight) * $0 }
+        for r in 0..<rows.count {
+            for c in blended.indices { blended[c] += weight * Double(p[r, c]) / Double(rows.count) }
+        }
+        return Classification(labels: lone.labels, probabilities: blended, genderProbabilities: lone.genderProbabilities)
     }
 
     /// Emotion and gender probabilities for feature vectors, one row each.

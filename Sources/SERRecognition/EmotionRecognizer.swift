@@ -49,9 +49,11 @@ public struct RecognitionOptions: Sendable {
     /// already keep every core busy with whole files.
     public var concurrentFeatures = false
     public var voiceActivity = VoiceActivityConfiguration()
-    /// For a model that reads per-speaker z-scores (`EmotionModel.normalizesPerSpeaker`):
-    /// the statistics of the speaker's recordings every feature vector is standardized by.
-    public var speakerStatistics: Standardizer?
+    /// What is known of the speaker of every recording this recognizer hears (a
+    /// profile, or one folder's recordings): a model with an adapted part blends
+    /// it in, one that reads per-speaker z-scores needs it. Per-call statistics
+    /// (`recognize(samples:speaker:)`) take precedence.
+    public var speaker: SpeakerStatistics?
     public init() {}
 }
 
@@ -128,6 +130,10 @@ public struct Recognition: Sendable {
     /// The timeline, when the recording was segmented.
     public var segments: [SegmentEstimate]?
     public var timings: StageTimings
+    /// The feature vector of each classified piece, in order, for a model that
+    /// uses speaker statistics (empty otherwise): what the caller adds to the
+    /// speaker's statistics to learn the voice (live streams, profiles, groups).
+    public var featureVectors: [[Float]] = []
 }
 
 /// Hears emotion in recordings with a model: decodes and resamples to the
@@ -152,23 +158,34 @@ public final class EmotionRecognizer: @unchecked Sendable {
                                  resolvedEmbedder: model.pipeline.embedder)
     }
 
-    /// Recognises the recording at `path` (any format `AudioDecoder` reads).
-    public func recognize(path: String) throws -> Recognition {
-        try recognize(stream: AudioStream(path: path, sampleRate: model.sampleRate, mono: true))
+    /// Recognises the recording at `path` (any format `AudioDecoder` reads),
+    /// adapted to `speaker` when given (else to `RecognitionOptions.speaker`).
+    public func recognize(path: String, speaker: SpeakerStatistics? = nil) throws -> Recognition {
+        try recognize(stream: AudioStream(path: path, sampleRate: model.sampleRate, mono: true), speaker: speaker)
     }
 
     /// Recognises samples already at the model's rate, mono (for live audio).
-    public func recognize(samples: [Float]) -> Recognition {
+    public func recognize(samples: [Float], speaker: SpeakerStatistics? = nil) -> Recognition {
         var timings = StageTimings()
-        let (estimate, span) = analyzeUtterance(samples, timings: &timings)
-        return Recognition(duration: Double(samples.count) / Double(model.sampleRate), sampleRate: model.sampleRate, channels: 1,
-                           estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+        var context = Context(speaker: speaker ?? options.speaker)
+        let (estimate, span) = analyzeUtterance(samples, timings: &timings, context: &context)
+        var recognition = Recognition(duration: Double(samples.count) / Double(model.sampleRate), sampleRate: model.sampleRate, channels: 1,
+                                      estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+        recognition.featureVectors = context.vectors
+        return recognition
+    }
+
+    /// The speaker statistics a recording is classified with, and its pieces' vectors.
+    struct Context {
+        var speaker: SpeakerStatistics?
+        var vectors: [[Float]] = []
     }
 
     /// Recognises a stream that yields mono audio at the model's rate.
-    public func recognize(stream: AudioStream) throws -> Recognition {
+    public func recognize(stream: AudioStream, speaker: SpeakerStatistics? = nil) throws -> Recognition {
         precondition(stream.outputSampleRate == model.sampleRate && stream.outputChannels == 1, "stream must be mono at the model's rate")
         let rate = model.sampleRate
+        var context = Context(speaker: speaker ?? options.speaker)
         var timings = StageTimings()
         var buffer: [Float] = []
         var bufferStart = 0                 // absolute index of buffer[0]
@@ -186,7 +203,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
             if !segmenting, options.segmentation == .automatic, bufferStart + buffer.count > automaticLimit { segmenting = true }
             if segmenting {
                 let started = ContinuousClock.now
-                consume(&buffer, start: &bufferStart, final: false, into: &segments, timings: &timings)
+                consume(&buffer, start: &bufferStart, final: false, into: &segments, timings: &timings, context: &context)
                 processing += ContinuousClock.now - started
             }
         }
@@ -196,15 +213,19 @@ public final class EmotionRecognizer: @unchecked Sendable {
         let duration = Double(total) / Double(rate)
         let description = stream.sourceDescription
         if !segmenting {
-            let (estimate, span) = analyzeUtterance(buffer, timings: &timings)
-            return Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
-                               estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+            let (estimate, span) = analyzeUtterance(buffer, timings: &timings, context: &context)
+            var recognition = Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
+                                          estimate: estimate, speechSpan: span, segments: nil, timings: timings)
+            recognition.featureVectors = context.vectors
+            return recognition
         }
-        consume(&buffer, start: &bufferStart, final: true, into: &segments, timings: &timings)
+        consume(&buffer, start: &bufferStart, final: true, into: &segments, timings: &timings, context: &context)
         let speechSegments = segments.filter(\.estimate.speech)
         let span = speechSegments.isEmpty ? nil : (speechSegments.first!.start, speechSegments.last!.end)
-        return Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
-                           estimate: summary(of: speechSegments), speechSpan: span, segments: segments, timings: timings)
+        var recognition = Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
+                                      estimate: summary(of: speechSegments), speechSpan: span, segments: segments, timings: timings)
+        recognition.featureVectors = context.vectors
+        return recognition
     }
 
     // MARK: Pieces
@@ -212,24 +233,28 @@ public final class EmotionRecognizer: @unchecked Sendable {
     /// Classification of one utterance: its speech span, or all of it when the
     /// model was trained on whole recordings (`EmotionModel.trimsToSpeech`); no
     /// speech found is "no speech" either way.
-    private func analyzeUtterance(_ samples: [Float], timings: inout StageTimings) -> (EmotionEstimate, (Double, Double)?) {
+    private func analyzeUtterance(_ samples: [Float], timings: inout StageTimings, context: inout Context) -> (EmotionEstimate, (Double, Double)?) {
         let rate = Double(model.sampleRate)
         let started = ContinuousClock.now
         let input = pipeline.featureInput(samples)
         timings.voiceActivity += (ContinuousClock.now - started).seconds
-        guard let input, let classification = classify(input.samples, timings: &timings) else { return (.noSpeech, nil) }
+        guard let input, let classification = classify(input.samples, timings: &timings, context: &context) else { return (.noSpeech, nil) }
         let span = input.span
         return (EmotionEstimate(classification, minimumConfidence: options.minimumConfidence),
                 (Double(span.lowerBound) / rate, Double(span.upperBound) / rate))
     }
 
-    private func classify(_ samples: [Float], timings: inout StageTimings) -> Classification? {
+    /// Classifies one piece with the context's speaker statistics (not updated
+    /// here: every piece of a recording is heard with what was known before the
+    /// recording) and keeps its vector for the caller.
+    private func classify(_ samples: [Float], timings: inout StageTimings, context: inout Context) -> Classification? {
         guard Double(samples.count) >= Self.minimumPieceSeconds * Double(model.sampleRate) else { return nil }
         let started = ContinuousClock.now
         guard let variants = try? model.featureVariants(samples, concurrently: options.concurrentFeatures),
               variants.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         let featuresDone = ContinuousClock.now
-        let classification = model.classifyVariants(variants.map { options.speakerStatistics?.apply($0) ?? $0 })
+        let classification = model.classifyVariants(variants, speaker: context.speaker)
+        if classification != nil && model.usesSpeakerStatistics { context.vectors.append(variants[0]) }
         timings.features += (featuresDone - started).seconds
         timings.model += (ContinuousClock.now - featuresDone).seconds
         return classification
@@ -238,7 +263,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
     /// Classifies what the buffer holds that is complete, and drops it. With
     /// `final`, everything left is complete.
     private func consume(_ buffer: inout [Float], start: inout Int, final: Bool, into segments: inout [SegmentEstimate],
-                         timings: inout StageTimings) {
+                         timings: inout StageTimings, context: inout Context) {
         let rate = Double(model.sampleRate)
         func seconds(_ index: Int) -> Double { Double(start + index) / rate }
         switch options.segmentation {
@@ -253,7 +278,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
                     guard final, offset < buffer.count, !covered else { break }
                     end = buffer.count
                 }
-                let (estimate, _) = analyzeUtterance(Array(buffer[offset..<end]), timings: &timings)
+                let (estimate, _) = analyzeUtterance(Array(buffer[offset..<end]), timings: &timings, context: &context)
                 segments.append(SegmentEstimate(start: seconds(offset), end: seconds(end), estimate: estimate))
                 offset += step
                 if end == buffer.count && final { break }
@@ -275,10 +300,10 @@ public final class EmotionRecognizer: @unchecked Sendable {
                 if !final && hi > horizon {
                     // Still open: keep it for the next pass, unless it alone fills the buffer.
                     consumed = lo > 0 ? lo : min(buffer.count, longest)
-                    if lo == 0 { emitPieces(buffer, lo, consumed, longest: longest, start: start, into: &segments, timings: &timings) }
+                    if lo == 0 { emitPieces(buffer, lo, consumed, longest: longest, start: start, into: &segments, timings: &timings, context: &context) }
                     break
                 }
-                emitPieces(buffer, lo, hi, longest: longest, start: start, into: &segments, timings: &timings)
+                emitPieces(buffer, lo, hi, longest: longest, start: start, into: &segments, timings: &timings, context: &context)
             }
             buffer.removeFirst(consumed)
             start += consumed
@@ -287,14 +312,14 @@ public final class EmotionRecognizer: @unchecked Sendable {
 
     /// Classifies `buffer[lo..<hi]` in equal pieces of at most `longest` samples.
     private func emitPieces(_ buffer: [Float], _ lo: Int, _ hi: Int, longest: Int, start: Int,
-                            into segments: inout [SegmentEstimate], timings: inout StageTimings) {
+                            into segments: inout [SegmentEstimate], timings: inout StageTimings, context: inout Context) {
         let rate = Double(model.sampleRate)
         let count = max(1, Int((Double(hi - lo) / Double(longest)).rounded(.up)))
         let size = (hi - lo + count - 1) / count
         var a = lo
         while a < hi {
             let b = min(hi, a + size)
-            if let classification = classify(Array(buffer[a..<b]), timings: &timings) {
+            if let classification = classify(Array(buffer[a..<b]), timings: &timings, context: &context) {
                 segments.append(SegmentEstimate(start: Double(start + a) / rate, end: Double(start + b) / rate,
                                                 estimate: EmotionEstimate(classification, minimumConfidence: options.minimumConfidence)))
             }

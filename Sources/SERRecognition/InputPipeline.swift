@@ -61,6 +61,14 @@ public struct InputPipeline: Sendable {
     /// (nothing for whole recordings, whose vectors do not depend on the detector).
     public var trimmingCacheTag: String { trimsToSpeech ? ";trim=" + detector.cacheTag : "" }
 
+    /// What decides this pipeline's vectors, as one string: the preset and its
+    /// dimension, the rate, the speech encoder's weights and the trimming. Speaker
+    /// statistics (profiles) are only valid for vectors of the same identity.
+    public var featureIdentity: String {
+        "preset=\(preset.rawValue);dimension=\(preset.dimension);rate=\(sampleRate)"
+            + (preset.needsEncoder ? ";encoder=\(embedder?.identity ?? "none")" : "") + (trimsToSpeech ? ";trim=" + detector.cacheTag : ";whole")
+    }
+
     /// The recording at `path`, mono at the pipeline's rate.
     public func samples(ofFile path: String) throws -> [Float] {
         try AudioSignal(contentsOf: path, sampleRate: sampleRate).samples

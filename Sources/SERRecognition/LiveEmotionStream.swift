@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERModels
 
 /// One answer of a live stream: the window ending at `time` seconds.
 public struct LiveEvent: Sendable {
@@ -7,6 +8,9 @@ public struct LiveEvent: Sendable {
     public var estimate: EmotionEstimate
     /// Seconds spent computing this event.
     public var computeSeconds: Double
+    /// Utterances of the speaker the answer was adapted with (0: answered
+    /// alone), for a model that adapts to speakers; nil for one that cannot.
+    public var adaptedUtterances: Int?
 }
 
 /// Emotion over a sliding window of live audio: feed it PCM as it arrives, get
@@ -25,6 +29,16 @@ public final class LiveEmotionStream {
     public let channels: Int
     public let windowSeconds: Double
     public let hopSeconds: Double
+
+    /// What the stream has learnt of the speaker's voice: each stretch of
+    /// speech a window long adds its feature vector, and every later answer is
+    /// adapted with it (for models that adapt, `EmotionModel.usesSpeakerStatistics`).
+    public private(set) var speaker: SpeakerStatistics
+    /// After this many seconds without speech the voice is forgotten (a new
+    /// speaker is assumed); nil: never.
+    public var newSpeakerAfterSeconds: Double?
+    private var lastLearnedEnd = Int.min      // sample index where the last learnt window ended
+    private var silenceStart: Int?            // sample index where the current run of no-speech windows began
 
     private let resampler: Resampler?
     private var pendingBytes: [UInt8] = []
@@ -48,6 +62,15 @@ public final class LiveEmotionStream {
         let rate = recognizer.model.sampleRate
         resampler = sampleRate == rate ? nil : try Resampler(from: Double(sampleRate), to: Double(rate), channels: 1)
         nextEventAt = Int(windowSeconds * Double(rate))
+        speaker = recognizer.options.speaker ?? SpeakerStatistics(dimension: recognizer.model.preset.dimension)
+    }
+
+    /// Forgets the speaker's voice (a new speaker starts; a profile given in
+    /// the recognizer's options is forgotten too).
+    public func resetSpeaker() {
+        speaker = SpeakerStatistics(dimension: recognizer.model.preset.dimension)
+        lastLearnedEnd = Int.min
+        silenceStart = nil
     }
 
     /// Adds raw PCM bytes (any split, even mid-sample) and returns the events they complete.
@@ -109,13 +132,36 @@ public final class LiveEmotionStream {
             if received == nextEventAt {
                 if window.count > windowLength { window.removeFirst(window.count - windowLength) }
                 let started = ContinuousClock.now
-                let result = recognizer.recognize(samples: window)
+                let adapts = recognizer.model.usesSpeakerStatistics
+                let result = recognizer.recognize(samples: window, speaker: adapts ? speaker : nil)
+                let used = speaker.count
+                if adapts { learn(from: result, windowLength: windowLength) }
                 let elapsed = ContinuousClock.now - started
-                events.append(LiveEvent(time: Double(received) / Double(rate), estimate: result.estimate, computeSeconds: elapsed.seconds))
+                events.append(LiveEvent(time: Double(received) / Double(rate), estimate: result.estimate, computeSeconds: elapsed.seconds,
+                                        adaptedUtterances: adapts ? used : nil))
                 nextEventAt += hop
             }
         }
         if window.count > windowLength { window.removeFirst(window.count - windowLength) }
         return events
+    }
+
+    /// Adds the window just answered to the speaker's statistics when it holds
+    /// speech and does not overlap the last window learnt (so each stretch of
+    /// speech counts once), and forgets the voice after a long silence.
+    private func learn(from result: Recognition, windowLength: Int) {
+        guard result.estimate.speech, let vector = result.featureVectors.first else {
+            silenceStart = silenceStart ?? received - windowLength
+            if let limit = newSpeakerAfterSeconds, let start = silenceStart,
+               Double(received - start) >= limit * Double(recognizer.model.sampleRate), speaker.count > 0 {
+                resetSpeaker()
+                silenceStart = start
+            }
+            return
+        }
+        silenceStart = nil
+        guard received - windowLength >= lastLearnedEnd else { return }
+        speaker.add(vector)
+        lastLearnedEnd = received
     }
 }

@@ -12,6 +12,13 @@ public enum RecognitionJSON {
     /// confidence, probabilities, gender{label, confidence}`, `speech_start` and
     /// `speech_end` when speech was found, `segments` when segmented, and
     /// `timings` when asked.
+    /// How adapted an answer is: `{"utterances": n}` plus the speaker group or profile when named.
+    public static func adaptationObject(group: String? = nil, recordings: Int) -> [String: Any] {
+        var object: [String: Any] = ["utterances": recordings]
+        if let group { object["speaker"] = group }
+        return object
+    }
+
     public static func object(for recognition: Recognition, path: String, includeTimings: Bool = false) -> [String: Any] {
         var object = estimateObject(recognition.estimate)
         object["path"] = path
@@ -45,12 +52,14 @@ public enum RecognitionJSON {
         ["path": path, "error": message]
     }
 
-    /// One live event: `t, speech, emotion, confidence, probabilities`, and
-    /// `gender` when the model has a gender head.
+    /// One live event: `t, speech, emotion, confidence, probabilities`,
+    /// `gender` when the model has a gender head, and `adaptation {utterances}`
+    /// when the model adapts to speakers.
     public static func object(for event: LiveEvent) -> [String: Any] {
         var object = estimateObject(event.estimate)
         object["t"] = rounded(event.time, 3)
         if let gender = genderObject(event.estimate) { object["gender"] = gender }
+        if let utterances = event.adaptedUtterances { object["adaptation"] = adaptationObject(recordings: utterances) }
         return object
     }
 

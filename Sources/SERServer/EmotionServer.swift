@@ -7,7 +7,8 @@ import SERRecognition
 /// `ser serve`: the web page and the HTTP/WebSocket API over one model.
 ///
 /// Routes: `GET /` (the page, with `/app.js` and `/style.css`), `POST /v1/predict`,
-/// `GET /v1/model`, `GET /healthz`, `GET /openapi.json`, and the WebSocket
+/// `GET /v1/model`, `GET /healthz`, `GET /openapi.json`, `PUT`/`GET`/`DELETE
+/// /v1/profiles/{id}` (speaker profiles, with `--profiles`), and the WebSocket
 /// `/v1/stream`. Recognition runs on an ``InferencePool`` so event loops stay
 /// free; every error reaches the client as JSON (``APIError``).
 public struct EmotionServer: Sendable {
@@ -85,6 +86,24 @@ public struct EmotionServer: Sendable {
             let answer = try await pool.run { try service.predict(path: path, name: name, request: options) }
             return JSONBody.response(text: answer)
         }
+        router.put("/v1/profiles/:id") { request, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let upload = try await Upload.read(request, limit: configuration.maxUploadBytes)
+            let path = try upload.spool()
+            defer { unlink(path) }
+            let name = upload.fileName ?? "upload"
+            let answer = try await pool.run { try service.learn(path: path, name: name, into: id) }
+            return JSONBody.response(text: answer)
+        }
+        router.get("/v1/profiles/:id") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            return JSONBody.response(text: try service.profileSummary(id))
+        }
+        router.delete("/v1/profiles/:id") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            try service.deleteProfile(id)
+            return Response(status: .noContent)
+        }
     }
 }
 
@@ -107,7 +126,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let message: String
             switch error.status {
             case .notFound:
-                if let allowed = Self.routes[request.uri.path] {
+                let path = request.uri.path
+                if let allowed = Self.routes[path] ?? (path.hasPrefix("/v1/profiles/") && path.count > 13 ? "GET, PUT, DELETE" : nil) {
                     throw APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
                                    headers: [.allow: allowed])
                 }

@@ -41,6 +41,11 @@ enum OpenAPIDocument {
                                                               "fmax": ["type": "number"], "db_range": ["type": "number"], "scale": ["type": "string"],
                                                               "values": ["type": "array", "items": ["type": "array", "items": ["type": "integer"]]]]]
         predictionProperties["visuals_note"] = ["type": "string"]
+        let adaptation: [String: Any] = ["type": "object", "required": ["utterances"],
+                                         "description": "How adapted the answer is: the utterances of the speaker known when answering (0: answered alone).",
+                                         "properties": ["utterances": ["type": "integer", "minimum": 0], "speaker": ["type": "string"]]]
+        predictionProperties["adaptation"] = ["$ref": "#/components/schemas/Adaptation"]
+        predictionProperties["profile"] = ["$ref": "#/components/schemas/Profile"]
         func query(_ name: String, _ schema: [String: Any], _ description: String) -> [String: Any] {
             ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
         }
@@ -56,6 +61,8 @@ enum OpenAPIDocument {
                 query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window), at most the window; only with window (400 otherwise)."),
                 query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
                 query("visuals", ["type": "boolean"], "Adds waveform and spectrogram for drawing."),
+                query("profile", ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "Adapt the answer to this speaker profile (404 when it does not exist, unless learn=true)."),
+                query("learn", ["type": "boolean"], "With profile: also add the recording to the profile (creating it); the answer then carries profile."),
             ],
             "requestBody": ["required": true, "content": [
                 "audio/*": ["schema": audioBody], "video/*": ["schema": audioBody], "application/octet-stream": ["schema": audioBody],
@@ -66,9 +73,30 @@ enum OpenAPIDocument {
                 "400": response("Malformed request: a bad parameter, an empty body, a form without a file."),
                 "413": response("The body is over the size limit."),
                 "415": response("The media type is not audio, video, octet-stream or a form."),
+                "404": response("profile names no stored profile (and learn is not set), or the server keeps no profiles."),
+                "409": response("The profile was learnt with other features than the server's model reads, or the model cannot adapt."),
                 "422": response("The audio could not be decoded."),
                 "503": response("All inference slots are busy; retry after the Retry-After seconds."),
             ],
+        ]
+        let profileID: [String: Any] = ["name": "id", "in": "path", "required": true,
+                                        "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "description": "The profile's id."]
+        let profileAnswer = response("The profile: utterance count and times, never its statistics.", ["$ref": "#/components/schemas/Profile"])
+        let profiles: [String: Any] = [
+            "parameters": [profileID],
+            "put": ["summary": "Learn a recording of the speaker into the profile (created when new)", "operationId": "learnProfile",
+                    "description": "The body is a recording, as for /v1/predict. Its speech's feature statistics (never the audio) are added in one transaction; concurrent updates all count.",
+                    "requestBody": ["required": true, "content": ["audio/*": ["schema": audioBody], "video/*": ["schema": audioBody],
+                                                                  "application/octet-stream": ["schema": audioBody],
+                                                                  "multipart/form-data": ["schema": ["type": "object", "properties": ["file": audioBody], "required": ["file"]]]]],
+                    "responses": ["200": profileAnswer, "400": response("A bad id or body."), "404": response("The server keeps no profiles."),
+                                  "409": response("Learnt with other features, or the model cannot adapt."),
+                                  "413": response("The body is over the size limit."), "422": response("Undecodable audio, or no speech in it."),
+                                  "503": response("All inference slots are busy.")]],
+            "get": ["summary": "What a profile holds: its utterance count and times", "operationId": "getProfile",
+                    "responses": ["200": profileAnswer, "400": response("A bad id."), "404": response("No such profile.")]],
+            "delete": ["summary": "Delete a profile (its rows are overwritten, not only unlinked)", "operationId": "deleteProfile",
+                       "responses": ["204": ["description": "Deleted."], "400": response("A bad id."), "404": response("No such profile.")]],
         ]
         return [
             "openapi": "3.1.0",
@@ -77,6 +105,7 @@ enum OpenAPIDocument {
                      "license": ["name": "Apache-2.0", "identifier": "Apache-2.0"]],
             "paths": [
                 "/v1/predict": ["post": predict],
+                "/v1/profiles/{id}": profiles,
                 "/v1/model": ["get": ["summary": "The model: labels, features, training data, metrics and its card", "operationId": "model",
                                       "responses": ["200": response("The model's description.", ["type": "object", "required": ["labels", "file"],
                                                                                                  "properties": ["labels": ["type": "array", "items": ["type": "string"]],
@@ -90,7 +119,7 @@ enum OpenAPIDocument {
                                           "responses": ["200": response("OpenAPI 3.1.", ["type": "object"])]]],
                 "/v1/stream": ["get": [
                     "summary": "Live emotion over a WebSocket",
-                    "description": "Upgrade to a WebSocket. Send first a text message {\"encoding\": \"s16le\"|\"f32le\", \"sample_rate\": N, \"channels\": N, \"window\": seconds, \"hop\": seconds} (only sample_rate required), then binary PCM frames; send {\"type\": \"end\"} to flush and close. The server answers {\"type\": \"ready\"}, then one {\"type\": \"event\", \"t\", \"speech\", \"emotion\", \"confidence\", \"probabilities\", \"gender\"} per hop, and {\"type\": \"error\", \"error\"} before closing on a problem.",
+                    "description": "Upgrade to a WebSocket. Send first a text message {\"encoding\": \"s16le\"|\"f32le\", \"sample_rate\": N, \"channels\": N, \"window\": seconds, \"hop\": seconds} (only sample_rate required), then binary PCM frames; send {\"type\": \"end\"} to flush and close. The server answers {\"type\": \"ready\", \"adapts\"}, then one {\"type\": \"event\", \"t\", \"speech\", \"emotion\", \"confidence\", \"probabilities\", \"gender\", \"adaptation\"} per hop, and {\"type\": \"error\", \"error\"} before closing on a problem. With a model that adapts (adapts: true), each stretch of speech teaches it the voice and adaptation.utterances counts them; {\"type\": \"reset\"} forgets the voice (answered {\"type\": \"reset\"}), and \"new_speaker_after\": seconds in the first message forgets it after that long without speech.",
                     "operationId": "stream",
                     "responses": ["101": ["description": "Switching to the WebSocket protocol."],
                                   "426": response("A plain GET without the WebSocket upgrade headers.")],
@@ -100,6 +129,11 @@ enum OpenAPIDocument {
                 "Error": ["type": "object", "required": ["error", "status"],
                           "properties": ["error": ["type": "string", "description": "What went wrong and what to do."], "status": ["type": "integer"]]],
                 "Segment": segment,
+                "Adaptation": adaptation,
+                "Profile": ["type": "object", "required": ["id", "utterances", "created", "updated"],
+                            "properties": ["id": ["type": "string"], "utterances": ["type": "integer", "minimum": 0],
+                                           "created": ["type": "string", "format": "date-time"], "updated": ["type": "string", "format": "date-time"],
+                                           "added": ["type": "integer", "description": "Utterances this request added."]]],
                 "Prediction": ["type": "object", "required": ["path", "duration", "sample_rate", "speech", "emotion", "confidence", "probabilities", "gender"],
                                "properties": predictionProperties],
             ]],

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERFeatures
+import SERModels
 import SERRecognition
 import SERSupport
 
@@ -11,6 +12,10 @@ public struct PredictionRequest: Sendable, Equatable {
     public var minimumConfidence: Double?
     /// Adds `waveform` and `spectrogram` for drawing (the web page asks for them).
     public var visuals = false
+    /// Adapt the answer to this stored speaker profile.
+    public var profile: String?
+    /// Add the recording to `profile` after answering (creating the profile).
+    public var learn = false
 
     public init() {}
 
@@ -46,6 +51,12 @@ public struct PredictionRequest: Sendable, Equatable {
             minimumConfidence = p
         }
         visuals = try flag("visuals") ?? false
+        if let id = query["profile"] {
+            guard ProfileStore.isValidIdentifier(id) else { throw APIError.malformed(ProfileStore.Failure.invalidIdentifier(id).description) }
+            profile = id
+        }
+        learn = try flag("learn") ?? false
+        if learn && profile == nil { throw APIError.malformed("learn=true needs profile=ID: the recording is learnt into that profile") }
     }
 
     var recognitionOptions: RecognitionOptions {
@@ -65,10 +76,13 @@ public final class PredictionService: Sendable {
     /// `GET /v1/model`'s body, rendered once.
     public let modelDocument: String
     let maxVisualSeconds: Double
+    /// Stored speaker profiles, when the server keeps them.
+    public let profiles: ProfileStore?
 
     /// Wraps a loaded model; `modelPath` locates its card (`MODEL_CARD.md` beside it).
-    public init(model: EmotionModel, modelPath: String, maxVisualSeconds: Double = 600) {
+    public init(model: EmotionModel, modelPath: String, maxVisualSeconds: Double = 600, profiles: ProfileStore? = nil) {
         self.model = model
+        self.profiles = profiles
         self.modelName = URL(fileURLWithPath: modelPath).lastPathComponent
         self.maxVisualSeconds = maxVisualSeconds
         var document: [String: Any] = [:]
@@ -87,14 +101,24 @@ public final class PredictionService: Sendable {
     /// Recognises the audio file at `path` and returns the JSON answer;
     /// `name` is the `path` the answer reports. Undecodable audio is a 422.
     public func predict(path: String, name: String, request: PredictionRequest) throws -> String {
-        let recognizer = EmotionRecognizer(model: model, options: request.recognitionOptions)
-        let recognition: Recognition
-        do {
-            recognition = try recognizer.recognize(path: path)
-        } catch let error as AudioError {
-            throw APIError(.unprocessableContent, "the audio could not be decoded: \(error.localizedDescription.replacingOccurrences(of: path, with: name))")
+        var speaker: SpeakerStatistics?
+        if let id = request.profile {
+            let store = try profileStore()
+            speaker = try Self.answering { try store.statistics(of: id) }
+            if speaker == nil && !request.learn {
+                throw APIError(.notFound, "no profile \(id): create it with PUT /v1/profiles/\(id) (audio as the body), or predict with learn=true")
+            }
         }
+        let recognition = try recognize(path: path, name: name, options: request.recognitionOptions, speaker: speaker)
         var object = RecognitionJSON.object(for: recognition, path: name)
+        if let id = request.profile, model.usesSpeakerStatistics {
+            object["adaptation"] = RecognitionJSON.adaptationObject(group: id, recordings: speaker?.count ?? 0)
+        }
+        if let id = request.profile, request.learn {
+            let store = try profileStore()
+            let summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
+            object["profile"] = summary.object.merging(["added": recognition.featureVectors.count]) { a, _ in a }
+        }
         if request.visuals {
             if recognition.duration <= maxVisualSeconds, let visuals = try? AudioVisuals(path: path, sampleRate: model.sampleRate) {
                 object["waveform"] = visuals.waveformObject
@@ -104,6 +128,61 @@ public final class PredictionService: Sendable {
             }
         }
         return RecognitionJSON.text(object)
+    }
+}
+
+extension PredictionService {
+    /// The recognition of an uploaded file; undecodable audio is a 422.
+    func recognize(path: String, name: String, options: RecognitionOptions, speaker: SpeakerStatistics?) throws -> Recognition {
+        do {
+            return try EmotionRecognizer(model: model, options: options).recognize(path: path, speaker: speaker)
+        } catch let error as AudioError {
+            throw APIError(.unprocessableContent, "the audio could not be decoded: \(error.localizedDescription.replacingOccurrences(of: path, with: name))")
+        }
+    }
+
+    func profileStore() throws -> ProfileStore {
+        guard let profiles else { throw APIError(.notFound, "this server keeps no speaker profiles (start it with --profiles DB)") }
+        guard model.usesSpeakerStatistics else {
+            throw APIError(.conflict, "this server's model reads each recording on its own and cannot adapt to a profile; serve a model trained with --adaptive")
+        }
+        return profiles
+    }
+
+    /// Runs a profile-store operation, answering its failures as 400/409.
+    static func answering<T>(_ operation: () throws -> T) throws -> T {
+        do {
+            return try operation()
+        } catch let failure as ProfileStore.Failure {
+            switch failure {
+            case .invalidIdentifier: throw APIError.malformed(failure.description)
+            case .otherFeatures: throw APIError(.conflict, failure.description)
+            }
+        }
+    }
+
+    /// `PUT /v1/profiles/{id}`: learns the uploaded recording into the profile (creating it).
+    public func learn(path: String, name: String, into id: String) throws -> String {
+        let store = try profileStore()
+        let recognition = try recognize(path: path, name: name, options: RecognitionOptions(), speaker: nil)
+        guard !recognition.featureVectors.isEmpty else {
+            throw APIError(.unprocessableContent, "no speech found in \(name): nothing to learn into profile \(id)")
+        }
+        let summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
+        return RecognitionJSON.text(summary.object.merging(["added": recognition.featureVectors.count]) { a, _ in a })
+    }
+
+    /// `GET /v1/profiles/{id}`: counts and times, never the statistics.
+    public func profileSummary(_ id: String) throws -> String {
+        let store = try profileStore()
+        guard let summary = try Self.answering({ try store.summary(of: id) }) else { throw APIError(.notFound, "no profile \(id)") }
+        return RecognitionJSON.text(summary.object)
+    }
+
+    /// `DELETE /v1/profiles/{id}`.
+    public func deleteProfile(_ id: String) throws {
+        let store = try profileStore()
+        guard try Self.answering({ try store.delete(id) }) else { throw APIError(.notFound, "no profile \(id)") }
     }
 }
 

@@ -11,6 +11,10 @@ import SERRecognition
 /// "window": seconds, "hop": seconds}` (all but `sample_rate` optional); the
 /// server answers `{"type": "ready", ...}`. Each event is
 /// `{"type": "event", "t", "speech", "emotion", "confidence", "probabilities", "gender"}`.
+/// Events carry `adaptation {utterances}` when the model adapts to speakers: each
+/// stretch of speech teaches it the voice. A text message `{"type": "reset"}`
+/// forgets the voice (answered `{"type": "reset"}`); `"new_speaker_after": seconds`
+/// in the first message forgets it after that long without speech.
 /// A text message `{"type": "end"}` flushes the last events and closes.
 /// Problems are answered `{"type": "error", "error": message}` before closing.
 enum StreamSession {
@@ -20,7 +24,8 @@ enum StreamSession {
         var channels: Int?
         var window: Double?
         var hop: Double?
-        enum CodingKeys: String, CodingKey { case encoding, sampleRate = "sample_rate", channels, window, hop }
+        var newSpeakerAfter: Double?
+        enum CodingKeys: String, CodingKey { case encoding, sampleRate = "sample_rate", channels, window, hop, newSpeakerAfter = "new_speaker_after" }
     }
 
     /// Holds a stream between awaits; used by one message at a time.
@@ -50,7 +55,15 @@ enum StreamSession {
                 switch message {
                 case .text(let text):
                     if let box {
-                        guard isEnd(text) else { try await fail("after the format message, send binary PCM frames or {\"type\": \"end\"}"); return }
+                        if messageType(text) == "reset" {
+                            try await pool.run { box.stream.resetSpeaker() }
+                            try await send(["type": "reset"])
+                            continue
+                        }
+                        guard messageType(text) == "end" else {
+                            try await fail("after the format message, send binary PCM frames, {\"type\": \"reset\"} or {\"type\": \"end\"}")
+                            return
+                        }
                         let events = try await pool.run { try box.stream.finish() }
                         try await send(events)
                         try await send(["type": "end"])
@@ -71,10 +84,15 @@ enum StreamSession {
                         let stream = try LiveEmotionStream(recognizer: recognizer, encoding: encoding, sampleRate: start.sampleRate,
                                                            channels: start.channels ?? 1, windowSeconds: start.window ?? 2,
                                                            hopSeconds: start.hop ?? 0.5)
+                        if let seconds = start.newSpeakerAfter {
+                            guard seconds > 0 && seconds <= 86_400 else { try await fail("new_speaker_after must be between 0 and 86400 seconds"); return }
+                            stream.newSpeakerAfterSeconds = seconds
+                        }
                         box = StreamBox(stream)
                         try await send(["type": "ready", "labels": service.model.labels, "encoding": encoding.rawValue,
                                         "sample_rate": start.sampleRate, "channels": stream.channels,
-                                        "window": stream.windowSeconds, "hop": stream.hopSeconds])
+                                        "window": stream.windowSeconds, "hop": stream.hopSeconds,
+                                        "adapts": service.model.usesSpeakerStatistics])
                     } catch {
                         try await fail("\(error)")
                         return
@@ -94,8 +112,11 @@ enum StreamSession {
         }
     }
 
-    private static func isEnd(_ text: String) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return text == "end" }
-        return object["type"] as? String == "end"
+    /// The `type` of a control message (`end`, `reset`); the bare word works too.
+    private static func messageType(_ text: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            return ["end", "reset"].contains(text) ? text : nil
+        }
+        return object["type"] as? String
     }
 }

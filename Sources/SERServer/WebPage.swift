@@ -38,6 +38,7 @@ enum WebPage {
         <button id="record-button" type="button" aria-pressed="false">Record</button>
         <button id="live-button" type="button" aria-pressed="false">Live</button>
       </div>
+      <p id="adaptation" class="small" hidden><span id="adaptation-text"></span> <button id="reset-voice" type="button">New speaker</button></p>
       <p class="muted small">Recording and live mode use your microphone; audio goes only to this server.</p>
     </div>
     <audio id="player" controls hidden></audio>
@@ -391,8 +392,10 @@ async function toggleLive() {
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "error") { showError(event.error); stopLive(); return; }
+      if (event.type === "reset") { showAdaptation(0); return; }
       if (event.type !== "event") return;
       showAnswer(event);
+      if (event.adaptation) showAdaptation(event.adaptation.utterances);
       setStatus(event.speech ? `Live · ${event.t.toFixed(1)} s` : `Live · ${event.t.toFixed(1)} s · no speech`);
     };
     socket.onclose = () => { if (live && live.socket === socket) stopLive(); };
@@ -410,6 +413,19 @@ async function toggleLive() {
   }
 }
 
+/** Says how much of the voice live mode has learnt; hidden for models that cannot adapt. */
+function showAdaptation(utterances) {
+  $("adaptation").hidden = false;
+  $("adaptation-text").textContent = utterances > 0
+    ? `Adapting to this voice: ${utterances} utterance${utterances === 1 ? "" : "s"}.`
+    : "Listening to a new voice.";
+}
+
+/** Forgets the voice (a new speaker): the server answers {"type": "reset"}. */
+function resetVoice() {
+  if (live && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "reset" }));
+}
+
 function stopLive() {
   if (!live) return;
   const { media, audio, source, processor, socket } = live;
@@ -421,6 +437,7 @@ function stopLive() {
   socket.close();
   $("live-button").textContent = "Live";
   $("live-button").setAttribute("aria-pressed", "false");
+  $("adaptation").hidden = true;
   setStatus("Live mode stopped.");
 }
 
@@ -440,6 +457,7 @@ function setUpDropZone() {
   });
   $("record-button").addEventListener("click", toggleRecording);
   $("live-button").addEventListener("click", toggleLive);
+  $("reset-voice").addEventListener("click", resetVoice);
   if (!navigator.mediaDevices || !window.MediaRecorder) {
     $("record-button").disabled = true;
     $("live-button").disabled = true;

@@ -111,6 +111,12 @@ public struct FeatureDataset: Sendable {
         [vectors[index]] + (index < augmented.count ? augmented[index] : [])
     }
 
+    /// Forgets the augmented copies (the originals stay).
+    public mutating func dropAugmentedCopies() {
+        augmented = []
+        augmentationRecipe = []
+    }
+
     /// Whether `normalizePerSpeaker()` has replaced the vectors by per-speaker z-scores.
     public private(set) var isSpeakerNormalized = false
 

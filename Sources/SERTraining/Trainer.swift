@@ -136,6 +136,10 @@ public struct TrainingOptions: Sendable {
     /// the held-out speakers gave. Nil: the family's default
     /// (`Architecture.refitsByDefault`).
     public var refitsOnAllSpeakers: Bool?
+    /// Train a speaker-adaptive model (`EmotionModel.adapted`) with this recipe:
+    /// a lone-file classifier and one for speaker-standardized vectors. Nil: the
+    /// lone-file classifier only.
+    public var adaptation: AdaptationRecipe?
     public init() {}
 
     /// Whether this training refits on all speakers.
@@ -189,6 +193,9 @@ public enum Trainer {
     /// such models with successive seeds, averaged.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
                              checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
+        if let recipe = options.adaptation {
+            return trainAdaptive(dataset, indices: indices, labels: labels, options: options, recipe: recipe, checkpoint: checkpoint)
+        }
         if options.ensembleSize > 1 {
             return trainEnsemble(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
         }
@@ -411,11 +418,17 @@ public enum Trainer {
     /// `ser evaluate` scores them. Models with corpus heads are scored with
     /// each test corpus's own head, and again with the heads combined
     /// (`CrossValidationSummary.combinedHeads`).
+    /// With `adaptationCurve` (k values, nil for "all") and a speaker-adaptive
+    /// model (`options.adaptation`), each fold's test speakers are also scored
+    /// after k recordings (`adaptationCurve(_:_:rows:labels:ks:seed:)`), pooled
+    /// into `CrossValidationSummary.adaptation`.
     public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
+                                     adaptationCurve ks: [Int?] = [],
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
         var own = Predictions(), combined = Predictions()
+        var curve = ks.map(AdaptationCurveRows.init(k:))
         for fold in split.folds.indices {
             let started = Date()
             let (train, test) = split.partition(dataset.items, fold: fold)
@@ -435,6 +448,10 @@ public enum Trainer {
                 let (predicted, confidence) = decisions(q, labelMasks: testData.labelMasks)
                 combined.append(truth: testData.targets, predicted: predicted, confidence: confidence, corpora: corpora)
             }
+            if outcome.model.adapted != nil && !ks.isEmpty {
+                let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks, seed: options.seed)
+                for (index, rows) in foldCurve.enumerated() { curve[index].append(rows) }
+            }
             let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
                                                 confidence: foldConfidence)
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
@@ -445,6 +462,7 @@ public enum Trainer {
         let perCorpus = own.perCorpus(labels: labels)
         var summary = CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: own.metrics(labels: labels),
                                              perCorpus: perCorpus.count > 1 ? perCorpus : nil, allowsLeakage: split.allowsLeakage)
+        if curve.contains(where: { !$0.truth.isEmpty }) { summary.adaptation = curve.map { $0.point(labels: labels) } }
         if !combined.truth.isEmpty {
             summary.combinedHeads = combined.metrics(labels: labels)
             summary.combinedHeadsPerCorpus = combined.perCorpus(labels: labels)

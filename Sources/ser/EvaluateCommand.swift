@@ -20,11 +20,13 @@ struct EvaluateCommand: ParsableCommand {
         probabilities are renormalised over them, and the output says so. Files whose label \
         the model does not know are skipped and listed.
 
-        JSON keys: accuracy, uar, macro_f1, n, labels, confusion, per_class, per_corpus, ece, skipped.
+        JSON keys: accuracy, uar, macro_f1, n, labels, confusion, per_class, per_corpus, ece, skipped, \
+        and adaptation [{k, accuracy, uar, n}] with --adaptation (k is "all" for all).
 
         Examples:
           ser evaluate --model pooled.safetensors --data corpora/crema-d
           ser evaluate --model m.safetensors --manifest test.jsonl --format json --report test.html
+          ser evaluate --model models/default.safetensors --data corpora/ravdess --adaptation 0,1,3,5,10,20,all
         """
     )
 
@@ -33,6 +35,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Output layout: table or json.") var format: ReportFormat = .table
     @Option(help: ArgumentHelp("Write an HTML report (confusion matrices, per-class F1).", valueName: "file.html")) var report: String?
     @Flag(help: "Neither read nor write the feature cache.") var noCache = false
+    @Option(help: ArgumentHelp("For a model that adapts to speakers: also score each speaker's recordings with the statistics of k other recordings of that speaker (the k before it in a seeded random order), for each k of this list; \"all\" uses all of them. Shows how fast answers improve as a voice becomes known.", valueName: "k,k,…"))
+    var adaptation: String?
+    @Option(help: "Seed of the recording order of --adaptation.") var seed: UInt64 = 1
+
+    func validate() throws {
+        if let adaptation { _ = try AdaptationList.parse(adaptation) }
+    }
 
     func run() throws {
         useSingleThreadedBLAS()
@@ -54,6 +63,15 @@ struct EvaluateCommand: ParsableCommand {
             dataset.augment(recipe: emotionModel.testTimePerturbations, seed: 0, fixedSeed: Perturbation.testTimeSeed, cache: cache,
                             onProgress: { copies.update(finished: $0) })
             copies.finish()
+        }
+        var curve: [AdaptationPoint]?
+        if let adaptation {
+            guard emotionModel.usesSpeakerStatistics else {
+                throw CommandFailure("--adaptation: \(model) reads each recording on its own; train it with --adaptive to adapt to speakers")
+            }
+            let rows = Array(dataset.items.indices), labels = emotionModel.labels
+            curve = Trainer.adaptationCurve(emotionModel, dataset, rows: rows, labels: labels, ks: try AdaptationList.parse(adaptation), seed: seed)
+                .map { $0.point(labels: labels) }
         }
         if emotionModel.normalizesPerSpeaker {
             // The model reads per-speaker z-scores: each evaluated speaker is
@@ -109,13 +127,13 @@ struct EvaluateCommand: ParsableCommand {
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if let report {
             let html = HTMLReport.evaluation(title: "ser evaluate: \((model as NSString).lastPathComponent)", overall: overall,
-                                             perCorpus: perCorpus, command: command, notes: notes)
+                                             perCorpus: perCorpus, command: command, notes: notes, adaptation: curve)
             try AtomicFile.write(Data(html.utf8), to: report)
         }
         switch format {
         case .json:
             try Terminal.printJSON(EvaluationOutput(model: model, overall: overall, perCorpus: Dictionary(uniqueKeysWithValues: perCorpus),
-                                                    notes: notes, skipped: skipped))
+                                                    notes: notes, skipped: skipped, adaptation: curve))
         case .table:
             for note in notes { Terminal.print("note: \(note)") }
             var table = TextTable(header: ["data", "n", "accuracy", "UAR", "macro-F1", "ECE"], rightAligned: [1, 2, 3, 4, 5])
@@ -135,6 +153,7 @@ struct EvaluateCommand: ParsableCommand {
             for (label, row) in zip(labels, overall.confusion) where row.reduce(0, +) > 0 {
                 Terminal.print(label.padding(toLength: 10, withPad: " ", startingAt: 0) + row.map { String(format: "%5d", $0) }.joined())
             }
+            if let curve { Terminal.print("\n" + AdaptationList.table(curve)) }
             if !skipped.isEmpty { Terminal.print("\n\(skipped.count) files skipped (--format json lists them)") }
         }
     }
@@ -147,9 +166,10 @@ private struct EvaluationOutput: Encodable {
     var perCorpus: [String: ClassificationMetrics]
     var notes: [String]
     var skipped: [SkippedFile]
+    var adaptation: [AdaptationPoint]?
 
     enum CodingKeys: String, CodingKey {
-        case model, accuracy, uar, ece, n, labels, confusion, notes, skipped
+        case model, accuracy, uar, ece, n, labels, confusion, notes, skipped, adaptation
         case macroF1 = "macro_f1", perClass = "per_class", perCorpus = "per_corpus"
     }
 
@@ -167,5 +187,6 @@ private struct EvaluationOutput: Encodable {
         try c.encode(perCorpus, forKey: .perCorpus)
         try c.encode(notes, forKey: .notes)
         try c.encode(skipped, forKey: .skipped)
+        try c.encodeIfPresent(adaptation, forKey: .adaptation)
     }
 }

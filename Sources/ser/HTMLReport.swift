@@ -40,6 +40,7 @@ enum HTMLReport {
             for (corpus, metrics) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
                 body += metricsSection(metrics, title: "Test folds pooled: \(escape(corpus))")
             }
+            if let curve = cv.adaptation { body += adaptationSection(curve) }
             if let combined = cv.combinedHeads {
                 body += metricsSection(combined, title: "All test folds, heads combined (as for audio of unknown origin)")
                 for (corpus, metrics) in (cv.combinedHeadsPerCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -64,11 +65,12 @@ enum HTMLReport {
 
     /// The report of a `ser evaluate` run.
     static func evaluation(title: String, overall: ClassificationMetrics, perCorpus: [(String, ClassificationMetrics)],
-                           command: String, notes: [String]) -> String {
+                           command: String, notes: [String], adaptation: [AdaptationPoint]? = nil) -> String {
         var body = "<h2>Run</h2><table>" + row("command", "<code>\(escape(command))</code>") + "</table>"
         for note in notes { body += "<p>\(escape(note))</p>" }
         body += metricsSection(overall, title: "Overall")
         for (corpus, metrics) in perCorpus { body += metricsSection(metrics, title: escape(corpus)) }
+        if let adaptation { body += adaptationSection(adaptation) }
         return page(title: title, body: body)
     }
 
@@ -137,7 +139,22 @@ enum HTMLReport {
         return svg + "</svg>"
     }
 
-    static func lineChart(title: String, series: [(String, [Double], String)], unitRange: Bool = false) -> String {
+    /// The adaptation curve: a table and accuracy/UAR against k (points evenly spaced, labelled by k).
+    static func adaptationSection(_ curve: [AdaptationPoint]) -> String {
+        var body = "<h2>Adaptation to the speaker</h2><p>Each recording scored with the statistics of k other recordings of its speaker (k = 0: alone; all: every recording of the speaker).</p>"
+        body += "<table><tr><th>k</th><th>n</th><th>accuracy</th><th>UAR</th></tr>"
+        for point in curve {
+            body += String(format: "<tr><td>%@</td><td>%d</td><td>%.1f %%</td><td>%.1f %%</td></tr>", point.label, point.n, 100 * point.accuracy, 100 * point.uar)
+        }
+        body += "</table><div class=charts>"
+        body += lineChart(title: "accuracy and UAR", series: [("accuracy", curve.map(\.accuracy), "#1f77b4"), ("UAR", curve.map(\.uar), "#2ca02c")],
+                          unitRange: true, axis: "recordings known (k)", ticks: curve.map(\.label))
+        return body + "</div>"
+    }
+
+    /// A line chart of series over evenly spaced points: epochs, or the `ticks` labels along `axis`.
+    static func lineChart(title: String, series: [(String, [Double], String)], unitRange: Bool = false,
+                          axis: String = "epoch", ticks: [String]? = nil) -> String {
         let width = 420.0, height = 240.0, left = 44.0, bottom = 28.0, top = 24.0, right = 10.0
         let all = series.flatMap(\.1).filter(\.isFinite)
         let count = series.map(\.1.count).max() ?? 0
@@ -145,14 +162,21 @@ enum HTMLReport {
         let lo = unitRange ? 0 : min(0, all.min()!), hi = unitRange ? 1 : max(all.max()!, lo + 1e-9)
         func x(_ i: Int) -> Double { left + (width - left - right) * (count == 1 ? 0.5 : Double(i) / Double(count - 1)) }
         func y(_ v: Double) -> Double { height - bottom - (height - bottom - top) * (v - lo) / (hi - lo) }
-        var svg = "<svg role=img aria-label='\(escape(title)) per epoch' viewBox='0 0 \(Int(width)) \(Int(height))' width='\(Int(width))' height='\(Int(height))'>"
-        svg += "<text x='\(Int(left))' y='14' class=title>\(escape(title)) per epoch</text>"
+        let per = ticks == nil ? " per epoch" : " by \(axis)"
+        var svg = "<svg role=img aria-label='\(escape(title + per))' viewBox='0 0 \(Int(width)) \(Int(height))' width='\(Int(width))' height='\(Int(height))'>"
+        svg += "<text x='\(Int(left))' y='14' class=title>\(escape(title + per))</text>"
         svg += "<line x1='\(left)' y1='\(height - bottom)' x2='\(width - right)' y2='\(height - bottom)' stroke='#888'/>"
         svg += "<line x1='\(left)' y1='\(top)' x2='\(left)' y2='\(height - bottom)' stroke='#888'/>"
         for v in [lo, (lo + hi) / 2, hi] {
             svg += String(format: "<text x='%.0f' y='%.1f' text-anchor=end>%.2f</text>", left - 4, y(v) + 4, v)
         }
-        svg += "<text x='\(Int(width - right))' y='\(Int(height - 6))' text-anchor=end>epoch \(count)</text>"
+        if let ticks {
+            for (i, tick) in ticks.enumerated() {
+                svg += String(format: "<text x='%.1f' y='%.0f' text-anchor=middle>%@</text>", x(i), height - 12, escape(tick))
+            }
+        } else {
+            svg += "<text x='\(Int(width - right))' y='\(Int(height - 6))' text-anchor=end>epoch \(count)</text>"
+        }
         for (index, (name, values, color)) in series.enumerated() where !values.isEmpty {
             let points = values.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }.joined(separator: " ")
             svg += "<polyline fill=none stroke='\(color)' stroke-width=2 points='\(points)'/>"

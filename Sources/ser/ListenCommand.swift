@@ -60,14 +60,21 @@ struct ListenCommand: ParsableCommand {
         (--device hw:1,0, through arecord), or reads raw PCM from standard input with \
         --input - (--encoding s16le|f32le, --rate, --channels). Every --hop seconds it \
         classifies the last --window seconds and emits an event: JSON lines \
-        ({"t", "speech", "emotion", "confidence", "probabilities"}) when piped or with \
-        --format jsonl, a live display with a bar per emotion on a terminal. Windows \
-        without speech report "speech": false and no emotion. Stop with Ctrl-C.
+        ({"t", "speech", "emotion", "confidence", "probabilities", "adaptation"}) when \
+        piped or with --format jsonl, a live display with a bar per emotion on a \
+        terminal. Windows without speech report "speech": false and no emotion. Stop \
+        with Ctrl-C.
+
+        With a model that adapts to speakers (the shipped one does), every stretch of \
+        speech heard teaches it the voice, and later answers are adapted to it: \
+        "adaptation": {"utterances": 7} says how much it has heard. --new-speaker-after \
+        forgets the voice after a pause; --profile starts from a known voice.
 
         Examples:
           ser listen
           ser listen --device hw:1,0 --format jsonl
           ffmpeg -i talk.mp4 -f s16le -ac 1 -ar 16000 - | ser listen --input - --rate 16000
+          ser listen --new-speaker-after 5
         """
     )
 
@@ -81,6 +88,10 @@ struct ListenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The model to use (default: the shipped model).", valueName: "model")) var model: String?
     @Option(help: "Output: live (bars on a terminal) or jsonl (default: live on a terminal, jsonl otherwise).") var format: LiveFormat?
     @Flag(help: "At the end, print the compute time per hop (mean, 95th percentile, max).") var timings = false
+    @Option(help: ArgumentHelp("Forget the voice after this many seconds without speech: the next voice is taken to be a new speaker. Answers adapt to the speaker as their speech is heard; use this when speakers take turns with pauses between them (default: never forget).", valueName: "seconds"))
+    var newSpeakerAfter: Double?
+    @Option(help: ArgumentHelp("Start adapted to the speaker of this profile (ser profile create) instead of from nothing.", valueName: "profile.json"))
+    var profile: String?
 
     enum LiveFormat: String, ExpressibleByArgument { case live, jsonl }
 
@@ -90,6 +101,9 @@ struct ListenCommand: ParsableCommand {
         if !(hop > 0 && hop <= window) { throw ValidationError("--hop must be positive and at most the window.") }
         if !(1...32).contains(channels) { throw ValidationError("--channels must be between 1 and 32.") }
         if !(4000...384_000).contains(rate) { throw ValidationError("--rate must be between 4000 and 384000 Hz.") }
+        if let newSpeakerAfter, !(newSpeakerAfter > 0 && newSpeakerAfter <= 86_400) {
+            throw ValidationError("--new-speaker-after must be between 0 and 86400 seconds.")
+        }
     }
 
     func run() throws {
@@ -97,6 +111,11 @@ struct ListenCommand: ParsableCommand {
         let emotionModel = try EmotionModel(contentsOf: model ?? DefaultModel.path())
         var options = RecognitionOptions()
         options.concurrentFeatures = true     // one window at a time: use the second core for pitch
+        if let profile {
+            let loaded = try SpeakerProfile(contentsOf: profile)
+            try loaded.check(against: emotionModel.pipeline, path: profile)
+            options.speaker = loaded.statistics
+        }
         let recognizer = EmotionRecognizer(model: emotionModel, options: options)
         let fromStandardInput = input == "-"
         let source = fromStandardInput ? CaptureSource(handle: FileHandle.standardInput, process: nil)
@@ -105,6 +124,7 @@ struct ListenCommand: ParsableCommand {
         let stream = try LiveEmotionStream(recognizer: recognizer, encoding: fromStandardInput ? encoding : .s16le,
                                            sampleRate: fromStandardInput ? rate : emotionModel.sampleRate,
                                            channels: fromStandardInput ? channels : 1, windowSeconds: window, hopSeconds: hop)
+        stream.newSpeakerAfterSeconds = newSpeakerAfter
         let layout = format ?? (isatty(STDOUT_FILENO) == 1 ? .live : .jsonl)
         let display = LiveDisplay(labels: emotionModel.labels)
         var computeTimes: [Double] = []
@@ -151,7 +171,8 @@ final class LiveDisplay {
         var lines: [String] = []
         let e = event.estimate
         let heading = e.speech ? "\(e.emotion ?? "")" + (e.gender.map { " · \($0.label)" } ?? "") : "(no speech)"
-        lines.append(String(format: "%7.1f s  %@", event.time, heading))
+        lines.append(String(format: "%7.1f s  %@", event.time, heading)
+                     + (event.adaptedUtterances.map { $0 > 0 ? "  (adapting to this voice: \($0) utterance\($0 == 1 ? "" : "s"))" : "  (new voice)" } ?? ""))
         for label in labels {
             let p = e.probabilities?[label] ?? 0
             let bar = String(repeating: "█", count: Int((p * 40).rounded()))

@@ -19,6 +19,19 @@ struct ModelCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("A model file (.safetensors).", valueName: "model")) var model: String?
         @Option(help: "Output layout: table or json.") var format: ReportFormat = .table
 
+        /// What the file holds, one phrase per classifier.
+        static func parts(_ model: EmotionModel) -> [String] {
+            var parts = [model.normalizesPerSpeaker
+                         ? "a classifier of per-speaker z-scores (answers need a speaker's recordings)"
+                         : "a lone-file classifier (answers each recording on its own)"]
+            if let adapted = model.adapted {
+                let a = adapted.adaptation
+                parts.append(String(format: "a speaker-adapted classifier, %d parameters (features standardized by the speaker's statistics, shrunk toward the training population by %g recordings for the mean and %g for the variance; blended in by k/(k + %g) after k recordings)",
+                                    adapted.classifier.parameterCount, a.meanPriorWeight, a.variancePriorWeight, a.blendPriorWeight))
+            }
+            return parts
+        }
+
         func run() throws {
             let path = try model ?? DefaultModel.path()
             let file = try SafeTensorsFile(contentsOf: path)
@@ -28,18 +41,20 @@ struct ModelCommand: ParsableCommand {
             switch format {
             case .json:
                 try Terminal.printJSON(ModelInfo(path: path, description: d, parameters: loaded.classifier.parameterCount,
-                                                 layers: layers, temperature: Double(loaded.classifier.temperature)))
+                                                 layers: layers, temperature: Double(loaded.classifier.temperature), parts: Self.parts(loaded)))
             case .table:
                 var lines = ["model: \(path)"]
                 lines.append("architecture: \(d.architecture)\(d.ensembleSize.map { " × \($0) (ensemble)" } ?? ""), \(loaded.classifier.parameterCount) parameters (\(layers.joined(separator: ", ")))")
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
-                             + (d.featureNormalization == "speaker" ? ", z-scored per speaker (predict needs --same-speaker)" : "")
+                             + (d.featureNormalization == "speaker" ? ", z-scored per speaker" : "")
                              + (d.trimsToSpeech == false ? ", over whole recordings (not trimmed to speech)" : ""))
                 if let copies = d.testTimeAugmentation {
                     lines.append("test-time augmentation: each input is classified with its \(copies.joined(separator: ", ")) copies, answers averaged")
                 }
                 lines.append(String(format: "calibration: temperature %.2f", loaded.classifier.temperature))
+                lines.append("parts: " + Self.parts(loaded).joined(separator: "; "))
+                if let curve = d.speakerAdaptation?.curve { lines.append(AdaptationList.table(curve)) }
                 if let t = d.training {
                     lines.append("trained on: \(t.files) files, \(t.speakers) speakers" + (t.allowsLeakage ? " (LEAKY random split)" : "")
                                  + (t.refitEpochs.map { $0 > 0 ? ", refitted on all of them for \($0) epochs after validation" : ", refitted on all of them after validation" } ?? ""))
@@ -70,4 +85,5 @@ private struct ModelInfo: Encodable {
     var parameters: Int
     var layers: [String]
     var temperature: Double
+    var parts: [String]
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SERAudio
+import SERCorpora
 import SERFeatures
 import SERModels
 import SERRecognition
@@ -28,7 +29,14 @@ struct PredictCommand: ParsableCommand {
         table|json|jsonl|csv. JSON fields per file: path, duration, sample_rate, speech, \
         emotion, confidence, probabilities, gender {label, confidence}, speech_start, \
         speech_end, and segments [{start, end, speech, emotion, confidence, probabilities}] \
-        when segmented; a failed file is {path, error}.
+        when segmented, adaptation {speaker, utterances} when the answer was adapted to \
+        a speaker; a failed file is {path, error}.
+
+        Speaker adaptation: a model trained with --adaptive (the shipped one is) answers \
+        better when it knows other recordings of the same voice. --same-speaker, \
+        --speakers or --profile tell it who speaks; each answer then blends in the \
+        classifier of speaker-standardized features, more so the more recordings the \
+        group has (features are computed in a first pass over the group).
 
         Exit status: 0 when every file was answered, 1 when some failed, 2 for usage errors.
 
@@ -37,6 +45,8 @@ struct PredictCommand: ParsableCommand {
           ser predict recordings/ --format csv > emotions.csv
           ser predict interview.mp4 --segments --format json
           arecord -f S16_LE -r 16000 -d 3 | ser predict -
+          ser predict sessions/ --speakers by-folder
+          ser predict call-17/*.wav --profile alice.json
         """
     )
 
@@ -51,8 +61,12 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between window starts (default: half the window).", valueName: "seconds")) var hop: Double?
     @Option(help: ArgumentHelp("Report answers below this probability as uncertain.", valueName: "p")) var minConfidence: Double?
     @Flag(help: "Print the time spent decoding, resampling, detecting speech, computing features and running the model.") var timings = false
-    @Flag(help: ArgumentHelp("All inputs are recordings of one speaker: a model trained with --speaker-normalization standardizes their features by their own statistics (it needs this, and at least 5 recordings)."))
+    @Flag(help: ArgumentHelp("All inputs are recordings of one speaker: the model adapts its answers to their voice (the statistics of all of them). Same as --speakers with one group."))
     var sameSpeaker = false
+    @Option(help: ArgumentHelp("Group the inputs by speaker and adapt the answers within each group: by-folder (one speaker per folder), by-corpus (the speaker in RAVDESS, CREMA-D, TESS or SAVEE file names), or a CSV file with path and speaker columns. Use it when a batch holds several recordings of each voice; files in no group are answered on their own.", valueName: "by-folder|by-corpus|file.csv"))
+    var speakers: String?
+    @Option(help: ArgumentHelp("Adapt every answer to the speaker of this profile (ser profile create); all inputs are taken to be that speaker.", valueName: "profile.json"))
+    var profile: String?
 
     func validate() throws {
         if let window, case .failure(let error) = Segmentation.checkedWindow(seconds: window, hop: hop) {
@@ -62,6 +76,12 @@ struct PredictCommand: ParsableCommand {
         if let minConfidence, !(0...1).contains(minConfidence) { throw ValidationError("--min-confidence is a probability between 0 and 1.") }
         if segments && noSegments { throw ValidationError("choose one of --segments and --no-segments.") }
         if paths.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read once.") }
+        if [sameSpeaker, speakers != nil, profile != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --same-speaker, --speakers and --profile: each says who speaks in the inputs.")
+        }
+        if let speakers, !["by-folder", "by-corpus"].contains(speakers), !speakers.lowercased().hasSuffix(".csv") {
+            throw ValidationError("--speakers takes by-folder, by-corpus or a .csv file of path,speaker rows.")
+        }
     }
 
     func run() throws {
@@ -79,26 +99,26 @@ struct PredictCommand: ParsableCommand {
         }
         let inputs = try expandedInputs()
         guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: " ")).") }
-        if emotionModel.normalizesPerSpeaker {
-            guard sameSpeaker else {
-                throw CommandFailure("\(model ?? "the model") reads features z-scored per speaker (trained with --speaker-normalization): give at least \(SpeakerNormalization.minimumRecordings) recordings of one speaker and --same-speaker, or use a model trained without it")
-            }
-            useSingleThreadedBLAS()
-            options.speakerStatistics = try speakerStatistics(of: inputs, model: emotionModel)
-        } else if sameSpeaker {
-            Terminal.printError("ser: note: --same-speaker has no effect: this model reads each recording on its own")
-        }
+        let grouping = try speakerGrouping(of: inputs, model: emotionModel)
         let recognizer = EmotionRecognizer(model: emotionModel, options: options)
         let layout = format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
         if timings { Terminal.printError("ser: model loaded in \(loadSeconds.formatted(.units(allowed: [.milliseconds])))") }
 
         useSingleThreadedBLAS()
+        let speakerStatistics = try grouping.map { try statistics(of: $0, inputs: inputs, recognizer: recognizer) } ?? [:]
         let progress = ProgressBar(total: inputs.count, label: "predict")
         let results: [PredictionEntry] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
             let input = inputs[index]
+            let group = grouping?.groups[index]
+            let speaker = group.flatMap { speakerStatistics[$0] }
             do {
-                let recognition = try recognizer.recognize(path: input.path)
-                return PredictionEntry(path: input.displayName, result: .success(recognition))
+                if emotionModel.normalizesPerSpeaker && (speaker?.count ?? 0) < SpeakerNormalization.minimumRecordings {
+                    throw CommandFailure("the model reads features z-scored per speaker and \(group.map { "speaker group \($0)" } ?? "this file's speaker") has fewer than \(SpeakerNormalization.minimumRecordings) readable recordings")
+                }
+                let recognition = try recognizer.recognize(path: input.path, speaker: speaker)
+                var entry = PredictionEntry(path: input.displayName, result: .success(recognition))
+                if let group, let speaker, emotionModel.usesSpeakerStatistics { entry.adaptation = (group, speaker.count) }
+                return entry
             } catch {
                 return PredictionEntry(path: input.displayName, result: .failure(Terminal.message(for: error, path: input.displayName)))
             }
@@ -118,22 +138,64 @@ struct PredictCommand: ParsableCommand {
         if !failures.isEmpty { throw SomeInputsFailed() }
     }
 
-    /// The statistics of the speaker's recordings: each input's speech, trimmed as
-    /// training trimmed it, as one feature vector (inputs that fail are left out here
-    /// and reported by the prediction pass).
-    private func speakerStatistics(of inputs: [Input], model: EmotionModel) throws -> Standardizer {
-        let pipeline = model.pipeline
-        let progress = ProgressBar(total: inputs.count, label: "speaker statistics")
-        let vectors: [[Float]?] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
-            guard let vector = try? pipeline.vector(ofFile: inputs[index].path), vector.allSatisfy(\.isFinite) else { return nil }
-            return vector
+    /// Who speaks in each input, as the options say (nil: nobody is known).
+    struct SpeakerGrouping {
+        /// Per input, its speaker group, or nil when it is answered on its own.
+        var groups: [String?]
+        /// Statistics known before the inputs (a profile's), by group.
+        var known: [String: SpeakerStatistics] = [:]
+        /// Whether the inputs' own vectors are added to their group's statistics.
+        var learnsFromInputs = true
+    }
+
+    private func speakerGrouping(of inputs: [Input], model: EmotionModel) throws -> SpeakerGrouping? {
+        let asked = sameSpeaker || speakers != nil || profile != nil
+        if !model.usesSpeakerStatistics {
+            if asked { Terminal.printError("ser: note: --same-speaker, --speakers and --profile have no effect: this model reads each recording on its own (retrain with --adaptive)") }
+            return nil
+        }
+        if let profile {
+            let loaded = try SpeakerProfile(contentsOf: profile)
+            try loaded.check(against: model.pipeline, path: profile)
+            return SpeakerGrouping(groups: inputs.map { _ in loaded.name }, known: [loaded.name: loaded.statistics], learnsFromInputs: false)
+        }
+        if sameSpeaker { return SpeakerGrouping(groups: inputs.map { _ in "all inputs" }) }
+        guard let speakers else {
+            if model.normalizesPerSpeaker {
+                throw CommandFailure("\(self.model ?? "the model") reads features z-scored per speaker (trained with --speaker-normalization): say who speaks with --same-speaker, --speakers or --profile (at least \(SpeakerNormalization.minimumRecordings) recordings each), or use a model trained without it")
+            }
+            return nil
+        }
+        switch speakers {
+        case "by-folder":
+            return SpeakerGrouping(groups: inputs.map { $0.displayName == "-" ? nil : URL(fileURLWithPath: $0.path).deletingLastPathComponent().path })
+        case "by-corpus":
+            return SpeakerGrouping(groups: inputs.map { CorpusReader.speakerGroup(ofPath: $0.path) })
+        default:
+            let table = try SpeakerTable(contentsOf: speakers)
+            return SpeakerGrouping(groups: inputs.map { table.speaker(of: $0.path) })
+        }
+    }
+
+    /// Each group's statistics: what was known (a profile) plus, unless the
+    /// grouping says otherwise, the vectors of all the group's inputs (a first
+    /// pass over them; inputs that fail are left out here and reported by the
+    /// prediction pass).
+    private func statistics(of grouping: SpeakerGrouping, inputs: [Input], recognizer: EmotionRecognizer) throws -> [String: SpeakerStatistics] {
+        var result = grouping.known
+        guard grouping.learnsFromInputs else { return result }
+        let members = inputs.indices.filter { grouping.groups[$0] != nil }
+        let progress = ProgressBar(total: members.count, label: "speaker statistics")
+        let vectors: [[[Float]]] = parallelMap(count: members.count, onCompletion: { progress.update(finished: $0) }) { index in
+            (try? recognizer.recognize(path: inputs[members[index]].path).featureVectors) ?? []
         }
         progress.finish()
-        let usable = vectors.compactMap { $0 }
-        guard usable.count >= SpeakerNormalization.minimumRecordings else {
-            throw CommandFailure("--same-speaker needs at least \(SpeakerNormalization.minimumRecordings) readable recordings of the speaker to standardize by; got \(usable.count)")
+        let dimension = recognizer.model.preset.dimension
+        for (index, pieces) in zip(members, vectors) {
+            guard let group = grouping.groups[index] else { continue }
+            for vector in pieces { result[group, default: SpeakerStatistics(dimension: dimension)].add(vector) }
         }
-        return Standardizer(fittingRows: usable)
+        return result
     }
 
     /// One input: a file, or standard input spooled to a temporary file.
@@ -198,6 +260,40 @@ struct PredictionEntry: Sendable {
     }
     var path: String
     var result: Result
+    /// The speaker group the answer was adapted to, and how many recordings it had.
+    var adaptation: (group: String, recordings: Int)?
+
+    init(path: String, result: Result) {
+        self.path = path
+        self.result = result
+    }
+}
+
+/// A CSV of `path,speaker` rows (a header row naming them first; other columns ignored).
+struct SpeakerTable {
+    private var byPath: [String: String] = [:]
+
+    init(contentsOf path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandFailure("\(path): cannot read the speaker table; check the path")
+        }
+        var lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard let header = lines.first, let pathColumn = header.firstIndex(of: "path"), let speakerColumn = header.firstIndex(of: "speaker") else {
+            throw CommandFailure("\(path): the speaker table needs a header row with path and speaker columns")
+        }
+        lines.removeFirst()
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        for (number, cells) in lines.enumerated() where !cells.allSatisfy(\.isEmpty) {
+            guard cells.count > max(pathColumn, speakerColumn), !cells[pathColumn].isEmpty, !cells[speakerColumn].isEmpty else {
+                throw CommandFailure("\(path): row \(number + 2) lacks a path or a speaker")
+            }
+            // Relative paths are relative to the table's folder.
+            let file = URL(fileURLWithPath: cells[pathColumn], relativeTo: base).standardizedFileURL.path
+            byPath[file] = cells[speakerColumn]
+        }
+    }
+
+    func speaker(of path: String) -> String? { byPath[URL(fileURLWithPath: path).standardizedFileURL.path] }
 }
 
 /// Writes predictions in each layout.
@@ -214,8 +310,8 @@ struct PredictionOutput {
         case .jsonl:
             for entry in entries { Terminal.print(jsonString(jsonObject(entry), pretty: false)) }
         case .csv:
-            Terminal.print((["path", "duration", "speech", "emotion", "confidence", "gender", "gender_confidence"] + labels + ["error"])
-                .joined(separator: ","))
+            Terminal.print((["path", "duration", "speech", "emotion", "confidence", "gender", "gender_confidence"] + labels
+                            + ["adapted_to", "adapted_recordings", "error"]).joined(separator: ","))
             for entry in entries {
                 switch entry.result {
                 case .success(let r):
@@ -224,13 +320,16 @@ struct PredictionOutput {
                                  e.confidence.map { String(format: "%.4f", $0) } ?? "", e.gender?.label ?? "",
                                  e.gender.map { String(format: "%.4f", $0.confidence) } ?? ""]
                     cells += labels.map { label in e.probabilities?[label].map { String(format: "%.4f", $0) } ?? "" }
+                    cells += [entry.adaptation.map { csvField($0.group) } ?? "", entry.adaptation.map { String($0.recordings) } ?? ""]
                     Terminal.print((cells + [""]).joined(separator: ","))
                 case .failure(let message):
-                    Terminal.print(([csvField(entry.path)] + Array(repeating: "", count: 6 + labels.count) + [csvField(message)]).joined(separator: ","))
+                    Terminal.print(([csvField(entry.path)] + Array(repeating: "", count: 8 + labels.count) + [csvField(message)]).joined(separator: ","))
                 }
             }
         case .table:
-            var table = TextTable(header: ["file", "emotion", "confidence", "runners-up", "gender", "duration"], rightAligned: [2, 5])
+            let adapted = entries.contains { $0.adaptation != nil }
+            var table = TextTable(header: ["file", "emotion", "confidence", "runners-up", "gender", "duration"] + (adapted ? ["adapted to"] : []),
+                                  rightAligned: [2, 5])
             for entry in entries {
                 switch entry.result {
                 case .success(let r):
@@ -240,15 +339,16 @@ struct PredictionOutput {
                                        e.confidence.map { String(format: "%.0f%%", 100 * $0) } ?? "",
                                        runners.joined(separator: ", "),
                                        e.gender.map { String(format: "%@ %.0f%%", $0.label, 100 * $0.confidence) } ?? "",
-                                       String(format: "%.1f s", r.duration)])
+                                       String(format: "%.1f s", r.duration)]
+                                      + (adapted ? [entry.adaptation.map { "\($0.group) (\($0.recordings))" } ?? "(alone)"] : []))
                     for segment in r.segments ?? [] {
                         let s = segment.estimate
                         table.rows.append([String(format: "  %7.2f–%.2f s", segment.start, segment.end),
                                            s.speech ? (s.emotion ?? "") : "(no speech)",
-                                           s.confidence.map { String(format: "%.0f%%", 100 * $0) } ?? "", "", "", ""])
+                                           s.confidence.map { String(format: "%.0f%%", 100 * $0) } ?? "", "", "", ""] + (adapted ? [""] : []))
                     }
                 case .failure:
-                    table.rows.append([entry.path, "(failed)", "", "", "", ""])
+                    table.rows.append([entry.path, "(failed)", "", "", "", ""] + (adapted ? [""] : []))
                 }
             }
             Terminal.print(table.render())
@@ -258,7 +358,10 @@ struct PredictionOutput {
     private func jsonObject(_ entry: PredictionEntry) -> [String: Any] {
         switch entry.result {
         case .failure(let message): return RecognitionJSON.failure(path: entry.path, message: message)
-        case .success(let r): return RecognitionJSON.object(for: r, path: entry.path, includeTimings: includeTimings)
+        case .success(let r):
+            var object = RecognitionJSON.object(for: r, path: entry.path, includeTimings: includeTimings)
+            if let adaptation = entry.adaptation { object["adaptation"] = RecognitionJSON.adaptationObject(group: adaptation.group, recordings: adaptation.recordings) }
+            return object
         }
     }
 

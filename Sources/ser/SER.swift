@@ -32,7 +32,7 @@ struct SER: ParsableCommand {
         is reported and the rest still run), 2 for usage errors.
         """,
         version: version,
-        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, EncoderCommand.self, PredictCommand.self, ListenCommand.self, RecordCommand.self, ServeCommand.self]
+        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, EncoderCommand.self, PredictCommand.self, ProfileCommand.self, ListenCommand.self, RecordCommand.self, ServeCommand.self]
     )
 }
 

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import SERRecognition
+import SEREncoder
 import SERFeatures
 import SERServer
 import SERSupport
@@ -23,7 +24,13 @@ struct ServeCommand: ParsableCommand {
           GET  /v1/model        labels, features, training data, metrics, model card
           GET  /healthz         status and inference load
           GET  /openapi.json    the OpenAPI 3.1 description
-          WS   /v1/stream       PCM in (format in the first message), ser listen's events out
+          WS   /v1/stream       PCM in (format in the first message), ser listen's events out;
+                                {"type": "reset"} forgets the voice it adapted to
+          PUT  /v1/profiles/ID  audio as the body: learn it into speaker profile ID
+          GET  /v1/profiles/ID  the profile's utterance count and times (never its statistics)
+          DELETE /v1/profiles/ID
+                                ?profile=ID on /v1/predict adapts the answer to the profile,
+                                &learn=true also adds the recording to it
 
         Errors are JSON {"error", "status"}: 400 malformed, 413 over --max-upload-mb, \
         415 not audio, 422 undecodable, 503 busy (with Retry-After). At most \
@@ -47,6 +54,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a request may wait for a free slot before it gets 503.") var queueTimeout: Double = 60
     @Option(help: "Seconds of silence from a client before its connection is closed.") var idleTimeout: Double = 30
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+    @Option(help: ArgumentHelp("The SQLite database of speaker profiles (PUT/GET/DELETE /v1/profiles/{id}, ?profile= on predictions). Default: profiles.sqlite in ser's data directory ($SER_HOME, else ~/.local/share/ser).", valueName: "file"))
+    var profiles: String?
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535.") }
@@ -76,7 +85,13 @@ struct ServeCommand: ParsableCommand {
         // The server finishes requests in flight on SIGINT/SIGTERM instead of dying at once.
         AtomicFile.leaveInterruptsToCaller()
         useSingleThreadedBLAS()
-        let server = EmotionServer(service: PredictionService(model: emotionModel, modelPath: modelPath), configuration: configuration)
+        // Profiles need a model that adapts to speakers; the store is opened for its features.
+        let store = emotionModel.usesSpeakerStatistics
+            ? try ProfileStore(path: profiles ?? DataDirectory.path + "/profiles.sqlite", features: emotionModel.pipeline.featureIdentity,
+                               dimension: emotionModel.preset.dimension)
+            : nil
+        let server = EmotionServer(service: PredictionService(model: emotionModel, modelPath: modelPath, profiles: store),
+                                   configuration: configuration)
         let host = host
         let outcome = ServeOutcome()
         let done = DispatchSemaphore(value: 0)

@@ -138,6 +138,10 @@ struct TrainCommand: ParsableCommand {
     var corpusHeads = false
     @Flag(help: ArgumentHelp("Vector features: z-score each speaker's features against that speaker's own recordings (no labels read; test speakers use their own). The model then classifies a set of one speaker's recordings (ser predict --same-speaker), not a lone file."))
     var speakerNormalization = false
+    @Flag(help: ArgumentHelp("Vector features: also train a classifier of speaker-standardized features, stored beside the lone-file one, so the model answers a lone recording as before and adapts to a voice when it knows other recordings of it (ser predict --speakers/--profile, ser listen, the server's streams and profiles). Recommended for every model that will hear the same voices more than once."))
+    var adaptive = false
+    @Option(help: ArgumentHelp("With --adaptive and --cv/--split: also score each test speaker's recordings with the statistics of k others of that speaker, for each k of this list (\"all\": all of them), and print the curve. Default with --adaptive: 0,1,3,5,10,20,all.", valueName: "k,k,…"))
+    var adaptation: String?
     @Flag(help: ArgumentHelp("Compute features over whole recordings, leading and trailing silence included, instead of each recording's speech span; the model then reads whole inputs in predict, listen and serve too. Use it when the pauses around an utterance may carry emotion, as in acted corpora (CREMA-D); keep the default when recordings come with silences of any length."))
     var noTrim = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
@@ -190,6 +194,13 @@ struct TrainCommand: ParsableCommand {
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
         if !(1...20).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 20.") }
+        if adaptive && (speakerNormalization || architecture.designKind != nil) {
+            throw ValidationError("--adaptive trains a lone-file and a speaker-standardized classifier of feature vectors: drop --speaker-normalization, and use a vector family (mlp, logreg, tree, forest, boosted).")
+        }
+        if let adaptation {
+            guard adaptive else { throw ValidationError("--adaptation measures a speaker-adaptive model: give --adaptive too.") }
+            _ = try AdaptationList.parse(adaptation)
+        }
         if speakerNormalization && architecture.designKind != nil {
             throw ValidationError("--speaker-normalization applies to feature vectors (mlp, logreg, tree, forest, boosted), not to \(architecture.rawValue)'s log-mel images.")
         }
@@ -241,13 +252,16 @@ struct TrainCommand: ParsableCommand {
         options.trainsCorpusHeads = corpusHeads
         options.averagesAugmentedCopies = testTimeAugmentation
         if noRefit { options.refitsOnAllSpeakers = false }
+        if adaptive { options.adaptation = AdaptationRecipe() }
         options.ensembleSize = ensemble
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 
         var crossValidation: CrossValidationSummary?
         if let protocolSplit = try resolvedSplit(dataset.items, contentHashes: scan.contentHashes) {
             let folds = ProgressBar(total: protocolSplit.folds.count, label: "folds")
-            crossValidation = Trainer.crossValidate(dataset, split: protocolSplit, labels: labels, options: options) { index, fold in
+            let ks = adaptive ? try AdaptationList.parse(adaptation ?? AdaptationList.standard) : []
+            crossValidation = Trainer.crossValidate(dataset, split: protocolSplit, labels: labels, options: options,
+                                                    adaptationCurve: ks) { index, fold in
                 folds.update(finished: index + 1)
                 if format == .table {
                     let effort = architecture.isTreeModel ? "" : "\(fold.epochs) epochs, "
@@ -266,7 +280,7 @@ struct TrainCommand: ParsableCommand {
                 features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
                 augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
                 learningRate: learningRate, weightDecay: weightDecay, l2Penalty: l2Penalty, balanceCorpora: balanceCorpora ? true : nil,
-                noLabelMasks: noLabelMasks ? true : nil, corpusHeads: corpusHeads ? true : nil, noTrim: noTrim ? true : nil, speakerNormalization: speakerNormalization ? true : nil, noRefit: noRefit ? true : nil,
+                noLabelMasks: noLabelMasks ? true : nil, corpusHeads: corpusHeads ? true : nil, noTrim: noTrim ? true : nil, speakerNormalization: speakerNormalization ? true : nil, adaptive: adaptive ? true : nil, noRefit: noRefit ? true : nil,
                 ensemble: ensemble > 1 ? ensemble : nil)).utf8))
             let checkpointPath = out + ".checkpoint"
             let checkpointPaths = Trainer.checkpointPaths(checkpointPath, ensembleSize: ensemble)
@@ -288,6 +302,7 @@ struct TrainCommand: ParsableCommand {
                 Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
             }
             result.model.description.crossValidation = crossValidation
+            result.model.description.speakerAdaptation?.curve = crossValidation?.adaptation
             result.model.description.command = command
             result.model.description.created = ISO8601DateFormatter().string(from: Date())
             result.model.description.serVersion = SER.version
@@ -308,7 +323,7 @@ struct TrainCommand: ParsableCommand {
             featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
             augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
             testTimeAugmentation: testTimeAugmentation,
-            featureNormalization: speakerNormalization ? "speaker" : "recording", trimsToSpeech: !noTrim,
+            featureNormalization: speakerNormalization ? "speaker" : "recording", adaptive: adaptive, trimsToSpeech: !noTrim,
             corpusHeads: corpusHeads ? dataset.corpusHeads(Array(dataset.items.indices), labels: labels) : nil)
         if let report {
             try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
@@ -356,6 +371,7 @@ private struct FingerprintInput: Encodable {
     var corpusHeads: Bool?
     var noTrim: Bool?
     var speakerNormalization: Bool?
+    var adaptive: Bool?
     var noRefit: Bool?
     var ensemble: Int?
 }
@@ -392,6 +408,8 @@ struct TrainingSummary: Encodable {
     var testTimeAugmentation = false
     /// "speaker" with --speaker-normalization, else "recording".
     var featureNormalization = "recording"
+    /// Whether the model has a speaker-adapted part (`--adaptive`).
+    var adaptive = false
     /// False with --no-trim: features over whole recordings, silences included.
     var trimsToSpeech = true
     /// With --corpus-heads, the final model's heads.
@@ -399,7 +417,7 @@ struct TrainingSummary: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads"
-        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization"
+        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
@@ -414,6 +432,9 @@ struct TrainingSummary: Encodable {
             lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
         }
         if !trimsToSpeech { lines.append("features over whole recordings, silences included (--no-trim)") }
+        if adaptive {
+            lines.append("speaker-adaptive: a lone-file classifier and one of speaker-standardized features (--adaptive)")
+        }
         if let corpusHeads {
             lines.append("corpus heads: " + corpusHeads.map { "\($0.corpus) (\($0.labels.count) labels)" }.joined(separator: ", ")
                          + "; known corpora are scored with their own head, other audio with the heads combined")
@@ -438,6 +459,9 @@ struct TrainingSummary: Encodable {
                 }
             }
         }
+        if let curve = crossValidation?.adaptation {
+            lines.append(AdaptationList.table(curve))
+        }
         if let model {
             var line = "model: \(model)"
             if let epochs, epochs > 0 { line += ", best of \(epochs) epochs" }
@@ -454,6 +478,35 @@ struct TrainingSummary: Encodable {
         }
         lines.append(String(format: "time: features %.1f s, training %.1f s", featureSeconds, trainingSeconds))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The k values of an adaptation curve as users write them: `0,1,3,5,all`.
+enum AdaptationList {
+    static let standard = "0,1,3,5,10,20,all"
+
+    static func parse(_ text: String) throws -> [Int?] {
+        let values = try text.split(separator: ",").map { part -> Int? in
+            let item = part.trimmingCharacters(in: .whitespaces)
+            if item == "all" { return nil }
+            guard let k = Int(item), (0...10_000).contains(k) else {
+                throw ValidationError("--adaptation takes counts of recordings (0 to 10000) and \"all\", separated by commas (got \(item)).")
+            }
+            return k
+        }
+        guard !values.isEmpty else { throw ValidationError("--adaptation needs at least one k.") }
+        return values
+    }
+
+    /// The curve as a text table, with per-corpus columns for pooled data.
+    static func table(_ curve: [AdaptationPoint]) -> String {
+        let corpora = Set(curve.flatMap { $0.perCorpus?.keys.map { $0 } ?? [] }).sorted()
+        var table = TextTable(header: ["k (recordings known)", "n", "accuracy", "UAR"] + corpora, rightAligned: Set(1..<(4 + corpora.count)))
+        for point in curve {
+            table.rows.append([point.label, String(point.n), String(format: "%.1f %%", 100 * point.accuracy), String(format: "%.1f %%", 100 * point.uar)]
+                              + corpora.map { corpus in point.perCorpus?[corpus].map { String(format: "%.1f %%", 100 * $0.accuracy) } ?? "" })
+        }
+        return "adaptation curve (each recording scored with k other recordings of its speaker; 0: alone):\n" + table.render()
     }
 }
 

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import SERModels
+import SERRecognition
+
+/// The server's speaker profiles in one SQLite database (through GRDB): per
+/// profile id, the feature configuration, the count, sum and sum of squares of
+/// the feature vectors learnt, and when it was created and last updated.
+///
+/// Every update is one write transaction that reads the row, adds and writes it
+/// back; SQLite serializes writers, so concurrent updates of one profile lose no
+/// utterance, and its journal leaves the file consistent if the process dies
+/// mid-write. Deleted rows are overwritten (`secure_delete`), not just unlinked.
+public final class ProfileStore: Sendable {
+    /// What a profile is, without its statistics.
+    public struct Summary: Sendable, Equatable {
+        public var id: String
+        public var utterances: Int
+        public var created: String
+        public var updated: String
+
+        var object: [String: Any] { ["id": id, "utterances": utterances, "created": created, "updated": updated] }
+    }
+
+    /// Why a profile operation failed (answered by the routes as 4xx).
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        case invalidIdentifier(String)
+        case otherFeatures(id: String, stored: String, model: String)
+
+        public var description: String {
+            switch self {
+            case .invalidIdentifier(let id):
+                return "profile id \"\(id)\" is not 1–64 letters, digits, '.', '_' or '-'"
+            case .otherFeatures(let id, let stored, let model):
+                return "profile \(id) was learnt with other features (\(stored)) than this server's model reads (\(model)); delete it and learn it again"
+            }
+        }
+    }
+
+    private let database: DatabaseQueue
+    /// The feature identity of the vectors this store takes (`InputPipeline.featureIdentity`).
+    public let features: String
+    public let dimension: Int
+
+    /// Opens (creating when needed) the database at `path` for vectors of `features` (`dimension` long).
+    public init(path: String, features: String, dimension: Int) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        self.features = features
+        self.dimension = dimension
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("profiles-v1") { db in
+            try db.create(table: "profile") { table in
+                table.primaryKey("id", .text)
+                table.column("features", .text).notNull()
+                table.column("utterances", .integer).notNull()
+                table.column("sum", .blob).notNull()
+                table.column("sum_of_squares", .blob).notNull()
+                table.column("created", .text).notNull()
+                table.column("updated", .text).notNull()
+            }
+        }
+        try migrator.migrate(database)
+    }
+
+    /// Whether `id` may name a profile.
+    public static func isValidIdentifier(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    /// The profile's statistics, or nil when there is no such profile.
+    public func statistics(of id: String) throws -> SpeakerStatistics? {
+        try check(id)
+        return try database.read { db in try row(id, db).map { try decode($0, id: id) } }
+    }
+
+    /// What the store says of a profile, or nil.
+    public func summary(of id: String) throws -> Summary? {
+        try check(id)
+        return try database.read { db in
+            try row(id, db).map { Summary(id: id, utterances: $0["utterances"], created: $0["created"], updated: $0["updated"]) }
+        }
+    }
+
+    /// Adds feature vectors to the profile (creating it), in one transaction.
+    @discardableResult
+    public func add(_ vectors: [[Float]], to id: String, now: Date = Date()) throws -> Summary {
+        try check(id)
+        let time = ISO8601DateFormatter().string(from: now)
+        return try database.write { db in
+            let existing = try row(id, db)
+            var statistics = try existing.map { try decode($0, id: id) } ?? SpeakerStatistics(dimension: dimension)
+            for vector in vectors { statistics.add(vector) }
+            let created: String = existing?["created"] ?? time
+            try db.execute(sql: """
+                INSERT INTO profile (id, features, utterances, sum, sum_of_squares, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET utterances = excluded.utterances, sum = excluded.sum,
+                    sum_of_squares = excluded.sum_of_squares, updated = excluded.updated
+                """, arguments: [id, features, statistics.count, Self.blob(statistics.sum), Self.blob(statistics.sumOfSquares), created, time])
+            return Summary(id: id, utterances: statistics.count, created: created, updated: time)
+        }
+    }
+
+    /// Deletes the profile; false when there was none.
+    @discardableResult
+    public func delete(_ id: String) throws -> Bool {
+        try check(id)
+        return try database.write { db in
+            try db.execute(sql: "DELETE FROM profile WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Profiles stored (for tests and health).
+    public func count() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM profile") ?? 0 }
+    }
+
+    private func check(_ id: String) throws {
+        guard Self.isValidIdentifier(id) else { throw Failure.invalidIdentifier(id) }
+    }
+
+    private func row(_ id: String, _ db: Database) throws -> Row? {
+        try Row.fetchOne(db, sql: "SELECT * FROM profile WHERE id = ?", arguments: [id])
+    }
+
+    private func decode(_ row: Row, id: String) throws -> SpeakerStatistics {
+        let stored: String = row["features"]
+        guard stored == features else { throw Failure.otherFeatures(id: id, stored: stored, model: features) }
+        let sum = Self.doubles(row["sum"]), squares = Self.doubles(row["sum_of_squares"])
+        let count: Int = row["utterances"]
+        guard sum.count == dimension, squares.count == dimension, count >= 0,
+              let statistics = try? SpeakerStatistics(count: count, sum: sum, sumOfSquares: squares) else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "profile \(id) holds statistics of the wrong size")
+        }
+        return statistics
+    }
+
+    private static func blob(_ values: [Double]) -> Data {
+        var data = Data(capacity: values.count * 8)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    private static func doubles(_ data: Data?) -> [Double] {
+        guard let data, data.count % 8 == 0 else { return [] }
+        return data.withUnsafeBytes { raw in
+            (0..<(data.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+        }
+    }
+}
