@@ -22,14 +22,14 @@ if [ "$which" != handcrafted ]; then
     .build/release/ser encoder install
     # shellcheck disable=SC2086
     .build/release/ser train --data $data \
-        --architecture logreg --l2 0.01 --features whisper+functionals --cv speakers:5 --seed 1 \
+        --architecture logreg --l2 0.01 --features whisper+functionals --cv speakers:5 --seed 1 --adaptive \
         --out models/default.safetensors --report models/default-report.html
     .build/release/ser model info models/default.safetensors
 fi
 if [ "$which" != encoder ]; then
     # shellcheck disable=SC2086
     .build/release/ser train --data $data \
-        --architecture mlp --features rich --cv speakers:5 --seed 1 \
+        --architecture mlp --features rich --cv speakers:5 --seed 1 --adaptive \
         --out models/default-handcrafted.safetensors --report models/default-handcrafted-report.html
     .build/release/ser model info models/default-handcrafted.safetensors
 fi

@@ -56,6 +56,26 @@ public struct FeatureDataset: Sendable {
         self.failures = failures
     }
 
+    /// A dataset of vectors already computed by `pipeline` (one per item, e.g.
+    /// read back from `ser features --trim`); rows with a vector of the wrong
+    /// length or a non-finite value are listed in `failures`.
+    public init(items: [CorpusItem], vectors: [[Float]], pipeline: InputPipeline) {
+        precondition(items.count == vectors.count, "one vector per item")
+        self.pipeline = pipeline
+        var kept: [CorpusItem] = [], rows: [[Float]] = [], failures: [SkippedFile] = []
+        for (item, vector) in zip(items, vectors) {
+            if vector.count == pipeline.preset.dimension && vector.allSatisfy(\.isFinite) {
+                kept.append(item)
+                rows.append(vector)
+            } else {
+                failures.append(SkippedFile(path: item.path, reason: "the vector has \(vector.count) values or a non-finite one; \(pipeline.preset.rawValue) has \(pipeline.preset.dimension)"))
+            }
+        }
+        self.items = kept
+        self.vectors = rows
+        self.failures = failures
+    }
+
     /// As `init(items:pipeline:cache:onProgress:)` with a pipeline for `preset`
     /// that trims to speech when `speechDetector` is given. When the preset's
     /// speech encoder is not installed, every item fails with that reason.

@@ -31,7 +31,13 @@ final class RunningServer: @unchecked Sendable {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configure(&configuration)
-        let server = EmotionServer(service: PredictionService(model: model, modelPath: shippedModelPath), configuration: configuration)
+        // Profiles in a database of the test's own, when the model adapts to speakers.
+        let profiles = model.usesSpeakerStatistics
+            ? try ProfileStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("ser-server-\(UUID().uuidString)/profiles.sqlite").path,
+                               features: model.pipeline.featureIdentity, dimension: model.preset.dimension)
+            : nil
+        let server = EmotionServer(service: PredictionService(model: model, modelPath: shippedModelPath, profiles: profiles),
+                                   configuration: configuration)
         var logger = Logger(label: "ser.test")
         logger.logLevel = .critical
         let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -122,17 +128,21 @@ enum Clips {
             let document = try await HTTP.get(port: server.port, "/openapi.json").json
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: Any]])
-            #expect(Set(paths.keys) == ["/v1/predict", "/v1/model", "/healthz", "/openapi.json", "/v1/stream"])
+            #expect(Set(paths.keys) == ["/v1/predict", "/v1/model", "/healthz", "/openapi.json", "/v1/stream", "/v1/profiles/{id}"])
+            // PUT before GET before DELETE, so each finds what the one before made.
+            let order = ["put", "post", "get", "delete"]
             for (path, operations) in paths where path != "/v1/stream" {
-                for method in operations.keys {
-                    let answer = method == "post"
-                        ? try await HTTP.post(port: server.port, path, body: Clips.voice)
-                        : try await HTTP.get(port: server.port, path)
-                    #expect(answer.status == 200, "\(method.uppercased()) \(path) answered \(answer.status)")
+                let concrete = path.replacingOccurrences(of: "{id}", with: "walker")
+                for method in operations.keys.filter(order.contains).sorted(by: { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }) {
+                    let answer = method == "get"
+                        ? try await HTTP.get(port: server.port, concrete)
+                        : try await HTTP.request(port: server.port, method: method.uppercased(), path: concrete,
+                                                 headers: ["Content-Type": "audio/wav"], body: method == "delete" ? [] : Clips.voice)
+                    #expect(answer.status == (method == "delete" ? 204 : 200), "\(method.uppercased()) \(path) answered \(answer.status)")
                 }
             }
             let predictResponses = try #require((paths["/v1/predict"]?["post"] as? [String: Any])?["responses"] as? [String: Any])
-            #expect(Set(predictResponses.keys) == ["200", "400", "413", "415", "422", "503"])
+            #expect(Set(predictResponses.keys) == ["200", "400", "404", "409", "413", "415", "422", "503"])
             let port = server.port
             #expect(try await offThread { _ = try WebSocketClient(port: port, path: "/v1/stream"); return true })   // upgrades
         }
@@ -325,6 +335,53 @@ enum Clips {
     }
 }
 
+/// Speaker profiles over HTTP: learnt from audio, adapted answers, concurrent learning, deletion.
+@Suite(.serialized) struct ProfileEndpointTests {
+    @Test func profilesAreLearntReadAndDeleted() async throws {
+        try await withServer { server in
+            let port = server.port
+            let missing = try await HTTP.get(port: port, "/v1/profiles/nobody")
+            #expect(missing.status == 404 && missing.json["error"] is String)
+            let notLearnt = try await HTTP.post(port: port, "/v1/predict?profile=nobody", body: Clips.voice)
+            #expect(notLearnt.status == 404 && (notLearnt.json["error"] as? String)?.contains("PUT /v1/profiles/nobody") == true)
+            let learnt = try await HTTP.request(port: port, method: "PUT", path: "/v1/profiles/ann", headers: ["Content-Type": "audio/wav"], body: Clips.voice)
+            #expect(learnt.status == 200, "\(learnt.json)")
+            #expect(learnt.json["utterances"] as? Int == 1 && learnt.json["added"] as? Int == 1)
+            let read = try await HTTP.get(port: port, "/v1/profiles/ann").json
+            #expect(read["utterances"] as? Int == 1 && read["created"] is String && read["updated"] is String)
+            #expect(read["sum"] == nil && read["statistics"] == nil, "GET never returns the statistics")
+            let adapted = try await HTTP.post(port: port, "/v1/predict?profile=ann", body: Clips.voice).json
+            #expect((adapted["adaptation"] as? [String: Any])?["utterances"] as? Int == 1)
+            #expect((adapted["adaptation"] as? [String: Any])?["speaker"] as? String == "ann")
+            let silence = try await HTTP.request(port: port, method: "PUT", path: "/v1/profiles/ann", headers: ["Content-Type": "audio/wav"], body: Clips.silence)
+            #expect(silence.status == 422)
+            let badID = try await HTTP.get(port: port, "/v1/profiles/a%20b")
+            #expect(badID.status == 400)
+            let deleted = try await HTTP.request(port: port, method: "DELETE", path: "/v1/profiles/ann")
+            #expect(deleted.status == 204)
+            #expect(try await HTTP.get(port: port, "/v1/profiles/ann").status == 404)
+            #expect(try await HTTP.request(port: port, method: "DELETE", path: "/v1/profiles/ann").status == 404)
+        }
+    }
+
+    @Test func concurrentLearningKeepsEveryUpdate() async throws {
+        try await withServer { server in
+            let port = server.port, requests = 6
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<requests {
+                    group.addTask { try await HTTP.post(port: port, "/v1/predict?profile=crowd&learn=true", body: Clips.voice).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: requests))
+            let profile = try await HTTP.get(port: port, "/v1/profiles/crowd").json
+            #expect(profile["utterances"] as? Int == requests)
+            let learn = try await HTTP.post(port: port, "/v1/predict?learn=true", body: Clips.voice)
+            #expect(learn.status == 400, "learn needs a profile")
+        }
+    }
+}
+
 @Suite struct InferencePoolTests {
     /// With every slot taken and no room to wait, a request is refused with 503 at once.
     @Test func fullPoolRefusesWith503() async throws {
@@ -440,6 +497,46 @@ final class OrderLog: @unchecked Sendable {
                                             audio: audio, chunk: 19200).events
             #expect(events.count == 2)
             #expect(events.allSatisfy { $0["speech"] as? Bool == false && $0["emotion"] is NSNull })
+        }
+    }
+
+    /// The stream learns the voice as it hears speech; {"type": "reset"} forgets it.
+    @Test func streamAdaptsAndResets() async throws {
+        try await withServer { server in
+            let port = server.port
+            let audio = pcm16(Clips.voiceSamples)
+            let result = try await offThread { () -> (before: [Int], reset: String?, after: [Int]) in
+                let socket = try WebSocketClient(port: port, path: "/v1/stream")
+                try socket.send(text: "{\"encoding\": \"s16le\", \"sample_rate\": 16000}")
+                _ = try socket.receiveText()
+                func utterances(until count: Int) throws -> [Int] {
+                    var seen: [Int] = []
+                    while seen.count < count, let text = try socket.receiveText() {
+                        let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+                        guard object["type"] as? String == "event" else { continue }
+                        seen.append((object["adaptation"] as? [String: Any])?["utterances"] as? Int ?? -1)
+                    }
+                    return seen
+                }
+                // 3 s then 3 s more of speech: events at 2, 2.5, 3 s, then 3.5 … 6 s.
+                try socket.send(binary: audio)
+                let before = try utterances(until: 3)
+                try socket.send(binary: audio)
+                _ = try utterances(until: 6)
+                try socket.send(text: "{\"type\": \"reset\"}")
+                var reset: String?
+                while let text = try socket.receiveText() {
+                    if text.contains("\"reset\"") { reset = text; break }
+                }
+                try socket.send(binary: audio)
+                let after = try utterances(until: 6)
+                return (before, reset, after)
+            }
+            // The first answer is heard alone; later ones use what the stream has learnt.
+            #expect(result.before.first == 0, "\(result.before)")
+            #expect((result.before.last ?? 0) >= 1, "\(result.before)")
+            #expect(result.reset != nil)
+            #expect(result.after.first == 0, "after a reset the voice is new: \(result.after)")
         }
     }
 

@@ -1,0 +1,135 @@
+import Foundation
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERRecognition
+import SERSupport
+import SERTraining
+import Testing
+
+/// Speaker-adaptive models on synthetic feature vectors: every speaker's voice
+/// moves all features by a habitual offset (as gain and pitch do), each emotion
+/// by a pattern of its own, and test speakers can sit far outside the training voices.
+@Suite("speaker-adaptive training")
+struct SpeakerAdaptiveTrainingTests {
+    static let preset = FeaturePreset.classic180
+    static let labels = ["neutral", "happy", "sad", "angry"]
+    static let pipeline = InputPipeline(preset: preset, sampleRate: 16000, trimsToSpeech: true, detector: VoiceActivityDetector(),
+                                        resolvedEmbedder: nil)
+
+    /// Emotion patterns shared by every speaker.
+    static let patterns: [[Float]] = {
+        var generator = SplitMix64(seed: 41)
+        return labels.map { _ in (0..<preset.dimension).map { _ in Float(generator.nextStandardNormal()) } }
+    }()
+
+    /// `takes` recordings per emotion of speaker `name`, whose habitual offset is `scale` times a random voice.
+    static func speaker(_ name: String, seed: UInt64, scale: Float, takes: Int = 8) -> (items: [CorpusItem], vectors: [[Float]]) {
+        var generator = SplitMix64(seed: seed)
+        let offset = (0..<preset.dimension).map { _ in scale * Float(generator.nextStandardNormal()) }
+        var items: [CorpusItem] = [], vectors: [[Float]] = []
+        for (label, pattern) in zip(labels, patterns) {
+            for take in 0..<takes {
+                items.append(CorpusItem(path: "/synthetic/\(name)-\(label)-\(take).wav", corpus: .folders, label: label, speaker: name,
+                                        gender: .unknown, attributes: [:]))
+                vectors.append((0..<preset.dimension).map { offset[$0] + pattern[$0] + 0.8 * Float(generator.nextStandardNormal()) })
+            }
+        }
+        return (items, vectors)
+    }
+
+    static func dataset(_ speakers: [(items: [CorpusItem], vectors: [[Float]])]) -> FeatureDataset {
+        FeatureDataset(items: speakers.flatMap(\.items), vectors: speakers.flatMap(\.vectors), pipeline: pipeline)
+    }
+
+    static func options(_ recipe: AdaptationRecipe = AdaptationRecipe()) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        options.adaptation = recipe
+        return options
+    }
+
+    static let training = dataset((0..<10).map { speaker("train\($0)", seed: UInt64(100 + $0), scale: 2) })
+
+    static func accuracy(_ answers: [Classification?], _ items: [CorpusItem]) -> Double {
+        Double(zip(answers, items).filter { $0.0?.best.label == $0.1.label }.count) / Double(items.count)
+    }
+
+    @Test("a speaker shift that fools the lone-file classifier is undone by adapting to the speaker")
+    func adaptationUndoesASpeakerShift() throws {
+        let outcome = Trainer.train(Self.training, labels: Self.labels, options: Self.options())
+        let model = outcome.model
+        #expect(model.adapted != nil)
+        let shifted = Self.speaker("far", seed: 900, scale: 9)
+        let statistics = SpeakerStatistics(dimension: Self.preset.dimension, vectors: shifted.vectors)
+        let lone = Self.accuracy(shifted.vectors.map { model.classifyVariants([$0], speaker: nil) }, shifted.items)
+        let adapted = Self.accuracy(shifted.vectors.map { model.classifyVariants([$0], speaker: statistics) }, shifted.items)
+        #expect(lone < 0.6, "the shift should fool the lone-file classifier (lone \(lone))")
+        #expect(adapted > 0.9, "adapted \(adapted), lone \(lone)")
+        // Gender comes from the lone-file classifier either way.
+        let x = shifted.vectors[0]
+        #expect(model.classifyVariants([x], speaker: statistics)?.genderProbabilities == model.classifyVariants([x])?.genderProbabilities)
+    }
+
+    @Test("without shrinkage or blending, the adapted answer is --speaker-normalization's with the same statistics")
+    func adaptedAnswerEqualsSpeakerNormalization() throws {
+        var recipe = AdaptationRecipe()
+        (recipe.meanPriorWeight, recipe.variancePriorWeight, recipe.blendPriorWeight) = (0, 0, 0)
+        let model = Trainer.train(Self.training, labels: Self.labels, options: Self.options(recipe)).model
+        let adapted = try #require(model.adapted)
+        let other = Self.speaker("other", seed: 901, scale: 3)
+        let statistics = SpeakerStatistics(dimension: Self.preset.dimension, vectors: other.vectors)
+        // A model that reads z-scores only, with the adapted classifier, as --speaker-normalization trains it.
+        var description = model.description
+        description.featureNormalization = "speaker"
+        let normalizing = EmotionModel(classifier: adapted.classifier, preset: Self.preset, description: description)
+        let zScores = SpeakerNormalization.zScores(other.vectors, groups: other.items.map { _ in "other" })
+        for (vector, z) in zip(other.vectors, zScores).prefix(8) {
+            let answer = try #require(model.classifyVariants([vector], speaker: statistics))
+            let reference = try #require(normalizing.classifyVariants([vector], speaker: statistics))
+            let direct = adapted.classifier.probabilities(Matrix(rows: 1, columns: z.count, values: z))
+            for c in answer.probabilities.indices {
+                #expect(abs(answer.probabilities[c] - reference.probabilities[c]) < 1e-4)
+                #expect(abs(answer.probabilities[c] - Double(direct[0, c])) < 1e-4)
+            }
+        }
+    }
+
+    @Test("the curve's k = 0 is lone-file evaluation, and it rises with the recordings known")
+    func curveStartsAtLoneFileEvaluation() throws {
+        let model = Trainer.train(Self.training, labels: Self.labels, options: Self.options()).model
+        let test = Self.dataset([Self.speaker("t1", seed: 902, scale: 6), Self.speaker("t2", seed: 903, scale: 6)])
+        let rows = Array(test.items.indices)
+        let curve = Trainer.adaptationCurve(model, test, rows: rows, labels: Self.labels, ks: [0, 3, nil], seed: 1)
+            .map { $0.point(labels: Self.labels) }
+        let lone = Trainer.probabilities(model.classifier, test, rows, averagingCopies: false)
+        let loneCorrect = rows.filter { row in
+            let p = (0..<Self.labels.count).map { lone[row, $0] }
+            return Self.labels[p.indices.max { p[$0] < p[$1] }!] == test.items[row].label
+        }.count
+        #expect(curve.map(\.n) == [rows.count, rows.count, rows.count])
+        #expect(abs(curve[0].accuracy - Double(loneCorrect) / Double(rows.count)) < 1e-9)
+        #expect(curve[1].accuracy > curve[0].accuracy + 0.1, "\(curve.map(\.accuracy))")
+        #expect(curve[2].accuracy >= curve[1].accuracy - 0.02, "\(curve.map(\.accuracy))")
+        // Same seed, same curve.
+        let again = Trainer.adaptationCurve(model, test, rows: rows, labels: Self.labels, ks: [3], seed: 1)[0].point(labels: Self.labels)
+        #expect(again.accuracy == curve[1].accuracy)
+    }
+
+    @Test("a model file keeps both parts and answers the same after a round trip")
+    func modelFileRoundTrip() throws {
+        let model = Trainer.train(Self.training, labels: Self.labels, options: Self.options()).model
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-adaptive-\(UUID().uuidString).safetensors").path
+        defer { unlink(path) }
+        try model.write(to: path)
+        let loaded = try EmotionModel(contentsOf: path)
+        let adapted = try #require(loaded.adapted)
+        #expect(adapted.adaptation == model.adapted?.adaptation)
+        let speaker = Self.speaker("probe", seed: 904, scale: 4)
+        let statistics = SpeakerStatistics(dimension: Self.preset.dimension, vectors: Array(speaker.vectors.prefix(5)))
+        for vector in speaker.vectors.prefix(4) {
+            #expect(loaded.classifyVariants([vector], speaker: statistics) == model.classifyVariants([vector], speaker: statistics))
+        }
+        #expect(loaded.description.speakerAdaptation?.meanPriorWeight == 3)
+    }
+}
