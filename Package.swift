@@ -145,7 +145,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERSupport", "COpenBLAS"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERRecognition", "SERSupport", "COpenBLAS"],
             path: "Sources/ser-bench"
         ),
 

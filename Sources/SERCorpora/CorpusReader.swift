@@ -251,9 +251,8 @@ public struct LabelPolicy: Sendable, Equatable {
 extension CorpusReader {
     /// The speaker a file's name identifies in one of the public corpora
     /// (RAVDESS, CREMA-D, TESS, SAVEE), qualified by the corpus
-    /// (`RAVDESS/07`), or nil when the name fits none of them.
+    /// (`RAVDESS:07`), or nil when the name fits none of them.
     public static func speakerGroup(ofPath path: String) -> String? {
-        guard let item = FileNameParsers.parse(path: path, demographics: [:]).item, let speaker = item.speaker else { return nil }
-        return item.corpus.rawValue + "/" + speaker
+        FileNameParsers.parse(path: path, demographics: [:]).item?.speaker
     }
 }

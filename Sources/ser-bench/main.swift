@@ -8,6 +8,7 @@
 //   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
 //   ser-bench embed [--pad] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
+//   ser-bench adaptation MODEL [--repeat K]   per-utterance cost of answering adapted to a speaker
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -62,6 +63,9 @@ if arguments.count == 3 && arguments[1] == "parity" {
 }
 if arguments.count >= 2 && arguments[1] == "embed" {
     exit(EmbeddingTable.run(Array(arguments.dropFirst(2))))
+}
+if arguments.count >= 2 && arguments[1] == "adaptation" {
+    exit(AdaptationTiming.run(Array(arguments.dropFirst(2))))
 }
 if arguments.count >= 2 && arguments[1] == "encoder" {
     exit(EncoderTiming.run(Array(arguments.dropFirst(2))))

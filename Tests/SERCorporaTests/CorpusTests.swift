@@ -43,6 +43,15 @@ final class Folder {
         #expect(parse("/d/03-01-09-01-01-01-01.wav") == nil, "emotion 09 does not exist")
     }
 
+    /// What `ser predict --speakers by-corpus` groups by.
+    @Test func speakerGroupsFromFileNames() {
+        #expect(CorpusReader.speakerGroup(ofPath: "/d/Actor_07/03-01-05-02-01-02-07.wav") == "RAVDESS:07")
+        #expect(CorpusReader.speakerGroup(ofPath: "/c/1001_DFA_ANG_XX.flac") == "CREMA-D:1001")
+        #expect(CorpusReader.speakerGroup(ofPath: "/s/JK_sa03.wav") == CorpusReader.speakerGroup(ofPath: "/s/JK_a01.wav"))
+        #expect(CorpusReader.speakerGroup(ofPath: "/s/JK_a01.wav") != CorpusReader.speakerGroup(ofPath: "/s/DC_a01.wav"))
+        #expect(CorpusReader.speakerGroup(ofPath: "/x/my-voice.wav") == nil)
+    }
+
     @Test func cremaD() throws {
         let unknown = try #require(parse("/c/1001_DFA_ANG_XX.flac"))
         #expect(unknown.corpus == .cremaD && unknown.label == "angry" && unknown.gender == .unknown && unknown.speaker == "CREMA-D:1001")
