@@ -29,7 +29,7 @@ fi
 if [ "$which" != encoder ]; then
     # shellcheck disable=SC2086
     .build/release/ser train --data $data \
-        --architecture mlp --features rich --cv speakers:5 --seed 1 --adaptive \
+        --architecture logreg --features functionals --cv speakers:5 --seed 1 --adaptive \
         --out models/default-handcrafted.safetensors --report models/default-handcrafted-report.html
     .build/release/ser model info models/default-handcrafted.safetensors
 fi

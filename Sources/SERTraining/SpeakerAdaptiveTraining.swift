@@ -17,6 +17,22 @@ public struct AdaptationRecipe: Sendable, Equatable {
     public var minimumRecordings = 1
 
     public init() {}
+
+    /// The fewest recordings from which adapted answers pay, read off a measured
+    /// curve: the smallest listed k ≥ 1 from which every listed point (all
+    /// included) is at least as accurate as k = 0, the lone-file answer. Nil
+    /// when the curve has no k = 0 or no finite k; `Int.max` when adapting never
+    /// pays there. Points at or above the minimum do not depend on it, so the
+    /// curve stays valid for the model that uses it.
+    public static func minimumRecordings(from curve: [AdaptationPoint]) -> Int? {
+        guard let lone = curve.first(where: { $0.k == 0 })?.accuracy else { return nil }
+        let finite = curve.compactMap(\.k).filter { $0 >= 1 }.sorted()
+        guard !finite.isEmpty else { return nil }
+        for k in finite where curve.allSatisfy({ point in (point.k.map { $0 < k } ?? false) || point.accuracy >= lone }) {
+            return k
+        }
+        return Int.max
+    }
 }
 
 extension FeatureDataset {

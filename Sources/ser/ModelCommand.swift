@@ -26,8 +26,9 @@ struct ModelCommand: ParsableCommand {
                          : "a lone-file classifier (answers each recording on its own)"]
             if let adapted = model.adapted {
                 let a = adapted.adaptation
-                parts.append(String(format: "a speaker-adapted classifier, %d parameters (features standardized by the speaker's statistics, shrunk toward the training population by %g recordings for the mean and %g for the variance; blended in by k/(k + %g) after k recordings)",
-                                    adapted.classifier.parameterCount, a.meanPriorWeight, a.variancePriorWeight, a.blendPriorWeight))
+                let from = a.minimumRecordings == Int.max ? "never used" : "used from \(max(1, a.minimumRecordings)) recording(s) of a voice on"
+                parts.append(String(format: "a speaker-adapted classifier, %d parameters (features standardized by the speaker's statistics, shrunk toward the training population by %g recordings for the mean and %g for the variance; blended in by k/(k + %g) after k recordings; %@)",
+                                    adapted.classifier.parameterCount, a.meanPriorWeight, a.variancePriorWeight, a.blendPriorWeight, from))
             }
             return parts
         }

@@ -272,6 +272,11 @@ struct TrainCommand: ParsableCommand {
             }
             folds.finish()
         }
+        // Measured, not assumed: the final model's adapted part speaks from the fewest
+        // recordings at which cross-validation found it at least as accurate as the lone-file one.
+        if let curve = crossValidation?.adaptation, let minimum = AdaptationRecipe.minimumRecordings(from: curve) {
+            options.adaptation?.minimumRecordings = minimum
+        }
 
         var outcome: TrainingOutcome?
         if let out {
@@ -323,7 +328,8 @@ struct TrainCommand: ParsableCommand {
             featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
             augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
             testTimeAugmentation: testTimeAugmentation,
-            featureNormalization: speakerNormalization ? "speaker" : "recording", adaptive: adaptive, trimsToSpeech: !noTrim,
+            featureNormalization: speakerNormalization ? "speaker" : "recording", adaptive: adaptive,
+            adaptationMinimumRecordings: crossValidation?.adaptation == nil ? nil : options.adaptation?.minimumRecordings, trimsToSpeech: !noTrim,
             corpusHeads: corpusHeads ? dataset.corpusHeads(Array(dataset.items.indices), labels: labels) : nil)
         if let report {
             try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
@@ -410,6 +416,8 @@ struct TrainingSummary: Encodable {
     var featureNormalization = "recording"
     /// Whether the model has a speaker-adapted part (`--adaptive`).
     var adaptive = false
+    /// With --adaptive and cross-validation: the recordings of a voice from which the model adapts.
+    var adaptationMinimumRecordings: Int?
     /// False with --no-trim: features over whole recordings, silences included.
     var trimsToSpeech = true
     /// With --corpus-heads, the final model's heads.
@@ -417,7 +425,7 @@ struct TrainingSummary: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads"
-        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive
+        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive, adaptationMinimumRecordings = "adaptation_minimum_recordings"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
         case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
@@ -461,6 +469,12 @@ struct TrainingSummary: Encodable {
         }
         if let curve = crossValidation?.adaptation {
             lines.append(AdaptationList.table(curve))
+            if let minimum = adaptationMinimumRecordings {
+                lines.append(minimum == Int.max
+                    ? "adapted answers never beat the lone-file ones on these folds: the model answers each recording on its own"
+                    : minimum <= 1 ? "adapted answers from the first recording of a voice on"
+                    : "adapted answers from \(minimum) recordings of a voice on (fewer lowered the cross-validated accuracy)")
+            }
         }
         if let model {
             var line = "model: \(model)"

@@ -116,6 +116,17 @@ struct SpeakerAdaptiveTrainingTests {
         #expect(again.accuracy == curve[1].accuracy)
     }
 
+    @Test("the adapted part speaks from the fewest recordings at which the measured curve never falls below the lone-file answer")
+    func minimumRecordingsFromTheCurve() {
+        func curve(_ points: [(Int?, Double)]) -> [AdaptationPoint] { points.map { AdaptationPoint(k: $0.0, accuracy: $0.1, uar: $0.1, n: 10) } }
+        #expect(AdaptationRecipe.minimumRecordings(from: curve([(0, 0.5), (1, 0.52), (3, 0.6), (nil, 0.7)])) == 1)
+        #expect(AdaptationRecipe.minimumRecordings(from: curve([(0, 0.5), (1, 0.48), (3, 0.49), (5, 0.53), (nil, 0.6)])) == 5)
+        // A dip after a gain moves the minimum past it.
+        #expect(AdaptationRecipe.minimumRecordings(from: curve([(0, 0.5), (1, 0.55), (3, 0.45), (5, 0.6), (nil, 0.7)])) == 5)
+        #expect(AdaptationRecipe.minimumRecordings(from: curve([(0, 0.5), (1, 0.4), (nil, 0.45)])) == Int.max)
+        #expect(AdaptationRecipe.minimumRecordings(from: curve([(1, 0.4), (nil, 0.45)])) == nil, "no lone-file point")
+    }
+
     @Test("a model file keeps both parts and answers the same after a round trip")
     func modelFileRoundTrip() throws {
         let model = Trainer.train(Self.training, labels: Self.labels, options: Self.options()).model
