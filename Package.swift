@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SERRecognition", targets: ["SERRecognition"]),
         .library(name: "SERTraining", targets: ["SERTraining"]),
         .library(name: "SERServer", targets: ["SERServer"]),
+        .library(name: "SERBatch", targets: ["SERBatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -128,6 +129,13 @@ let package = Package(
             path: "Sources/SERServer"
         ),
 
+        // MARK: Stage 6: batch work at scale (manifests, deterministic shards, resumable parts, exact merges)
+        .target(
+            name: "SERBatch",
+            dependencies: ["SERSupport"],
+            path: "Sources/SERBatch"
+        ),
+
         // MARK: Apps
         .executableTarget(
             name: "ser",
@@ -140,6 +148,7 @@ let package = Package(
                 "SERRecognition",
                 "SERTraining",
                 "SERServer",
+                "SERBatch",
                 "SERSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,6 +166,11 @@ let package = Package(
             name: "SERSupportTests",
             dependencies: ["SERSupport"],
             path: "Tests/SERSupportTests"
+        ),
+        .testTarget(
+            name: "SERBatchTests",
+            dependencies: ["SERBatch", "SERSupport"],
+            path: "Tests/SERBatchTests"
         ),
         .testTarget(
             name: "SERAudioTests",

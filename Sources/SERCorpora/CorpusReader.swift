@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 
 /// Why a corpus could not be read.
 public enum CorpusError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -53,7 +54,9 @@ public struct CorpusReader: Sendable {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CorpusError.notFound(path: path) }
             if !isDirectory.boolValue, ["csv", "jsonl"].contains((path as NSString).pathExtension.lowercased()) {
-                items += try readManifest(path)
+                let listed = try readManifestReportingSkips(path)
+                items += listed.items
+                skipped += listed.skipped
                 continue
             }
             let files: [String]
@@ -78,7 +81,16 @@ public struct CorpusReader: Sendable {
 
     /// A manifest: CSV with a header naming `path,label[,speaker,gender,corpus]`, or
     /// JSONL objects with those keys. Relative paths are relative to the manifest.
+    /// Entries without a label (a CSV without a label column, a JSON object
+    /// without a `label` key, such as `ser manifest` writes) are labelled by their
+    /// file names, as files given directly are; those no corpus's naming matches
+    /// are left out.
     public func readManifest(_ path: String) throws -> [CorpusItem] {
+        try readManifestReportingSkips(path).items
+    }
+
+    /// `readManifest`, also returning the unlabelled entries that no corpus's naming matched.
+    public func readManifestReportingSkips(_ path: String) throws -> (items: [CorpusItem], skipped: [SkippedFile]) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CorpusError.notFound(path: path) }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
@@ -95,10 +107,10 @@ public struct CorpusReader: Sendable {
                 rows.append((index + 1, fields))
             }
         } else {
-            guard let headerLine = lines.first else { return [] }
+            guard let headerLine = lines.first else { return ([], []) }
             let header = CSV.fields(headerLine).map { $0.lowercased().trimmingCharacters(in: .whitespaces) }
-            guard header.contains("path"), header.contains("label") else {
-                throw CorpusError.badManifest(path: path, line: 1, reason: "the header must name at least path and label")
+            guard header.contains("path") else {
+                throw CorpusError.badManifest(path: path, line: 1, reason: "the header must name at least a path column (and label, unless file names carry the labels)")
             }
             for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let values = CSV.fields(line)
@@ -108,18 +120,28 @@ public struct CorpusReader: Sendable {
                 rows.append((index + 1, Dictionary(uniqueKeysWithValues: zip(header, values))))
             }
         }
-        return try rows.map { line, fields in
-            guard let file = fields["path"], !file.isEmpty, let label = fields["label"], !label.isEmpty else {
-                throw CorpusError.badManifest(path: path, line: line, reason: "missing path or label")
+        var items: [CorpusItem] = [], skipped: [SkippedFile] = []
+        for (line, fields) in rows {
+            guard let file = fields["path"], !file.isEmpty else {
+                throw CorpusError.badManifest(path: path, line: line, reason: "missing path")
             }
             let resolved = file.hasPrefix("/") ? file : base.appendingPathComponent(file).path
+            guard let label = fields["label"] else {
+                let (item, reason) = FileNameParsers.parse(path: resolved, demographics: demographics)
+                if let item { items.append(item) } else {
+                    skipped.append(SkippedFile(path: resolved, reason: reason ?? "the manifest gives no label and the file name matches no known corpus"))
+                }
+                continue
+            }
+            guard !label.isEmpty else { throw CorpusError.badManifest(path: path, line: line, reason: "empty label") }
             let gender = fields["gender"].flatMap { Gender(rawValue: $0.lowercased()) ?? genderFromWord($0) } ?? .unknown
             let corpus = fields["corpus"].flatMap { name in CorpusName.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
             let canonical = Emotion(spelling: label)?.rawValue ?? label
-            return CorpusItem(path: resolved, corpus: corpus ?? .manifest, label: canonical,
-                              speaker: fields["speaker"].flatMap { $0.isEmpty ? nil : $0 }, gender: gender,
-                              attributes: fields["corpus"].map { ["manifest_corpus": $0] } ?? [:])
+            items.append(CorpusItem(path: resolved, corpus: corpus ?? .manifest, label: canonical,
+                                    speaker: fields["speaker"].flatMap { $0.isEmpty ? nil : $0 }, gender: gender,
+                                    attributes: fields["corpus"].map { ["manifest_corpus": $0] } ?? [:]))
         }
+        return (items, skipped)
     }
 
     /// CREMA-D's `VideoDemographics.csv`: ActorID, Sex and (when present) Age columns.
@@ -162,38 +184,8 @@ func genderFromWord(_ word: String) -> Gender? {
     }
 }
 
-/// Minimal RFC 4180 field splitting (quotes, doubled quotes, commas inside quotes).
-enum CSV {
-    static func fields(_ line: String) -> [String] {
-        var fields: [String] = [], current = "", quoted = false
-        var iterator = line.makeIterator()
-        while let character = iterator.next() {
-            if quoted {
-                if character == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" { current.append("\"") } else {
-                            quoted = false
-                            if next == "," { fields.append(current); current = "" } else { current.append(next) }
-                        }
-                    } else { quoted = false }
-                } else { current.append(character) }
-            } else if character == "\"" && current.isEmpty {
-                quoted = true
-            } else if character == "," {
-                fields.append(current); current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        fields.append(current)
-        return fields
-    }
-
-    static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
+/// CSV as the tables ser writes it (shared with the other stages).
+typealias CSV = CSVText
 
 /// User choices about the label set.
 public struct LabelPolicy: Sendable, Equatable {

@@ -254,7 +254,9 @@ public final class EmotionRecognizer: @unchecked Sendable {
               variants.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         let featuresDone = ContinuousClock.now
         let classification = model.classifyVariants(variants, speaker: context.speaker)
-        if classification != nil && model.usesSpeakerStatistics { context.vectors.append(variants[0]) }
+        // Kept even when there is no answer yet: a model that reads z-scores only
+        // answers nothing until it knows the speaker, and this vector is how it learns.
+        if model.usesSpeakerStatistics { context.vectors.append(variants[0]) }
         timings.features += (featuresDone - started).seconds
         timings.model += (ContinuousClock.now - featuresDone).seconds
         return classification

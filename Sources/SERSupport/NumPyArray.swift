@@ -158,8 +158,9 @@ public struct NumPyArray: Equatable, Sendable {
 
     // MARK: Writing
 
-    /// The array encoded as `.npy` version 1.0 with dtype `<f4`.
-    public func npyData() -> Data {
+    /// The header of a `.npy` version 1.0 file of little-endian float32 values of
+    /// this shape: what precedes the values, padded so they start on a 64-byte boundary.
+    public static func header(shape: [Int]) -> Data {
         let shapeText: String
         switch shape.count {
         case 0: shapeText = "()"
@@ -174,10 +175,21 @@ public struct NumPyArray: Equatable, Sendable {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
+        return data
+    }
+
+    /// `values` as the little-endian float32 bytes a `.npy` file holds.
+    public static func littleEndianBytes(_ values: [Float]) -> Data {
         values.withUnsafeBufferPointer { buffer in
             var littleEndian = buffer.map { $0.bitPattern.littleEndian }
-            data.append(Data(bytes: &littleEndian, count: littleEndian.count * 4))
+            return Data(bytes: &littleEndian, count: littleEndian.count * 4)
         }
+    }
+
+    /// The array encoded as `.npy` version 1.0 with dtype `<f4`.
+    public func npyData() -> Data {
+        var data = Self.header(shape: shape)
+        data.append(Self.littleEndianBytes(values))
         return data
     }
 

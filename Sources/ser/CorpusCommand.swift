@@ -25,14 +25,21 @@ struct CorpusCommand: ParsableCommand {
 
     struct Selection: ParsableArguments {
         @Argument(help: ArgumentHelp("Corpus folders or manifest files.", valueName: "path"))
-        var paths: [String]
+        var paths: [String] = []
+
+        @Option(help: ArgumentHelp("A manifest to read: labelled (path,label[,speaker,gender,corpus]) or a plain file list from `ser manifest`, whose files are labelled by their names. Repeatable.", valueName: "file"))
+        var manifest: [String] = []
 
         @OptionGroup var labelling: Labelling
 
         var keep: [HygieneIssue] { labelling.keep }
 
+        func validate() throws {
+            guard !paths.isEmpty || !manifest.isEmpty else { throw ValidationError("give corpus folders, manifest files, or --manifest FILE.") }
+        }
+
         /// Reads, relabels and audits the selection.
-        func scan() throws -> CorpusScanReport { try labelling.scan(paths) }
+        func scan() throws -> CorpusScanReport { try labelling.scan(paths + manifest) }
     }
 
     /// How files become labelled, checked training examples: shared by `corpus`,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SERAudio
+import SERBatch
 import SERCorpora
 import SEREncoder
 import SERFeatures
@@ -54,12 +56,19 @@ struct FeaturesCommand: ParsableCommand {
 
         Output by extension: .npy (little-endian float32; tables also get a .json sidecar \
         with paths and column names), .csv (with header), or - for CSV on standard output. \
-        Audio is decoded as librosa.load does (mono, soxr HQ) at --sample-rate.
+        Audio is decoded as librosa.load does (mono, soxr HQ) at --sample-rate. A table \
+        written to a file is journalled as it goes: an interrupted run resumes where it stopped.
+
+        Many machines: list the files once (ser manifest), run each shard with \
+        --manifest files.jsonl --shard I/N (or under a Kubernetes Indexed Job or Slurm array), \
+        then `ser merge --out FILE`: the merged table equals a one-process run's, byte for byte.
         """
     )
 
     @Argument(help: ArgumentHelp("Audio files or folders (walked for audio files).", valueName: "path"))
-    var paths: [String]
+    var paths: [String] = []
+
+    @OptionGroup var batch: BatchOptions
 
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
@@ -117,6 +126,10 @@ struct FeaturesCommand: ParsableCommand {
         guard out == "-" || ["npy", "csv"].contains((out as NSString).pathExtension.lowercased()) else {
             throw ValidationError("--out must end in .npy or .csv, or be - for CSV on standard output.")
         }
+        if paths.isEmpty && batch.manifest == nil { throw ValidationError("give audio files or folders, or --manifest FILE.") }
+        if (batch.shard != nil || batch.shards != nil) && (frames || out == "-") {
+            throw ValidationError("--shard writes a table part beside --out FILE: it goes with tables written to a file, not --frames or -.")
+        }
     }
 
     private var configuration: FeatureConfiguration {
@@ -130,14 +143,14 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        let items = InputFiles.expand(paths, recursive: true)
-        guard !items.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: ", ")).") }
+        let inputs = try batch.inputs(paths: paths)
+        guard !inputs.entries.isEmpty else { throw ValidationError("no audio files found in \(batch.manifest ?? paths.joined(separator: ", ")).") }
         if frames {
-            guard items.count == 1, let feature else { throw ValidationError("--frames writes one file's matrix: give one input file.") }
-            try writeFrames(of: items[0].path, feature: feature)
+            guard inputs.entries.count == 1, let feature else { throw ValidationError("--frames writes one file's matrix: give one input file.") }
+            try writeFrames(of: inputs.resolvedPath(of: inputs.entries[0]), feature: feature)
             return
         }
-        try writeTable(items.map(\.path))
+        try writeTable(inputs, shard: out == "-" ? nil : try batch.resolvedShard())
     }
 
     private func writeFrames(of path: String, feature: FeatureKind) throws {
@@ -161,7 +174,7 @@ struct FeaturesCommand: ParsableCommand {
         try emit(csv)
     }
 
-    private func writeTable(_ files: [String]) throws {
+    private func writeTable(_ inputs: FileManifest, shard: Shard?) throws {
         let configuration = self.configuration
         let extractor = FeatureExtractor(configuration: configuration)
         let feature = self.feature, preset = self.preset, pool = self.pool
@@ -178,49 +191,76 @@ struct FeaturesCommand: ParsableCommand {
         let key = pipeline.map(FeatureDataset.cacheKey)
             ?? preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
             ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)
-        let progress = ProgressBar(total: files.count, label: "features")
-        let rows: [Result<([Float], Bool), Error>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
-            Result {
+        let toNumPy = out != "-" && (out as NSString).pathExtension.lowercased() == "npy"
+        let layout: TableLayout = toNumPy ? .npy(columns: columns.count) : .csv(header: "path," + columns.joined(separator: ",") + "\n")
+        let hits = Mutex(0)
+
+        /// One file's row: computed (or read from the cache) and encoded as the table stores it.
+        @Sendable func row(_ index: Int) -> EntryOutput {
+            let entry = inputs.entries[index]
+            let file = inputs.resolvedPath(of: entry)
+            do {
                 let compute = {
-                    if let pipeline { return try pipeline.vector(ofFile: files[index]) }
-                    let samples = try extractor.loadSamples(files[index])
+                    if let pipeline { return try pipeline.vector(ofFile: file) }
+                    let samples = try extractor.loadSamples(file)
                     if let preset { return try preset.vector(samples: samples, sampleRate: configuration.sampleRate, embedder: embedder) }
                     return pool.pool(try extractor.frames(feature!, samples: samples))
                 }
-                guard let store else { return (try compute(), false) }
-                let cached = try store.values(for: files[index], key: key, compute: compute)
-                return (cached.values, cached.hit)
+                var values: [Float]
+                if let store {
+                    let cached = try store.values(for: file, key: key, compute: compute)
+                    if cached.hit { hits.withLock { $0 += 1 } }
+                    values = cached.values
+                } else {
+                    values = try compute()
+                }
+                guard values.count == columns.count else {
+                    throw CommandFailure("\(values.count) values where the table has \(columns.count) columns")
+                }
+                if toNumPy { return EntryOutput(bytes: NumPyArray.littleEndianBytes(values), records: 1, rowPaths: [entry.path]) }
+                let line = CSVText.field(entry.path) + "," + values.map { String($0) }.joined(separator: ",") + "\n"
+                return EntryOutput(bytes: Data(line.utf8), records: 1)
+            } catch {
+                Terminal.report(error, for: entry.path)
+                return EntryOutput(bytes: Data(), records: 0, failure: Terminal.message(for: error, path: entry.path))
             }
-        }
-        progress.finish()
-        let hits = rows.filter { (try? $0.get().1) == true }.count
-        if store != nil && Terminal.showsProgress {
-            Terminal.printError("features: \(hits) of \(files.count) files from the cache in \(store!.directory)")
         }
 
-        var keptPaths: [String] = [], keptRows: [[Float]] = []
-        var failed = false
-        for (path, row) in zip(files, rows) {
-            switch row {
-            case .success(let (values, _)): keptPaths.append(path); keptRows.append(values)
-            case .failure(let error): failed = true; Terminal.report(error, for: path)
-            }
-        }
-        if out != "-" && (out as NSString).pathExtension.lowercased() == "npy" {
-            try NumPyArray(shape: [keptRows.count, columns.count], values: keptRows.flatMap { $0 }).write(to: out)
-            let sidecar: [String: Any] = ["paths": keptPaths, "columns": columns,
-                                          "sample_rate": configuration.sampleRate, "preset": preset?.rawValue ?? NSNull(),
-                                          "feature": feature?.rawValue ?? NSNull(), "pool": preset == nil ? pool.rawValue : "preset"]
-            let json = try JSONSerialization.data(withJSONObject: sidecar, options: [.prettyPrinted, .sortedKeys])
-            try AtomicFile.write(json, to: (out as NSString).deletingPathExtension + ".json")
+        let owned = shard.map { $0.ownedIndices(of: inputs.entries.map(\.shardKey)) } ?? Array(inputs.entries.indices)
+        let progress = ProgressBar(total: owned.count, label: shard.map { "features \($0)" } ?? "features")
+        var failed: Int
+        if out == "-" {
+            let rows = parallelMap(count: owned.count, onCompletion: { progress.update(finished: $0) }) { row(owned[$0]) }
+            progress.finish()
+            var text = layout.header(rows: rows.count)
+            for output in rows { text.append(output.bytes) }
+            FileHandle.standardOutput.write(text)
+            failed = rows.filter { $0.failure != nil }.count
         } else {
-            var csv = "path," + columns.joined(separator: ",") + "\n"
-            for (path, values) in zip(keptPaths, keptRows) {
-                csv += csvField(path) + "," + values.map { String($0) }.joined(separator: ",") + "\n"
+            let sidecarBase: [String: Any] = ["columns": columns, "sample_rate": configuration.sampleRate,
+                                              "preset": preset?.rawValue ?? NSNull(), "feature": feature?.rawValue ?? NSNull(),
+                                              "pool": preset == nil ? pool.rawValue : "preset"]
+            let identity = RunIdentity(fingerprint: "ser features|\(key)|columns=\(columns.count)|\(toNumPy ? "npy" : "csv")",
+                                       manifestDigest: inputs.digest, manifestEntries: inputs.entries.count, shard: shard)
+            let writer = TableWriter(destination: shard?.partPath(for: out) ?? out, layout: layout, identity: identity,
+                                     writesCompletionRecord: shard != nil, chunkSize: batch.chunkSize)
+            let summary = try writer.run(entries: owned, sidecar: { paths in
+                var object = sidecarBase
+                object["paths"] = paths
+                return try TableSidecar.data(object)
+            }, onProgress: { progress.update(finished: $0) }, produce: row)
+            progress.finish()
+            if summary.alreadyComplete {
+                Terminal.printError("ser: \(writer.destination) is already complete (\(summary.entries) files); nothing to do")
+            } else if summary.resumed > 0 {
+                Terminal.printError("ser: resumed \(writer.destination) after \(summary.resumed) of \(owned.count) files")
             }
-            try emit(csv)
+            failed = summary.failedEntries
         }
-        if failed { throw ExitCode.someInputsFailed }
+        if store != nil && Terminal.showsProgress {
+            Terminal.printError("features: \(hits.withLock { $0 }) of \(owned.count) files from the cache in \(store!.directory)")
+        }
+        if failed > 0 { throw ExitCode.someInputsFailed }
     }
 
     /// Writes CSV text to `--out` atomically, or to standard output for `-`.
@@ -232,8 +272,4 @@ struct FeaturesCommand: ParsableCommand {
         }
     }
 
-    private func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SERAudio
+import SERBatch
 import SERCorpora
 import SERFeatures
 import SERModels
@@ -38,6 +39,12 @@ struct PredictCommand: ParsableCommand {
         classifier of speaker-standardized features, more so the more recordings the \
         group has (features are computed in a first pass over the group).
 
+        Large batches: --out FILE.jsonl (or .csv) writes the answers as they come, so an \
+        interrupted run resumes where it stopped; with --manifest and --shard I/N (or a \
+        Kubernetes Indexed Job's or Slurm array's variables) each process answers its shard \
+        into a part beside FILE, and `ser merge` joins the parts into what one process writes. \
+        With --speakers, a speaker's files all go to one shard, so answers adapt as in one run.
+
         Exit status: 0 when every file was answered, 1 when some failed, 2 for usage errors.
 
         Examples:
@@ -47,11 +54,17 @@ struct PredictCommand: ParsableCommand {
           arecord -f S16_LE -r 16000 -d 3 | ser predict -
           ser predict sessions/ --speakers by-folder
           ser predict call-17/*.wav --profile alice.json
+          ser predict --manifest files.jsonl --shard 2/8 --out emotions.jsonl
         """
     )
 
     @Argument(help: ArgumentHelp("Audio files, folders, glob patterns, or - for standard input.", valueName: "path"))
-    var paths: [String]
+    var paths: [String] = []
+
+    @OptionGroup var batch: BatchOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the answers to this file, .jsonl or .csv (the layout follows the extension), instead of standard output. Written as it goes: rerun the same command after an interruption and it resumes. Needed by --shard.", valueName: "file"))
+    var out: String?
 
     @Option(help: ArgumentHelp("The model to use (default: the shipped model).", valueName: "model")) var model: String?
     @Option(help: "Output layout: table, json, jsonl or csv (default: table on a terminal, jsonl otherwise).") var format: PredictionFormat?
@@ -82,6 +95,16 @@ struct PredictCommand: ParsableCommand {
         if let speakers, !["by-folder", "by-corpus"].contains(speakers), !speakers.lowercased().hasSuffix(".csv") {
             throw ValidationError("--speakers takes by-folder, by-corpus or a .csv file of path,speaker rows.")
         }
+        if paths.isEmpty && batch.manifest == nil { throw ValidationError("give audio files, folders or -, or --manifest FILE.") }
+        if let out {
+            guard let layout = PredictionFormat(rawValue: (out as NSString).pathExtension.lowercased()), [.jsonl, .csv].contains(layout) else {
+                throw ValidationError("--out must end in .jsonl or .csv.")
+            }
+            if let format, format != layout { throw ValidationError("--format \(format.rawValue) disagrees with --out \(out); leave --format out.") }
+            if paths.contains("-") { throw ValidationError("standard input (-) cannot be resumed or sharded: save it to a file first.") }
+        } else if batch.shard != nil || batch.shards != nil {
+            throw ValidationError("--shard writes a part beside --out FILE.jsonl or FILE.csv: give --out.")
+        }
     }
 
     func run() throws {
@@ -97,17 +120,23 @@ struct PredictCommand: ParsableCommand {
         } else if noSegments {
             options.segmentation = .whole
         }
-        let inputs = try expandedInputs()
-        guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: " ")).") }
+        let inputs = try batch.manifest == nil ? expandedInputs() : manifestInputs()
+        guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(batch.manifest ?? paths.joined(separator: " ")).") }
         let grouping = try speakerGrouping(of: inputs, model: emotionModel)
         let recognizer = EmotionRecognizer(model: emotionModel, options: options)
-        let layout = format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
+        let layout = out.flatMap { PredictionFormat(rawValue: ($0 as NSString).pathExtension.lowercased()) }
+            ?? format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
         if timings { Terminal.printError("ser: model loaded in \(loadSeconds.formatted(.units(allowed: [.milliseconds])))") }
 
+        // A shard takes whole speaker groups, so its answers adapt as a single run's would.
+        let shard = out == nil ? nil : try batch.resolvedShard()
+        let owned = shard.map { shard in
+            inputs.indices.filter { shard.owns(key: grouping?.groups[$0].map { "speaker:" + $0 } ?? inputs[$0].shardKey) }
+        } ?? Array(inputs.indices)
+
         useSingleThreadedBLAS()
-        let speakerStatistics = try grouping.map { try statistics(of: $0, inputs: inputs, recognizer: recognizer) } ?? [:]
-        let progress = ProgressBar(total: inputs.count, label: "predict")
-        let results: [PredictionEntry] = parallelMap(count: inputs.count, onCompletion: { progress.update(finished: $0) }) { index in
+        let speakerStatistics = try grouping.map { try statistics(of: $0, inputs: inputs, among: owned, recognizer: recognizer) } ?? [:]
+        @Sendable func answer(_ index: Int) -> PredictionEntry {
             let input = inputs[index]
             let group = grouping?.groups[index]
             let speaker = group.flatMap { speakerStatistics[$0] }
@@ -123,8 +152,35 @@ struct PredictCommand: ParsableCommand {
                 return PredictionEntry(path: input.displayName, result: .failure(Terminal.message(for: error, path: input.displayName)))
             }
         }
+        let output = PredictionOutput(labels: emotionModel.labels, includeTimings: timings)
+        let progress = ProgressBar(total: owned.count, label: shard.map { "predict \($0)" } ?? "predict")
+        if let out {
+            let destination = shard?.partPath(for: out) ?? out
+            let tableLayout: TableLayout = layout == .csv ? .csv(header: output.csvHeader + "\n") : .jsonLines
+            let identity = RunIdentity(fingerprint: try fingerprint(layout: layout), manifestDigest: Self.digest(of: inputs),
+                                       manifestEntries: inputs.count, shard: shard)
+            let writer = TableWriter(destination: destination, layout: tableLayout, identity: identity, writesCompletionRecord: shard != nil, chunkSize: batch.chunkSize)
+            let summary = try writer.run(entries: owned, onProgress: { progress.update(finished: $0) }) { index in
+                let entry = answer(index)
+                var failure: String?
+                if case .failure(let message) = entry.result {
+                    failure = message
+                    Terminal.printError("ser: \(message)")
+                }
+                return EntryOutput(bytes: Data((output.record(for: entry, layout: layout) + "\n").utf8), records: 1, failure: failure)
+            }
+            progress.finish()
+            if summary.alreadyComplete {
+                Terminal.printError("ser: \(destination) is already complete (\(summary.entries) files); nothing to do")
+            } else if summary.resumed > 0 {
+                Terminal.printError("ser: resumed \(destination) after \(summary.resumed) of \(owned.count) files")
+            }
+            if summary.failedEntries > 0 { throw SomeInputsFailed() }
+            return
+        }
+        let results: [PredictionEntry] = parallelMap(count: owned.count, onCompletion: { progress.update(finished: $0) }) { answer(owned[$0]) }
         progress.finish()
-        try PredictionOutput(entries: results, labels: emotionModel.labels, includeTimings: timings).write(layout)
+        try output.write(results, layout: layout)
         if timings {
             for entry in results {
                 guard case .success(let r) = entry.result else { continue }
@@ -181,10 +237,11 @@ struct PredictCommand: ParsableCommand {
     /// grouping says otherwise, the vectors of all the group's inputs (a first
     /// pass over them; inputs that fail are left out here and reported by the
     /// prediction pass).
-    private func statistics(of grouping: SpeakerGrouping, inputs: [Input], recognizer: EmotionRecognizer) throws -> [String: SpeakerStatistics] {
+    private func statistics(of grouping: SpeakerGrouping, inputs: [Input], among candidates: [Int],
+                            recognizer: EmotionRecognizer) throws -> [String: SpeakerStatistics] {
         var result = grouping.known
         guard grouping.learnsFromInputs else { return result }
-        let members = inputs.indices.filter { grouping.groups[$0] != nil }
+        let members = candidates.filter { grouping.groups[$0] != nil }
         let progress = ProgressBar(total: members.count, label: "speaker statistics")
         let vectors: [[[Float]]] = parallelMap(count: members.count, onCompletion: { progress.update(finished: $0) }) { index in
             (try? recognizer.recognize(path: inputs[members[index]].path).featureVectors) ?? []
@@ -202,6 +259,33 @@ struct PredictCommand: ParsableCommand {
     struct Input: Sendable {
         var path: String
         var displayName: String
+        /// What picks its shard: its content hash when a manifest lists one, else its name.
+        var shardKey: String
+    }
+
+    private func manifestInputs() throws -> [Input] {
+        let manifest = try batch.inputs(paths: paths)
+        return manifest.entries.map { Input(path: manifest.resolvedPath(of: $0), displayName: $0.path, shardKey: $0.shardKey) }
+    }
+
+    /// The digest of the input list, as `FileManifest.digest` computes it.
+    private static func digest(of inputs: [Input]) -> String {
+        FileManifest(entries: inputs.map { ManifestEntry(path: $0.displayName, sha256: $0.shardKey.hasPrefix("sha256:") ? String($0.shardKey.dropFirst(7)) : nil) },
+                     baseDirectory: "/").digest
+    }
+
+    /// Everything that shapes the answers: the model's bytes, the options, the layout.
+    private func fingerprint(layout: PredictionFormat) throws -> String {
+        let modelPath = try model ?? DefaultModel.path()
+        guard let modelDigest = try? SHA256.hexDigest(ofFile: modelPath) else { throw CommandFailure("\(modelPath): cannot read the model") }
+        let profileDigest = try profile.map { path -> String in
+            guard let digest = try? SHA256.hexDigest(ofFile: path) else { throw CommandFailure("\(path): cannot read the profile") }
+            return digest
+        }
+        let segmentation = window.map { "window=\($0)/\(hop ?? $0 / 2)" } ?? (segments ? "segments" : noSegments ? "whole" : "auto")
+        return ["ser predict", "model=\(modelDigest)", "layout=\(layout.rawValue)", "segmentation=\(segmentation)",
+                "min-confidence=\(minConfidence.map { String($0) } ?? "-")", "timings=\(timings)", "same-speaker=\(sameSpeaker)",
+                "speakers=\(speakers ?? "-")", "profile=\(profileDigest ?? "-")"].joined(separator: "|")
     }
 
     private func expandedInputs() throws -> [Input] {
@@ -212,7 +296,7 @@ struct PredictCommand: ParsableCommand {
                 let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(getpid())").path
                 try AtomicFile.write(data, to: temporary)
                 StandardInputSpool.register(temporary)
-                inputs.append(Input(path: temporary, displayName: "-"))
+                inputs.append(Input(path: temporary, displayName: "-", shardKey: "-"))
                 continue
             }
             var matches = [path]
@@ -222,7 +306,7 @@ struct PredictCommand: ParsableCommand {
             }
             for match in matches {
                 for item in InputFiles.expand([match], recursive: true) {
-                    inputs.append(Input(path: item.path, displayName: item.path))
+                    inputs.append(Input(path: item.path, displayName: item.path, shardKey: item.path))
                 }
             }
         }
@@ -298,34 +382,43 @@ struct SpeakerTable {
 
 /// Writes predictions in each layout.
 struct PredictionOutput {
-    var entries: [PredictionEntry]
     var labels: [String]
     var includeTimings: Bool
 
-    func write(_ layout: PredictionFormat) throws {
+    /// The CSV layout's header line (without its line break).
+    var csvHeader: String {
+        (["path", "duration", "speech", "emotion", "confidence", "gender", "gender_confidence"] + labels
+         + ["adapted_to", "adapted_recordings", "error"]).joined(separator: ",")
+    }
+
+    /// One entry as a JSON line or a CSV row (without the line break).
+    func record(for entry: PredictionEntry, layout: PredictionFormat) -> String {
+        if layout == .csv {
+            switch entry.result {
+            case .success(let r):
+                let e = r.estimate
+                var cells = [CSVText.field(entry.path), String(format: "%.3f", r.duration), String(e.speech), e.emotion ?? "",
+                             e.confidence.map { String(format: "%.4f", $0) } ?? "", e.gender?.label ?? "",
+                             e.gender.map { String(format: "%.4f", $0.confidence) } ?? ""]
+                cells += labels.map { label in e.probabilities?[label].map { String(format: "%.4f", $0) } ?? "" }
+                cells += [entry.adaptation.map { CSVText.field($0.group) } ?? "", entry.adaptation.map { String($0.recordings) } ?? ""]
+                return (cells + [""]).joined(separator: ",")
+            case .failure(let message):
+                return ([CSVText.field(entry.path)] + Array(repeating: "", count: 8 + labels.count) + [CSVText.field(message)]).joined(separator: ",")
+            }
+        }
+        return RecognitionJSON.text(jsonObject(entry), pretty: false)
+    }
+
+    func write(_ entries: [PredictionEntry], layout: PredictionFormat) throws {
         switch layout {
         case .json:
-            let objects = entries.map(jsonObject)
-            Terminal.print(jsonString(objects, pretty: true))
+            Terminal.print(RecognitionJSON.text(entries.map(jsonObject), pretty: true))
         case .jsonl:
-            for entry in entries { Terminal.print(jsonString(jsonObject(entry), pretty: false)) }
+            for entry in entries { Terminal.print(record(for: entry, layout: .jsonl)) }
         case .csv:
-            Terminal.print((["path", "duration", "speech", "emotion", "confidence", "gender", "gender_confidence"] + labels
-                            + ["adapted_to", "adapted_recordings", "error"]).joined(separator: ","))
-            for entry in entries {
-                switch entry.result {
-                case .success(let r):
-                    let e = r.estimate
-                    var cells = [csvField(entry.path), String(format: "%.3f", r.duration), String(e.speech), e.emotion ?? "",
-                                 e.confidence.map { String(format: "%.4f", $0) } ?? "", e.gender?.label ?? "",
-                                 e.gender.map { String(format: "%.4f", $0.confidence) } ?? ""]
-                    cells += labels.map { label in e.probabilities?[label].map { String(format: "%.4f", $0) } ?? "" }
-                    cells += [entry.adaptation.map { csvField($0.group) } ?? "", entry.adaptation.map { String($0.recordings) } ?? ""]
-                    Terminal.print((cells + [""]).joined(separator: ","))
-                case .failure(let message):
-                    Terminal.print(([csvField(entry.path)] + Array(repeating: "", count: 8 + labels.count) + [csvField(message)]).joined(separator: ","))
-                }
-            }
+            Terminal.print(csvHeader)
+            for entry in entries { Terminal.print(record(for: entry, layout: .csv)) }
         case .table:
             let adapted = entries.contains { $0.adaptation != nil }
             var table = TextTable(header: ["file", "emotion", "confidence", "runners-up", "gender", "duration"] + (adapted ? ["adapted to"] : []),
@@ -365,11 +458,5 @@ struct PredictionOutput {
         }
     }
 
-    private func jsonString(_ object: Any, pretty: Bool) -> String {
-        RecognitionJSON.text(object, pretty: pretty)
-    }
 
-    private func csvField(_ text: String) -> String {
-        text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-    }
 }

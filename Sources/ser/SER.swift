@@ -27,12 +27,15 @@ struct SER: ParsableCommand {
           ser convert interview.mp4 --out interview.wav --sample-rate 16000 --mono
           ser convert -r videos/ --out wav16k/ --sample-rate 16000 --mono --format flac
           ser features corpus/ --preset classic180 --out table.csv
+          ser manifest archive/ --out files.jsonl     a file list to shard over many processes
+          ser predict --manifest files.jsonl --shard 0/4 --out emotions.jsonl   one of 4 shards
+          ser merge --out emotions.jsonl         the 4 parts as one file
 
         Exit status: 0 when every file was handled, 1 when some failed (each failure \
         is reported and the rest still run), 2 for usage errors.
         """,
         version: version,
-        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, EncoderCommand.self, PredictCommand.self, ProfileCommand.self, ListenCommand.self, RecordCommand.self, ServeCommand.self]
+        subcommands: [InfoCommand.self, ConvertCommand.self, FeaturesCommand.self, CorpusCommand.self, ManifestCommand.self, MergeCommand.self, TrainCommand.self, EvaluateCommand.self, ModelCommand.self, EncoderCommand.self, PredictCommand.self, ProfileCommand.self, ListenCommand.self, RecordCommand.self, ServeCommand.self]
     )
 }
 

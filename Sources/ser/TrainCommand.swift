@@ -13,7 +13,7 @@ struct DataSelection: ParsableArguments {
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Corpus folders (RAVDESS, CREMA-D, TESS, SAVEE, folder-per-label).", valueName: "dir"))
     var data: [String] = []
 
-    @Option(help: ArgumentHelp("A CSV or JSONL manifest (path,label[,speaker,gender,corpus]); repeatable.", valueName: "file"))
+    @Option(help: ArgumentHelp("A CSV or JSONL manifest (path,label[,speaker,gender,corpus]), or a plain file list from `ser manifest` (files labelled by their names); repeatable.", valueName: "file"))
     var manifest: [String] = []
 
     @OptionGroup var labelling: CorpusCommand.Labelling

@@ -533,7 +533,7 @@ import Testing
         #expect(run.stderr.contains(broken))
 
         let csv = try SERRun(["predict", "--model", Self.trained.model, voice, "--format", "csv"])
-        #expect(csv.stdout.hasPrefix("path,duration,speech,emotion,confidence,gender,gender_confidence,happy,sad,error"))
+        #expect(csv.stdout.hasPrefix("path,duration,speech,emotion,confidence,gender,gender_confidence,happy,sad,adapted_to,adapted_recordings,error\n"))
 
         let piped = try SERRun(["predict", "--model", Self.trained.model, "-", "--format", "json"],
                                input: try Data(contentsOf: URL(fileURLWithPath: voice)))
