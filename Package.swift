@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Tests only: reading the Kubernetes recipe in examples/.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: System C libraries (Debian packages)
@@ -217,7 +219,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport"],
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
+                           .product(name: "Yams", package: "Yams")],
             path: "Tests/SERCommandLineTests"
         ),
     ]
