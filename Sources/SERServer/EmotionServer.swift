@@ -3,11 +3,14 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import SERRecognition
+import ServiceLifecycle
+import Synchronization
 
 /// `ser serve`: the web page and the HTTP/WebSocket API over one model.
 ///
 /// Routes: `GET /` (the page, with `/app.js` and `/style.css`), `POST /v1/predict`,
-/// `GET /v1/model`, `GET /healthz`, `GET /openapi.json`, `PUT`/`GET`/`DELETE
+/// `GET /v1/model`, `GET /healthz` (alive), `GET /readyz` (taking traffic),
+/// `GET /openapi.json`, `PUT`/`GET`/`DELETE
 /// /v1/profiles/{id}` (speaker profiles, with `--profiles`), and the WebSocket
 /// `/v1/stream`. Recognition runs on an ``InferencePool`` so event loops stay
 /// free; every error reaches the client as JSON (``APIError``).
@@ -16,6 +19,8 @@ public struct EmotionServer: Sendable {
     public let service: PredictionService
     public let pool: InferencePool
     private let started = Date()
+    /// Set once shutdown has begun: `/readyz` then answers 503.
+    private let draining = DrainingFlag()
 
     public init(service: PredictionService, configuration: ServerConfiguration = .init()) {
         self.service = service
@@ -26,10 +31,37 @@ public struct EmotionServer: Sendable {
 
     /// Runs until SIGINT/SIGTERM (or until the task is cancelled), then finishes
     /// the requests in flight and stops. `onRunning` gets the bound port.
+    ///
+    /// On the first signal `/readyz` turns to 503 at once, requests go on being
+    /// served for `configuration.drainDelay`, then the listener closes and the
+    /// requests in flight finish; a second signal skips what is left of the delay.
     public func run(logger: Logger, handlesSignals: Bool = true, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = makeApplication(logger: logger, onRunning: onRunning)
-        try await application.runService(gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [])
+        let group = ServiceGroup(services: [application], logger: logger)
+        guard handlesSignals else { try await group.run(); return }
+        let draining = draining, delay = configuration.drainDelay
+        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let first = draining.begin()
+                Task {
+                    if first && delay > .zero {
+                        logger.info("draining: /readyz answers 503; stopping in \(delay)")
+                        try? await Task.sleep(for: delay)
+                    }
+                    await group.triggerGracefulShutdown()
+                }
+            }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
+        try await group.run()
     }
+
+    /// Whether the server has begun to shut down.
+    public var isDraining: Bool { draining.isSet }
 
     func makeApplication(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
@@ -59,15 +91,21 @@ public struct EmotionServer: Sendable {
     }
 
     private func addRoutes(to router: Router<BasicRequestContext>) {
-        let service = service, pool = pool, configuration = configuration, started = started
+        let service = service, pool = pool, configuration = configuration, started = started, draining = draining
         router.get("/") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }
         router.get("/index.html") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in WebPage.response(WebPage.script, type: "text/javascript; charset=utf-8") }
         router.get("/style.css") { _, _ in WebPage.response(WebPage.style, type: "text/css; charset=utf-8") }
         router.get("/healthz") { _, _ in
             let load = await pool.load
-            return JSONBody.response(["status": "ok", "model": service.modelName, "uptime_seconds": Int(Date().timeIntervalSince(started)),
+            return JSONBody.response(["status": "ok", "draining": draining.isSet, "model": service.modelName, "uptime_seconds": Int(Date().timeIntervalSince(started)),
                                       "inference": ["running": load.running, "queued": load.queued, "slots": pool.slots]])
+        }
+        router.get("/readyz") { _, _ -> Response in
+            if draining.isSet {
+                return JSONBody.response(["status": "draining"], status: .serviceUnavailable)
+            }
+            return JSONBody.response(["status": "ready", "model": service.modelName])
         }
         router.get("/v1/model") { _, _ in JSONBody.response(text: service.modelDocument) }
         router.get("/openapi.json") { _, _ in JSONBody.response(text: OpenAPIDocument.text(maxUploadBytes: configuration.maxUploadBytes)) }
@@ -113,7 +151,7 @@ public struct EmotionServer: Sendable {
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The server's paths and the methods each takes, for 405's `Allow`.
     static var routes: [String: String] {
-        ["/": "GET", "/index.html": "GET", "/app.js": "GET", "/style.css": "GET", "/healthz": "GET", "/v1/model": "GET",
+        ["/": "GET", "/index.html": "GET", "/app.js": "GET", "/style.css": "GET", "/healthz": "GET", "/readyz": "GET", "/v1/model": "GET",
          "/openapi.json": "GET", "/v1/predict": "POST", "/v1/stream": "GET"]
     }
 
@@ -142,4 +180,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(.internalServerError, "internal error while handling the request; the server logged it")
         }
     }
+}
+
+/// A flag set once, read from any thread.
+final class DrainingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    /// Sets the flag; true for the call that set it.
+    func begin() -> Bool { value.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
 }

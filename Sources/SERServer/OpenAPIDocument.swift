@@ -114,7 +114,13 @@ enum OpenAPIDocument {
                 "/healthz": ["get": ["summary": "Liveness and load", "operationId": "health",
                                      "responses": ["200": response("Up.", ["type": "object", "required": ["status"],
                                                                           "properties": ["status": ["type": "string", "const": "ok"], "model": ["type": "string"],
+                                                                                         "draining": ["type": "boolean"],
                                                                                          "uptime_seconds": ["type": "integer"], "inference": ["type": "object"]]])]]],
+                "/readyz": ["get": ["summary": "Readiness for a load balancer: 503 once shutdown has begun (see --drain-seconds)", "operationId": "ready",
+                                    "responses": ["200": response("Taking traffic.", ["type": "object", "required": ["status"],
+                                                                                     "properties": ["status": ["type": "string", "const": "ready"], "model": ["type": "string"]]]),
+                                                  "503": response("Shutting down: send requests to another replica.", ["type": "object", "required": ["status"],
+                                                                                     "properties": ["status": ["type": "string", "const": "draining"]]])]]],
                 "/openapi.json": ["get": ["summary": "This document", "operationId": "openapi",
                                           "responses": ["200": response("OpenAPI 3.1.", ["type": "object"])]]],
                 "/v1/stream": ["get": [

@@ -77,10 +77,10 @@ public final class PredictionService: Sendable {
     public let modelDocument: String
     let maxVisualSeconds: Double
     /// Stored speaker profiles, when the server keeps them.
-    public let profiles: ProfileStore?
+    public let profiles: (any SpeakerProfileStore)?
 
     /// Wraps a loaded model; `modelPath` locates its card (`MODEL_CARD.md` beside it).
-    public init(model: EmotionModel, modelPath: String, maxVisualSeconds: Double = 600, profiles: ProfileStore? = nil) {
+    public init(model: EmotionModel, modelPath: String, maxVisualSeconds: Double = 600, profiles: (any SpeakerProfileStore)? = nil) {
         self.model = model
         self.profiles = profiles
         self.modelName = URL(fileURLWithPath: modelPath).lastPathComponent
@@ -141,7 +141,7 @@ extension PredictionService {
         }
     }
 
-    func profileStore() throws -> ProfileStore {
+    func profileStore() throws -> any SpeakerProfileStore {
         guard let profiles else { throw APIError(.notFound, "this server keeps no speaker profiles (start it with --profiles DB)") }
         guard model.usesSpeakerStatistics else {
             throw APIError(.conflict, "this server's model reads each recording on its own and cannot adapt to a profile; serve a model trained with --adaptive")

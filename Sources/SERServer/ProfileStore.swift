@@ -3,6 +3,33 @@ import GRDB
 import SERModels
 import SERRecognition
 
+/// Where a server keeps speaker profiles: a small protocol, so that replicas
+/// can share one store. Implementations hold no state in memory that another
+/// replica would need; every call reads or writes the shared store.
+public protocol SpeakerProfileStore: Sendable {
+    /// The feature identity of the vectors the store takes (`InputPipeline.featureIdentity`).
+    var features: String { get }
+    /// The vectors' length.
+    var dimension: Int { get }
+    /// The profile's statistics, or nil when there is no such profile.
+    func statistics(of id: String) throws -> SpeakerStatistics?
+    /// Counts and times of a profile, or nil.
+    func summary(of id: String) throws -> ProfileStore.Summary?
+    /// Adds feature vectors to the profile (creating it) atomically: concurrent
+    /// additions, from any replica, all count.
+    @discardableResult func add(_ vectors: [[Float]], to id: String, now: Date) throws -> ProfileStore.Summary
+    /// Deletes the profile; false when there was none.
+    @discardableResult func delete(_ id: String) throws -> Bool
+    /// Profiles stored.
+    func count() throws -> Int
+}
+
+extension SpeakerProfileStore {
+    /// Adds feature vectors to the profile now.
+    @discardableResult
+    public func add(_ vectors: [[Float]], to id: String) throws -> ProfileStore.Summary { try add(vectors, to: id, now: Date()) }
+}
+
 /// The server's speaker profiles in one SQLite database (through GRDB): per
 /// profile id, the feature configuration, the count, sum and sum of squares of
 /// the feature vectors learnt, and when it was created and last updated.
@@ -11,7 +38,11 @@ import SERRecognition
 /// back; SQLite serializes writers, so concurrent updates of one profile lose no
 /// utterance, and its journal leaves the file consistent if the process dies
 /// mid-write. Deleted rows are overwritten (`secure_delete`), not just unlinked.
-public final class ProfileStore: Sendable {
+///
+/// Replicas on one host share it by opening the same file (on a local disk:
+/// SQLite's locks are not reliable over network file systems); SQLite's locking
+/// serializes their writers as it does one process's.
+public final class ProfileStore: SpeakerProfileStore {
     /// What a profile is, without its statistics.
     public struct Summary: Sendable, Equatable {
         public var id: String
@@ -89,7 +120,7 @@ public final class ProfileStore: Sendable {
 
     /// Adds feature vectors to the profile (creating it), in one transaction.
     @discardableResult
-    public func add(_ vectors: [[Float]], to id: String, now: Date = Date()) throws -> Summary {
+    public func add(_ vectors: [[Float]], to id: String, now: Date) throws -> Summary {
         try check(id)
         let time = ISO8601DateFormatter().string(from: now)
         return try database.write { db in

@@ -21,5 +21,10 @@ public struct ServerConfiguration: Sendable {
     /// Recordings longer than this get no waveform or spectrogram in `visuals` answers.
     public var maxVisualSeconds = 600.0
 
+    /// On SIGTERM/SIGINT, how long `/readyz` answers 503 while requests are still
+    /// served, before the server stops accepting: long enough for a load balancer's
+    /// readiness probe to take the replica out of rotation (zero stops at once).
+    public var drainDelay: Duration = .zero
+
     public init() {}
 }

@@ -22,7 +22,8 @@ struct ServeCommand: ParsableCommand {
                                 form field "file"; ?segments=, ?window=&hop=,
                                 ?min_confidence=, ?visuals=true. Returns ser predict's JSON.
           GET  /v1/model        labels, features, training data, metrics, model card
-          GET  /healthz         status and inference load
+          GET  /healthz         alive: status, inference load (200 while the process runs)
+          GET  /readyz          ready for traffic: 200, or 503 once shutdown has begun
           GET  /openapi.json    the OpenAPI 3.1 description
           WS   /v1/stream       PCM in (format in the first message), ser listen's events out;
                                 {"type": "reset"} forgets the voice it adapted to
@@ -36,7 +37,13 @@ struct ServeCommand: ParsableCommand {
         415 not audio, 422 undecodable, 503 busy (with Retry-After). At most \
         --max-concurrent recognitions run at once; others wait in line. Logs go to \
         standard error (--log-level). SIGINT or SIGTERM finish the requests in flight \
-        and stop.
+        and stop; behind a load balancer give --drain-seconds, so /readyz fails while \
+        requests are still served and the balancer stops sending new ones first.
+
+        Several replicas: the server keeps no state in memory that another replica \
+        needs (streams adapt within their own connection). Point every replica on one \
+        host at one profile database with --profiles (a file on a local disk), and \
+        spread requests over them freely.
 
         Examples:
           ser serve                                  http://127.0.0.1:8080
@@ -56,12 +63,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
     @Option(help: ArgumentHelp("The SQLite database of speaker profiles (PUT/GET/DELETE /v1/profiles/{id}, ?profile= on predictions). Default: profiles.sqlite in ser's data directory ($SER_HOME, else ~/.local/share/ser).", valueName: "file"))
     var profiles: String?
+    @Option(help: ArgumentHelp("On SIGTERM/SIGINT, keep serving this long with /readyz answering 503 before closing the listener. Behind a load balancer or in Kubernetes set it above the readiness probe's period, so no request meets a closed port.", valueName: "seconds"))
+    var drainSeconds: Double = 0
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535.") }
         if !(maxUploadMb > 0 && maxUploadMb <= 4096) { throw ValidationError("--max-upload-mb must be between 0 and 4096.") }
         if let maxConcurrent, !(1...256).contains(maxConcurrent) { throw ValidationError("--max-concurrent must be between 1 and 256.") }
         if !(queueTimeout > 0 && idleTimeout > 0) { throw ValidationError("timeouts must be positive.") }
+        if !(0...3600).contains(drainSeconds) { throw ValidationError("--drain-seconds must be between 0 and 3600.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
     }
 
@@ -75,6 +85,7 @@ struct ServeCommand: ParsableCommand {
         if let maxConcurrent { configuration.maxConcurrentInferences = maxConcurrent }
         configuration.queueTimeout = .milliseconds(Int(queueTimeout * 1000))
         configuration.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
+        configuration.drainDelay = .milliseconds(Int(drainSeconds * 1000))
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -55,6 +55,69 @@ import Testing
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/hello.flac")
+
+    static func get(_ port: Int, _ path: String) async throws -> (status: Int, body: [String: Any]) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// With --drain-seconds, SIGTERM first turns /readyz to 503 while requests
+    /// are still answered (a load balancer takes the replica out), then stops.
+    @Test func drainsBeforeStoppingOnSIGTERM() async throws {
+        let (process, port) = try Self.startServer(["--drain-seconds", "4"])
+        defer { if process.isRunning { process.terminate() } }
+        let ready = try await Self.get(port, "/readyz")
+        #expect(ready.status == 200 && ready.body["status"] as? String == "ready")
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(500))
+        let draining = try await Self.get(port, "/readyz")
+        #expect(draining.status == 503 && draining.body["status"] as? String == "draining", "\(draining)")
+        let alive = try await Self.get(port, "/healthz")
+        #expect(alive.status == 200 && alive.body["draining"] as? Bool == true, "still alive and serving: \(alive)")
+        let stopped = Date()
+        while process.isRunning && Date().timeIntervalSince(stopped) < 30 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning && process.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(stopped) > 2, "it waited out the drain delay")
+    }
+
+    /// Two replicas over one profile database: an update through either is seen
+    /// by both, concurrent updates through both all count, and a delete through
+    /// one is a delete for the other.
+    @Test func replicasShareOneProfileDatabase() async throws {
+        let database = FileManager.default.temporaryDirectory.appendingPathComponent("ser-replicas-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: database) }
+        let (first, portA) = try Self.startServer(["--profiles", database])
+        defer { if first.isRunning { first.terminate() } }
+        let (second, portB) = try Self.startServer(["--profiles", database])
+        defer { if second.isRunning { second.terminate() } }
+        let audio = try Data(contentsOf: Self.example)
+
+        @Sendable func learn(_ port: Int) async throws -> Int {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/profiles/shared-voice")!)
+            request.httpMethod = "PUT"
+            request.setValue("audio/flac", forHTTPHeaderField: "Content-Type")
+            let (body, response) = try await URLSession.shared.upload(for: request, from: audio)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200, "\(String(decoding: body, as: UTF8.self))")
+            return (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["utterances"] as? Int ?? -1
+        }
+        let perUpload = try await learn(portA)
+        #expect(perUpload >= 1)
+        async let throughA = learn(portA)
+        async let throughB = learn(portB)
+        _ = try await (throughA, throughB)
+        for port in [portA, portB] {
+            let profile = try await Self.get(port, "/v1/profiles/shared-voice")
+            #expect(profile.status == 200 && profile.body["utterances"] as? Int == 3 * perUpload, "\(profile)")
+        }
+        var delete = URLRequest(url: URL(string: "http://127.0.0.1:\(portB)/v1/profiles/shared-voice")!)
+        delete.httpMethod = "DELETE"
+        let (_, deleted) = try await URLSession.shared.data(for: delete)
+        #expect((deleted as? HTTPURLResponse)?.statusCode == 204)
+        #expect(try await Self.get(portA, "/v1/profiles/shared-voice").status == 404)
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         #expect(try SERRun(["serve", "--port", "70000"]).status == 2)
         #expect(try SERRun(["serve", "--max-upload-mb", "0"]).status == 2)

@@ -128,7 +128,7 @@ enum Clips {
             let document = try await HTTP.get(port: server.port, "/openapi.json").json
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: Any]])
-            #expect(Set(paths.keys) == ["/v1/predict", "/v1/model", "/healthz", "/openapi.json", "/v1/stream", "/v1/profiles/{id}"])
+            #expect(Set(paths.keys) == ["/v1/predict", "/v1/model", "/healthz", "/readyz", "/openapi.json", "/v1/stream", "/v1/profiles/{id}"])
             // PUT before GET before DELETE, so each finds what the one before made.
             let order = ["put", "post", "get", "delete"]
             for (path, operations) in paths where path != "/v1/stream" {
