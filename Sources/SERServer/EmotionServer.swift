@@ -135,11 +135,12 @@ public struct EmotionServer: Sendable {
         }
         router.get("/v1/profiles/:id") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            return JSONBody.response(text: try service.profileSummary(id))
+            // Off the event loop: a database store blocks until it answers.
+            return JSONBody.response(text: try await pool.run { try service.profileSummary(id) })
         }
         router.delete("/v1/profiles/:id") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            try service.deleteProfile(id)
+            try await pool.run { try service.deleteProfile(id) }
             return Response(status: .noContent)
         }
     }

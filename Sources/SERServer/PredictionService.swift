@@ -156,7 +156,7 @@ extension PredictionService {
         } catch let failure as ProfileStore.Failure {
             switch failure {
             case .invalidIdentifier: throw APIError.malformed(failure.description)
-            case .otherFeatures: throw APIError(.conflict, failure.description)
+            case .otherFeatures, .damaged: throw APIError(.conflict, failure.description)
             }
         }
     }

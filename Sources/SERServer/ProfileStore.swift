@@ -57,6 +57,7 @@ public final class ProfileStore: SpeakerProfileStore {
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidIdentifier(String)
         case otherFeatures(id: String, stored: String, model: String)
+        case damaged(id: String)
 
         public var description: String {
             switch self {
@@ -64,6 +65,8 @@ public final class ProfileStore: SpeakerProfileStore {
                 return "profile id \"\(id)\" is not 1–64 letters, digits, '.', '_' or '-'"
             case .otherFeatures(let id, let stored, let model):
                 return "profile \(id) was learnt with other features (\(stored)) than this server's model reads (\(model)); delete it and learn it again"
+            case .damaged(let id):
+                return "profile \(id) holds statistics of the wrong size (the database was altered by hand?); delete it and learn it again"
             }
         }
     }
@@ -152,8 +155,11 @@ public final class ProfileStore: SpeakerProfileStore {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM profile") ?? 0 }
     }
 
-    private func check(_ id: String) throws {
-        guard Self.isValidIdentifier(id) else { throw Failure.invalidIdentifier(id) }
+    func check(_ id: String) throws { try Self.checkIdentifier(id) }
+
+    /// Throws `Failure.invalidIdentifier` unless `id` may name a profile.
+    static func checkIdentifier(_ id: String) throws {
+        guard isValidIdentifier(id) else { throw Failure.invalidIdentifier(id) }
     }
 
     private func row(_ id: String, _ db: Database) throws -> Row? {
@@ -163,22 +169,26 @@ public final class ProfileStore: SpeakerProfileStore {
     private func decode(_ row: Row, id: String) throws -> SpeakerStatistics {
         let stored: String = row["features"]
         guard stored == features else { throw Failure.otherFeatures(id: id, stored: stored, model: features) }
-        let sum = Self.doubles(row["sum"]), squares = Self.doubles(row["sum_of_squares"])
-        let count: Int = row["utterances"]
+        return try Self.statistics(id: id, count: row["utterances"], sum: row["sum"], squares: row["sum_of_squares"], dimension: dimension)
+    }
+
+    /// A stored row's statistics, checked: the blobs must hold `dimension` values each.
+    static func statistics(id: String, count: Int, sum: Data?, squares: Data?, dimension: Int) throws -> SpeakerStatistics {
+        let sum = doubles(sum), squares = doubles(squares)
         guard sum.count == dimension, squares.count == dimension, count >= 0,
               let statistics = try? SpeakerStatistics(count: count, sum: sum, sumOfSquares: squares) else {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "profile \(id) holds statistics of the wrong size")
+            throw Failure.damaged(id: id)
         }
         return statistics
     }
 
-    private static func blob(_ values: [Double]) -> Data {
+    static func blob(_ values: [Double]) -> Data {
         var data = Data(capacity: values.count * 8)
         for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return data
     }
 
-    private static func doubles(_ data: Data?) -> [Double] {
+    static func doubles(_ data: Data?) -> [Double] {
         guard let data, data.count % 8 == 0 else { return [] }
         return data.withUnsafeBytes { raw in
             (0..<(data.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }

@@ -41,9 +41,9 @@ struct ServeCommand: ParsableCommand {
         requests are still served and the balancer stops sending new ones first.
 
         Several replicas: the server keeps no state in memory that another replica \
-        needs (streams adapt within their own connection). Point every replica on one \
-        host at one profile database with --profiles (a file on a local disk), and \
-        spread requests over them freely.
+        needs (streams adapt within their own connection). Point every replica at one \
+        profile database with --profiles: a SQLite file on a local disk for replicas of \
+        one host, a postgres:// URL for replicas on many; then spread requests freely.
 
         Examples:
           ser serve                                  http://127.0.0.1:8080
@@ -61,7 +61,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a request may wait for a free slot before it gets 503.") var queueTimeout: Double = 60
     @Option(help: "Seconds of silence from a client before its connection is closed.") var idleTimeout: Double = 30
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
-    @Option(help: ArgumentHelp("The SQLite database of speaker profiles (PUT/GET/DELETE /v1/profiles/{id}, ?profile= on predictions). Default: profiles.sqlite in ser's data directory ($SER_HOME, else ~/.local/share/ser).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where speaker profiles live (PUT/GET/DELETE /v1/profiles/{id}, ?profile= on predictions): a SQLite file, shared by the replicas of one host, or postgres://USER:PASSWORD@HOST:PORT/DATABASE for replicas on many hosts. Default: profiles.sqlite in ser's data directory ($SER_HOME, else ~/.local/share/ser).", valueName: "file|postgres://…"))
     var profiles: String?
     @Option(help: ArgumentHelp("On SIGTERM/SIGINT, keep serving this long with /readyz answering 503 before closing the listener. Behind a load balancer or in Kubernetes set it above the readiness probe's period, so no request meets a closed port.", valueName: "seconds"))
     var drainSeconds: Double = 0
@@ -97,10 +97,20 @@ struct ServeCommand: ParsableCommand {
         AtomicFile.leaveInterruptsToCaller()
         useSingleThreadedBLAS()
         // Profiles need a model that adapts to speakers; the store is opened for its features.
-        let store = emotionModel.usesSpeakerStatistics
-            ? try ProfileStore(path: profiles ?? DataDirectory.path + "/profiles.sqlite", features: emotionModel.pipeline.featureIdentity,
-                               dimension: emotionModel.preset.dimension)
-            : nil
+        var store: (any SpeakerProfileStore)?
+        if emotionModel.usesSpeakerStatistics {
+            let features = emotionModel.pipeline.featureIdentity, dimension = emotionModel.preset.dimension
+            if let profiles, profiles.hasPrefix("postgres://") || profiles.hasPrefix("postgresql://") {
+                guard let location = PostgresProfileStore.Location(url: profiles) else {
+                    throw ValidationError("--profiles: \(profiles) is not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
+                }
+                do { store = try PostgresProfileStore(location: location, features: features, dimension: dimension, logger: logger) } catch {
+                    throw CommandFailure("\(error)")
+                }
+            } else {
+                store = try ProfileStore(path: profiles ?? DataDirectory.path + "/profiles.sqlite", features: features, dimension: dimension)
+            }
+        }
         let server = EmotionServer(service: PredictionService(model: emotionModel, modelPath: modelPath, profiles: store),
                                    configuration: configuration)
         let host = host

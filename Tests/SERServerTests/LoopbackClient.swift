@@ -150,7 +150,7 @@ final class WebSocketClient {
     private var buffered: [UInt8] = []
 
     init(port: Int, path: String) throws {
-        connection = try LoopbackConnection(port: port, receiveTimeout: 60)
+        connection = try LoopbackConnection(port: port, receiveTimeout: 300)
         try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         var head: [UInt8] = []
@@ -197,7 +197,9 @@ final class WebSocketClient {
             switch opcode {
             case 1: return String(decoding: payload, as: UTF8.self)
             case 8: return nil
-            default: continue   // ping, pong, binary
+            // A ping must be answered, or the server's keep-alive closes a slow stream.
+            case 9: try sendFrame(opcode: 0xA, payload: payload)
+            default: continue   // pong, binary
             }
         }
     }
