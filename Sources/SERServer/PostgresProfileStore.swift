@@ -13,8 +13,10 @@ import SERModels
 /// concurrent updates from any replica all count; deleted rows are gone when
 /// the transaction commits.
 ///
-/// The store's calls block their thread until the database answers: the server
-/// makes them from its inference threads, never from an event loop.
+/// The store's calls block their thread until the database answers, while the
+/// query runs on Swift's concurrency pool: call them from Dispatch threads (the
+/// server uses its inference pool's), never from an event loop or an async task,
+/// whose blocked thread the query might need.
 public final class PostgresProfileStore: SpeakerProfileStore {
     public let features: String
     public let dimension: Int

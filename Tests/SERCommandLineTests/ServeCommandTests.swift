@@ -93,8 +93,15 @@ import Testing
         if kind == "postgres" {
             // The server CI starts with scripts/start-test-postgres.sh; skipped without it.
             database = ProcessInfo.processInfo.environment["SER_TEST_POSTGRES_URL"] ?? "postgres://ser:ser-test@127.0.0.1:5432/ser_test"
-            guard let location = PostgresProfileStore.Location(url: database),
-                  (try? PostgresProfileStore(location: location, features: "probe", dimension: 1)) != nil else {
+            let url = database
+            // Probed from a Dispatch thread: the store blocks its caller, never to be a cooperative thread.
+            let reachable = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    let store = PostgresProfileStore.Location(url: url).flatMap { try? PostgresProfileStore(location: $0, features: "probe", dimension: 1) }
+                    continuation.resume(returning: store != nil)
+                }
+            }
+            guard reachable else {
                 print("ServeCommandTests: no PostgreSQL at \(database) (run scripts/start-test-postgres.sh); the PostgreSQL replica test is skipped")
                 return
             }

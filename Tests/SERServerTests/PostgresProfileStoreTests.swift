@@ -23,6 +23,15 @@ struct PostgresProfileStoreTests {
 
     func vector(_ value: Float) -> [Float] { (0..<Self.dimension).map { value * Float($0 + 1) } }
 
+    /// Runs `body` on a Dispatch thread: the store blocks its caller until the
+    /// database answers, which must never be a thread of Swift's cooperative pool
+    /// (the server calls it from its inference threads for the same reason).
+    static func onDispatchThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     @Test func locationsAreParsedAndBadOnesRefused() {
         let location = PostgresProfileStore.Location(url: "postgres://ser:secret@db.internal:6543/profiles")
         #expect(location == PostgresProfileStore.Location(url: "postgresql://ser:secret@db.internal:6543/profiles"))
@@ -34,7 +43,11 @@ struct PostgresProfileStoreTests {
         }
     }
 
-    @Test func profilesRoundTripAndOtherFeaturesAreRefused() throws {
+    @Test func profilesRoundTripAndOtherFeaturesAreRefused() async throws {
+        try await Self.onDispatchThread { try self.roundTrip() }
+    }
+
+    func roundTrip() throws {
         guard let store = try Self.store() else { return }
         let id = "pg-\(UUID().uuidString.prefix(8))"
         #expect(try store.statistics(of: id) == nil && store.summary(of: id) == nil)
@@ -52,7 +65,11 @@ struct PostgresProfileStoreTests {
 
     /// Two stores stand for two replicas on different hosts: concurrent updates
     /// of one profile through both keep every utterance.
-    @Test func concurrentUpdatesThroughTwoReplicasLoseNothing() throws {
+    @Test func concurrentUpdatesThroughTwoReplicasLoseNothing() async throws {
+        try await Self.onDispatchThread { try self.concurrentUpdates() }
+    }
+
+    func concurrentUpdates() throws {
         guard let first = try Self.store(), let second = try Self.store() else { return }
         let id = "pg-shared-\(UUID().uuidString.prefix(8))"
         let writers = 6, each = 15
