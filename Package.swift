@@ -79,7 +79,10 @@ let package = Package(
         .target(
             name: "SERFeatures",
             dependencies: ["COpenBLAS", "SERAudio", "SERKernels", "SERSupport"],
-            path: "Sources/SERFeatures"
+            path: "Sources/SERFeatures",
+            // Optimized in debug builds too, as SERKernels: the test suite (a debug build) computes
+            // features and runs the encoder throughout, and at -Onone its servers answer too slowly.
+            swiftSettings: [.unsafeFlags(["-O"])]
         ),
 
         // MARK: Stage 3: corpora, labels, hygiene, speaker-independent splits
@@ -100,7 +103,8 @@ let package = Package(
         .target(
             name: "SEREncoder",
             dependencies: ["COpenBLAS", "SERFeatures", "SERKernels", "SERModels", "SERSupport"],
-            path: "Sources/SEREncoder"
+            path: "Sources/SEREncoder",
+            swiftSettings: [.unsafeFlags(["-O"])]
         ),
 
         // MARK: Stage 5: recognition (a model with its feature pipeline, voice activity, segments)

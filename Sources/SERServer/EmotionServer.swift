@@ -76,7 +76,7 @@ public struct EmotionServer: Sendable {
             router: router,
             server: .http1WebSocketUpgrade(
                 configuration: .init(http1: .init(idleTimeout: .milliseconds(idleMilliseconds)),
-                                     ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(30))))
+                                     ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(300))))
             ) { head, _, logger in
                 guard head.path?.split(separator: "?").first == "/v1/stream" else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
