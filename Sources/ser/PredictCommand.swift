@@ -259,19 +259,22 @@ struct PredictCommand: ParsableCommand {
     struct Input: Sendable {
         var path: String
         var displayName: String
-        /// What picks its shard: its content hash when a manifest lists one, else its name.
-        var shardKey: String
+        /// Its content hash, when a manifest lists one.
+        var sha256: String?
+
+        /// As a manifest entry: what picks its shard and makes the run's digest.
+        var entry: ManifestEntry { ManifestEntry(path: displayName, sha256: sha256) }
+        var shardKey: String { entry.shardKey }
     }
 
     private func manifestInputs() throws -> [Input] {
         let manifest = try batch.inputs(paths: paths)
-        return manifest.entries.map { Input(path: manifest.resolvedPath(of: $0), displayName: $0.path, shardKey: $0.shardKey) }
+        return manifest.entries.map { Input(path: manifest.resolvedPath(of: $0), displayName: $0.path, sha256: $0.sha256) }
     }
 
     /// The digest of the input list, as `FileManifest.digest` computes it.
     private static func digest(of inputs: [Input]) -> String {
-        FileManifest(entries: inputs.map { ManifestEntry(path: $0.displayName, sha256: $0.shardKey.hasPrefix("sha256:") ? String($0.shardKey.dropFirst(7)) : nil) },
-                     baseDirectory: "/").digest
+        FileManifest(entries: inputs.map(\.entry), baseDirectory: "/").digest
     }
 
     /// Everything that shapes the answers: the model's bytes, the options, the layout.
@@ -296,7 +299,7 @@ struct PredictCommand: ParsableCommand {
                 let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(getpid())").path
                 try AtomicFile.write(data, to: temporary)
                 StandardInputSpool.register(temporary)
-                inputs.append(Input(path: temporary, displayName: "-", shardKey: "-"))
+                inputs.append(Input(path: temporary, displayName: "-"))
                 continue
             }
             var matches = [path]
@@ -306,7 +309,7 @@ struct PredictCommand: ParsableCommand {
             }
             for match in matches {
                 for item in InputFiles.expand([match], recursive: true) {
-                    inputs.append(Input(path: item.path, displayName: item.path, shardKey: item.path))
+                    inputs.append(Input(path: item.path, displayName: item.path))
                 }
             }
         }
