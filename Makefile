@@ -25,7 +25,7 @@ encoder: deps
 
 # The whole test suite (unit, command-line and, when ../shared/corpora exists, integration tests).
 test: deps
-	swift test
+	@scripts/run-tests.sh
 
 build: deps
 	swift build -c release

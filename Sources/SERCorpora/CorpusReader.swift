@@ -112,6 +112,9 @@ public struct CorpusReader: Sendable {
             guard header.contains("path") else {
                 throw CorpusError.badManifest(path: path, line: 1, reason: "the header must name at least a path column (and label, unless file names carry the labels)")
             }
+            if let repeated = header.first(where: { name in header.filter { $0 == name }.count > 1 }) {
+                throw CorpusError.badManifest(path: path, line: 1, reason: "the header names the column \"\(repeated)\" twice; give each column once")
+            }
             for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let values = CSV.fields(line)
                 guard values.count == header.count else {

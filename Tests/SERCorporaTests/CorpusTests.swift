@@ -107,6 +107,9 @@ final class Folder {
         #expect(throws: CorpusError.self) { try CorpusReader().readManifest(broken) }
         let ragged = try folder.text("ragged.csv", "path,label\nx.wav\n")
         #expect(throws: CorpusError.self) { try CorpusReader().readManifest(ragged) }
+        // A column named twice is an error that names it, not a crash.
+        let doubled = try folder.text("doubled.csv", "path,label,Label\nx.wav,sad,happy\n")
+        #expect { try CorpusReader().readManifest(doubled) } throws: { "\($0)".contains("\"label\" twice") }
     }
 
     @Test func demographicsTable() throws {
