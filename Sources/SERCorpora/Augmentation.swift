@@ -25,26 +25,4 @@ public enum Augmenter {
             }
         }
     }
-
-    /// SpecAugment: `frequencyMasks` bands of up to `maximumFrequencyWidth` rows and
-    /// `timeMasks` spans of up to `maximumTimeWidth` frames set to the matrix mean.
-    public static func specAugment(_ matrix: FeatureMatrix, frequencyMasks: Int = 2, maximumFrequencyWidth: Int = 8,
-                                   timeMasks: Int = 2, maximumTimeWidth: Int = 10, seed: UInt64) -> FeatureMatrix {
-        var out = matrix
-        guard matrix.rows > 0, matrix.columns > 0 else { return out }
-        var generator = SplitMix64(seed: seed)
-        let mean = matrix.values.reduce(0, +) / Float(matrix.values.count)
-        func draw(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(generator.next() % UInt64(bound + 1)) }
-        for _ in 0..<frequencyMasks {
-            let width = draw(min(maximumFrequencyWidth, matrix.rows))
-            let start = draw(matrix.rows - width)
-            for r in start..<(start + width) { for c in 0..<matrix.columns { out[r, c] = mean } }
-        }
-        for _ in 0..<timeMasks {
-            let width = draw(min(maximumTimeWidth, matrix.columns))
-            let start = draw(matrix.columns - width)
-            for c in start..<(start + width) { for r in 0..<matrix.rows { out[r, c] = mean } }
-        }
-        return out
-    }
 }

@@ -1,4 +1,4 @@
-import COpenBLAS
+import SERNumerics
 import Dispatch
 import Foundation
 import SERKernels
@@ -137,7 +137,7 @@ public final class WhisperEncoder: Sendable {
             if !packedWeight.isEmpty {
                 ser_pack_rows(input, Int32(rows), Int32(inputs), Int32(inputs), scratch)
                 let panels = Int(ser_packed_panels(Int32(outputs)))
-                let threads = min(panels, max(1, Int(openblas_get_num_threads())))
+                let threads = min(panels, max(1, blasThreadCount()))
                 packedWeight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
                         // Each part writes its own columns of `output`; the pointers outlive the parallel loop.
@@ -164,8 +164,8 @@ public final class WhisperEncoder: Sendable {
                 }
             }
             weight.withUnsafeBufferPointer { w in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                            1, input, Int32(inputs), w.baseAddress, Int32(inputs), 1, output, Int32(outputs))
+                guard let w = w.baseAddress else { return }
+                gemm(m: rows, n: outputs, k: inputs, input, lda: inputs, w, ldb: inputs, transposeB: true, beta: 1, into: output, ldc: outputs)
             }
         }
     }
@@ -187,7 +187,7 @@ public final class WhisperEncoder: Sendable {
             self.width = width
             self.heads = heads
             let headWidth = width / heads
-            parts = min(heads, max(1, Int(openblas_get_num_threads())))
+            parts = min(heads, max(1, blasThreadCount()))
             let packedValueCount: Int
             if Linear.usesPackedKernel {
                 packedQueryCount = ser_packed_rows_count(Int32(frames), Int32(headWidth))
@@ -219,11 +219,9 @@ public final class WhisperEncoder: Sendable {
                     let key = query + width, value = query + 2 * width
                     let out = operands.output + h * headWidth
                     guard Linear.usesPackedKernel else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(frames), Int32(frames), Int32(headWidth),
-                                    1, query, Int32(stride), key, Int32(stride), 0, scores, Int32(frames))
+                        gemm(m: frames, n: frames, k: headWidth, query, lda: stride, key, ldb: stride, transposeB: true, into: scores, ldc: frames)
                         VectorMath.softmaxRows(scores, rows: frames, columns: frames, scale: scale)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(frames), Int32(headWidth), Int32(frames),
-                                    1, scores, Int32(frames), value, Int32(stride), 0, out, Int32(width))
+                        gemm(m: frames, n: headWidth, k: frames, scores, lda: frames, value, ldb: stride, into: out, ldc: width)
                         continue
                     }
                     ser_pack_rows(query, Int32(frames), Int32(headWidth), Int32(stride), packedQuery)

@@ -1,4 +1,4 @@
-import COpenBLAS
+import SERNumerics
 import Foundation
 import SERFeatures
 
@@ -56,8 +56,7 @@ public struct WhisperLogMel: Sendable {
         var framed = [Float](repeating: 0, count: frames * n)
         for t in 0..<frames { framed.replaceSubrange((t * n)..<((t + 1) * n), with: padded[(t * hop)..<(t * hop + n)]) }
         var spectrum = [Float](repeating: 0, count: frames * 2 * bins)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(frames), Int32(2 * bins), Int32(n),
-                    1, framed, Int32(n), basis, Int32(2 * bins), 0, &spectrum, Int32(2 * bins))
+        gemm(m: frames, n: 2 * bins, k: n, framed, lda: n, basis, ldb: 2 * bins, into: &spectrum, ldc: 2 * bins)
         var power = [Float](repeating: 0, count: frames * bins)
         for t in 0..<frames {
             for k in 0..<bins {
@@ -66,8 +65,7 @@ public struct WhisperLogMel: Sendable {
             }
         }
         var mel = [Float](repeating: 0, count: melBands * frames)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(melBands), Int32(frames), Int32(bins),
-                    1, melBank, Int32(bins), power, Int32(bins), 0, &mel, Int32(frames))
+        gemm(m: melBands, n: frames, k: bins, melBank, lda: bins, power, ldb: bins, transposeB: true, into: &mel, ldc: frames)
         var peak = -Float.infinity
         for i in mel.indices {
             mel[i] = log10f(max(mel[i], 1e-10))

@@ -1,5 +1,6 @@
 import Foundation
 import SERKernels
+import SERNumerics
 
 /// Chroma settings (`librosa.feature.chroma_stft` arguments).
 public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
@@ -20,7 +21,7 @@ public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
     /// The `chromaCount × (1 + fftSize/2)` filter bank (`librosa.filters.chroma`
     /// with its defaults: Gaussian bumps per bin, L2-normalised per FFT bin,
     /// weighted by a Gaussian over octaves centred on octave 5, starting at C).
-    public func filterBank(sampleRate: Double, fftSize: Int, tuning: Double) throws -> FeatureMatrix {
+    public func filterBank(sampleRate: Double, fftSize: Int, tuning: Double) throws -> Matrix {
         let n = chromaCount
         guard n >= 1 else { throw FeatureError.invalidParameter("n_chroma must be positive (got \(n))") }
         let centerOctave = 5.0, octaveWidth = 2.0
@@ -56,7 +57,7 @@ public struct ChromaConfiguration: Equatable, Hashable, Sendable, Codable {
         // Octave weighting, then rotate so that row 0 is C (base_c).
         let shift = 3 * (n / 12)
         let bins = fftSize / 2 + 1
-        var bank = FeatureMatrix(rows: n, columns: bins)
+        var bank = Matrix(rows: n, columns: bins)
         for c in 0..<n {
             let source = (c + shift) % n
             for k in 0..<bins {

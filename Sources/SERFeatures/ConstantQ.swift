@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERNumerics
 
 /// Constant-Q transform settings (`librosa.cqt` arguments; the defaults are
 /// `chroma_cqt`'s: 7 octaves from C1 at 36 bins per octave).
@@ -28,7 +29,7 @@ public struct ConstantQConfiguration: Equatable, Hashable, Sendable, Codable {
 /// `librosa.cqt` magnitudes: Hann-windowed complex wavelets applied per octave
 /// through a rectangular-window STFT, the signal halved (soxr HQ) between octaves.
 public func constantQMagnitudes(_ samples: [Float], sampleRate: Double,
-                                configuration c: ConstantQConfiguration = .init()) throws -> FeatureMatrix {
+                                configuration c: ConstantQConfiguration = .init()) throws -> Matrix {
     guard c.binCount >= 2, c.binsPerOctave >= 1, c.hopLength >= 1, c.minimumFrequency > 0 else {
         throw FeatureError.invalidParameter("CQT needs ≥ 2 bins, positive bins per octave, hop and fmin")
     }
@@ -66,7 +67,7 @@ public func constantQMagnitudes(_ samples: [Float], sampleRate: Double,
     }
     let baseRate = rate
 
-    var responses: [FeatureMatrix] = []
+    var responses: [Matrix] = []
     for octave in 0..<octaves {
         let upper = c.binCount - filtersPerOctave * octave
         let lower = max(0, upper - filtersPerOctave)
@@ -81,7 +82,7 @@ public func constantQMagnitudes(_ samples: [Float], sampleRate: Double,
     }
     // Stack octaves bottom-up, trimmed to the shortest, then undo the wavelet lengths' gain.
     let frames = responses.map(\.columns).min() ?? 0
-    var out = FeatureMatrix(rows: c.binCount, columns: frames)
+    var out = Matrix(rows: c.binCount, columns: frames)
     var end = c.binCount
     for response in responses {
         let rows = min(response.rows, end)
@@ -161,10 +162,10 @@ struct WaveletBank {
     }
 
     /// |filters · STFT(signal)| with a rectangular window of `fftSize`, centred, zero-padded.
-    func response(_ signal: [Float], hop: Int) -> FeatureMatrix {
+    func response(_ signal: [Float], hop: Int) -> Matrix {
         let n = fftSize
         let frames = STFTConfiguration(fftSize: n, hopLength: hop).frameCount(forSamples: signal.count)
-        var out = FeatureMatrix(rows: filters.count, columns: frames)
+        var out = Matrix(rows: filters.count, columns: frames)
         let rectangular = [Double](repeating: 1, count: n)
         forEachSTFTFrame(signal, fftSize: n, hopLength: hop, centered: true, window: rectangular) { t, re, im in
             for (row, filter) in filters.enumerated() {
@@ -186,7 +187,7 @@ extension WaveformFeatures {
     /// `librosa.feature.chroma_cqt`: constant-Q bins folded into pitch classes,
     /// ∞-normalised per frame, `chromaCount × frames`.
     public static func chromaCQT(_ samples: [Float], sampleRate: Double, configuration: ConstantQConfiguration = .init(),
-                                 chromaCount: Int = 12) throws -> FeatureMatrix {
+                                 chromaCount: Int = 12) throws -> Matrix {
         guard configuration.binsPerOctave % chromaCount == 0 else {
             throw FeatureError.invalidParameter("bins per octave (\(configuration.binsPerOctave)) must be a multiple of n_chroma (\(chromaCount))")
         }
@@ -195,7 +196,7 @@ extension WaveformFeatures {
         // Bin b belongs to pitch class ((b + merge/2) / merge) mod n, shifted so C comes first.
         let midiOfFirst = (12 * log2(configuration.minimumFrequency / 440) + 69).truncatingRemainder(dividingBy: 12)
         let roll = Int((midiOfFirst * Double(chromaCount) / 12).rounded(.toNearestOrEven))
-        var chroma = FeatureMatrix(rows: chromaCount, columns: cqt.columns)
+        var chroma = Matrix(rows: chromaCount, columns: cqt.columns)
         for b in 0..<cqt.rows {
             let pitchClass = (((b + merge / 2) / merge) % chromaCount + roll + chromaCount) % chromaCount
             for t in 0..<cqt.columns { chroma[pitchClass, t] += cqt[b, t] }
@@ -212,13 +213,13 @@ extension WaveformFeatures {
     /// `librosa.feature.tonnetz`: tonal centroids (fifths, minor and major thirds
     /// as x/y pairs) of the L1-normalised `chroma_cqt`, `6 × frames`.
     public static func tonnetz(_ samples: [Float], sampleRate: Double,
-                               configuration: ConstantQConfiguration = .init()) throws -> FeatureMatrix {
+                               configuration: ConstantQConfiguration = .init()) throws -> Matrix {
         let chroma = try chromaCQT(samples, sampleRate: sampleRate, configuration: configuration)
         let n = chroma.rows
         let fifths: Double = 7.0 / 6, minorThirds: Double = 3.0 / 2, majorThirds: Double = 2.0 / 3
         let scales: [Double] = [fifths, fifths, minorThirds, minorThirds, majorThirds, majorThirds]
         let radii: [Double] = [1, 1, 1, 1, 0.5, 0.5]
-        var out = FeatureMatrix(rows: 6, columns: chroma.columns)
+        var out = Matrix(rows: 6, columns: chroma.columns)
         for t in 0..<chroma.columns {
             var total = 0.0
             for c in 0..<n { total += Double(abs(chroma[c, t])) }

@@ -1,5 +1,6 @@
 import Foundation
 import SERKernels
+import SERNumerics
 
 /// Conversion to decibels as `librosa.power_to_db` / `amplitude_to_db` do it.
 public struct DecibelScaling: Equatable, Hashable, Sendable, Codable {
@@ -18,7 +19,7 @@ public struct DecibelScaling: Equatable, Hashable, Sendable, Codable {
 
     /// `10 · log10(max(minimum, S) / max(minimum, reference))`, floored `dynamicRange` dB
     /// below the maximum of the whole matrix.
-    public func powerToDecibels(_ power: FeatureMatrix) -> FeatureMatrix {
+    public func powerToDecibels(_ power: Matrix) -> Matrix {
         var out = power
         let floor = Float(minimum)
         let referenceDB = Float(10 * log10(max(minimum, abs(reference))))
@@ -62,7 +63,7 @@ public struct DecibelScaling: Equatable, Hashable, Sendable, Codable {
     }
 
     /// `amplitude_to_db`: the power conversion of |S|² with the reference and floor squared.
-    public func amplitudeToDecibels(_ amplitude: FeatureMatrix) -> FeatureMatrix {
+    public func amplitudeToDecibels(_ amplitude: Matrix) -> Matrix {
         var squared = amplitude
         squared.values = amplitude.values.map { $0 * $0 }
         let powerScaling = DecibelScaling(reference: reference * reference, minimum: minimum * minimum,

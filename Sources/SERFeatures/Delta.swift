@@ -1,10 +1,11 @@
 import Foundation
+import SERNumerics
 
 /// Local derivatives of features over time (`librosa.feature.delta`): a
 /// Savitzky–Golay filter of polynomial order `order` over `width` frames, with
 /// scipy's `mode="interp"` edges (a polynomial fitted to the first and last
 /// `width` frames).
-public func delta(_ features: FeatureMatrix, width: Int = 9, order: Int = 1) throws -> FeatureMatrix {
+public func delta(_ features: Matrix, width: Int = 9, order: Int = 1) throws -> Matrix {
     guard width >= 3, width % 2 == 1 else { throw FeatureError.invalidParameter("delta width must be an odd integer ≥ 3 (got \(width))") }
     guard order >= 1 else { throw FeatureError.invalidParameter("delta order must be ≥ 1 (got \(order))") }
     guard features.columns >= width else {
@@ -18,7 +19,7 @@ public func delta(_ features: FeatureMatrix, width: Int = 9, order: Int = 1) thr
         derivativeWeights(positions: positions, at: Double(position), polynomialOrder: polynomialOrder, derivative: order)
     }
     let center = weightsAt[half]
-    var out = FeatureMatrix(rows: features.rows, columns: features.columns)
+    var out = Matrix(rows: features.rows, columns: features.columns)
     let frames = features.columns
     for r in 0..<features.rows {
         let base = r * frames

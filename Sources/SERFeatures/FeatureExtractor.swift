@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SERAudio
+import SERNumerics
 
 /// The frame-level features `ser features --feature` can compute, named as librosa names them.
 public enum FeatureKind: String, CaseIterable, Sendable, Codable {
@@ -74,15 +75,15 @@ public struct FeatureExtractor: Sendable {
     }
 
     /// The frame matrix of one feature (librosa's `features × frames`).
-    public func frames(_ kind: FeatureKind, samples: [Float]) throws -> FeatureMatrix {
+    public func frames(_ kind: FeatureKind, samples: [Float]) throws -> Matrix {
         let analysis = try Analysis(samples: samples, configuration: configuration, kinds: [kind])
         return try analysis.frames(kind)
     }
 
     /// The frame matrices of several features from one STFT.
-    public func frames(_ kinds: [FeatureKind], samples: [Float]) throws -> [FeatureKind: FeatureMatrix] {
+    public func frames(_ kinds: [FeatureKind], samples: [Float]) throws -> [FeatureKind: Matrix] {
         let analysis = try Analysis(samples: samples, configuration: configuration, kinds: kinds)
-        var out: [FeatureKind: FeatureMatrix] = [:]
+        var out: [FeatureKind: Matrix] = [:]
         for kind in kinds { out[kind] = try analysis.frames(kind) }
         return out
     }
@@ -91,7 +92,7 @@ public struct FeatureExtractor: Sendable {
     /// costliest and independent of the STFT) computed on a second thread while
     /// this one does the rest: for one utterance at a time on an idle core (live
     /// audio), where latency matters more than throughput.
-    public func frames(_ kinds: [FeatureKind], samples: [Float], concurrently: Bool) throws -> [FeatureKind: FeatureMatrix] {
+    public func frames(_ kinds: [FeatureKind], samples: [Float], concurrently: Bool) throws -> [FeatureKind: Matrix] {
         guard concurrently, let pitch = kinds.first(where: { $0 == .pyin || $0 == .yin }) else {
             return try frames(kinds, samples: samples)
         }
@@ -109,7 +110,7 @@ public struct FeatureExtractor: Sendable {
 
     /// Hands the pitch thread's result back; written once, read after the wait.
     private final class PitchOutcome: @unchecked Sendable {
-        var result: Result<FeatureMatrix, any Error>?
+        var result: Result<Matrix, any Error>?
     }
 
     /// Row names of a feature's frame matrix, e.g. `mfcc_0 … mfcc_19`.
@@ -134,8 +135,8 @@ public struct FeatureExtractor: Sendable {
         let samples: [Float]
         let configuration: FeatureConfiguration
         let spectrogram: Spectrogram
-        private var mfccMatrix: FeatureMatrix?
-        private var melMatrix: FeatureMatrix?
+        private var mfccMatrix: Matrix?
+        private var melMatrix: Matrix?
 
         /// The STFT runs in single precision when every feature asked for reads
         /// it only through energy sums or a floored dB scale (mel, MFCC and deltas,
@@ -166,7 +167,7 @@ public struct FeatureExtractor: Sendable {
         /// Those of them that float32 round-off leaves inside librosa parity.
         private static let servedBySinglePrecision: Set<FeatureKind> = [.melspectrogram, .mfcc, .mfccDelta, .mfccDelta2, .chromaStft]
 
-        func frames(_ kind: FeatureKind) throws -> FeatureMatrix {
+        func frames(_ kind: FeatureKind) throws -> Matrix {
             let n = configuration.stft.fftSize, hop = configuration.stft.hopLength
             switch kind {
             case .stft: return spectrogram.magnitudes
@@ -197,12 +198,12 @@ public struct FeatureExtractor: Sendable {
         }
 
         /// `yin` or `pyin` frames: from the samples alone, no spectrogram.
-        static func pitchFrames(_ kind: FeatureKind, samples: [Float], configuration: FeatureConfiguration) throws -> FeatureMatrix {
+        static func pitchFrames(_ kind: FeatureKind, samples: [Float], configuration: FeatureConfiguration) throws -> Matrix {
             if kind == .yin {
                 return try WaveformFeatures.yin(samples, sampleRate: Double(configuration.sampleRate), configuration: configuration.alignedPitch)
             }
             let track = try WaveformFeatures.pyin(samples, sampleRate: Double(configuration.sampleRate), configuration: configuration.alignedPitch)
-            return FeatureMatrix(rows: 3, columns: track.f0.count, values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
+            return Matrix(rows: 3, columns: track.f0.count, values: track.f0 + track.voiced.map { $0 ? 1 : 0 } + track.voicedProbability)
         }
 
         private var constantQ: ConstantQConfiguration {
@@ -212,14 +213,14 @@ public struct FeatureExtractor: Sendable {
             return c
         }
 
-        private func mfcc() throws -> FeatureMatrix {
+        private func mfcc() throws -> Matrix {
             if let mfccMatrix { return mfccMatrix }
             let computed = try configuration.mfcc.coefficients(ofMelPower: melSpectrogram())
             mfccMatrix = computed
             return computed
         }
 
-        private func melSpectrogram() throws -> FeatureMatrix {
+        private func melSpectrogram() throws -> Matrix {
             if let melMatrix { return melMatrix }
             let computed = try spectrogram.melSpectrogram(configuration.mel)
             melMatrix = computed
@@ -243,7 +244,7 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     /// Pools each row of `matrix`. NaN values (pYIN's unvoiced frames) are
     /// left out; a row with no finite value pools to 0, so tables stay finite.
     /// Values are statistic-major: every row's first statistic, then every row's second, and so on.
-    public func pool(_ matrix: FeatureMatrix) -> [Float] {
+    public func pool(_ matrix: Matrix) -> [Float] {
         switch self {
         case .mean: return Self.moments(matrix, withDeviations: false).means
         case .std: return Self.moments(matrix, withDeviations: true).deviations
@@ -255,7 +256,7 @@ public enum Pooling: String, CaseIterable, Sendable, Codable {
     }
 
     /// Each row's mean and (when asked) population standard deviation, NaN skipped.
-    private static func moments(_ matrix: FeatureMatrix, withDeviations: Bool) -> (means: [Float], deviations: [Float]) {
+    private static func moments(_ matrix: Matrix, withDeviations: Bool) -> (means: [Float], deviations: [Float]) {
         var means = [Float](repeating: 0, count: matrix.rows)
         var deviations = [Float](repeating: 0, count: matrix.rows)
         matrix.values.withUnsafeBufferPointer { all in

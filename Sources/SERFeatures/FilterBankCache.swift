@@ -1,3 +1,4 @@
+import SERNumerics
 import Synchronization
 
 /// Filter banks depend only on their settings, the sample rate and the FFT size;
@@ -10,9 +11,9 @@ final class FilterBankCache: Sendable {
 
     private struct DCTKey: Hashable { var configuration: MFCCConfiguration; var inputCount: Int }
 
-    private let dctMatrices = Mutex<[DCTKey: FeatureMatrix]>([:])
+    private let dctMatrices = Mutex<[DCTKey: Matrix]>([:])
     private let melBanks = Mutex<[MelKey: BandedFilterBank]>([:])
-    private let chromaBanks = Mutex<[ChromaKey: FeatureMatrix]>([:])
+    private let chromaBanks = Mutex<[ChromaKey: Matrix]>([:])
 
     func mel(_ configuration: MelConfiguration, sampleRate: Double, fftSize: Int) throws -> BandedFilterBank {
         let key = MelKey(configuration: configuration, sampleRate: sampleRate, fftSize: fftSize)
@@ -23,7 +24,7 @@ final class FilterBankCache: Sendable {
     }
 
     /// Tunings vary per file; only the few most recent distinct ones are kept.
-    func chroma(_ configuration: ChromaConfiguration, tuning: Double, sampleRate: Double, fftSize: Int) throws -> FeatureMatrix {
+    func chroma(_ configuration: ChromaConfiguration, tuning: Double, sampleRate: Double, fftSize: Int) throws -> Matrix {
         let key = ChromaKey(chromaCount: configuration.chromaCount, tuning: tuning, sampleRate: sampleRate, fftSize: fftSize)
         if let bank = chromaBanks.withLock({ $0[key] }) { return bank }
         let bank = try configuration.filterBank(sampleRate: sampleRate, fftSize: fftSize, tuning: tuning)
@@ -35,7 +36,7 @@ final class FilterBankCache: Sendable {
     }
 
     /// The MFCC's DCT-II matrix for `inputCount` mel bands.
-    func dct(_ configuration: MFCCConfiguration, inputCount: Int) throws -> FeatureMatrix {
+    func dct(_ configuration: MFCCConfiguration, inputCount: Int) throws -> Matrix {
         let key = DCTKey(configuration: configuration, inputCount: inputCount)
         if let matrix = dctMatrices.withLock({ $0[key] }) { return matrix }
         let matrix = try configuration.transform(inputCount: inputCount)

@@ -1,3 +1,4 @@
+import SERNumerics
 /// The statistics `Pooling.functionals` takes of each frame-level row, in
 /// vector order. Moments are population moments (numpy's and scipy's defaults);
 /// percentiles interpolate linearly between order statistics (numpy's default).
@@ -20,7 +21,7 @@ public enum FunctionalStatistic: String, CaseIterable, Sendable {
     /// The statistics of each row of `matrix`, statistic-major. NaN values are
     /// skipped (the slope keeps the remaining frames' positions); a row with no
     /// value gives zeros.
-    static func pool(_ matrix: FeatureMatrix) -> [Float] {
+    static func pool(_ matrix: Matrix) -> [Float] {
         let statistics = allCases.count, rows = matrix.rows, columns = matrix.columns
         var out = [Float](repeating: 0, count: statistics * rows)
         var present = [Float](), positions = [Double]()

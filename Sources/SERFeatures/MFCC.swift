@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 
 /// MFCC settings (`librosa.feature.mfcc` arguments beyond the mel spectrogram's).
 public struct MFCCConfiguration: Equatable, Hashable, Sendable, Codable {
@@ -13,12 +14,12 @@ public struct MFCCConfiguration: Equatable, Hashable, Sendable, Codable {
 
     /// The orthonormal DCT-II rows `0..<coefficientCount` for `inputCount` inputs,
     /// with liftering folded in.
-    func transform(inputCount n: Int) throws -> FeatureMatrix {
+    func transform(inputCount n: Int) throws -> Matrix {
         guard (1...n).contains(coefficientCount) else {
             throw FeatureError.invalidParameter("n_mfcc must be between 1 and n_mels=\(n) (got \(coefficientCount))")
         }
         guard lifter >= 0 else { throw FeatureError.invalidParameter("lifter must be ≥ 0 (got \(lifter))") }
-        var matrix = FeatureMatrix(rows: coefficientCount, columns: n)
+        var matrix = Matrix(rows: coefficientCount, columns: n)
         for k in 0..<coefficientCount {
             let scale = k == 0 ? (1 / Double(n)).squareRoot() : (2 / Double(n)).squareRoot()
             let lift = lifter > 0 ? 1 + (lifter / 2) * sin(Double.pi * Double(k + 1) / lifter) : 1
@@ -30,7 +31,7 @@ public struct MFCCConfiguration: Equatable, Hashable, Sendable, Codable {
     }
 
     /// MFCCs of a mel power spectrogram (`melCount × frames`): its dB values through the DCT.
-    public func coefficients(ofMelPower mel: FeatureMatrix, decibels: DecibelScaling = .init()) throws -> FeatureMatrix {
+    public func coefficients(ofMelPower mel: Matrix, decibels: DecibelScaling = .init()) throws -> Matrix {
         let logMel = decibels.powerToDecibels(mel)
         return multiply(try FilterBankCache.shared.dct(self, inputCount: logMel.rows), logMel)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 
 /// Hz ↔ mel conversions: Slaney's scale (librosa's default, linear below 1 kHz
 /// and logarithmic above) or HTK's `2595 · log10(1 + f/700)`.
@@ -66,7 +67,7 @@ public struct MelConfiguration: Equatable, Hashable, Sendable, Codable {
     }
 
     /// The `melCount × (1 + fftSize/2)` triangular filter weights.
-    public func filterBank(sampleRate: Double, fftSize: Int) throws -> FeatureMatrix {
+    public func filterBank(sampleRate: Double, fftSize: Int) throws -> Matrix {
         guard melCount >= 1 else { throw FeatureError.invalidParameter("n_mels must be positive (got \(melCount))") }
         let fmax = maximumFrequency ?? sampleRate / 2
         guard minimumFrequency >= 0, fmax > minimumFrequency else {
@@ -75,7 +76,7 @@ public struct MelConfiguration: Equatable, Hashable, Sendable, Codable {
         let bins = fftSize / 2 + 1
         let fftFrequencies = (0..<bins).map { Double($0) * sampleRate / Double(fftSize) }
         let edges = scale.frequencies(count: melCount + 2, minimum: minimumFrequency, maximum: fmax)
-        var weights = FeatureMatrix(rows: melCount, columns: bins)
+        var weights = Matrix(rows: melCount, columns: bins)
         for m in 0..<melCount {
             let lowerWidth = edges[m + 1] - edges[m]
             let upperWidth = edges[m + 2] - edges[m + 1]

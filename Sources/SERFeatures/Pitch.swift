@@ -1,3 +1,4 @@
+import SERNumerics
 import Synchronization
 import Foundation
 
@@ -148,10 +149,10 @@ extension WaveformFeatures {
     /// `librosa.yin`: f0 in Hz per frame (`1 × frames`), from the first trough of the
     /// normalised difference below `troughThreshold`, else its global minimum.
     public static func yin(_ samples: [Float], sampleRate: Double, configuration: PitchConfiguration = .init(),
-                           troughThreshold: Double = 0.1) throws -> FeatureMatrix {
+                           troughThreshold: Double = 0.1) throws -> Matrix {
         try configuration.validate(sampleRate: sampleRate)
         let d = DifferenceFunction(samples: samples, sampleRate: sampleRate, configuration: configuration)
-        var f0 = FeatureMatrix(rows: 1, columns: d.frameCount)
+        var f0 = Matrix(rows: 1, columns: d.frameCount)
         for t in 0..<d.frameCount {
             let base = t * d.lagCount
             var chosen: Int?

@@ -1,5 +1,6 @@
 import Foundation
 import SERKernels
+import SERNumerics
 import Synchronization
 
 /// Short-time Fourier transform settings, with librosa 0.11's defaults.
@@ -84,7 +85,7 @@ public struct Spectrogram: Sendable {
     let frameMaximumMagnitudes: [Float]
     /// The power mel spectrogram the vector kernel computed alongside the STFT
     /// (when asked to), with the configuration it was computed for.
-    let fusedMelPower: (configuration: MelConfiguration, power: FeatureMatrix)?
+    let fusedMelPower: (configuration: MelConfiguration, power: Matrix)?
 
     /// Computes the STFT magnitude of `samples` (mono). The FFT runs in double
     /// precision, as librosa's does, unless `precision` is `.single`: about twice
@@ -113,7 +114,7 @@ public struct Spectrogram: Sendable {
         // Every value is written by the transform.
         var magnitudes = [Float](unsafeUninitializedCapacity: frames * bins) { _, count in count = frames * bins }
         var maxima = [Float](repeating: 0, count: frames)
-        var fused: (configuration: MelConfiguration, power: FeatureMatrix)?
+        var fused: (configuration: MelConfiguration, power: Matrix)?
         switch precision {
         case .double:
             Self.transform(samples, configuration: configuration, window: configuration.window(),
@@ -122,7 +123,7 @@ public struct Spectrogram: Sendable {
             let window = configuration.window().map { Float($0) }
             if allowingVectorKernel, let plan = VectorSTFTPlan.forCurrentThread(size: n) {
                 let bank = try fusedMel.map { try FilterBankCache.shared.mel($0, sampleRate: sampleRate, fftSize: n) }
-                var mel = FeatureMatrix(rows: bank?.rows ?? 0, columns: bank == nil ? 0 : frames)
+                var mel = Matrix(rows: bank?.rows ?? 0, columns: bank == nil ? 0 : frames)
                 Self.transform(samples, configuration: configuration, window: window, plan: plan,
                                magnitudes: &magnitudes, maxima: &maxima, bank: bank, bankOutput: &mel.values)
                 if let fusedMel, bank != nil { fused = (fusedMel, mel) }
@@ -267,13 +268,13 @@ public struct Spectrogram: Sendable {
     }
 
     /// |X| as `bins × frames` (librosa's `np.abs(stft(y))`).
-    public var magnitudes: FeatureMatrix {
-        FeatureMatrix(rows: frameCount, columns: binCount, values: frameMajorMagnitudes).transposed()
+    public var magnitudes: Matrix {
+        Matrix(rows: frameCount, columns: binCount, values: frameMajorMagnitudes).transposed()
     }
 
     /// |X|² as `bins × frames` (librosa's `np.abs(stft(y))**2`).
-    public var power: FeatureMatrix {
-        FeatureMatrix(rows: frameCount, columns: binCount, values: frameMajorPower).transposed()
+    public var power: Matrix {
+        Matrix(rows: frameCount, columns: binCount, values: frameMajorPower).transposed()
     }
 
     /// Bin centre frequencies in Hz.

@@ -1,4 +1,5 @@
 import SERKernels
+import SERNumerics
 
 /// A filter bank whose rows are non-zero only over a contiguous range of bins
 /// (mel triangles): applied as short dot products instead of a dense product.
@@ -15,7 +16,7 @@ struct BandedFilterBank: Sendable {
     let weights: [Float]
 
     /// Keeps each row's range from its first to its last non-zero weight.
-    init(_ dense: FeatureMatrix) {
+    init(_ dense: Matrix) {
         rows = dense.rows
         columns = dense.columns
         var starts: [Int32] = [], lengths: [Int32] = [], offsets: [Int32] = [], weights: [Float] = []
@@ -35,14 +36,14 @@ struct BandedFilterBank: Sendable {
     }
 
     /// The bank applied to a frame-major spectrogram: `rows × frames`.
-    func apply(frameMajor values: [Float], frames: Int) -> FeatureMatrix {
+    func apply(frameMajor values: [Float], frames: Int) -> Matrix {
         apply(frameMajor: values, frames: frames, squaring: false)
     }
 
     /// The bank applied to the squares (in float32) of a frame-major
     /// spectrogram: a power mel spectrogram from magnitudes, with no power
     /// matrix in between.
-    func apply(squaresOf values: [Float], frames: Int) -> FeatureMatrix {
+    func apply(squaresOf values: [Float], frames: Int) -> Matrix {
         apply(frameMajor: values, frames: frames, squaring: true)
     }
 
@@ -61,9 +62,9 @@ struct BandedFilterBank: Sendable {
         }
     }
 
-    private func apply(frameMajor values: [Float], frames: Int, squaring: Bool) -> FeatureMatrix {
+    private func apply(frameMajor values: [Float], frames: Int, squaring: Bool) -> Matrix {
         precondition(values.count == frames * columns, "frame-major data does not have \(columns) values per frame")
-        var out = FeatureMatrix(rows: rows, columns: frames)
+        var out = Matrix(rows: rows, columns: frames)
         guard !weights.isEmpty else { return out }
         values.withUnsafeBufferPointer { spectrum in
             out.values.withUnsafeMutableBufferPointer { result in

@@ -1,11 +1,12 @@
 import Foundation
+import SERNumerics
 
 /// Features computed from one shared STFT (librosa's spectral features, with
 /// librosa's defaults). Every method reads the same `Spectrogram`, so a file's
 /// STFT is computed once however many features are asked for.
 extension Spectrogram {
     /// `librosa.feature.melspectrogram` (power 2): `melCount × frames`.
-    public func melSpectrogram(_ mel: MelConfiguration = .init()) throws -> FeatureMatrix {
+    public func melSpectrogram(_ mel: MelConfiguration = .init()) throws -> Matrix {
         if let fusedMelPower, fusedMelPower.configuration == mel { return fusedMelPower.power }
         let bank = try FilterBankCache.shared.mel(mel, sampleRate: sampleRate, fftSize: configuration.fftSize)
         return bank.apply(squaresOf: frameMajorMagnitudes, frames: frameCount)
@@ -13,12 +14,12 @@ extension Spectrogram {
 
     /// `librosa.feature.mfcc` on the power-to-dB mel spectrogram: `coefficientCount × frames`.
     public func mfcc(_ mfcc: MFCCConfiguration = .init(), mel: MelConfiguration = .init(),
-                     decibels: DecibelScaling = .init()) throws -> FeatureMatrix {
+                     decibels: DecibelScaling = .init()) throws -> Matrix {
         try mfcc.coefficients(ofMelPower: melSpectrogram(mel), decibels: decibels)
     }
 
     /// `librosa.feature.chroma_stft` (power spectrogram, ∞-norm per frame) and the tuning it used.
-    public func chroma(_ chroma: ChromaConfiguration = .init()) throws -> (chroma: FeatureMatrix, tuning: Double) {
+    public func chroma(_ chroma: ChromaConfiguration = .init()) throws -> (chroma: Matrix, tuning: Double) {
         let spectrum = chroma.usesMagnitude ? magnitudeFrames : powerFrames
         let tuning = chroma.tuning ?? estimateTuning(spectrum: spectrum, sampleRate: sampleRate, fftSize: configuration.fftSize,
                                                      binsPerOctave: chroma.chromaCount)
@@ -38,7 +39,7 @@ extension Spectrogram {
     }
 
     /// `librosa.feature.spectral_centroid`: the magnitude-weighted mean frequency, `1 × frames`.
-    public func spectralCentroid() -> FeatureMatrix {
+    public func spectralCentroid() -> Matrix {
         let frequencies = binFrequencies
         return perFrame { magnitudes in
             let total = magnitudes.reduce(0.0) { $0 + Double($1) }
@@ -50,7 +51,7 @@ extension Spectrogram {
     }
 
     /// `librosa.feature.spectral_bandwidth` (p = 2, normalised): `1 × frames`.
-    public func spectralBandwidth(order p: Double = 2) -> FeatureMatrix {
+    public func spectralBandwidth(order p: Double = 2) -> Matrix {
         let frequencies = binFrequencies
         let centroids = spectralCentroid().values
         var frame = 0
@@ -69,7 +70,7 @@ extension Spectrogram {
 
     /// `librosa.feature.spectral_rolloff`: the frequency below which `fraction` of the
     /// magnitude lies, `1 × frames`.
-    public func spectralRolloff(fraction: Double = 0.85) throws -> FeatureMatrix {
+    public func spectralRolloff(fraction: Double = 0.85) throws -> Matrix {
         guard fraction > 0, fraction < 1 else { throw FeatureError.invalidParameter("roll_percent must be in (0, 1) (got \(fraction))") }
         let frequencies = binFrequencies
         return perFrame { magnitudes in
@@ -84,7 +85,7 @@ extension Spectrogram {
     }
 
     /// `librosa.feature.spectral_flatness` (power 2, amin 1e-10): geometric over arithmetic mean, `1 × frames`.
-    public func spectralFlatness(minimum: Float = 1e-10) -> FeatureMatrix {
+    public func spectralFlatness(minimum: Float = 1e-10) -> Matrix {
         perFrame { magnitudes in
             var logSum = 0.0, sum = 0.0
             for m in magnitudes {
@@ -99,7 +100,7 @@ extension Spectrogram {
 
     /// `librosa.feature.spectral_contrast`: peak-to-valley level in `bandCount + 1`
     /// octave bands from `minimumFrequency`, in dB, `(bandCount + 1) × frames`.
-    public func spectralContrast(bandCount: Int = 6, minimumFrequency: Double = 200, quantile: Double = 0.02) throws -> FeatureMatrix {
+    public func spectralContrast(bandCount: Int = 6, minimumFrequency: Double = 200, quantile: Double = 0.02) throws -> Matrix {
         guard bandCount >= 1 else { throw FeatureError.invalidParameter("n_bands must be positive") }
         guard quantile > 0, quantile < 1 else { throw FeatureError.invalidParameter("quantile must be in (0, 1)") }
         guard minimumFrequency > 0 else { throw FeatureError.invalidParameter("fmin must be positive") }
@@ -126,8 +127,8 @@ extension Spectrogram {
             if k < bandCount { upper -= 1 }  // the band's last bin is left out below the top band
             bands.append((selected.first!..<upper, count))
         }
-        var peaks = FeatureMatrix(rows: bandCount + 1, columns: frameCount)
-        var valleys = FeatureMatrix(rows: bandCount + 1, columns: frameCount)
+        var peaks = Matrix(rows: bandCount + 1, columns: frameCount)
+        var valleys = Matrix(rows: bandCount + 1, columns: frameCount)
         var sorted: [Float] = []
         frameMajorMagnitudes.withUnsafeBufferPointer { s in
             for t in 0..<frameCount {
@@ -146,13 +147,13 @@ extension Spectrogram {
         }
         let db = DecibelScaling()
         let peakDB = db.powerToDecibels(peaks), valleyDB = db.powerToDecibels(valleys)
-        return FeatureMatrix(rows: peaks.rows, columns: peaks.columns,
+        return Matrix(rows: peaks.rows, columns: peaks.columns,
                              values: zip(peakDB.values, valleyDB.values).map { $0 - $1 })
     }
 
     /// Applies `body` to each frame's magnitudes (indexed from 0), giving a `1 × frames` matrix.
-    private func perFrame(_ body: (UnsafeBufferPointer<Float>) -> Double) -> FeatureMatrix {
-        var out = FeatureMatrix(rows: 1, columns: frameCount)
+    private func perFrame(_ body: (UnsafeBufferPointer<Float>) -> Double) -> Matrix {
+        var out = Matrix(rows: 1, columns: frameCount)
         frameMajorMagnitudes.withUnsafeBufferPointer { all in
             for t in 0..<frameCount {
                 out.values[t] = Float(body(UnsafeBufferPointer(rebasing: all[(t * binCount)..<((t + 1) * binCount)])))
@@ -167,7 +168,7 @@ public enum WaveformFeatures {
     /// `librosa.feature.zero_crossing_rate`: the fraction of sign changes per frame
     /// (edge-padded when centred; |x| ≤ 1e-10 counts as 0, which is positive), `1 × frames`.
     public static func zeroCrossingRate(_ samples: [Float], frameLength: Int = 2048, hopLength: Int = 512,
-                                        centered: Bool = true, threshold: Float = 1e-10) throws -> FeatureMatrix {
+                                        centered: Bool = true, threshold: Float = 1e-10) throws -> Matrix {
         try validateFraming(frameLength: frameLength, hopLength: hopLength)
         return framed(samples, frameLength: frameLength, hopLength: hopLength, centered: centered, padding: .edge) { frame in
             var crossings = 0
@@ -184,7 +185,7 @@ public enum WaveformFeatures {
 
     /// `librosa.feature.rms`: root mean square per frame (zero-padded when centred), `1 × frames`.
     public static func rms(_ samples: [Float], frameLength: Int = 2048, hopLength: Int = 512,
-                           centered: Bool = true) throws -> FeatureMatrix {
+                           centered: Bool = true) throws -> Matrix {
         try validateFraming(frameLength: frameLength, hopLength: hopLength)
         return framed(samples, frameLength: frameLength, hopLength: hopLength, centered: centered, padding: .zero) { frame in
             var sum = 0.0
@@ -201,11 +202,11 @@ public enum WaveformFeatures {
     }
 
     private static func framed(_ samples: [Float], frameLength: Int, hopLength: Int, centered: Bool, padding: Padding,
-                               _ body: ((Int) -> Float) -> Double) -> FeatureMatrix {
+                               _ body: ((Int) -> Float) -> Double) -> Matrix {
         let pad = centered ? frameLength / 2 : 0
         let padded = samples.count + 2 * pad
         let frames = padded < frameLength ? 0 : 1 + (padded - frameLength) / hopLength
-        var out = FeatureMatrix(rows: 1, columns: frames)
+        var out = Matrix(rows: 1, columns: frames)
         guard !samples.isEmpty else { return out }
         samples.withUnsafeBufferPointer { x in
             for t in 0..<frames {

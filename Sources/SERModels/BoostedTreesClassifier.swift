@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// Settings of gradient-boosted trees (multiclass softmax, Newton steps).

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// One classifier for several corpora whose voices need different decision

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// What recognition needs of a trained classifier, whatever its family: the

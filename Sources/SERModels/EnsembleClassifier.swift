@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// Several classifiers of one family trained with different seeds (and so

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// The shape of one example's feature map. A batch is a `Matrix` with one row per
@@ -170,7 +171,7 @@ public final class Convolution: Layer {
 
 /// Max or average pooling over non-overlapping `poolHeight × poolWidth` windows
 /// of each channel; rows or columns that do not fill a window are dropped.
-public final class Pooling: Layer {
+public final class MapPooling: Layer {
     public enum Kind: String, Codable, Sendable { case max, average }
     public let input: FeatureMapShape
     public let kind: Kind

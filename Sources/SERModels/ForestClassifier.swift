@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// Settings of the tree models: one CART decision tree, or a random forest of them.

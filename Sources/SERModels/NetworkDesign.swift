@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// A network over a log-mel image (`frames × bands`, frames outermost) rather than
@@ -55,7 +56,7 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
             var map = FeatureMapShape(height: frames, width: bands, channels: 1)
             for channels in [16, 32, 64] {
                 let convolution = Convolution(input: map, outputChannels: channels, kernelHeight: 3, kernelWidth: 3, generator: &generator)
-                let pooling = Pooling(input: convolution.output, kind: .max, poolHeight: 2, poolWidth: 2)
+                let pooling = MapPooling(input: convolution.output, kind: .max, poolHeight: 2, poolWidth: 2)
                 // Pooling before normalization and ReLU: the same shapes, a quarter of the elementwise work.
                 layers += [convolution, pooling, BatchNormalization(channels: channels), ReLU()]
                 map = pooling.output
@@ -69,14 +70,14 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
                 layers += [convolution, BatchNormalization(channels: 128), ReLU()]
                 map = convolution.output
                 if pools {
-                    let pooling = Pooling(input: map, kind: .max, poolHeight: 2, poolWidth: 1)
+                    let pooling = MapPooling(input: map, kind: .max, poolHeight: 2, poolWidth: 1)
                     layers.append(pooling)
                     map = pooling.output
                 }
             }
             pooled = TemporalPooling(length: map.height, channels: map.channels, kind: .meanAndDeviation)
         case .lstm, .bilstm:
-            let halving = Pooling(input: .sequence(length: frames, features: bands), kind: .average, poolHeight: 2, poolWidth: 1)
+            let halving = MapPooling(input: .sequence(length: frames, features: bands), kind: .average, poolHeight: 2, poolWidth: 1)
             let length = halving.output.height
             layers.append(halving)
             if kind == .lstm {

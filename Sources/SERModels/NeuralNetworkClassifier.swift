@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// Per-feature mean and standard deviation, learned on training data only.

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 
 /// Pools a sequence (`length` frames of `channels` values, frames outermost) over

@@ -3,6 +3,7 @@ import SERAudio
 import SEREncoder
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERSupport
 
 /// What a model file says about itself, beyond its weights: the features it

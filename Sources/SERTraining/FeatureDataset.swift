@@ -4,6 +4,7 @@ import SERCorpora
 import SEREncoder
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERSupport
 

@@ -2,6 +2,7 @@ import Foundation
 import SERCorpora
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERSupport
 

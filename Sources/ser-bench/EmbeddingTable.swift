@@ -2,7 +2,7 @@ import Foundation
 import SERAudio
 import SEREncoder
 import SERSupport
-import COpenBLAS
+import SERNumerics
 
 /// `ser-bench embed [--pad] --out FILE.npy FILE...`: every layer's mean and
 /// deviation of the encoder's states per file (files × layers × 1024), whole
@@ -31,7 +31,7 @@ enum EmbeddingTable {
         }
         let layers = Array(0...embedder.encoder.shape.layers), width = embedder.encoder.shape.width
         let inputs = files, pad = padded
-        openblas_set_num_threads(1)
+        useSingleThreadedBLAS()
         let rows: [[Float]] = parallelMap(count: inputs.count) { index in
             guard let samples = try? AudioSignal(contentsOf: inputs[index], sampleRate: 16000).samples, samples.count >= 320 else {
                 return [Float](repeating: .nan, count: layers.count * 2 * width)

@@ -1,4 +1,4 @@
-import COpenBLAS
+import SERNumerics
 import Foundation
 import SEREncoder
 import SERSupport
@@ -20,7 +20,7 @@ enum EncoderTiming {
             default: return usage()
             }
         }
-        openblas_set_num_threads(Int32(threads))
+        useBLASThreads(threads)
         let clock = ContinuousClock()
         var embedder: WhisperEmbedder?
         let load = clock.measure { embedder = try? SpeechEncoders.embedder() }

@@ -20,6 +20,7 @@
 import Foundation
 import SERAudio
 import SERFeatures
+import SERNumerics
 import SERSupport
 
 struct Options {

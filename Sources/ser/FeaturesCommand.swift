@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SERNumerics
 import Synchronization
 import SERAudio
 import SERBatch
@@ -155,7 +156,7 @@ struct FeaturesCommand: ParsableCommand {
 
     private func writeFrames(of path: String, feature: FeatureKind) throws {
         let extractor = FeatureExtractor(configuration: configuration)
-        let matrix: FeatureMatrix
+        let matrix: Matrix
         do {
             matrix = try extractor.frames(feature, samples: extractor.loadSamples(path))
         } catch {

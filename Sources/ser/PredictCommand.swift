@@ -5,6 +5,7 @@ import SERBatch
 import SERCorpora
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERSupport
 

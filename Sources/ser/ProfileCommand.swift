@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERSupport
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import SERNumerics
 import SERRecognition
 import SEREncoder
 import SERFeatures

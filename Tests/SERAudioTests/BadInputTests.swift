@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SERAudio
+import SERTestSupport
 
 /// Damaged, hostile or impossible inputs give a typed error naming the file.
 @Suite struct BadInputTests {
@@ -8,7 +9,7 @@ import Testing
 
     private func goodWav(_ name: String = "good.wav", seconds: Double = 1) throws -> String {
         let path = directory.file(name)
-        try SndFileFixture.write(Signals.tone(440, sampleRate: 16000, seconds: seconds), to: path, sampleRate: 16000,
+        try SndFileFixture.write(TestSignals.tone(440, sampleRate: 16000, seconds: seconds), to: path, sampleRate: 16000,
                                  format: SndFileFixture.wav | SndFileFixture.s16)
         return path
     }
@@ -52,7 +53,7 @@ import Testing
 
     @Test func truncatedFLAC() throws {
         let flac = directory.file("whole.flac")
-        try SndFileFixture.write(Signals.noise(count: 32000), to: flac, sampleRate: 16000,
+        try SndFileFixture.write(TestSignals.noise(count: 32000), to: flac, sampleRate: 16000,
                                  format: SndFileFixture.flac | SndFileFixture.s16)
         let data = try bytes(of: flac)
         let path = try write(data.prefix(data.count / 2), "cut.flac")
@@ -65,7 +66,7 @@ import Testing
     }
 
     @Test func randomBytes() throws {
-        let noise = Signals.noise(count: 20000).map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 1000)) }
+        let noise = TestSignals.noise(count: 20000).map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 1000)) }
         let path = try write(Data(noise), "random.wav")
         #expect { try load(path) } throws: { error in
             guard let audio = error as? AudioError, audio.path == path else { return false }
@@ -119,7 +120,7 @@ import Testing
 
     @Test(arguments: [Float.nan, .infinity, -.infinity])
     func nonFiniteFloatSamples(_ bad: Float) throws {
-        var samples = Signals.tone(440, sampleRate: 16000, seconds: 0.5)
+        var samples = TestSignals.tone(440, sampleRate: 16000, seconds: 0.5)
         samples[1234] = bad
         let path = directory.file("nonfinite.wav")
         try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.wav | SndFileFixture.f32)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SERAudio
+import SERTestSupport
 
 /// Each PCM and float flavour written by libsndfile must come back bit-exact.
 @Suite struct LosslessRoundTripTests {
@@ -37,7 +38,7 @@ import Testing
         let directory = TemporaryDirectory()
         let frames = testCase.sampleRate / 4
         let channels = (0..<testCase.channels).map { c in
-            Signals.chirp(from: 50, to: Double(testCase.sampleRate) * 0.45, sampleRate: testCase.sampleRate,
+            TestSignals.chirp(from: 50, to: Double(testCase.sampleRate) * 0.45, sampleRate: testCase.sampleRate,
                           seconds: 0.25, amplitude: 0.9 - 0.2 * Double(c))
         }
         var samples = Signals.interleave(channels.map { Array($0.prefix(frames)) })
@@ -56,7 +57,7 @@ import Testing
     @Test func headerDescribesTheStream() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("x.flac")
-        try SndFileFixture.write(Signals.tone(440, sampleRate: 22050, seconds: 0.1), to: path, sampleRate: 22050,
+        try SndFileFixture.write(TestSignals.tone(440, sampleRate: 22050, seconds: 0.1), to: path, sampleRate: 22050,
                                  format: SndFileFixture.flac | SndFileFixture.s24)
         let source = try AudioDecoder.open(path: path)
         defer { source.close() }
@@ -84,7 +85,7 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.file("tone.\(name.lowercased().replacingOccurrences(of: " ", with: "-"))")
         let rate = 48000
-        let tone = Signals.tone(1000, sampleRate: rate, seconds: 1.0, amplitude: 0.5)
+        let tone = TestSignals.tone(1000, sampleRate: rate, seconds: 1.0, amplitude: 0.5)
         try SndFileFixture.write(tone, to: path, sampleRate: rate, format: format)
 
         let decoded = try AudioSignal(contentsOf: path)
@@ -116,7 +117,7 @@ import Testing
     @Test func aiffNamedWavIsReadAsAIFF() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("really-aiff.wav")
-        let samples = Signals.quantized(Signals.tone(300, sampleRate: 16000, seconds: 0.2), bits: 16)
+        let samples = Signals.quantized(TestSignals.tone(300, sampleRate: 16000, seconds: 0.2), bits: 16)
         try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.aiff | SndFileFixture.s16)
         #expect(AudioContainer.sniff(path: path) == .aiff)
         let source = try AudioDecoder.open(path: path)
@@ -127,7 +128,7 @@ import Testing
 
     @Test func flacNamedMp3AndWavWithoutExtension() throws {
         let directory = TemporaryDirectory()
-        let samples = Signals.quantized(Signals.noise(count: 4000), bits: 16)
+        let samples = Signals.quantized(TestSignals.noise(count: 4000), bits: 16)
         for name in ["clip.mp3", "noextension"] {
             let path = directory.file(name)
             try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.flac | SndFileFixture.s16)
@@ -186,7 +187,7 @@ import Testing
     @Test func decodingFromMemoryMatchesDecodingTheFile() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("m.flac")
-        let samples = Signals.quantized(Signals.chirp(from: 100, to: 4000, sampleRate: 16000, seconds: 0.5), bits: 16)
+        let samples = Signals.quantized(TestSignals.chirp(from: 100, to: 4000, sampleRate: 16000, seconds: 0.5), bits: 16)
         try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.flac | SndFileFixture.s16)
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let fromMemory = try AudioSignal(data: data, name: "upload", sampleRate: 22050)
@@ -197,8 +198,8 @@ import Testing
 
 @Suite struct ChannelMixingTests {
     @Test func stereoBecomesTheChannelMean() throws {
-        let left = Signals.quantized(Signals.tone(440, sampleRate: 16000, seconds: 0.2, amplitude: 0.6), bits: 16)
-        let right = Signals.quantized(Signals.noise(count: left.count, amplitude: 0.2), bits: 16)
+        let left = Signals.quantized(TestSignals.tone(440, sampleRate: 16000, seconds: 0.2, amplitude: 0.6), bits: 16)
+        let right = Signals.quantized(TestSignals.noise(count: left.count, amplitude: 0.2), bits: 16)
         let directory = TemporaryDirectory()
         let path = directory.file("stereo.wav")
         try SndFileFixture.write(Signals.interleave([left, right]), to: path, sampleRate: 16000, channels: 2,
@@ -209,14 +210,14 @@ import Testing
     }
 
     @Test func threeChannelsAverageInOrder() throws {
-        let a = Signals.noise(count: 1000, seed: 1), b = Signals.noise(count: 1000, seed: 2), c = Signals.noise(count: 1000, seed: 3)
+        let a = TestSignals.noise(count: 1000, seed: 1), b = TestSignals.noise(count: 1000, seed: 2), c = TestSignals.noise(count: 1000, seed: 3)
         let signal = AudioSignal(samples: Signals.interleave([a, b, c]), sampleRate: 16000, channels: 3)
         let expected = (0..<1000).map { (a[$0] + b[$0] + c[$0]) / 3 }
         #expect(sameSamples(signal.mixedToMono().samples, expected))
     }
 
     @Test func oppositeChannelsCancel() throws {
-        let tone = Signals.tone(1000, sampleRate: 8000, seconds: 0.1)
+        let tone = TestSignals.tone(1000, sampleRate: 8000, seconds: 0.1)
         let signal = AudioSignal(samples: Signals.interleave([tone, tone.map { -$0 }]), sampleRate: 8000, channels: 2)
         #expect(signal.mixedToMono().samples.allSatisfy { $0 == 0 })
     }
@@ -224,7 +225,7 @@ import Testing
 
 @Suite struct LevelTests {
     @Test func fullScaleSineReadsZeroPeakAndMinusThreeRMS() {
-        let sine = Signals.tone(1000, sampleRate: 48000, seconds: 1, amplitude: 1)
+        let sine = TestSignals.tone(1000, sampleRate: 48000, seconds: 1, amplitude: 1)
         var levels = AudioLevels()
         sine.withUnsafeBufferPointer { levels.add($0) }
         #expect(abs(levels.peakDBFS! - 0) < 0.01)
@@ -236,14 +237,14 @@ import Testing
         [Float](repeating: 0.5, count: 100).withUnsafeBufferPointer { levels.add($0) }
         #expect(abs(levels.peakDBFS! - 20 * log10(0.5)) < 1e-6)
         var silent = AudioLevels()
-        Signals.silence(count: 100).withUnsafeBufferPointer { silent.add($0) }
+        TestSignals.silence(count: 100).withUnsafeBufferPointer { silent.add($0) }
         #expect(silent.peakDBFS == nil && silent.rmsDBFS == nil)
     }
 
     @Test func summaryCountsRealFramesAndLevels() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("s.wav")
-        let samples = Signals.tone(500, sampleRate: 16000, seconds: 1.5, amplitude: 0.25)
+        let samples = TestSignals.tone(500, sampleRate: 16000, seconds: 1.5, amplitude: 0.25)
         try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.wav | SndFileFixture.f32)
         let summary = try AudioFileSummary(path: path)
         #expect(summary.frames == Int64(samples.count))

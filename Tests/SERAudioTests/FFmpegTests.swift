@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SERAudio
+import SERTestSupport
 
 /// Containers libsndfile cannot read go through ffmpeg.
 @Suite(.enabled(if: FFmpegSource.isAvailable, "ffmpeg is not installed (apt-get install ffmpeg)"))
@@ -21,7 +22,7 @@ struct FFmpegTests {
                       ("mp4", ["-c:a", "aac"]), ("mov", ["-c:a", "pcm_s16le"])])
     func containerDecodesThroughFFmpeg(ext: String, codec: [String]) throws {
         let wav = directory.file("tone.wav")
-        let tone = Signals.tone(440, sampleRate: 48000, seconds: 1, amplitude: 0.5)
+        let tone = TestSignals.tone(440, sampleRate: 48000, seconds: 1, amplitude: 0.5)
         try SndFileFixture.write(Signals.interleave([tone, tone]), to: wav, sampleRate: 48000, channels: 2,
                                  format: SndFileFixture.wav | SndFileFixture.s16)
         let path = directory.file("clip.\(ext)")
@@ -41,7 +42,7 @@ struct FFmpegTests {
 
     @Test func losslessContainerMatchesTheOriginalExactly() throws {
         let wav = directory.file("n.wav")
-        let samples = Signals.quantized(Signals.noise(count: 24000), bits: 16)
+        let samples = Signals.quantized(TestSignals.noise(count: 24000), bits: 16)
         try SndFileFixture.write(samples, to: wav, sampleRate: 24000, format: SndFileFixture.wav | SndFileFixture.s16)
         let mkv = directory.file("n.mkv")
         try encode(wav, to: mkv, codec: ["-c:a", "pcm_s16le"])
@@ -50,7 +51,7 @@ struct FFmpegTests {
 
     @Test func pathsThatLookLikeOptionsOrProtocolsAreReadAsFiles() throws {
         let wav = directory.file("t.wav")
-        try SndFileFixture.write(Signals.tone(300, sampleRate: 16000, seconds: 0.5), to: wav, sampleRate: 16000,
+        try SndFileFixture.write(TestSignals.tone(300, sampleRate: 16000, seconds: 0.5), to: wav, sampleRate: 16000,
                                  format: SndFileFixture.wav | SndFileFixture.s16)
         for name in ["-i.m4a", "pipe:0.m4a", "http:x.m4a"] {
             let path = directory.file(name)
@@ -63,7 +64,7 @@ struct FFmpegTests {
     @Test func garbageWithAVideoExtensionFailsCleanly() throws {
         let path = directory.file("broken.mp4")
         var bytes = Data([0, 0, 0, 0x18]) + Data("ftypmp42".utf8)
-        bytes.append(Data(Signals.noise(count: 5000).map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 777)) }))
+        bytes.append(Data(TestSignals.noise(count: 5000).map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 777)) }))
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect { try AudioSignal(contentsOf: path) } throws: { error in
             guard let audio = error as? AudioError, audio.path == path else { return false }

@@ -2,6 +2,7 @@ import Foundation
 import SERSupport
 import Testing
 @testable import SERAudio
+import SERTestSupport
 
 @Suite struct ResamplingTests {
     /// A sine resampled with soxr HQ must match the sine computed at the new rate.
@@ -9,7 +10,7 @@ import Testing
     func resampledSineMatchesTheAnalyticSine(rates: (Int, Int)) throws {
         let (inputRate, outputRate) = rates
         let frequency = 997.0
-        let input = Signals.tone(frequency, sampleRate: inputRate, seconds: 1, amplitude: 0.5)
+        let input = TestSignals.tone(frequency, sampleRate: inputRate, seconds: 1, amplitude: 0.5)
         let directory = TemporaryDirectory()
         let path = directory.file("sine.wav")
         try SndFileFixture.write(input, to: path, sampleRate: inputRate, format: SndFileFixture.wav | SndFileFixture.f32)
@@ -31,7 +32,7 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.file("high.wav")
         // 12 kHz cannot exist at 16 kHz; soxr's anti-alias filter must remove it, not fold it to 4 kHz.
-        try SndFileFixture.write(Signals.tone(12000, sampleRate: 48000, seconds: 0.5), to: path,
+        try SndFileFixture.write(TestSignals.tone(12000, sampleRate: 48000, seconds: 0.5), to: path,
                                  sampleRate: 48000, format: SndFileFixture.wav | SndFileFixture.f32)
         let output = try AudioSignal(contentsOf: path, sampleRate: 16000)
         let middle = output.samples[800..<7200]
@@ -42,7 +43,7 @@ import Testing
     @Test func blockSizeDoesNotChangeTheResult() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("chirp.wav")
-        let samples = Signals.chirp(from: 50, to: 20000, sampleRate: 44100, seconds: 2)
+        let samples = TestSignals.chirp(from: 50, to: 20000, sampleRate: 44100, seconds: 2)
         try SndFileFixture.write(Signals.interleave([samples, samples.reversed()]), to: path, sampleRate: 44100,
                                  channels: 2, format: SndFileFixture.wav | SndFileFixture.f32)
         let reference = try AudioSignal(stream: AudioStream(path: path, sampleRate: 16000, blockFrames: 1 << 20))
@@ -56,7 +57,7 @@ import Testing
     @Test func sameRateIsPassedThroughUntouched() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("x.wav")
-        let samples = Signals.noise(count: 5000)
+        let samples = TestSignals.noise(count: 5000)
         try SndFileFixture.write(samples, to: path, sampleRate: 16000, format: SndFileFixture.wav | SndFileFixture.f32)
         #expect(sameSamples(try AudioSignal(contentsOf: path, sampleRate: 16000).samples, samples))
     }
@@ -64,8 +65,8 @@ import Testing
     @Test func multichannelResamplingKeepsChannelsApart() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("st.wav")
-        let left = Signals.tone(440, sampleRate: 48000, seconds: 0.5)
-        let right = Signals.silence(count: left.count)
+        let left = TestSignals.tone(440, sampleRate: 48000, seconds: 0.5)
+        let right = TestSignals.silence(count: left.count)
         try SndFileFixture.write(Signals.interleave([left, right]), to: path, sampleRate: 48000, channels: 2,
                                  format: SndFileFixture.wav | SndFileFixture.f32)
         let output = try AudioSignal(contentsOf: path, sampleRate: 16000, mono: false)

@@ -1,37 +1,10 @@
 import CSndFile
 import Foundation
 import SERAudio
+import SERTestSupport
 
-/// Synthetic test signals, made in the test instead of read from disk.
+/// Helpers for the audio tests' signals (the signals themselves are `TestSignals`).
 enum Signals {
-    /// A sine of `frequency` Hz.
-    static func tone(_ frequency: Double, sampleRate: Int, seconds: Double, amplitude: Double = 0.5) -> [Float] {
-        let count = Int(Double(sampleRate) * seconds)
-        return (0..<count).map { Float(amplitude * sin(2 * .pi * frequency * Double($0) / Double(sampleRate))) }
-    }
-
-    /// A linear sweep from `start` to `end` Hz.
-    static func chirp(from start: Double, to end: Double, sampleRate: Int, seconds: Double, amplitude: Double = 0.5) -> [Float] {
-        let count = Int(Double(sampleRate) * seconds)
-        let rate = (end - start) / seconds
-        return (0..<count).map { i in
-            let t = Double(i) / Double(sampleRate)
-            return Float(amplitude * sin(2 * .pi * (start * t + 0.5 * rate * t * t)))
-        }
-    }
-
-    /// Deterministic uniform noise in [-amplitude, amplitude].
-    static func noise(count: Int, amplitude: Float = 0.3, seed: UInt64 = 42) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let unit = Float(Double(state >> 11) / Double(1 << 53))
-            return (unit * 2 - 1) * amplitude
-        }
-    }
-
-    static func silence(count: Int) -> [Float] { [Float](repeating: 0, count: count) }
-
     /// Interleaves equally long channels.
     static func interleave(_ channels: [[Float]]) -> [Float] {
         let frames = channels[0].count

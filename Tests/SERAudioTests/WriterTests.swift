@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SERAudio
+import SERTestSupport
 
 @Suite struct WriterTests {
     let directory = TemporaryDirectory()
@@ -9,8 +10,8 @@ import Testing
                       (.flac, .pcm16), (.flac, .pcm24)])
     func writtenFilesReadBackExactly(format: AudioFileFormat, encoding: SampleEncoding) throws {
         let bits = ["16": 16, "24": 24, "32": 24, "32f": 0][encoding.rawValue]!
-        var samples = Signals.interleave([Signals.chirp(from: 20, to: 7000, sampleRate: 16000, seconds: 0.3),
-                                          Signals.noise(count: 4800)])
+        var samples = Signals.interleave([TestSignals.chirp(from: 20, to: 7000, sampleRate: 16000, seconds: 0.3),
+                                          TestSignals.noise(count: 4800)])
         if bits > 0 { samples = Signals.quantized(samples, bits: bits) }
         let path = directory.file("out.\(format.fileExtension)")
         try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 16000, channels: 2), to: path,
@@ -43,7 +44,7 @@ import Testing
 
     @Test func failedWriteKeepsThePreviousFile() throws {
         let path = directory.file("keep.wav")
-        let original = AudioSignal(samples: Signals.quantized(Signals.noise(count: 100), bits: 16), sampleRate: 8000)
+        let original = AudioSignal(samples: Signals.quantized(TestSignals.noise(count: 100), bits: 16), sampleRate: 8000)
         try AudioFileWriter.write(original, to: path, format: .wav)
         struct Interrupted: Error {}
         #expect(throws: Interrupted.self) {
@@ -61,7 +62,7 @@ import Testing
 
     @Test func convertingAFileOntoItselfIsSafe() throws {
         let path = directory.file("self.wav")
-        let samples = Signals.quantized(Signals.tone(300, sampleRate: 48000, seconds: 0.5), bits: 16)
+        let samples = Signals.quantized(TestSignals.tone(300, sampleRate: 48000, seconds: 0.5), bits: 16)
         try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 48000), to: path, format: .wav)
         let stream = try AudioStream(path: path, sampleRate: 16000)
         try AudioFileWriter.write(to: path, format: .wav, sampleRate: 16000, channels: 1) { writer in

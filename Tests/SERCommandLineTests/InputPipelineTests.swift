@@ -3,6 +3,7 @@ import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERServer
 import SERSupport
@@ -80,7 +81,7 @@ struct InputPipelineTests {
     func noSpeechIsOneRule() throws {
         let model = Self.model(trimsToSpeech: true)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-pipeline-tone-\(UUID().uuidString).wav").path
-        try AudioFileWriter.write(AudioSignal(samples: SyntheticSpeech.tone(seconds: 2, rate: 16000), sampleRate: 16000), to: path,
+        try AudioFileWriter.write(AudioSignal(samples: TestSignals.tone(220, sampleRate: 16000, seconds: 2, amplitude: 0.3), sampleRate: 16000), to: path,
                                   format: .wav, encoding: .float32)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dataset = FeatureDataset(items: [CorpusItem(path: path, corpus: .folders, label: "happy", speaker: "s1", gender: .unknown)],

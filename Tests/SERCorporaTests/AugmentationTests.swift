@@ -2,14 +2,12 @@ import SERSupport
 import Foundation
 import SERAudio
 import SERFeatures
+import SERTestSupport
 import Testing
 @testable import SERCorpora
 
 @Suite struct AugmentationTests {
     let rate = 16000
-    func tone(_ hz: Double, seconds: Double = 1) -> [Float] {
-        (0..<Int(Double(rate) * seconds)).map { Float(0.4 * sin(2 * Double.pi * hz * Double($0) / Double(16000))) }
-    }
     /// Frequency of a clean tone from its zero crossings.
     func frequency(_ x: [Float]) -> Double {
         let middle = Array(x[(x.count / 8)..<(x.count * 7 / 8)])
@@ -19,7 +17,7 @@ import Testing
     }
 
     @Test func noiseHitsTheRequestedSNRAndIsReproducible() throws {
-        let clean = tone(300)
+        let clean = TestSignals.tone(300, sampleRate: rate, seconds: 1, amplitude: 0.4)
         let a = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 5)
         let b = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 5)
         let c = try Perturbation.noise(snr: 10).applied(to: clean, sampleRate: rate, seed: 6)
@@ -30,7 +28,7 @@ import Testing
     }
 
     @Test func gainSpeedPitchAndShift() throws {
-        let clean = tone(440)
+        let clean = TestSignals.tone(440, sampleRate: rate, seconds: 1, amplitude: 0.4)
         let louder = try Perturbation.gain(decibels: 6).applied(to: clean, sampleRate: rate, seed: 0)
         #expect(abs(louder[100] / clean[100] - Float(pow(10, 6.0 / 20))) < 1e-5)
 
@@ -44,16 +42,6 @@ import Testing
 
         let shifted = try Perturbation.timeShift(maximumSeconds: 0.05).applied(to: clean, sampleRate: rate, seed: 3)
         #expect(shifted.count == clean.count && shifted != clean)
-    }
-
-    @Test func specAugmentMasksBandsAndSpans() {
-        let matrix = FeatureMatrix(rows: 40, columns: 100, values: (0..<4000).map { Float($0 % 97) })
-        let masked = Augmenter.specAugment(matrix, seed: 9)
-        #expect(masked.rows == 40 && masked.columns == 100)
-        #expect(masked != matrix)
-        #expect(masked == Augmenter.specAugment(matrix, seed: 9))
-        let changed = zip(masked.values, matrix.values).filter { $0 != $1 }.count
-        #expect(changed < matrix.values.count / 2)
     }
 
     @Test func copiesInheritSpeakerAndStayOnTheTrainingSide() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import Testing
 @testable import SERFeatures
 
@@ -23,7 +24,7 @@ import Testing
             [Float](repeating: 3, count: 11),
             [Float](repeating: nan, count: 11),
         ]
-        let matrix = FeatureMatrix(rows: rows.count, columns: 11, values: rows.flatMap { $0 })
+        let matrix = Matrix(rows: rows.count, columns: 11, values: rows.flatMap { $0 })
         let pooled = Pooling.functionals.pool(matrix)
         #expect(pooled.count == 11 * rows.count)
         func near(_ a: Double?, _ b: Double, _ what: String) {

@@ -1,4 +1,6 @@
 import Foundation
+import SERNumerics
+import SERTestSupport
 import Testing
 @testable import SERFeatures
 
@@ -53,10 +55,6 @@ import Testing
 }
 
 @Suite struct FeatureBehaviourTests {
-    func tone(_ hz: Double, sampleRate: Double = 22050, seconds: Double = 1, amplitude: Float = 0.5) -> [Float] {
-        (0..<Int(sampleRate * seconds)).map { amplitude * Float(sin(2 * Double.pi * hz * Double($0) / sampleRate)) }
-    }
-
     @Test func frameCountsFollowLibrosa() {
         let stft = STFTConfiguration()
         #expect(stft.frameCount(forSamples: 22050) == 44)   // 1 + 22050 // 512
@@ -67,7 +65,7 @@ import Testing
 
     @Test func toneEnergyIsInTheRightMelBandAndChromaClass() throws {
         // A4 = 440 Hz: chroma class A (index 9 with C first); 1 kHz is mel 15 of 40 (Slaney, 0–11025 Hz).
-        let spectrogram = try Spectrogram(samples: tone(440), sampleRate: 22050)
+        let spectrogram = try Spectrogram(samples: TestSignals.tone(440, sampleRate: 22050, seconds: 1), sampleRate: 22050)
         let (chroma, tuning) = try spectrogram.chroma()
         #expect(abs(tuning) <= 0.03, "a 440 Hz tone is in tune to within the 0.01-bin histogram and interpolation bias")
         let middle = chroma.columns / 2
@@ -75,7 +73,7 @@ import Testing
         #expect(strongest == 9)
         #expect(chroma[9, middle] == 1, "∞-normalised per frame")
 
-        let mel = try Spectrogram(samples: tone(1000), sampleRate: 22050).melSpectrogram(MelConfiguration(melCount: 40))
+        let mel = try Spectrogram(samples: TestSignals.tone(1000, sampleRate: 22050, seconds: 1), sampleRate: 22050).melSpectrogram(MelConfiguration(melCount: 40))
         let band = (0..<40).max { mel[$0, 20] < mel[$1, 20] }!
         let edges = MelScale.slaney.frequencies(count: 42, minimum: 0, maximum: 11025)
         #expect(edges[band] < 1000 && 1000 < edges[band + 2])
@@ -92,7 +90,7 @@ import Testing
     }
 
     @Test func decibelsFloorAtTheDynamicRange() {
-        let power = FeatureMatrix(rows: 1, columns: 4, values: [1, 1e-3, 1e-12, 0])
+        let power = Matrix(rows: 1, columns: 4, values: [1, 1e-3, 1e-12, 0])
         let db = DecibelScaling().powerToDecibels(power)
         #expect(db.values[0] == 0 && abs(db.values[1] + 30) < 1e-4)
         #expect(db.values[2] == -80 && db.values[3] == -80)
@@ -100,7 +98,7 @@ import Testing
         #expect(abs(unfloored.values[2] + 100) < 1e-3 && abs(unfloored.values[3] + 100) < 1e-3)
         // An infinite value (declined by the vector kernel) takes the portable path to the same kind of answer.
         let infinite = DecibelScaling(dynamicRange: nil)
-            .powerToDecibels(FeatureMatrix(rows: 1, columns: 9, values: [1, 10, 100, .infinity, 1, 1, 1, 1, 1e-3]))
+            .powerToDecibels(Matrix(rows: 1, columns: 9, values: [1, 10, 100, .infinity, 1, 1, 1, 1, 1e-3]))
         #expect(infinite.values[3] == .infinity && abs(infinite.values[1] - 10) < 1e-4 && abs(infinite.values[8] + 30) < 1e-4)
     }
 
@@ -116,7 +114,7 @@ import Testing
             return mantissa * Float(pow(2.0, Double(exponent)))
         }
         let scaling = DecibelScaling(minimum: 1e-36, dynamicRange: nil)
-        let db = scaling.powerToDecibels(FeatureMatrix(rows: 1, columns: values.count, values: values))
+        let db = scaling.powerToDecibels(Matrix(rows: 1, columns: values.count, values: values))
         // Within about an ulp of the answer (3e-5 dB at 350 dB) plus a hair.
         let worst = zip(values, db.values).map { value, ours in
             let exact = 10 * log10(Double(value))
@@ -128,27 +126,27 @@ import Testing
         var withZero = values
         withZero[13] = 0
         let floored = DecibelScaling(minimum: 0, dynamicRange: nil)
-            .powerToDecibels(FeatureMatrix(rows: 1, columns: withZero.count, values: withZero))
+            .powerToDecibels(Matrix(rows: 1, columns: withZero.count, values: withZero))
         #expect(floored.values[13] == -.infinity)
         #expect(zip(floored.values.dropFirst(14), db.values.dropFirst(14)).allSatisfy { abs($0 - $1) <= 2e-6 + 3e-7 * abs($1) })
     }
 
     @Test func deltaOfALinearRampIsItsSlope() throws {
-        let ramp = FeatureMatrix(rows: 2, columns: 20, values: (0..<40).map { Float($0 % 20) * ($0 < 20 ? 0.5 : -2) })
+        let ramp = Matrix(rows: 2, columns: 20, values: (0..<40).map { Float($0 % 20) * ($0 < 20 ? 0.5 : -2) })
         let first = try delta(ramp)
         #expect(first.row(0).allSatisfy { abs($0 - 0.5) < 1e-5 })
         #expect(first.row(1).allSatisfy { abs($0 + 2) < 1e-5 })
         let second = try delta(ramp, order: 2)
         #expect(second.values.allSatisfy { abs($0) < 1e-4 })
-        #expect(throws: FeatureError.self) { try delta(FeatureMatrix(rows: 1, columns: 5), width: 9) }
+        #expect(throws: FeatureError.self) { try delta(Matrix(rows: 1, columns: 5), width: 9) }
         #expect(throws: FeatureError.self) { try delta(ramp, width: 4) }
     }
 
     @Test func zeroCrossingRateOfASineIsTwiceItsFrequency() throws {
-        let zcr = try WaveformFeatures.zeroCrossingRate(tone(1000), frameLength: 2048, hopLength: 512)
+        let zcr = try WaveformFeatures.zeroCrossingRate(TestSignals.tone(1000, sampleRate: 22050, seconds: 1), frameLength: 2048, hopLength: 512)
         let middle = zcr.values[10...30]
         #expect(middle.allSatisfy { abs($0 - Float(2 * 1000.0 / 22050)) < 2.0 / 2048 })
-        let rms = try WaveformFeatures.rms(tone(1000, amplitude: 0.5))
+        let rms = try WaveformFeatures.rms(TestSignals.tone(1000, sampleRate: 22050, seconds: 1, amplitude: 0.5))
         #expect(rms.values[10...30].allSatisfy { abs($0 - 0.5 / Float(2).squareRoot()) < 1e-3 })
     }
 
@@ -158,7 +156,7 @@ import Testing
         #expect(throws: FeatureError.self) { try Spectrogram(samples: [0], sampleRate: 8000, configuration: STFTConfiguration(centered: false)) }
         #expect(throws: FeatureError.self) { try MelConfiguration(melCount: 0).filterBank(sampleRate: 16000, fftSize: 512) }
         #expect(throws: FeatureError.self) { try MelConfiguration(minimumFrequency: 9000, maximumFrequency: 8000).filterBank(sampleRate: 16000, fftSize: 512) }
-        let spectrogram = try? Spectrogram(samples: tone(300, sampleRate: 8000), sampleRate: 8000)
+        let spectrogram = try? Spectrogram(samples: TestSignals.tone(300, sampleRate: 8000, seconds: 1), sampleRate: 8000)
         #expect(throws: FeatureError.self) { try spectrogram?.spectralContrast(bandCount: 6, minimumFrequency: 200) }
         #expect(throws: FeatureError.self) { try spectrogram?.mfcc(MFCCConfiguration(coefficientCount: 200)) }
     }
@@ -203,10 +201,6 @@ import Testing
 }
 
 @Suite struct LogMelImageTests {
-    static func tone(seconds: Double, hertz: Double, rate: Int = 16000, amplitude: Float = 0.5) -> [Float] {
-        (0..<Int(seconds * Double(rate))).map { amplitude * Float(sin(2 * Double.pi * hertz * Double($0) / Double(rate))) }
-    }
-
     /// The band (of 64 Slaney mel bands up to 8 kHz) whose centre is nearest `hertz`.
     static func nearestBand(_ hertz: Double, bands: Int = 64) -> Int {
         let centres = MelScale.slaney.frequencies(count: bands + 2, minimum: 0, maximum: 8000).dropFirst().dropLast()
@@ -217,7 +211,7 @@ import Testing
         let preset = FeaturePreset.logmel
         let (frames, bands) = try #require(preset.imageShape)
         #expect(frames == 192 && bands == 64 && preset.dimension == frames * bands && preset.columnNames(sampleRate: 16000).count == preset.dimension)
-        let image = try preset.vector(samples: Self.tone(seconds: 1, hertz: 1000), sampleRate: 16000)
+        let image = try preset.vector(samples: TestSignals.tone(1000, sampleRate: 16000, seconds: 1), sampleRate: 16000)
         #expect(image.count == frames * bands)
         // 1 s at hop 256 gives 63 frames, centred: 64 floor frames before, 65 after.
         let frameLevels = (0..<frames).map { t in image[(t * bands)..<((t + 1) * bands)].max()! }
@@ -230,7 +224,7 @@ import Testing
 
     @Test func longSignalsAreCentreCroppedAndLevelDoesNotMatter() throws {
         // 5 s: a 500 Hz tone for 1 s, then 3.07 s of 2 kHz, then 500 Hz again; the crop keeps the 2 kHz middle.
-        let samples = Self.tone(seconds: 0.965, hertz: 500) + Self.tone(seconds: 3.07, hertz: 2000) + Self.tone(seconds: 0.965, hertz: 500)
+        let samples = TestSignals.tone(500, sampleRate: 16000, seconds: 0.965) + TestSignals.tone(2000, sampleRate: 16000, seconds: 3.07) + TestSignals.tone(500, sampleRate: 16000, seconds: 0.965)
         let image = try FeaturePreset.logmel.vector(samples: samples, sampleRate: 16000)
         let quieter = try FeaturePreset.logmel.vector(samples: samples.map { $0 * 0.01 }, sampleRate: 16000)
         for t in [10, 96, 180] {
@@ -241,7 +235,7 @@ import Testing
     }
 
     @Test func richPlusLogMelIsTheVectorThenTheImage() throws {
-        let samples = Self.tone(seconds: 1.2, hertz: 220).enumerated().map { $1 * Float(1 + $0 % 7) / 7 }
+        let samples = TestSignals.tone(220, sampleRate: 16000, seconds: 1.2).enumerated().map { $1 * Float(1 + $0 % 7) / 7 }
         let fused = try FeaturePreset.richLogmel.vector(samples: samples, sampleRate: 16000)
         let rich = try FeaturePreset.rich.vector(samples: samples, sampleRate: 16000)
         let image = try FeaturePreset.logmel.vector(samples: samples, sampleRate: 16000)
@@ -254,7 +248,7 @@ import Testing
     /// richmel is the rich vector, then each mel band's mean power in dB, the
     /// band means computed here from the plain mel spectrogram.
     @Test func richMelIsRichThenBandMeansInDecibels() throws {
-        let samples = Self.tone(seconds: 1.2, hertz: 440).enumerated().map { $1 * Float(1 + $0 % 5) / 5 }
+        let samples = TestSignals.tone(440, sampleRate: 16000, seconds: 1.2).enumerated().map { $1 * Float(1 + $0 % 5) / 5 }
         let vector = try FeaturePreset.richmel.vector(samples: samples, sampleRate: 16000)
         let rich = try FeaturePreset.rich.vector(samples: samples, sampleRate: 16000)
         #expect(FeaturePreset.richmel.dimension == 280 && vector.count == 280)
@@ -438,7 +432,7 @@ func seededNoise(_ count: Int, seed: UInt64) -> [Float] {
         values[2] = .nan
         values[columns + 9] = .nan
         for c in 0..<columns { values[2 * columns + c] = .nan }
-        let pooled = Pooling.meanStd.pool(FeatureMatrix(rows: 3, columns: columns, values: values))
+        let pooled = Pooling.meanStd.pool(Matrix(rows: 3, columns: columns, values: values))
         for r in 0..<2 {
             let row = values[(r * columns)..<((r + 1) * columns)].filter { !$0.isNaN }.map(Double.init)
             #expect(row.count == columns - 1)
@@ -460,7 +454,7 @@ func seededNoise(_ count: Int, seed: UInt64) -> [Float] {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(state >> 40) / Float(1 << 24)
         }
-        let bank = FeatureMatrix(rows: rows, columns: bins, values: (0..<(rows * bins)).map { _ in next() })
+        let bank = Matrix(rows: rows, columns: bins, values: (0..<(rows * bins)).map { _ in next() })
         let spectrum = (0..<(frames * bins)).map { _ in next() }
         let product = multiply(bank, frameMajor: spectrum, frames: frames)
         #expect(product.rows == rows && product.columns == frames)

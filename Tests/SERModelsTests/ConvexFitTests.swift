@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 import Testing
 @testable import SERModels

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 import SERSupport
 import Testing
 @testable import SERModels
@@ -80,7 +81,7 @@ struct FiniteDifferenceCheck {
         var generator = SplitMix64(seed: 21)
         let map = FeatureMapShape(height: 6, width: 4, channels: 2)
         let convolution = Convolution(input: map, outputChannels: 3, kernelHeight: 3, kernelWidth: 3, generator: &generator)
-        let pooling = Pooling(input: convolution.output, kind: .average, poolHeight: 2, poolWidth: 2)
+        let pooling = MapPooling(input: convolution.output, kind: .average, poolHeight: 2, poolWidth: 2)
         let head = Dense(inputs: pooling.output.count, outputs: 3, generator: &generator)
         let check = FiniteDifferenceCheck(layers: [convolution, pooling, head],
                                           input: Self.randomInput(rows: 2, columns: map.count, seed: 5), targets: [0, 2])
@@ -91,7 +92,7 @@ struct FiniteDifferenceCheck {
         // Directly on well-separated inputs: after a convolution, a finite step could flip a near-tie.
         var generator = SplitMix64(seed: 20)
         let map = FeatureMapShape(height: 6, width: 5, channels: 2)
-        let pooling = Pooling(input: map, kind: .max, poolHeight: 2, poolWidth: 2)
+        let pooling = MapPooling(input: map, kind: .max, poolHeight: 2, poolWidth: 2)
         #expect(pooling.output == FeatureMapShape(height: 3, width: 2, channels: 2), "the odd last column is dropped")
         let head = Dense(inputs: pooling.output.count, outputs: 3, generator: &generator)
         let check = FiniteDifferenceCheck(layers: [pooling, head], input: Self.separatedInput(rows: 2, columns: map.count, seed: 5),
@@ -102,7 +103,7 @@ struct FiniteDifferenceCheck {
     @Test func convolutionOverTimeAndAveragePooling() {
         var generator = SplitMix64(seed: 22)
         let convolution = Convolution.overTime(length: 7, inputChannels: 3, outputChannels: 4, kernel: 5, generator: &generator)
-        let pooling = Pooling(input: convolution.output, kind: .average, poolHeight: 2, poolWidth: 1)
+        let pooling = MapPooling(input: convolution.output, kind: .average, poolHeight: 2, poolWidth: 1)
         let head = Dense(inputs: pooling.output.count, outputs: 3, generator: &generator)
         let check = FiniteDifferenceCheck(layers: [convolution, GELU(), pooling, head],
                                           input: Self.randomInput(rows: 3, columns: 21, seed: 6), targets: [1, 0, 2])

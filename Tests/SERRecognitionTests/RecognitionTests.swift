@@ -2,6 +2,7 @@ import Foundation
 import SERAudio
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERSupport
 import SERTestSupport
 import Testing
@@ -29,7 +30,7 @@ import Testing
         case "silence": samples = [Float](repeating: 0, count: 48000)
         case "white noise": samples = SyntheticSpeech.whiteNoise(seconds: 3, rate: 16000)
         case "brown noise": samples = SyntheticSpeech.brownNoise(seconds: 3, rate: 16000)
-        case "steady tone": samples = SyntheticSpeech.tone(seconds: 3, rate: 16000)
+        case "steady tone": samples = TestSignals.tone(220, sampleRate: 16000, seconds: 3, amplitude: 0.3)
         default: samples = SyntheticSpeech.recording(seconds: 3, rate: 16000, voiceSpans: [(0.5, 2.5)], noiseLevel: 0).map { $0 * 0.005 }
         }
         #expect(detector.regions(in: samples, sampleRate: 16000).isEmpty)

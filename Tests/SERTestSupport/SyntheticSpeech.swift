@@ -53,10 +53,6 @@ public enum SyntheticSpeech {
         return out
     }
 
-    public static func tone(seconds: Double, rate: Int, frequency: Double = 220) -> [Float] {
-        (0..<Int(seconds * Double(rate))).map { Float(0.3 * sin(2 * .pi * frequency * Double($0) / Double(rate))) }
-    }
-
     public static func whiteNoise(seconds: Double, rate: Int, level: Float = 0.1, seed: UInt64 = 3) -> [Float] {
         var generator = SplitMix64(seed: seed)
         return (0..<Int(seconds * Double(rate))).map { _ in level * (Float(generator.next() >> 40) / Float(1 << 24) * 2 - 1) }
