@@ -241,16 +241,16 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
 public final class EmotionModel: @unchecked Sendable {
     /// The classifier of a recording on its own (for a model trained with
     /// --speaker-normalization, of z-scores against the speaker's statistics).
-    public let classifier: any EmotionClassifier
+    public let classifier: any TrainedClassifier
     public let preset: FeaturePreset
     public var description: ModelDescription
 
     /// The classifier of recordings standardized by their speaker's statistics,
     /// and how those statistics are estimated and blended in.
     public struct AdaptedPart: @unchecked Sendable {
-        public let classifier: any EmotionClassifier
+        public let classifier: any TrainedClassifier
         public let adaptation: SpeakerAdaptation
-        public init(classifier: any EmotionClassifier, adaptation: SpeakerAdaptation) {
+        public init(classifier: any TrainedClassifier, adaptation: SpeakerAdaptation) {
             self.classifier = classifier
             self.adaptation = adaptation
         }
@@ -284,7 +284,7 @@ public final class EmotionModel: @unchecked Sendable {
 
     public var labels: [String] { classifier.labels }
 
-    public init(classifier: any EmotionClassifier, preset: FeaturePreset, description: ModelDescription, adapted: AdaptedPart? = nil) {
+    public init(classifier: any TrainedClassifier, preset: FeaturePreset, description: ModelDescription, adapted: AdaptedPart? = nil) {
         self.classifier = classifier
         self.preset = preset
         self.description = description
@@ -343,7 +343,7 @@ public final class EmotionModel: @unchecked Sendable {
     }
 
     /// The adapted part stored by `write(to:)`, or nil when the file has none.
-    private static func readAdaptedPart(_ file: SafeTensorsFile, source path: String, lone: any EmotionClassifier) throws -> AdaptedPart? {
+    private static func readAdaptedPart(_ file: SafeTensorsFile, source path: String, lone: any TrainedClassifier) throws -> AdaptedPart? {
         guard file.metadata["adaptation"] != nil || file.metadata["adapted"] != nil else { return nil }
         func corrupt(_ reason: String) -> SafeTensorsFile.Failure { .corrupt(path: path, reason: "speaker-adapted part: \(reason)") }
         guard let text = file.metadata["adaptation"],

@@ -339,7 +339,7 @@ public enum Trainer {
     /// `validation` when given, at most `epochs` epochs), and its epoch history.
     private static func fitted(_ dataset: FeatureDataset, rows: [Int], validation: LabelledMatrix?, labels: [String],
                                options: TrainingOptions, epochs: Int?,
-                               checkpoint: NeuralNetworkClassifier.Checkpointing?) -> (classifier: any EmotionClassifier, history: [EpochRecord]) {
+                               checkpoint: NeuralNetworkClassifier.Checkpointing?) -> (classifier: any TrainedClassifier, history: [EpochRecord]) {
         if options.architecture == .boosted {
             var configuration = BoostingConfiguration()
             configuration.seed = options.seed
@@ -367,7 +367,7 @@ public enum Trainer {
     }
 
     /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
-    public static func evaluate(_ classifier: any EmotionClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
+    public static func evaluate(_ classifier: any TrainedClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
         let (predicted, confidence) = decisions(classifier.probabilities(data.features), labelMasks: data.labelMasks)
         return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
     }
@@ -377,7 +377,7 @@ public enum Trainer {
     /// A model with corpus heads answers each row with its corpus's head
     /// (`EmotionClassifier.probabilities(_:corpora:)`), or, with
     /// `combiningHeads`, with the heads combined, as for audio of unknown origin.
-    public static func probabilities(_ classifier: any EmotionClassifier, _ dataset: FeatureDataset, _ indices: [Int],
+    public static func probabilities(_ classifier: any TrainedClassifier, _ dataset: FeatureDataset, _ indices: [Int],
                                      averagingCopies: Bool, combiningHeads: Bool = false) -> Matrix {
         guard !indices.isEmpty else { return Matrix(rows: 0, columns: classifier.labels.count) }
         let columns = dataset.vectors.first?.count ?? 0

@@ -205,7 +205,7 @@ import Testing
         let train = dataset.items.indices.filter { ["spk0", "spk2"].contains(dataset.items[$0].speaker) }
         let test = dataset.items.indices.filter { ["spk1", "spk3"].contains(dataset.items[$0].speaker) }
         let testData = dataset.matrix(test, labels: labels)
-        func accuracy(_ classifier: any EmotionClassifier, corpus: CorpusName? = nil, combiningHeads: Bool = false) -> Double {
+        func accuracy(_ classifier: any TrainedClassifier, corpus: CorpusName? = nil, combiningHeads: Bool = false) -> Double {
             let rows = test.filter { corpus == nil || dataset.items[$0].corpus == corpus }
             let p = Trainer.probabilities(classifier, dataset, rows, averagingCopies: false, combiningHeads: combiningHeads)
             let truth = rows.map { labels.firstIndex(of: dataset.items[$0].label) ?? -1 }

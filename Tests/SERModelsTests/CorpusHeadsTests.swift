@@ -5,10 +5,20 @@ import Testing
 @testable import SERModels
 
 /// A classifier that answers every row with the same given probabilities.
-private final class FixedAnswer: EmotionClassifier {
+private final class FixedAnswer: TrainedClassifier {
+    static let architectureNames: Set<String> = ["fixed-answer"]
     let labels: [String]
     let answer: [Float]
     init(labels: [String], answer: [Float]) {
+        self.labels = labels
+        self.answer = answer
+    }
+    /// Reads the answer back from `modelFile(metadata:)`'s output.
+    init(modelFile file: SafeTensorsFile, source: String) throws {
+        guard let labels = file.metadata["labels"]?.split(separator: ",").map(String.init),
+              let answer = file.tensors["answer"]?.values, answer.count == labels.count else {
+            throw SafeTensorsFile.Failure.corrupt(path: source, reason: "no fixed answer")
+        }
         self.labels = labels
         self.answer = answer
     }
@@ -23,8 +33,38 @@ private final class FixedAnswer: EmotionClassifier {
     }
     func genderProbabilities(_ features: Matrix) -> Matrix? { nil }
     func calibrate(on validation: LabelledMatrix) {}
-    func adoptCalibration(of other: any EmotionClassifier) {}
-    func modelFile(metadata: [String: String]) -> SafeTensorsFile { SafeTensorsFile(metadata: metadata) }
+    func adoptCalibration(of other: any CalibratedClassifier) {}
+    func modelFile(metadata: [String: String]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: metadata.merging(["architecture": "fixed-answer", "labels": labels.joined(separator: ",")]) { $1 })
+        file.tensors["answer"] = .init(shape: [answer.count], values: answer)
+        return file
+    }
+}
+
+@Suite struct ClassifierFamilyTests {
+    /// A family defined outside SERModels is read once registered, and an
+    /// unknown architecture's error lists every family's names.
+    @Test func registeredFamiliesAreRead() throws {
+        let file = FixedAnswer(labels: ["happy", "sad"], answer: [0.25, 0.75]).modelFile(metadata: [:])
+        #expect(throws: SafeTensorsFile.Failure.self) { try ClassifierFile.load(file, source: "fixed.safetensors") }
+        ClassifierFile.register(ClassifierFamily(FixedAnswer.self))
+        let loaded = try ClassifierFile.load(file, source: "fixed.safetensors")
+        #expect(loaded is FixedAnswer && loaded.labels == ["happy", "sad"])
+        #expect(loaded.probabilities(Matrix(rows: 1, columns: 2)).values == [0.25, 0.75])
+        var unknown = file
+        unknown.metadata["architecture"] = "quantum"
+        do {
+            _ = try ClassifierFile.load(unknown, source: "q.safetensors")
+            Issue.record("an unknown architecture was read")
+        } catch {
+            let message = "\(error)"
+            for name in ["mlp", "logreg", "forest", "boosted", "ensemble", "corpus-heads", "fixed-answer"] {
+                #expect(message.contains(name), "\(message) names \(name)")
+            }
+        }
+        // Built-in families keep their names: a registered family cannot take "mlp".
+        #expect(ClassifierFile.families.first { $0.architectures.contains("mlp") }?.architectures == NeuralNetworkClassifier.architectureNames)
+    }
 }
 
 @Suite struct CorpusHeadsTests {

@@ -1,3 +1,5 @@
+
+
 /// Per-speaker feature normalization: every feature of a speaker's recordings
 /// becomes a z-score against that speaker's own mean and standard deviation.
 ///

@@ -22,7 +22,10 @@ import SERSupport
 ///   development corpora this beat the unweighted mean and the geometric mean
 ///   (accuracy 56.8 against 55.9 and 55.4 %, calibration error 0.056 against
 ///   0.133 and 0.088), but stayed below one softmax over the pooled corpora.
-public final class CorpusHeadsClassifier: EmotionClassifier {
+public final class CorpusHeadsClassifier: TrainedClassifier {
+    /// The architecture a corpus-heads model file names.
+    public static let architectureNames: Set<String> = ["corpus-heads"]
+
     /// One corpus's softmax: its labels, each one of the classifier's `labels`,
     /// and how many training recordings it learned from (its weight when the
     /// heads are combined).
@@ -38,7 +41,7 @@ public final class CorpusHeadsClassifier: EmotionClassifier {
     }
 
     /// The classifier over every head's qualified labels.
-    public let shared: any EmotionClassifier
+    public let shared: any TrainedClassifier
     /// The labels answers are over (each head carries some of them).
     public let labels: [String]
     public let heads: [Head]
@@ -72,7 +75,7 @@ public final class CorpusHeadsClassifier: EmotionClassifier {
     }
 
     /// Heads over `shared`'s outputs, answering over `labels`.
-    public init(shared: any EmotionClassifier, labels: [String], heads: [Head]) throws {
+    public init(shared: any TrainedClassifier, labels: [String], heads: [Head]) throws {
         guard !heads.isEmpty else { throw Mismatch.invalidHeads("no corpus heads") }
         guard Set(heads.map(\.corpus)).count == heads.count else { throw Mismatch.invalidHeads("two heads for one corpus") }
         var sharedColumns: [[Int]] = [], labelColumns: [[Int]] = []
@@ -151,7 +154,7 @@ public final class CorpusHeadsClassifier: EmotionClassifier {
     /// qualified labels, with each row's label mask its head.
     public func calibrate(on validation: LabelledMatrix) { shared.calibrate(on: validation) }
 
-    public func adoptCalibration(of other: any EmotionClassifier) {
+    public func adoptCalibration(of other: any CalibratedClassifier) {
         shared.adoptCalibration(of: (other as? CorpusHeadsClassifier)?.shared ?? other)
     }
 

@@ -160,29 +160,3 @@ extension NetworkDesign {
         }
     }
 }
-
-extension Standardizer {
-    /// Statistics per channel (the last axis) of rows that hold `channels`-wide
-    /// frames, tiled to the row's length: every frame of a log-mel image is
-    /// normalized band by band, wherever it sits in time. The first `leading`
-    /// columns (a feature vector before the image) get statistics of their own.
-    public init(fitting data: Matrix, channels: Int, leading: Int = 0) {
-        if leading > 0 {
-            let vector = Standardizer(fitting: data.columns(0..<leading))
-            let image = Standardizer(fitting: data.columns(leading..<data.columns), channels: channels)
-            self.init(mean: vector.mean + image.mean, deviation: vector.deviation + image.deviation)
-            return
-        }
-        precondition(channels > 0 && data.columns % channels == 0, "rows do not hold whole frames of \(channels)")
-        var sum = [Double](repeating: 0, count: channels), squares = sum
-        for (i, v) in data.values.enumerated() { let c = i % channels; sum[c] += Double(v); squares[c] += Double(v) * Double(v) }
-        let n = Double(max(1, data.values.count / channels))
-        let mean = sum.map { Float($0 / n) }
-        let deviation = zip(sum, squares).map { s, q -> Float in
-            let variance = max(0, q / n - (s / n) * (s / n))
-            return variance > 1e-12 ? Float(variance.squareRoot()) : 1
-        }
-        let frames = data.columns / channels
-        self.init(mean: Array((0..<frames).map { _ in mean }.joined()), deviation: Array((0..<frames).map { _ in deviation }.joined()))
-    }
-}

@@ -6,12 +6,15 @@ import SERSupport
 /// different initialisations, shuffles and validation speakers), answering with
 /// the mean of their calibrated probabilities. Averaging removes much of the
 /// seed-to-seed variance of networks trained on a few thousand files.
-public final class EnsembleClassifier: EmotionClassifier {
+public final class EnsembleClassifier: TrainedClassifier {
+    /// The architecture an ensemble model file names.
+    public static let architectureNames: Set<String> = ["ensemble"]
+
     /// The members, each calibrated on its own validation speakers.
-    public let members: [any EmotionClassifier]
+    public let members: [any TrainedClassifier]
 
     /// An ensemble of `members`, which must share labels and input dimension.
-    public init(members: [any EmotionClassifier]) {
+    public init(members: [any TrainedClassifier]) {
         precondition(!members.isEmpty, "an ensemble needs members")
         precondition(members.allSatisfy { $0.labels == members[0].labels && $0.inputDimension == members[0].inputDimension },
                      "ensemble members must share labels and inputs")
@@ -51,7 +54,7 @@ public final class EnsembleClassifier: EmotionClassifier {
         for member in members { member.calibrate(on: validation) }
     }
 
-    public func adoptCalibration(of other: any EmotionClassifier) {
+    public func adoptCalibration(of other: any CalibratedClassifier) {
         guard let other = other as? EnsembleClassifier, other.members.count == members.count else { return }
         for (member, source) in zip(members, other.members) { member.adoptCalibration(of: source) }
     }
@@ -86,7 +89,7 @@ public final class EnsembleClassifier: EmotionClassifier {
         guard let count = file.metadata["members"].flatMap(Int.init), (1...64).contains(count) else {
             throw SafeTensorsFile.Failure.corrupt(path: source, reason: "ensemble member count \(file.metadata["members"] ?? "missing")")
         }
-        var members: [any EmotionClassifier] = []
+        var members: [any TrainedClassifier] = []
         for k in 0..<count {
             let part = try file.embedded("member.\(k)", source: source, role: "ensemble member \(k)")
             guard part.metadata["architecture"] != "ensemble" else {

@@ -1,3 +1,5 @@
+
+
 /// Classification quality of predictions against true labels.
 public struct ClassificationMetrics: Codable, Sendable, Equatable {
     public struct PerClass: Codable, Sendable, Equatable {

@@ -2,31 +2,15 @@ import Foundation
 import SERNumerics
 import SERSupport
 
-/// Settings of gradient-boosted trees (multiclass softmax, Newton steps).
-public struct BoostingConfiguration: Codable, Sendable, Equatable {
-    /// Boosting rounds; each adds one regression tree per class.
-    public var rounds = 200
-    public var learningRate: Float = 0.1
-    public var maximumDepth = 4
-    /// Fewest examples a leaf may hold.
-    public var minimumLeafSize = 8
-    /// L2 penalty on leaf values (λ in the Newton step −G/(H+λ)).
-    public var leafPenalty: Double = 1
-    /// Share of the examples each round sees (stochastic gradient boosting).
-    public var subsample = 0.8
-    /// Quantile bins per feature for split finding.
-    public var bins = 32
-    public var balanceClasses = true
-    public var seed: UInt64 = 1
-    public init() {}
-}
-
 /// Gradient-boosted regression trees on the softmax loss, the other strong
 /// tabular baseline beside random forests. Split search uses per-feature
 /// quantile bins (histograms of gradients and Hessians); trees store raw
 /// thresholds, so prediction reads the features as they are. The raw scores are
 /// logits, calibrated by temperature scaling like the MLP's.
-public final class BoostedTreesClassifier: EmotionClassifier {
+public final class BoostedTreesClassifier: TrainedClassifier {
+    /// The architecture a boosted-trees model file names.
+    public static let architectureNames: Set<String> = ["boosted"]
+
     public static let formatVersion = "1"
 
     public let labels: [String]
@@ -224,7 +208,7 @@ public final class BoostedTreesClassifier: EmotionClassifier {
         return calibrated(gender.scores(features), genderTemperature)
     }
 
-    public func adoptCalibration(of other: any EmotionClassifier) {
+    public func adoptCalibration(of other: any CalibratedClassifier) {
         (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
     }
 
@@ -255,7 +239,7 @@ public final class BoostedTreesClassifier: EmotionClassifier {
 
     public init(modelFile file: SafeTensorsFile, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        let header = try ModelFileHeader<BoostingConfiguration>(file, source: source, architectures: ["boosted"], kind: "a boosted-trees",
+        let header = try ModelFileHeader<BoostingConfiguration>(file, source: source, architectures: Self.architectureNames, kind: "a boosted-trees",
                                                                 formatVersion: Self.formatVersion)
         guard let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0,
               let initial = file.tensors["boost.initial"]?.values, initial.count == header.labels.count

@@ -2,166 +2,13 @@ import Foundation
 import SERNumerics
 import SERSupport
 
-/// Settings of the tree models: one CART decision tree, or a random forest of them.
-public struct TreeConfiguration: Codable, Sendable, Equatable {
-    /// Trees in the ensemble (1 for a single decision tree).
-    public var trees = 300
-    /// Deepest split level; nil grows until leaves are pure or too small.
-    public var maximumDepth: Int? = nil
-    /// Fewest training examples a leaf may hold.
-    public var minimumLeafSize = 1
-    /// Features tried at each split: all (CART) or about √features (random forest).
-    public var featuresPerSplit: FeatureSampling = .squareRoot
-    /// Each tree sees a bootstrap sample of the examples (random forest) or all of them.
-    public var bootstrap = true
-    /// Weights classes by inverse frequency so rare emotions count as much as common ones.
-    public var balanceClasses = true
-    public var seed: UInt64 = 1
-
-    public enum FeatureSampling: String, Codable, Sendable { case all, squareRoot }
-
-    public init() {}
-
-    /// A single CART tree (Gini, all features, no bootstrap), as sklearn's DecisionTreeClassifier grows it.
-    public static func decisionTree(seed: UInt64) -> TreeConfiguration {
-        var c = TreeConfiguration()
-        c.trees = 1
-        c.featuresPerSplit = .all
-        c.bootstrap = false
-        c.minimumLeafSize = 2
-        c.seed = seed
-        return c
-    }
-
-    /// A random forest: 300 trees on bootstrap samples, √features per split.
-    public static func randomForest(seed: UInt64) -> TreeConfiguration {
-        var c = TreeConfiguration()
-        c.seed = seed
-        return c
-    }
-}
-
-/// One fitted tree, as flat arrays: node `i` splits on `feature[i] <= threshold[i]`
-/// into `left[i]`/`right[i]`, or is a leaf (`feature[i] == -1`) whose class
-/// distribution is `distribution[i·classes ..< (i+1)·classes]`.
-struct DecisionTree: Sendable, Equatable {
-    var feature: [Int32] = []
-    var threshold: [Float] = []
-    var left: [Int32] = []
-    var right: [Int32] = []
-    var distribution: [Float] = []
-
-    var nodeCount: Int { feature.count }
-
-    /// The leaf distribution reached by `row`.
-    func leaf(for row: UnsafeBufferPointer<Float>, classes: Int) -> Int {
-        var node = 0
-        while feature[node] >= 0 {
-            node = Int(row[Int(feature[node])] <= threshold[node] ? left[node] : right[node])
-        }
-        return node * classes
-    }
-}
-
-/// Grows CART trees: Gini impurity with class weights, best threshold over the
-/// tried features (midpoints between distinct sorted values).
-struct TreeGrower {
-    let features: Matrix
-    let targets: [Int]
-    let classes: Int
-    let weights: [Double]            // per class
-    let configuration: TreeConfiguration
-
-    func grow(sample: [Int], generator: inout SplitMix64) -> DecisionTree {
-        var tree = DecisionTree()
-        var order = [Int](repeating: 0, count: sample.count)
-        var stack: [(indices: [Int], depth: Int, node: Int)] = []
-        tree.append(leafOf: sample, targets: targets, weights: weights, classes: classes)
-        stack.append((sample, 0, 0))
-        let featureCount = features.columns
-        let tried = configuration.featuresPerSplit == .all ? featureCount : max(1, Int(Double(featureCount).squareRoot().rounded()))
-        var candidates = Array(0..<featureCount)
-        while let (indices, depth, node) = stack.popLast() {
-            guard indices.count >= 2 * configuration.minimumLeafSize, depth < (configuration.maximumDepth ?? .max) else { continue }
-            var counts = [Double](repeating: 0, count: classes)
-            for i in indices { counts[targets[i]] += weights[targets[i]] }
-            let total = counts.reduce(0, +)
-            let parentImpurity = gini(counts, total)
-            guard parentImpurity > 1e-12 else { continue }
-            // Draw the features to try (a partial Fisher–Yates shuffle).
-            for k in 0..<tried {
-                let j = k + Int(generator.next() % UInt64(featureCount - k))
-                candidates.swapAt(k, j)
-            }
-            var best: (gain: Double, feature: Int, threshold: Float) = (1e-12, -1, 0)
-            var leftCounts = [Double](repeating: 0, count: classes)
-            for f in candidates.prefix(tried) {
-                order.removeAll(keepingCapacity: true)
-                order.append(contentsOf: indices)
-                order.sort { features[$0, f] < features[$1, f] }
-                for c in 0..<classes { leftCounts[c] = 0 }
-                var leftTotal = 0.0
-                for position in 0..<(order.count - 1) {
-                    let i = order[position]
-                    leftCounts[targets[i]] += weights[targets[i]]
-                    leftTotal += weights[targets[i]]
-                    let value = features[i, f], nextValue = features[order[position + 1], f]
-                    guard value < nextValue, position + 1 >= configuration.minimumLeafSize,
-                          order.count - position - 1 >= configuration.minimumLeafSize else { continue }
-                    var impurityLeft = 1.0, impurityRight = 1.0
-                    let rightTotal = total - leftTotal
-                    for c in 0..<classes {
-                        let l = leftCounts[c] / leftTotal, r = (counts[c] - leftCounts[c]) / rightTotal
-                        impurityLeft -= l * l
-                        impurityRight -= r * r
-                    }
-                    let gain = parentImpurity - (leftTotal * impurityLeft + rightTotal * impurityRight) / total
-                    if gain > best.gain {
-                        let midpoint = value + (nextValue - value) / 2
-                        best = (gain, f, midpoint < nextValue ? midpoint : value)
-                    }
-                }
-            }
-            guard best.feature >= 0 else { continue }
-            let leftIndices = indices.filter { features[$0, best.feature] <= best.threshold }
-            let rightIndices = indices.filter { features[$0, best.feature] > best.threshold }
-            guard !leftIndices.isEmpty, !rightIndices.isEmpty else { continue }
-            tree.feature[node] = Int32(best.feature)
-            tree.threshold[node] = best.threshold
-            tree.left[node] = Int32(tree.nodeCount)
-            tree.append(leafOf: leftIndices, targets: targets, weights: weights, classes: classes)
-            tree.right[node] = Int32(tree.nodeCount)
-            tree.append(leafOf: rightIndices, targets: targets, weights: weights, classes: classes)
-            stack.append((rightIndices, depth + 1, Int(tree.right[node])))
-            stack.append((leftIndices, depth + 1, Int(tree.left[node])))
-        }
-        return tree
-    }
-
-    private func gini(_ counts: [Double], _ total: Double) -> Double {
-        guard total > 0 else { return 0 }
-        return 1 - counts.reduce(0) { $0 + ($1 / total) * ($1 / total) }
-    }
-}
-
-extension DecisionTree {
-    /// Adds a leaf holding the weighted class distribution of `indices`.
-    mutating func append(leafOf indices: [Int], targets: [Int], weights: [Double], classes: Int) {
-        var counts = [Double](repeating: 0, count: classes)
-        for i in indices { counts[targets[i]] += weights[targets[i]] }
-        let total = max(counts.reduce(0, +), 1e-12)
-        feature.append(-1)
-        threshold.append(0)
-        left.append(-1)
-        right.append(-1)
-        distribution.append(contentsOf: counts.map { Float($0 / total) })
-    }
-}
-
 /// A forest of tree ensembles: the emotion forest and, where gender is known
 /// in training, a gender forest. Probabilities are the mean leaf distribution,
 /// sharpened or softened by a fitted temperature on their logarithms.
-public final class ForestClassifier: EmotionClassifier {
+public final class ForestClassifier: TrainedClassifier {
+    /// The architectures a tree or forest model file names.
+    public static let architectureNames: Set<String> = ["tree", "forest"]
+
     public static let formatVersion = "1"
 
     public let labels: [String]
@@ -255,7 +102,7 @@ public final class ForestClassifier: EmotionClassifier {
         return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
-    public func adoptCalibration(of other: any EmotionClassifier) {
+    public func adoptCalibration(of other: any CalibratedClassifier) {
         (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
     }
 
@@ -336,7 +183,7 @@ public final class ForestClassifier: EmotionClassifier {
 
     /// Rebuilds a trained forest from its model file; `source` names it in errors.
     public init(modelFile file: SafeTensorsFile, source: String) throws {
-        let header = try ModelFileHeader<TreeConfiguration>(file, source: source, architectures: ["tree", "forest"], kind: "a tree",
+        let header = try ModelFileHeader<TreeConfiguration>(file, source: source, architectures: Self.architectureNames, kind: "a tree",
                                                             formatVersion: Self.formatVersion)
         guard let dimension = file.metadata["input_dimension"].flatMap(Int.init), dimension > 0 else {
             throw SafeTensorsFile.Failure.corrupt(path: source, reason: "the input size is missing")
@@ -352,12 +199,4 @@ public final class ForestClassifier: EmotionClassifier {
                                         from: file, source: source)
         }
     }
-}
-
-/// Per-class example weights: n / (classes · count) when `balanced` (every class
-/// weighs as much in total), otherwise 1.
-func classWeights(_ targets: [Int], classes: Int, balanced: Bool) -> [Double] {
-    var counts = [Double](repeating: 0, count: classes)
-    for t in targets { counts[t] += 1 }
-    return counts.map { balanced && $0 > 0 ? Double(targets.count) / (Double(classes) * $0) : 1 }
 }

@@ -1,0 +1,30 @@
+import Foundation
+import SERNumerics
+import SERSupport
+
+/// Examples for training or validation: feature rows, emotion class indices and,
+/// where known, gender indices into `NeuralNetworkClassifier.genderLabels`.
+public struct LabelledMatrix: Sendable {
+    public var features: Matrix
+    public var targets: [Int]
+    public var genders: [Int?]
+    /// How much each row counts in the training loss (nil: equally); e.g. to make
+    /// pooled corpora weigh the same whatever their sizes (`--balance-corpora`).
+    public var rowWeights: [Float]?
+    /// Which labels each row can carry (nil: all). Pooled corpora differ: CREMA-D
+    /// has no calm, so a CREMA-D recording says nothing about calm. Networks
+    /// train each row's softmax over its permitted labels only, and decisions on
+    /// a row choose among them (`permittedDecision`).
+    public var labelMasks: [[Bool]]?
+
+    public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil, labelMasks: [[Bool]]? = nil) {
+        precondition(features.rows == targets.count, "one target per row")
+        precondition(rowWeights.map { $0.count == targets.count } ?? true, "one weight per row")
+        precondition(labelMasks.map { $0.count == targets.count } ?? true, "one label mask per row")
+        self.features = features
+        self.targets = targets
+        self.genders = genders ?? [Int?](repeating: nil, count: targets.count)
+        self.rowWeights = rowWeights
+        self.labelMasks = labelMasks
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import SERNumerics
+import SERSupport
+
+/// Settings of gradient-boosted trees (multiclass softmax, Newton steps).
+public struct BoostingConfiguration: Codable, Sendable, Equatable {
+    /// Boosting rounds; each adds one regression tree per class.
+    public var rounds = 200
+    public var learningRate: Float = 0.1
+    public var maximumDepth = 4
+    /// Fewest examples a leaf may hold.
+    public var minimumLeafSize = 8
+    /// L2 penalty on leaf values (λ in the Newton step −G/(H+λ)).
+    public var leafPenalty: Double = 1
+    /// Share of the examples each round sees (stochastic gradient boosting).
+    public var subsample = 0.8
+    /// Quantile bins per feature for split finding.
+    public var bins = 32
+    public var balanceClasses = true
+    public var seed: UInt64 = 1
+    public init() {}
+}

@@ -1,0 +1,15 @@
+import Foundation
+import SERNumerics
+import SERSupport
+
+/// A network stage: `forward` keeps what `backward` needs; `infer` keeps
+/// nothing, so a trained network can answer on several threads at once.
+public protocol Layer: AnyObject {
+    /// Computes the output for a batch (one row per example), remembering what `backward` needs.
+    func forward(_ input: Matrix, training: Bool) -> Matrix
+    /// The evaluation-mode output, without touching the layer's state (thread-safe).
+    func infer(_ input: Matrix) -> Matrix
+    /// Given ∂loss/∂output, accumulates parameter gradients and returns ∂loss/∂input.
+    func backward(_ outputGradient: Matrix) -> Matrix
+    var parameters: [Parameter] { get }
+}
