@@ -137,6 +137,54 @@ import Testing
         #expect(try await Self.get(portA, "/v1/profiles/\(profile)").status == 404)
     }
 
+    /// A server killed with SIGKILL while concurrent requests update one profile
+    /// leaves a database the next server reads: every update it acknowledged is
+    /// there, no update is half there, and updates go on. (A real process is
+    /// killed: forking the multithreaded test process would not be one.)
+    @Test func aServerKilledDuringProfileUpdatesLeavesAConsistentDatabase() async throws {
+        let database = FileManager.default.temporaryDirectory.appendingPathComponent("ser-kill-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+        let audio = try Data(contentsOf: Self.example)
+        @Sendable func learn(_ port: Int) async -> Int? {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/profiles/busy")!, timeoutInterval: 30)
+            request.httpMethod = "PUT"
+            request.setValue("audio/flac", forHTTPHeaderField: "Content-Type")
+            guard let (body, response) = try? await URLSession.shared.upload(for: request, from: audio),
+                  (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
+            return (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["utterances"] as? Int
+        }
+        let (server, port) = try Self.startServer(["--profiles", database])
+        defer { if server.isRunning { server.terminate() } }
+        let perUpload = try #require(await learn(port))
+        #expect(perUpload >= 1)
+        // Four clients update as fast as the server answers; the server is killed mid-stream.
+        let acknowledged = OrderedMaximum()
+        let writers = (0..<4).map { _ in
+            Task {
+                // Ends when the killed server stops answering. (Never cancelled: cancelling a task inside
+                // URLSession's async upload can deadlock swift-corelibs-foundation.)
+                while let count = await learn(port) { acknowledged.record(count) }
+            }
+        }
+        let started = Date()
+        while acknowledged.value < 6 * perUpload && Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
+        kill(server.processIdentifier, SIGKILL)
+        while server.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        for writer in writers { await writer.value }
+        let seenBeforeTheKill = acknowledged.value
+        #expect(seenBeforeTheKill >= 6 * perUpload, "the clients should have been answered before the kill")
+
+        let (restarted, newPort) = try Self.startServer(["--profiles", database])
+        defer { if restarted.isRunning { restarted.terminate() } }
+        let summary = try await Self.get(newPort, "/v1/profiles/busy")
+        let utterances = summary.body["utterances"] as? Int ?? -1
+        #expect(summary.status == 200, "\(summary)")
+        #expect(utterances >= seenBeforeTheKill, "an acknowledged update was lost: \(utterances) < \(seenBeforeTheKill)")
+        #expect(utterances % perUpload == 0, "an update is there in part: \(utterances) utterances, \(perUpload) per upload")
+        #expect(await learn(newPort) == utterances + perUpload)
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         #expect(try SERRun(["serve", "--port", "70000"]).status == 2)
         #expect(try SERRun(["serve", "--max-upload-mb", "0"]).status == 2)
@@ -144,4 +192,12 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("/nonexistent/model.safetensors"))
     }
+}
+
+/// The largest count any client was answered with, shared between the clients' tasks.
+final class OrderedMaximum: @unchecked Sendable {
+    private let lock = NSLock()
+    private var largest = 0
+    func record(_ value: Int) { lock.withLock { largest = max(largest, value) } }
+    var value: Int { lock.withLock { largest } }
 }

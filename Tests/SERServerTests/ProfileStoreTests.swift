@@ -52,34 +52,6 @@ struct ProfileStoreTests {
         #expect(statistics.sum[0] == expectedFirstSum)
     }
 
-    @Test("a process killed with SIGKILL in the middle of writing leaves a readable, consistent database")
-    func killDuringWritesLeavesItConsistent() throws {
-        let path = databasePath()
-        let store = try ProfileStore(path: path, features: "preset=test", dimension: Self.dimension)
-        try store.add([vector(0)], to: "busy")
-        // A child process writes as fast as it can until it is killed.
-        let child = fork()
-        if child == 0 {
-            if let writer = try? ProfileStore(path: path, features: "preset=test", dimension: Self.dimension) {
-                for i in 1..<1_000_000 { _ = try? writer.add([vector(Float(i))], to: "busy") }
-            }
-            _exit(0)
-        }
-        #expect(child > 0)
-        usleep(300_000)
-        kill(child, SIGKILL)
-        var status: Int32 = 0
-        waitpid(child, &status, 0)
-        let reopened = try ProfileStore(path: path, features: "preset=test", dimension: Self.dimension)
-        let statistics = try #require(try reopened.statistics(of: "busy"))
-        // Whatever number of updates completed, the row is whole: its sum is that of 0 + 1 + … + (count − 1).
-        let n = Double(statistics.count)
-        #expect(statistics.count > 1, "the child should have written before it was killed")
-        #expect(statistics.sum[0] == n * (n - 1) / 2, "count \(statistics.count), sum \(statistics.sum[0])")
-        try reopened.add([vector(-1)], to: "busy")
-        #expect(try reopened.statistics(of: "busy")?.count == statistics.count + 1)
-    }
-
     @Test("DELETE leaves nothing behind, not even the bytes of the statistics")
     func deleteLeavesNothing() throws {
         let path = databasePath()
