@@ -181,6 +181,23 @@ let package = Package(
             path: "Sources/ser-bench"
         ),
 
+        // MARK: Examples: programs that use the library as a dependent package would (built and run by the tests)
+        .executableTarget(
+            name: "example-predict-file",
+            dependencies: ["SERRecognition"],
+            path: "examples/swift/PredictFile"
+        ),
+        .executableTarget(
+            name: "example-stream-stdin",
+            dependencies: ["SERRecognition"],
+            path: "examples/swift/StreamStandardInput"
+        ),
+        .executableTarget(
+            name: "example-train-from-manifest",
+            dependencies: ["SERCorpora", "SERFeatures", "SERTraining"],
+            path: "examples/swift/TrainFromManifest"
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "SERSupportTests",
@@ -242,7 +259,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERNumerics", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
+            dependencies: ["ser", "example-predict-file", "example-stream-stdin", "example-train-from-manifest", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERNumerics", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
                            .product(name: "Yams", package: "Yams")],
             path: "Tests/SERCommandLineTests"
         ),

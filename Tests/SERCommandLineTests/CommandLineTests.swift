@@ -21,15 +21,18 @@ struct SERRun {
         return process
     }
 
-    static var binary: String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ser").path
+    static var binary: String { path(of: "ser") }
+
+    /// A program the package builds (`ser`, the examples), beside the test bundle.
+    static func path(of program: String) -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(program).path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ser").path
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(program).path
     }
 
-    init(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws {
+    init(_ arguments: [String], program: String = "ser", environment: [String: String]? = nil, input: Data? = nil) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: Self.path(of: program))
         process.arguments = arguments
         // Keep the feature cache out of the real home directory.
         var defaults = ProcessInfo.processInfo.environment
