@@ -1,5 +1,5 @@
 # The README's two quick-start commands, and a few helpers.
-.PHONY: demo test deps build encoder fixtures bench fuzz clean model
+.PHONY: demo test deps build encoder fixtures bench fuzz clean model docs
 
 # Install the Debian packages ser needs (no-op when present).
 deps:
@@ -44,6 +44,10 @@ bench: deps
 # Fuzz the decode path for five minutes.
 fuzz: deps
 	scripts/fuzz-decode.sh 300
+
+# The DocC catalogs of SERAudio, SERFeatures and SERRecognition, as .doccarchive folders under .build/plugins.
+docs:
+	swift package generate-documentation --target SERAudio --target SERFeatures --target SERRecognition
 
 clean:
 	rm -rf .build Fuzz/.build
