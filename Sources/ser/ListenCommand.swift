@@ -5,52 +5,6 @@ import SERFeatures
 import SERNumerics
 import SERRecognition
 
-/// Where live audio comes from: a capture program reading the sound server or
-/// ALSA device, or standard input.
-struct CaptureSource {
-    let handle: FileHandle
-    let process: Process?
-
-    /// Starts `parec` (PulseAudio/PipeWire) or, without it or for `hw:`/`plughw:`
-    /// devices, `arecord` (ALSA), writing raw s16le mono at `rate` to a pipe.
-    static func microphone(device: String?, rate: Int) throws -> CaptureSource {
-        let alsa = device.map { $0.hasPrefix("hw:") || $0.hasPrefix("plughw:") } ?? false
-        var candidates: [(String, [String])] = []
-        let pulse = ["--raw", "--format=s16le", "--rate=\(rate)", "--channels=1"] + (device.map { ["--device=\($0)"] } ?? [])
-        let arecord = ["-q", "-t", "raw", "-f", "S16_LE", "-r", "\(rate)", "-c", "1"] + (device.map { ["-D", $0] } ?? [])
-        if !alsa { candidates.append(("parec", pulse)) }
-        candidates.append(("arecord", arecord))
-        for (program, arguments) in candidates {
-            guard let executable = Self.find(program) else { continue }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.standardError
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return CaptureSource(handle: pipe.fileHandleForReading, process: process)
-        }
-        throw CommandFailure("no capture program found: install pulseaudio-utils (parec) or alsa-utils (arecord), or pipe raw PCM with --input -")
-    }
-
-    static func find(_ program: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// The next chunk of bytes, or nil at the end of the stream.
-    func read() -> Data? {
-        let data = handle.availableData
-        return data.isEmpty ? nil : data
-    }
-
-    func stop() {
-        if let process, process.isRunning { process.terminate() }
-    }
-}
-
 /// `ser listen`: live emotion from a microphone or a PCM stream.
 struct ListenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -183,48 +137,6 @@ final class LiveDisplay {
         output += lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n"
         FileHandle.standardOutput.write(Data(output.utf8))
         drawn = true
-    }
-}
-
-/// `ser record`: the seed projects' recording script, done right.
-struct RecordCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "record",
-        abstract: "Record from the microphone into a WAV or FLAC file.",
-        discussion: """
-        Captures --seconds of audio from the default PulseAudio/PipeWire source or an ALSA \
-        device, at --rate (16 kHz mono by default, the models' rate), and writes it \
-        atomically: an interrupted recording leaves no partial file.
-
-        Example:
-          ser record take.wav --seconds 5 && ser predict take.wav
-        """
-    )
-    @Argument(help: ArgumentHelp("The file to write (.wav or .flac).", valueName: "out")) var out: String
-    @Option(help: "Seconds to record.") var seconds: Double
-    @Option(help: ArgumentHelp("Capture device (PulseAudio source name, or an ALSA device such as hw:1,0).", valueName: "name")) var device: String?
-    @Option(help: "Sample rate, Hz.") var rate: Int = 16000
-
-    func validate() throws {
-        if !(seconds > 0 && seconds <= 24 * 3600) { throw ValidationError("--seconds must be between 0 and 86400.") }
-        if !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
-    }
-
-    func run() throws {
-        let source = try CaptureSource.microphone(device: device, rate: rate)
-        defer { source.stop() }
-        let wanted = Int(seconds * Double(rate)) * 2
-        var bytes = Data()
-        while bytes.count < wanted, let data = source.read() { bytes.append(data) }
-        source.stop()
-        guard bytes.count >= 2 else { throw CommandFailure("the capture program delivered no audio; check the device with `arecord -l` or `pactl list sources`") }
-        let frames = min(bytes.count, wanted) / 2
-        let samples: [Float] = bytes.withUnsafeBytes { raw in
-            (0..<frames).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) / 32768 }
-        }
-        let format: AudioFileFormat = out.lowercased().hasSuffix(".flac") ? .flac : .wav
-        try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: rate), to: out, format: format)
-        Terminal.printError(String(format: "ser: recorded %.1f s to %@", Double(frames) / Double(rate), out))
     }
 }
 

@@ -9,23 +9,6 @@ import SERRecognition
 import SERSupport
 import SERTraining
 
-/// Where training and evaluation data come from: `--data` folders and `--manifest` files.
-struct DataSelection: ParsableArguments {
-    @Option(parsing: .upToNextOption, help: ArgumentHelp("Corpus folders (RAVDESS, CREMA-D, TESS, SAVEE, folder-per-label).", valueName: "dir"))
-    var data: [String] = []
-
-    @Option(help: ArgumentHelp("A CSV or JSONL manifest (path,label[,speaker,gender,corpus]), or a plain file list from `ser manifest` (files labelled by their names); repeatable.", valueName: "file"))
-    var manifest: [String] = []
-
-    @OptionGroup var labelling: CorpusCommand.Labelling
-
-    var paths: [String] { data + manifest }
-
-    func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give training data with --data DIR... or --manifest FILE.") }
-    }
-}
-
 /// `ser train`: fit a model on speakers and measure it on others.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -525,12 +508,8 @@ enum AdaptationList {
     }
 }
 
-/// A failure of the whole command (not of one input): exit status 1 with a message.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 extension Architecture: ExpressibleByArgument {}
+
 extension OptimizerChoice: ExpressibleByArgument {}
+
 extension LearningRateSchedule: ExpressibleByArgument {}
