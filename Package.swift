@@ -255,6 +255,11 @@ let package = Package(
             path: "Tests/SERRecognitionTests"
         ),
         .testTarget(
+            name: "SERTrainingTests",
+            dependencies: ["SERTraining", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            path: "Tests/SERTrainingTests"
+        ),
+        .testTarget(
             name: "SERServerTests",
             dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERSupport", "SERTestSupport"],
             path: "Tests/SERServerTests"

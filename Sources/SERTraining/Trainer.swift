@@ -428,7 +428,7 @@ public enum Trainer {
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
-        var own = Predictions(), combined = Predictions()
+        var own = ScoredPredictions(), combined = ScoredPredictions()
         var curve = ks.map(AdaptationCurveRows.init(k:))
         for fold in split.folds.indices {
             let started = Date()
@@ -441,20 +441,18 @@ public enum Trainer {
             let testData = dataset.matrix(testIndices, labels: labels)
             let corpora = testIndices.map { dataset.items[$0].corpus.rawValue }
             let p = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies)
-            let (foldPredicted, foldConfidence) = decisions(p, labelMasks: testData.labelMasks)
-            own.append(truth: testData.targets, predicted: foldPredicted, confidence: foldConfidence, corpora: corpora)
+            let foldScores = ScoredPredictions(p, truth: testData.targets, permitted: testData.labelMasks, corpora: corpora)
+            own.append(foldScores)
             if !outcome.model.classifier.corpusHeads.isEmpty {
                 let q = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies,
                                       combiningHeads: true)
-                let (predicted, confidence) = decisions(q, labelMasks: testData.labelMasks)
-                combined.append(truth: testData.targets, predicted: predicted, confidence: confidence, corpora: corpora)
+                combined.append(ScoredPredictions(q, truth: testData.targets, permitted: testData.labelMasks, corpora: corpora))
             }
             if outcome.model.adapted != nil && !ks.isEmpty {
                 let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks, seed: options.seed)
                 for (index, rows) in foldCurve.enumerated() { curve[index].append(rows) }
             }
-            let metrics = ClassificationMetrics(labels: labels, truth: testData.targets, predicted: foldPredicted,
-                                                confidence: foldConfidence)
+            let metrics = foldScores.metrics(labels: labels)
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
                                                      epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
             folds.append(result)
@@ -469,29 +467,5 @@ public enum Trainer {
             summary.combinedHeadsPerCorpus = combined.perCorpus(labels: labels)
         }
         return summary
-    }
-
-    /// Test predictions gathered over folds, with each row's corpus.
-    private struct Predictions {
-        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = [], corpora: [String] = []
-
-        mutating func append(truth: [Int], predicted: [Int], confidence: [Double], corpora: [String]) {
-            self.truth += truth
-            self.predicted += predicted
-            self.confidence += confidence
-            self.corpora += corpora
-        }
-
-        func metrics(labels: [String], rows: [Int]? = nil) -> ClassificationMetrics {
-            let rows = rows ?? Array(truth.indices)
-            return ClassificationMetrics(labels: labels, truth: rows.map { truth[$0] }, predicted: rows.map { predicted[$0] },
-                                         confidence: rows.map { confidence[$0] })
-        }
-
-        func perCorpus(labels: [String]) -> [String: ClassificationMetrics] {
-            Dictionary(uniqueKeysWithValues: Set(corpora).map { corpus in
-                (corpus, metrics(labels: labels, rows: corpora.indices.filter { corpora[$0] == corpus }))
-            })
-        }
     }
 }

@@ -109,22 +109,11 @@ struct EvaluateCommand: ParsableCommand {
             notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")
         }
         let permittedByCorpus = allowedByCorpus.mapValues { carried in labels.map(carried.contains) }
-        var truth: [Int] = [], predicted: [Int] = [], confidence: [Double] = []
-        var byCorpus: [CorpusName: (truth: [Int], predicted: [Int], confidence: [Double])] = [:]
-        for (row, item) in dataset.items.enumerated() {
-            let (best, p) = permittedDecision(probabilities.values[(row * labels.count)..<((row + 1) * labels.count)],
-                                              permitted: permittedByCorpus[item.corpus])
-            guard let target = labels.firstIndex(of: item.label), best >= 0 else { continue }
-            truth.append(target); predicted.append(best); confidence.append(p)
-            byCorpus[item.corpus, default: ([], [], [])].truth.append(target)
-            byCorpus[item.corpus]!.predicted.append(best)
-            byCorpus[item.corpus]!.confidence.append(p)
-        }
-        let overall = ClassificationMetrics(labels: labels, truth: truth, predicted: predicted, confidence: confidence)
-        let perCorpus = byCorpus.keys.sorted { $0.rawValue < $1.rawValue }.map { corpus -> (String, ClassificationMetrics) in
-            let r = byCorpus[corpus]!
-            return (corpus.rawValue, ClassificationMetrics(labels: labels, truth: r.truth, predicted: r.predicted, confidence: r.confidence))
-        }
+        let scores = ScoredPredictions(probabilities, truth: dataset.items.map { labels.firstIndex(of: $0.label) },
+                                       permitted: dataset.items.map { permittedByCorpus[$0.corpus] ?? labels.map { _ in true } },
+                                       corpora: dataset.items.map(\.corpus.rawValue))
+        let overall = scores.metrics(labels: labels)
+        let perCorpus = scores.perCorpus(labels: labels).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if let report {
             let html = HTMLReport.evaluation(title: "ser evaluate: \((model as NSString).lastPathComponent)", overall: overall,

@@ -1,0 +1,101 @@
+import SERCorpora
+import SERFeatures
+import SERModels
+import SERNumerics
+import SERRecognition
+import SERSupport
+import Testing
+@testable import SERTraining
+
+/// The leakage-proof protocol tested directly, on vectors made here: speaker
+/// folds, validation speakers, label masks, calibration and scoring.
+@Suite struct TrainingProtocolTests {
+    static let labels = ["angry", "happy", "sad"]
+
+    /// `speakers` speakers of `perLabel` recordings per label, in `corpus`: each
+    /// label's vectors sit around their own centre, each speaker is shifted a little.
+    /// The vectors have `rich`'s length, as a dataset of that preset must.
+    static func dataset(speakers: Int, perLabel: Int = 4, corpus: CorpusName = .ravdess, seed: UInt64 = 1,
+                        labels: [String] = labels) -> FeatureDataset {
+        var generator = SplitMix64(seed: seed)
+        func noise() -> Float { Float(generator.next() >> 11) / Float(1 << 53) - 0.5 }
+        var items: [CorpusItem] = [], vectors: [[Float]] = []
+        for speaker in 0..<speakers {
+            let shift = noise()
+            for (index, label) in labels.enumerated() {
+                for take in 0..<perLabel {
+                    items.append(CorpusItem(path: "/\(corpus.rawValue)/s\(speaker)/\(label)-\(take).wav", corpus: corpus, label: label,
+                                            speaker: "\(corpus.rawValue):\(speaker)", gender: speaker % 2 == 0 ? .female : .male))
+                    vectors.append((0..<FeaturePreset.rich.dimension).map { d in (d % 8 == index ? 2 : 0) + shift + 0.6 * noise() })
+                }
+            }
+        }
+        let pipeline = InputPipeline(preset: .rich, sampleRate: 16000, trimsToSpeech: true, detector: VoiceActivityDetector(),
+                                     resolvedEmbedder: nil)
+        return FeatureDataset(items: items, vectors: vectors, pipeline: pipeline)
+    }
+
+    @Test func validationSpeakersAreWholeSpeakersAndNeverFitted() {
+        let data = Self.dataset(speakers: 10)
+        #expect(data.items.count == 120 && data.failures.isEmpty)
+        let split = Trainer.validationSplit(data, indices: Array(data.items.indices), fraction: 0.15, seed: 3, allowsLeakage: false)
+        let fitSpeakers = Set(split.fit.map { data.items[$0].speaker ?? "" })
+        let validationSpeakers = Set(split.validation.map { data.items[$0].speaker ?? "" })
+        #expect(!validationSpeakers.isEmpty && fitSpeakers.isDisjoint(with: validationSpeakers))
+        #expect(split.fit.count + split.validation.count == data.items.count)
+        #expect(validationSpeakers.count == 2, "about 15 % of 10 speakers")
+        #expect(Set(split.speakers) == validationSpeakers)
+    }
+
+    @Test func crossValidationTestsEachSpeakerOnceOnAModelThatNeverHeardThem() throws {
+        let data = Self.dataset(speakers: 10)
+        let split = try SpeakerSplitter.kFold(data.items, folds: 5, seed: 2)
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        let summary = Trainer.crossValidate(data, split: split, labels: Self.labels, options: options)
+        let tested = summary.folds.flatMap(\.testSpeakers)
+        #expect(tested.count == 10 && Set(tested).count == 10, "every speaker tested exactly once")
+        #expect(summary.pooled.n == data.items.count)
+        #expect(summary.pooled.accuracy > 0.9, "the labels are separable: \(summary.pooled.accuracy)")
+    }
+
+    @Test func calibrationFitsATemperatureOnValidationSpeakers() {
+        let data = Self.dataset(speakers: 8)
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        let outcome = Trainer.train(data, labels: Self.labels, options: options)
+        #expect(outcome.validation != nil && !outcome.validationSpeakers.isEmpty)
+        let temperature = outcome.model.classifier.temperature
+        #expect(temperature > 0 && temperature != 1, "calibration chose a temperature: \(temperature)")
+    }
+
+    /// A corpus that carries two of the three labels is scored among those two only.
+    @Test func scoringKeepsToEachCorpussLabels() {
+        let probabilities = Matrix(rows: 3, columns: 3, values: [0.5, 0.3, 0.2,    // corpus A, truth angry
+                                                                 0.6, 0.3, 0.1,    // corpus B (no angry), truth happy
+                                                                 0.1, 0.1, 0.8])   // a label outside the model: left out
+        let scores = ScoredPredictions(probabilities, truth: [0, 1, nil],
+                                       permitted: [[true, true, true], [false, true, true], [true, true, true]], corpora: ["A", "B", "A"])
+        #expect(scores.predicted == [0, 1])
+        #expect(abs(scores.confidence[1] - 0.75) < 1e-6, "0.3 renormalized over happy and sad")
+        #expect(scores.metrics(labels: Self.labels).accuracy == 1)
+        #expect(Set(scores.perCorpus(labels: Self.labels).keys) == ["A", "B"])
+        var pooled = scores
+        pooled.append(ScoredPredictions(probabilities, truth: [2, 2, 2], permitted: nil, corpora: ["C", "C", "C"]))
+        #expect(pooled.truth.count == 5 && pooled.metrics(labels: Self.labels).accuracy == 3.0 / 5)
+    }
+
+    /// Label masks: pooled corpora with different label sets never teach a
+    /// corpus's rows about labels it cannot carry.
+    @Test func labelMasksFollowEachCorpussLabels() {
+        let ravdess = Self.dataset(speakers: 3)
+        let crema = Self.dataset(speakers: 3, corpus: .cremaD, labels: ["angry", "happy"])
+        let pooled = FeatureDataset(items: ravdess.items + crema.items, vectors: ravdess.vectors + crema.vectors, pipeline: ravdess.pipeline)
+        let rows = Array(pooled.items.indices)
+        let masks = pooled.labelMasks(rows, labels: Self.labels)
+        #expect(masks != nil)
+        for (row, item) in pooled.items.enumerated() {
+            #expect(masks?[row] == (item.corpus == .cremaD ? [true, true, false] : [true, true, true]))
+        }
+    }
+}
