@@ -12,9 +12,9 @@ package func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB
     a.values.withUnsafeBufferPointer { pa in
         b.values.withUnsafeBufferPointer { pb in
             c.values.withUnsafeMutableBufferPointer { pc in
-                gemm(m: m, n: n, k: k, pa.baseAddress!, lda: a.columns, transposeA: transposeA,
-                     pb.baseAddress!, ldb: b.columns, transposeB: transposeB, alpha: alpha, beta: beta,
-                     into: pc.baseAddress!, ldc: n)
+                guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
+                gemm(m: m, n: n, k: k, pa, lda: a.columns, transposeA: transposeA,
+                     pb, ldb: b.columns, transposeB: transposeB, alpha: alpha, beta: beta, into: pc, ldc: n)
             }
         }
     }
