@@ -157,13 +157,18 @@ public final class FFmpegSource: AudioSource {
         let errorBox = DataBox()
         let errorRead = DispatchSemaphore(value: 0)
         let errorHandle = stderr.fileHandleForReading
+        // `readToEnd()` throws where `readDataToEndOfFile()` would trap (a read error on the pipe,
+        // seen once as EBADF under parallel batches): the file then fails, and the batch goes on.
         Thread {
-            errorBox.data = errorHandle.readDataToEndOfFile()
+            errorBox.data = (try? errorHandle.readToEnd()) ?? Data()
             errorRead.signal()
         }.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        let read = Result { try stdout.fileHandleForReading.readToEnd() ?? Data() }
         process.waitUntilExit()
         errorRead.wait()
+        guard case .success(let data) = read else {
+            throw AudioError.ffmpegFailed(path: path, reason: "reading ffprobe's output failed (\(String(describing: read))); try again")
+        }
         let message = String(decoding: errorBox.data ?? Data(), as: UTF8.self)
             .replacingOccurrences(of: "file:" + absolutePath + ": ", with: "")
             .split(separator: "\n").suffix(2).joined(separator: "; ")

@@ -296,7 +296,7 @@ struct PredictCommand: ParsableCommand {
         var inputs: [Input] = []
         for path in paths {
             if path == "-" {
-                let data = FileHandle.standardInput.readDataToEndOfFile()
+                let data = try FileHandle.standardInput.readToEnd() ?? Data()
                 let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(getpid())").path
                 try AtomicFile.write(data, to: temporary)
                 StandardInputSpool.register(temporary)
