@@ -256,7 +256,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERTrainingTests",
-            dependencies: ["SERTraining", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
             path: "Tests/SERTrainingTests"
         ),
         .testTarget(

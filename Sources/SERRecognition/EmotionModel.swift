@@ -79,9 +79,12 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var seed: UInt64?
     public var created: String?
     public var serVersion: String?
+    /// How the model was trained, as the training library's recipe
+    /// (`SERTraining.TrainingRecipe`); nil for models written before recipes were stored.
+    public var recipe: JSONValue?
 
     enum CodingKeys: String, CodingKey {
-        case architecture, labels, features, training, validation, command, seed, created
+        case architecture, labels, features, training, validation, command, seed, created, recipe
         case ensembleSize = "ensemble_size"
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"

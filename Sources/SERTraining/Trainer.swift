@@ -366,10 +366,12 @@ public enum Trainer {
         return (network, network.history)
     }
 
-    /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`.
+    /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`,
+    /// each row decided among the labels its mask permits (`ScoredPredictions`).
     public static func evaluate(_ classifier: any TrainedClassifier, on data: LabelledMatrix) -> ClassificationMetrics {
-        let (predicted, confidence) = decisions(classifier.probabilities(data.features), labelMasks: data.labelMasks)
-        return ClassificationMetrics(labels: classifier.labels, truth: data.targets, predicted: predicted, confidence: confidence)
+        ScoredPredictions(classifier.probabilities(data.features), truth: data.targets, permitted: data.labelMasks,
+                          corpora: Array(repeating: "", count: data.targets.count))
+            .metrics(labels: classifier.labels)
     }
 
     /// The probabilities of the rows at `indices`; with `averagingCopies`, each
@@ -399,18 +401,6 @@ public enum Trainer {
             }
         }
         return out
-    }
-
-    /// The most probable class of each row of `p` among those its label mask
-    /// permits, and its calibrated probability renormalized over them (`permittedDecision`).
-    static func decisions(_ p: Matrix, labelMasks: [[Bool]]?) -> (predicted: [Int], confidence: [Double]) {
-        var predicted: [Int] = [], confidence: [Double] = []
-        for r in 0..<p.rows {
-            let decision = permittedDecision(p.values[(r * p.columns)..<((r + 1) * p.columns)], permitted: labelMasks?[r])
-            predicted.append(max(decision.index, 0))
-            confidence.append(decision.confidence)
-        }
-        return (predicted, confidence)
     }
 
     /// Cross-validates over the folds of `split`: each fold trains on the other

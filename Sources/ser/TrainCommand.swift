@@ -190,133 +190,52 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// The training recipe these flags describe.
+    var recipe: TrainingRecipe {
+        var recipe = TrainingRecipe(architecture: architecture, features: resolvedFeatures)
+        recipe.trimsToSpeech = !noTrim
+        recipe.speakerNormalization = speakerNormalization
+        recipe.augmentation = augmentation.map(\.argument)
+        recipe.testTimeAugmentation = testTimeAugmentation
+        recipe.seed = seed
+        recipe.maximumEpochs = epochs
+        recipe.allowsLeakage = allowLeakage
+        recipe.optimizer = optimizer
+        recipe.schedule = schedule
+        recipe.learningRate = learningRate
+        recipe.weightDecay = weightDecay
+        recipe.l2Penalty = l2Penalty
+        recipe.balancesCorpora = balanceCorpora
+        recipe.masksLabelsByCorpus = !noLabelMasks
+        recipe.trainsCorpusHeads = corpusHeads
+        recipe.adaptive = adaptive
+        recipe.refitsOnAllSpeakers = noRefit ? false : nil
+        recipe.ensembleSize = ensemble
+        return recipe
+    }
+
     func run() throws {
-        let started = Date()
         useSingleThreadedBLAS()
         let scan = try selection.labelling.scan(selection.paths)
         for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
         guard !scan.clean.isEmpty else { throw CommandFailure("no usable training files in \(selection.paths.joined(separator: ", "))") }
-        let cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
-        let progress = ProgressBar(total: scan.clean.count, label: "features")
-        let features = resolvedFeatures
-        let pipeline = try InputPipeline(preset: features, sampleRate: 16000, trimsToSpeech: !noTrim)
-        var dataset = FeatureDataset(items: scan.clean, pipeline: pipeline, cache: cache, onProgress: { progress.update(finished: $0) })
-        progress.finish()
-        if !augmentation.isEmpty {
-            let copies = ProgressBar(total: dataset.items.count * augmentation.count, label: "augmented copies")
-            dataset.augment(recipe: augmentation, seed: seed, cache: cache, onProgress: { copies.update(finished: $0) })
-            copies.finish()
-        }
-        for failure in dataset.failures { Terminal.printError("ser: left out \(failure.path): \(failure.reason)") }
-        if speakerNormalization {
-            let sparse = dataset.sparselyRecordedSpeakers
-            if !sparse.isEmpty {
-                Terminal.printError("ser: warning: \(sparse.count) speaker(s) have fewer than \(SpeakerNormalization.minimumRecordings) recordings; their statistics are unreliable: \(sparse.prefix(5).joined(separator: ", "))\(sparse.count > 5 ? ", …" : "")")
-            }
-            dataset.normalizePerSpeaker()
-        }
-        let labels = dataset.labels
-        guard labels.count >= 2 else { throw CommandFailure("training needs at least two labels; the data has \(labels)") }
-        let featureSeconds = Date().timeIntervalSince(started)
-        if allowLeakage {
-            Terminal.printError("ser: WARNING: --allow-leakage: random file folds put the same speakers in train and test; these numbers do not measure unseen voices")
-        }
-        var options = TrainingOptions()
-        options.architecture = architecture
-        options.seed = seed
-        options.maximumEpochs = epochs
-        options.allowsLeakage = allowLeakage
-        options.optimizer = optimizer
-        options.schedule = schedule
-        options.learningRate = learningRate
-        options.weightDecay = weightDecay
-        options.l2Penalty = l2Penalty
-        options.balancesCorpora = balanceCorpora
-        options.masksLabelsByCorpus = !noLabelMasks
-        options.trainsCorpusHeads = corpusHeads
-        options.averagesAugmentedCopies = testTimeAugmentation
-        if noRefit { options.refitsOnAllSpeakers = false }
-        if adaptive { options.adaptation = AdaptationRecipe() }
-        options.ensembleSize = ensemble
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-
-        var crossValidation: CrossValidationSummary?
-        if let protocolSplit = try resolvedSplit(dataset.items, contentHashes: scan.contentHashes) {
-            let folds = ProgressBar(total: protocolSplit.folds.count, label: "folds")
-            let ks = adaptive ? try AdaptationList.parse(adaptation ?? AdaptationList.standard) : []
-            crossValidation = Trainer.crossValidate(dataset, split: protocolSplit, labels: labels, options: options,
-                                                    adaptationCurve: ks) { index, fold in
-                folds.update(finished: index + 1)
-                if format == .table {
-                    let effort = architecture.isTreeModel ? "" : "\(fold.epochs) epochs, "
-                    Terminal.printError(String(format: "fold %d: accuracy %.1f%%, UAR %.1f%%, %@%.1f s — test %@",
-                                               index + 1, 100 * fold.accuracy, 100 * fold.uar, effort, fold.seconds,
-                                               fold.testSpeakers.isEmpty ? "random files" : fold.testSpeakers.joined(separator: " ")))
-                }
-            }
-            folds.finish()
+        var run = TrainingRun(recipe: recipe, items: scan.clean, provenance: .init(command: command, version: SER.version))
+        run.contentHashes = scan.contentHashes
+        run.cache = noCache ? nil : try FeatureCache(directory: FeatureCache.defaultDirectory)
+        if let split {
+            run.evaluation = .split(try SpeakerSplit(contentsOf: split))
+        } else if let cv {
+            run.evaluation = .speakerFolds(Int(cv.dropFirst(9)) ?? 5)
         }
-        // Measured, not assumed: the final model's adapted part speaks from the fewest
-        // recordings at which cross-validation found it at least as accurate as the lone-file one.
-        if let curve = crossValidation?.adaptation, let minimum = AdaptationRecipe.minimumRecordings(from: curve) {
-            options.adaptation?.minimumRecordings = minimum
-        }
-
-        var outcome: TrainingOutcome?
-        if let out {
-            let fingerprint = ContentHash.ofBytes(Array(sortedJSONText(FingerprintInput(
-                paths: dataset.items.map(\.path), labels: labels, architecture: architecture.rawValue,
-                features: features.rawValue, seed: seed, epochs: epochs, allowLeakage: allowLeakage,
-                augment: augmentation.map(\.argument), optimizer: optimizer?.rawValue, schedule: schedule?.rawValue,
-                learningRate: learningRate, weightDecay: weightDecay, l2Penalty: l2Penalty, balanceCorpora: balanceCorpora ? true : nil,
-                noLabelMasks: noLabelMasks ? true : nil, corpusHeads: corpusHeads ? true : nil, noTrim: noTrim ? true : nil, speakerNormalization: speakerNormalization ? true : nil, adaptive: adaptive ? true : nil, noRefit: noRefit ? true : nil,
-                ensemble: ensemble > 1 ? ensemble : nil)).utf8))
-            let checkpointPath = out + ".checkpoint"
-            let checkpointPaths = Trainer.checkpointPaths(checkpointPath, ensembleSize: ensemble)
-            if restart {
-                for path in checkpointPaths { try? FileManager.default.removeItem(atPath: path) }
-            }
-            let epochProgress = ProgressBar(total: architecture.isTreeModel ? 1 : epochs ?? architecture.configuration(seed: seed, epochs: nil, preset: features).maximumEpochs,
-                                            label: architecture.isTreeModel ? "trees" : "epochs")
-            var logRecords: [EpochRecord] = []
-            let checkpoint = NeuralNetworkClassifier.Checkpointing(path: checkpointPath, fingerprint: fingerprint) { record in
-                epochProgress.update(finished: record.epoch)
-                logRecords.append(record)
-                if let log { try? writeLog(logRecords, to: log) }
-            }
-            let result = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
-            epochProgress.finish()
-            let trained = (result.model.classifier as? CorpusHeadsClassifier)?.shared ?? result.model.classifier
-            if let resumed = (trained as? NeuralNetworkClassifier)?.resumedAfterEpoch {
-                Terminal.printError("ser: resumed from \(checkpointPath) after epoch \(resumed)")
-            }
-            result.model.description.crossValidation = crossValidation
-            result.model.description.speakerAdaptation?.curve = crossValidation?.adaptation
-            result.model.description.command = command
-            result.model.description.created = ISO8601DateFormatter().string(from: Date())
-            result.model.description.serVersion = SER.version
-            try result.model.write(to: out)
-            if let log { try writeLog(result.history, to: log) }
-            for path in checkpointPaths { try? FileManager.default.removeItem(atPath: path) }
-            outcome = result
-        }
-
-        let trainingSeconds = Date().timeIntervalSince(started) - featureSeconds
-        let summary = TrainingSummary(
-            architecture: architecture.rawValue, ensembleSize: ensemble > 1 ? ensemble : nil, features: features.rawValue, sampleRate: 16000, labels: labels,
-            files: dataset.items.count, speakers: Set(dataset.items.compactMap(\.speaker)).count,
-            excluded: scan.excluded.count + dataset.failures.count, counts: dataset.counts(),
-            crossValidation: crossValidation, validation: outcome?.validation, validationSpeakers: outcome?.validationSpeakers,
-            epochs: outcome?.history.count, refitEpochs: outcome?.refitEpochs, temperature: outcome.map { Double($0.model.classifier.temperature) },
-            model: out, allowsLeakage: allowLeakage, seed: seed, command: command,
-            featureSeconds: featureSeconds, trainingSeconds: trainingSeconds,
-            augmentation: augmentation.map(\.argument), augmentedCopies: dataset.augmented.reduce(0) { $0 + $1.count },
-            testTimeAugmentation: testTimeAugmentation,
-            featureNormalization: speakerNormalization ? "speaker" : "recording", adaptive: adaptive,
-            adaptationMinimumRecordings: crossValidation?.adaptation == nil ? nil : options.adaptation?.minimumRecordings, trimsToSpeech: !noTrim,
-            corpusHeads: corpusHeads ? dataset.corpusHeads(Array(dataset.items.indices), labels: labels) : nil)
-        if let report {
-            try AtomicFile.write(Data(HTMLReport.training(summary, history: outcome?.history ?? []).utf8), to: report)
+        if adaptive { run.adaptationCurve = try AdaptationList.parse(adaptation ?? AdaptationList.standard) }
+        run.output = out
+        run.restartsFromScratch = restart
+        let report = try run.run(observer: TrainingProgress(printsFolds: format == .table, log: log))
+        if let log, let history = report.outcome?.history { try Self.writeLog(history, to: log) }
+        let summary = TrainingSummary(recipe: run.recipe, report: report, excluded: scan.excluded.count, model: out, command: command)
+        if let reportPath = self.report {
+            try AtomicFile.write(Data(HTMLReport.training(summary, history: report.outcome?.history ?? []).utf8), to: reportPath)
         }
         switch format {
         case .json: try Terminal.printJSON(summary)
@@ -324,26 +243,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The protocol `--cv` or `--split` asks for, checked for leakage.
-    private func resolvedSplit(_ items: [CorpusItem], contentHashes: [String: String]) throws -> SpeakerSplit? {
-        var result: SpeakerSplit?
-        if let split {
-            result = try SpeakerSplit(contentsOf: split)
-        } else if let cv {
-            let k = Int(cv.dropFirst(9)) ?? 5
-            result = allowLeakage ? SpeakerSplitter.randomLeaky(items, folds: k, seed: seed)
-                : try SpeakerSplitter.kFold(items, folds: k, seed: seed)
-        }
-        if let result, !result.allowsLeakage {
-            for index in result.folds.indices {
-                let (train, test) = result.partition(items, fold: index)
-                try SpeakerSplitter.checkNoLeakage(train: train, test: test, contentHashes: contentHashes)
-            }
-        }
-        return result
-    }
-
-    private func writeLog(_ records: [EpochRecord], to path: String) throws {
+    static func writeLog(_ records: [EpochRecord], to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var data = Data()
@@ -352,159 +252,40 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-private struct FingerprintInput: Encodable {
-    var paths: [String], labels: [String], architecture: String, features: String
-    var seed: UInt64, epochs: Int?, allowLeakage: Bool
-    var augment: [String]
-    var optimizer: String?, schedule: String?, learningRate: Float?, weightDecay: Float?, l2Penalty: Float?, balanceCorpora: Bool?
-    var noLabelMasks: Bool?
-    var corpusHeads: Bool?
-    var noTrim: Bool?
-    var speakerNormalization: Bool?
-    var adaptive: Bool?
-    var noRefit: Bool?
-    var ensemble: Int?
-}
+/// Progress bars, fold lines and the running epoch log of `ser train`, on standard error.
+private final class TrainingProgress: TrainingObserver, @unchecked Sendable {
+    private let printsFolds: Bool
+    private let log: String?
+    private let lock = NSLock()
+    private var bars: [TrainingStage: ProgressBar] = [:]
+    private var records: [EpochRecord] = []
 
-/// What `ser train` prints (table) or writes (JSON), and what the report shows.
-struct TrainingSummary: Encodable {
-    var architecture: String
-    /// Models averaged (`--ensemble`); nil for one.
-    var ensembleSize: Int?
-    var features: String
-    var sampleRate: Int
-    var labels: [String]
-    var files: Int
-    var speakers: Int
-    var excluded: Int
-    var counts: [String: [String: Int]]
-    var crossValidation: CrossValidationSummary?
-    var validation: ClassificationMetrics?
-    var validationSpeakers: [String]?
-    var epochs: Int?
-    /// Epochs of the refit on all training speakers (0 for trees), nil without one.
-    var refitEpochs: Int?
-    var temperature: Double?
-    var model: String?
-    var allowsLeakage: Bool
-    var seed: UInt64
-    var command: String
-    var featureSeconds: Double
-    var trainingSeconds: Double
-    /// The `--augment` recipe and how many perturbed copies it made.
-    var augmentation: [String] = []
-    var augmentedCopies = 0
-    /// Whether the model averages each input with its augmented copies.
-    var testTimeAugmentation = false
-    /// "speaker" with --speaker-normalization, else "recording".
-    var featureNormalization = "recording"
-    /// Whether the model has a speaker-adapted part (`--adaptive`).
-    var adaptive = false
-    /// With --adaptive and cross-validation: the recordings of a voice from which the model adapts.
-    var adaptationMinimumRecordings: Int?
-    /// False with --no-trim: features over whole recordings, silences included.
-    var trimsToSpeech = true
-    /// With --corpus-heads, the final model's heads.
-    var corpusHeads: [CorpusHeadsClassifier.Head]?
-
-    enum CodingKeys: String, CodingKey {
-        case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads"
-        case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive, adaptationMinimumRecordings = "adaptation_minimum_recordings"
-        case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
-        case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
-        case sampleRate = "sample_rate", crossValidation = "cross_validation", validationSpeakers = "validation_speakers"
-        case allowsLeakage = "allows_leakage", featureSeconds = "feature_seconds", trainingSeconds = "training_seconds"
+    init(printsFolds: Bool, log: String?) {
+        self.printsFolds = printsFolds
+        self.log = log
     }
 
-    var text: String {
-        var lines: [String] = []
-        if allowsLeakage { lines.append("WARNING: leaky random split (--allow-leakage): speakers are in both train and test.") }
-        lines.append("\(architecture)\(ensembleSize.map { " × \($0) (ensemble)" } ?? "") on \(features) at \(sampleRate / 1000) kHz: \(files) files, \(speakers) speakers, \(labels.count) labels (\(labels.joined(separator: " ")))")
-        if featureNormalization == "speaker" {
-            lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
-        }
-        if !trimsToSpeech { lines.append("features over whole recordings, silences included (--no-trim)") }
-        if adaptive {
-            lines.append("speaker-adaptive: a lone-file classifier and one of speaker-standardized features (--adaptive)")
-        }
-        if let corpusHeads {
-            lines.append("corpus heads: " + corpusHeads.map { "\($0.corpus) (\($0.labels.count) labels)" }.joined(separator: ", ")
-                         + "; known corpora are scored with their own head, other audio with the heads combined")
-        }
-        if testTimeAugmentation {
-            lines.append("test-time augmentation: each input is classified with its \(augmentation.joined(separator: ", ")) copies, answers averaged")
-        }
-        if let cv = crossValidation {
-            let a = cv.accuracy, u = cv.uar, f = cv.macroF1
-            lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%, macro-F1 %.1f ± %.1f %%, ECE %.3f",
-                                cv.allowsLeakage ? "random-split cross-validation (LEAKY)" : "speaker-independent cross-validation",
-                                cv.folds.count, 100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std,
-                                cv.pooled.ece ?? 0))
-            for (corpus, m) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
-                lines.append(String(format: "  %@: %d files, accuracy %.1f %%, UAR %.1f %%", corpus, m.n, 100 * m.accuracy, 100 * m.uar))
-            }
-            if let all = cv.combinedHeads {
-                lines.append(String(format: "heads combined, as for audio of unknown origin: accuracy %.1f %%, UAR %.1f %%, ECE %.3f",
-                                    100 * all.accuracy, 100 * all.uar, all.ece ?? 0))
-                for (corpus, m) in (cv.combinedHeadsPerCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    lines.append(String(format: "  %@: %d files, accuracy %.1f %%, UAR %.1f %%", corpus, m.n, 100 * m.accuracy, 100 * m.uar))
-                }
-            }
-        }
-        if let curve = crossValidation?.adaptation {
-            lines.append(AdaptationList.table(curve))
-            if let minimum = adaptationMinimumRecordings {
-                lines.append(minimum == Int.max
-                    ? "adapted answers never beat the lone-file ones on these folds: the model answers each recording on its own"
-                    : minimum <= 1 ? "adapted answers from the first recording of a voice on"
-                    : "adapted answers from \(minimum) recordings of a voice on (fewer lowered the cross-validated accuracy)")
-            }
-        }
-        if let model {
-            var line = "model: \(model)"
-            if let epochs, epochs > 0 { line += ", best of \(epochs) epochs" }
-            if let refitEpochs {
-                line += refitEpochs > 0 ? ", refitted on all training speakers for \(refitEpochs) epochs" : ", refitted on all training speakers"
-            }
-            if let temperature { line += String(format: ", temperature %.2f", temperature) }
-            lines.append(line)
-            if let validation {
-                lines.append(String(format: "  validation speakers (%@): accuracy %.1f %%, UAR %.1f %%, ECE %.3f",
-                                    (validationSpeakers ?? []).joined(separator: " "), 100 * validation.accuracy, 100 * validation.uar,
-                                    validation.ece ?? 0))
-            }
-        }
-        lines.append(String(format: "time: features %.1f s, training %.1f s", featureSeconds, trainingSeconds))
-        return lines.joined(separator: "\n")
+    private func bar(_ stage: TrainingStage) -> ProgressBar? { lock.withLock { bars[stage] } }
+
+    func stageStarted(_ stage: TrainingStage, total: Int) {
+        lock.withLock { bars[stage] = ProgressBar(total: total, label: stage.rawValue) }
     }
-}
+    func progressed(_ stage: TrainingStage, finished: Int) { bar(stage)?.update(finished: finished) }
+    func stageFinished(_ stage: TrainingStage) { bar(stage)?.finish() }
+    func notice(_ message: String) { Terminal.printError("ser: " + message) }
 
-/// The k values of an adaptation curve as users write them: `0,1,3,5,all`.
-enum AdaptationList {
-    static let standard = "0,1,3,5,10,20,all"
-
-    static func parse(_ text: String) throws -> [Int?] {
-        let values = try text.split(separator: ",").map { part -> Int? in
-            let item = part.trimmingCharacters(in: .whitespaces)
-            if item == "all" { return nil }
-            guard let k = Int(item), (0...10_000).contains(k) else {
-                throw ValidationError("--adaptation takes counts of recordings (0 to 10000) and \"all\", separated by commas (got \(item)).")
-            }
-            return k
-        }
-        guard !values.isEmpty else { throw ValidationError("--adaptation needs at least one k.") }
-        return values
+    func foldFinished(_ index: Int, _ fold: CrossValidationSummary.Fold) {
+        guard printsFolds else { return }
+        let effort = fold.epochs > 0 ? "\(fold.epochs) epochs, " : ""
+        Terminal.printError(String(format: "fold %d: accuracy %.1f%%, UAR %.1f%%, %@%.1f s — test %@",
+                                   index + 1, 100 * fold.accuracy, 100 * fold.uar, effort, fold.seconds,
+                                   fold.testSpeakers.isEmpty ? "random files" : fold.testSpeakers.joined(separator: " ")))
     }
 
-    /// The curve as a text table, with per-corpus columns for pooled data.
-    static func table(_ curve: [AdaptationPoint]) -> String {
-        let corpora = Set(curve.flatMap { $0.perCorpus?.keys.map { $0 } ?? [] }).sorted()
-        var table = TextTable(header: ["k (recordings known)", "n", "accuracy", "UAR"] + corpora, rightAligned: Set(1..<(4 + corpora.count)))
-        for point in curve {
-            table.rows.append([point.label, String(point.n), String(format: "%.1f %%", 100 * point.accuracy), String(format: "%.1f %%", 100 * point.uar)]
-                              + corpora.map { corpus in point.perCorpus?[corpus].map { String(format: "%.1f %%", 100 * $0.accuracy) } ?? "" })
-        }
-        return "adaptation curve (each recording scored with k other recordings of its speaker; 0: alone):\n" + table.render()
+    func epochFinished(_ record: EpochRecord) {
+        guard let log else { return }
+        let snapshot = lock.withLock { records.append(record); return records }
+        try? TrainCommand.writeLog(snapshot, to: log)
     }
 }
 

@@ -1,0 +1,131 @@
+import Foundation
+import SERAudio
+import SERCorpora
+import SERFeatures
+import SERRecognition
+import SERSupport
+import SERTestSupport
+import Testing
+@testable import SERTraining
+
+/// Training as a library: a recipe is plain Codable data whose JSON fingerprints
+/// checkpoints and travels in the model header; a `TrainingRun` turns recipe and
+/// recordings into measured folds and a written model.
+@Suite struct TrainingRunTests {
+    /// `speakers` speakers × two labels × `takes` one-second recordings written to
+    /// a fresh folder: angry voices pitched at 240 Hz, sad ones at 110 Hz.
+    static func recordings(speakers: Int = 4, takes: Int = 3) throws -> (folder: String, items: [CorpusItem]) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ser-run-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var items: [CorpusItem] = []
+        for speaker in 0..<speakers {
+            for (label, pitch) in [("angry", 240.0), ("sad", 110.0)] {
+                for take in 0..<takes {
+                    let samples = SyntheticSpeech.recording(seconds: 1, rate: 16000, voiceSpans: [(0.1, 0.9)],
+                                                            seed: UInt64(speaker * 100 + take + 1),
+                                                            pitch: pitch + Double(speaker * 6 + take * 3))
+                    let path = "\(folder)/s\(speaker)-\(label)-\(take).wav"
+                    try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 16000), to: path, format: .wav)
+                    items.append(CorpusItem(path: path, corpus: .ravdess, label: label, speaker: "RAVDESS:\(speaker)",
+                                            gender: speaker % 2 == 0 ? .female : .male))
+                }
+            }
+        }
+        return (folder, items)
+    }
+
+    static var logisticRecipe: TrainingRecipe {
+        var recipe = TrainingRecipe(architecture: .logreg, features: .classic180)
+        recipe.seed = 5
+        return recipe
+    }
+
+    @Test func aRunMeasuresFoldsAndWritesAModelThatCarriesItsRecipe() throws {
+        let (folder, items) = try Self.recordings()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var run = TrainingRun(recipe: Self.logisticRecipe, items: items, provenance: .init(command: "test", version: "0"))
+        run.evaluation = .speakerFolds(2)
+        run.output = folder + "/model.safetensors"
+        let report = try run.run()
+        #expect(report.files == items.count && report.failures.isEmpty)
+        #expect(Set(report.labels) == ["angry", "sad"] && report.speakers == 4)
+        let folds = try #require(report.crossValidation).folds
+        #expect(folds.count == 2 && Set(folds.flatMap(\.testSpeakers)).count == 4, "each speaker tested once")
+        #expect(report.outcome != nil)
+
+        let model = try EmotionModel(contentsOf: folder + "/model.safetensors")
+        #expect(try TrainingRecipe(storedIn: model.description) == Self.logisticRecipe)
+        #expect(model.description.command == "test")
+        #expect(model.description.crossValidation?.folds.count == 2)
+        for path in run.checkpointPaths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
+    }
+
+    @Test func aRunWithoutAnOutputOnlyMeasures() throws {
+        let (folder, items) = try Self.recordings(speakers: 4, takes: 2)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var run = TrainingRun(recipe: Self.logisticRecipe, items: items, provenance: .init(command: "test", version: "0"))
+        run.evaluation = .speakerFolds(4)
+        let report = try run.run()
+        #expect(report.outcome == nil && report.crossValidation?.folds.count == 4)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy { $0.hasSuffix(".wav") })
+    }
+
+    @Test func unreadableFilesAreLeftOutAndReported() throws {
+        let (folder, items) = try Self.recordings(speakers: 4, takes: 2)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let broken = folder + "/broken.wav"
+        try Data("not audio".utf8).write(to: URL(fileURLWithPath: broken))
+        let all = items + [CorpusItem(path: broken, corpus: .ravdess, label: "sad", speaker: "RAVDESS:0", gender: .female)]
+        final class Notices: TrainingObserver, @unchecked Sendable {
+            let lock = NSLock()
+            var messages: [String] = []
+            func notice(_ message: String) { lock.withLock { messages.append(message) } }
+        }
+        let notices = Notices()
+        let report = try TrainingRun(recipe: Self.logisticRecipe, items: all, provenance: .init(command: "test", version: "0"))
+            .run(observer: notices)
+        #expect(report.files == items.count && report.failures.map(\.path) == [broken])
+        #expect(notices.messages.contains { $0.contains("left out \(broken)") })
+    }
+
+    @Test func oneLabelIsTooFewToTrain() throws {
+        let (folder, items) = try Self.recordings(speakers: 2, takes: 1)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = TrainingRun(recipe: Self.logisticRecipe, items: items.filter { $0.label == "sad" },
+                              provenance: .init(command: "test", version: "0"))
+        #expect(throws: TrainingRunError.tooFewLabels(["sad"])) { try run.run() }
+    }
+
+    @Test func aRecipeIsPlainJSONWithDefaultsForWhatItLeavesOut() throws {
+        var recipe = Self.logisticRecipe
+        recipe.augmentation = ["noise:15", "speed:0.9"]
+        recipe.l2Penalty = 0.3
+        recipe.refitsOnAllSpeakers = false
+        let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
+        #expect(decoded == recipe)
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == TrainingRecipe())
+        let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
+        #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"svm"}"#.utf8)) }
+        #expect(try recipe.perturbations() == [.noise(snr: 15), .speed(factor: 0.9)])
+        recipe.augmentation = ["echo:3"]
+        #expect(throws: TrainingRecipeError.unknownPerturbation("echo:3")) { try recipe.perturbations() }
+    }
+
+    @Test func theFingerprintChangesWithEveryIngredient() {
+        let base = Self.logisticRecipe
+        let paths = ["/a.wav", "/b.wav"], labels = ["angry", "sad"]
+        var variants: [TrainingRecipe] = []
+        for change in [{ (r: inout TrainingRecipe) in r.seed = 6 }, { $0.features = .functionals }, { $0.trimsToSpeech = false },
+                       { $0.augmentation = ["gain:3"] }, { $0.l2Penalty = 0.2 }, { $0.ensembleSize = 2 }, { $0.adaptive = true }] {
+            var variant = base
+            change(&variant)
+            variants.append(variant)
+        }
+        let fingerprints = [base.fingerprint(paths: paths, labels: labels), base.fingerprint(paths: ["/a.wav"], labels: labels),
+                            base.fingerprint(paths: paths, labels: ["angry", "happy"])]
+            + variants.map { $0.fingerprint(paths: paths, labels: labels) }
+        #expect(Set(fingerprints).count == fingerprints.count)
+        #expect(base.fingerprint(paths: paths, labels: labels) == Self.logisticRecipe.fingerprint(paths: paths, labels: labels))
+    }
+}
