@@ -2,14 +2,17 @@
 """Which Whisper-base layers carry emotion, and what Whisper's 30 s padding does.
 
     pip install scikit-learn && ser encoder install
-    python3 benchmarks/encoder_layers.py [--pad] [CORPUS_DIR]   (default ../shared/corpora/ravdess)
+    python3 benchmarks/encoder_layers.py [--pad | --pad-seconds S | --append-seconds S] [CORPUS_DIR]
+        (default ../shared/corpora/ravdess; RAVDESS or CREMA-D)
 
 ser-bench embed writes every layer's mean and deviation over frames per file
-(whole recordings at 16 kHz; with --pad, each padded to a 30 s window first,
-pooling only the frames the audio covers). A logistic regression (standardized
-inputs, C=0.1) is then scored 5-fold by speaker (GroupKFold over actors), lone
-file and with per-speaker z-scores, for each layer and a few combinations.
-RAVDESS only: the speaker and label are read from its file names.
+(whole recordings at 16 kHz; with --pad, each padded to a 30 s window first;
+with --pad-seconds S, padded with silence to S seconds; with --append-seconds S,
+followed by S seconds of silence; pooling only the frames the audio covers).
+A logistic regression (standardized inputs, C=0.1) is then scored 5-fold by
+speaker (GroupKFold over actors), lone file and with per-speaker z-scores, for
+each layer and a few combinations. The speaker and label are read from the
+RAVDESS or CREMA-D file names.
 """
 import argparse
 import glob
@@ -45,22 +48,36 @@ def score(x, y, groups):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pad", action="store_true")
+    parser.add_argument("--pad", action="store_true", help="pad to Whisper's 30 s window")
+    parser.add_argument("--pad-seconds", type=float, default=0, help="pad with silence to this many seconds")
+    parser.add_argument("--append-seconds", type=float, default=0, help="append this many seconds of silence")
     parser.add_argument("corpus", nargs="?", default=os.path.join(CORPORA, "ravdess"))
     args = parser.parse_args()
     files = sorted(glob.glob(os.path.join(args.corpus, "**", "*.flac"), recursive=True))
     if not files:
-        sys.exit(f"no RAVDESS files under {args.corpus}")
-    table = f"/tmp/ser-encoder-layers{'-padded' if args.pad else ''}.npy"
+        sys.exit(f"no RAVDESS or CREMA-D files under {args.corpus}")
+    padding = ["--pad"] if args.pad else ["--pad-seconds", str(args.pad_seconds), "--append-seconds", str(args.append_seconds)]
+    described = ("padded to 30 s" if args.pad else f"padded to {args.pad_seconds} s" if args.pad_seconds
+                 else f"{args.append_seconds} s of silence appended" if args.append_seconds else "unpadded")
+    table = "/tmp/ser-encoder-layers-" + "-".join(padding).replace("--", "") + ".npy"
     bench = build_ser_bench()
-    subprocess.run([bench, "embed", "--out", table] + (["--pad"] if args.pad else []) + files, check=True)
+    subprocess.run([bench, "embed", "--out", table] + padding + files, check=True)
     x = np.load(table)
-    names = [os.path.basename(f).split(".")[0].split("-") for f in files]
-    y = np.array([int(n[2]) for n in names])
-    groups = np.array([int(n[6]) for n in names])
-    print(f"{len(files)} files, {len(np.unique(groups))} speakers, {'padded to 30 s' if args.pad else 'unpadded'}")
+    stems = [os.path.basename(f).split(".")[0] for f in files]
+    if "_" in stems[0]:  # CREMA-D: ACTOR_SENTENCE_EMOTION_LEVEL
+        names = [s.split("_") for s in stems]
+        emotions = sorted({n[2] for n in names})
+        y = np.array([emotions.index(n[2]) for n in names])
+        groups = np.array([int(n[0]) for n in names])
+    else:  # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor
+        names = [s.split("-") for s in stems]
+        y = np.array([int(n[2]) for n in names])
+        groups = np.array([int(n[6]) for n in names])
+    usable = ~np.isnan(x).any(axis=(1, 2))
+    x, y, groups = x[usable], y[usable], groups[usable]
+    print(f"{len(y)} files, {len(np.unique(groups))} speakers, {described}")
     print("layers        lone file        per-speaker z")
-    for layers in [[l] for l in range(x.shape[1])] + [[3, 6], [2, 4, 6], [2, 3, 4, 5, 6]]:
+    for layers in [[l] for l in range(x.shape[1])] + [[3, 6], [2, 4, 6], [2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]]:
         z = np.concatenate([x[:, l] for l in layers], axis=1)
         lone, zs = score(z, y, groups), score(speaker_z(z, groups), y, groups)
         print(f"{str(layers):12s}  {lone[0]:5.1f} ± {lone[1]:3.1f} %   {zs[0]:5.1f} ± {zs[1]:3.1f} %", flush=True)

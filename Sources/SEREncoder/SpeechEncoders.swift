@@ -16,14 +16,16 @@ public struct WhisperEmbedder: SpeechEmbedder {
 
     /// Every layer's hidden states for 16 kHz `samples` (see `WhisperEncoder.hiddenStates`).
     ///
-    /// With `paddedToWindow`, the audio is first padded with silence to a whole
-    /// 30 s window, as Whisper itself does, and only the frames the audio
-    /// covers are returned (ser's features encode the audio as it is; the
-    /// padded variant is kept for measuring that choice).
-    public func hiddenStates(of samples: [Float], paddedToWindow: Bool = false) -> (states: [[Float]], frames: Int) {
+    /// With `paddedToSeconds`, audio shorter than that is first padded with
+    /// silence to that length (at most Whisper's 30 s window, which Whisper
+    /// itself always fills), and only the frames the audio covers are returned.
+    /// ser's features encode the audio as it is; padding is kept for measuring that choice.
+    public func hiddenStates(of samples: [Float], paddedToSeconds: Double = 0, appendingSeconds: Double = 0) -> (states: [[Float]], frames: Int) {
         var input = samples
         let window = encoder.maximumMelFrames * WhisperLogMel.hopLength
-        if paddedToWindow, input.count < window { input += [Float](repeating: 0, count: window - input.count) }
+        let rate = Double(WhisperLogMel.sampleRate)
+        let target = min(window, max(Int(paddedToSeconds * rate), samples.count + Int(appendingSeconds * rate)))
+        if input.count < target { input += [Float](repeating: 0, count: target - input.count) }
         let (mel, melFrames) = frontEnd.features(input)
         let states = encoder.hiddenStates(logMel: mel, frames: melFrames)
         guard melFrames > 0 else { return (states, 0) }
@@ -32,7 +34,7 @@ public struct WhisperEmbedder: SpeechEmbedder {
         return (states.map { Array($0.prefix(covered * width)) }, covered)
     }
 
-    public func embedding(of samples: [Float], sampleRate: Int) throws -> [Float] {
+    public func embedding(of samples: [Float], sampleRate: Int, layout: SpeechEmbedding) throws -> [Float] {
         guard sampleRate == WhisperLogMel.sampleRate else {
             throw FeatureError.invalidParameter("the speech encoder reads 16 kHz audio, not \(sampleRate) Hz")
         }
@@ -41,7 +43,7 @@ public struct WhisperEmbedder: SpeechEmbedder {
             throw FeatureError.signalTooShort(frames: samples.count, needed: minimum, what: "the speech encoder")
         }
         let (states, frames) = hiddenStates(of: samples)
-        return Self.pool(states, frames: frames, width: encoder.shape.width, layers: SpeechEmbedding.whisperLayers)
+        return Self.pool(states, frames: frames, width: encoder.shape.width, layers: layout.layers)
     }
 
     /// Each of `layers`' mean over frames, then its population standard deviation.

@@ -4,25 +4,38 @@ public protocol SpeechEmbedder: Sendable {
     /// Identifies the weights (a digest of their source), so feature caches
     /// and model files can tell encoders apart.
     var identity: String { get }
-    /// The recording's vector (`SpeechEmbedding.dimension` values), from mono samples at `sampleRate`.
-    func embedding(of samples: [Float], sampleRate: Int) throws -> [Float]
+    /// The recording's vector (`layout.dimension` values), from mono samples at `sampleRate`.
+    func embedding(of samples: [Float], sampleRate: Int, layout: SpeechEmbedding) throws -> [Float]
 }
 
-/// What the `whisper` presets' encoder part holds: the mean, then the standard
-/// deviation, over frames of each of `whisperLayers`' hidden states.
-public enum SpeechEmbedding {
-    /// Hidden-state layers pooled (0: the convolutions' output; 6: the last
-    /// block, after the final LayerNorm), chosen by the layer-by-layer curve in
-    /// docs/RESULTS.md.
-    public static let whisperLayers = [2, 4, 6]
-    /// Width of each layer's hidden state.
+/// How an encoder's hidden states become one vector: which layers are pooled,
+/// each as its mean over the recording's frames, then its population standard deviation.
+public struct SpeechEmbedding: Hashable, Sendable {
+    /// Hidden-state layers pooled, in order (0: the convolutions' output;
+    /// 1…6: the transformer blocks, 6 after the final LayerNorm).
+    public let layers: [Int]
+
+    public init(layers: [Int]) {
+        self.layers = layers
+    }
+
+    /// The `whisper` presets: layers 2, 4 and 6.
+    public static let middleLayers = SpeechEmbedding(layers: [2, 4, 6])
+    /// The `whisper-blocks` presets: every transformer block's output, chosen
+    /// by the layer-by-layer curve in docs/RESULTS.md.
+    public static let everyBlock = SpeechEmbedding(layers: [1, 2, 3, 4, 5, 6])
+
+    /// Width of each Whisper-base layer's hidden state.
     public static let whisperWidth = 512
-    public static var dimension: Int { whisperLayers.count * 2 * whisperWidth }
+    public var dimension: Int { layers.count * 2 * Self.whisperWidth }
 
     /// `whisper_l2_mean_0 …`, layer by layer, means before deviations.
-    public static var columnNames: [String] {
-        whisperLayers.flatMap { layer in
-            ["mean", "std"].flatMap { statistic in (0..<whisperWidth).map { "whisper_l\(layer)_\(statistic)_\($0)" } }
+    public var columnNames: [String] {
+        layers.flatMap { layer in
+            ["mean", "std"].flatMap { statistic in (0..<Self.whisperWidth).map { "whisper_l\(layer)_\(statistic)_\($0)" } }
         }
     }
+
+    /// What a feature cache key holds of the layout.
+    public var cacheKey: String { "layers=\(layers.map(String.init).joined(separator: ",")),v1" }
 }

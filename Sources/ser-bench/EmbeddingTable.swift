@@ -4,25 +4,29 @@ import SEREncoder
 import SERSupport
 import SERNumerics
 
-/// `ser-bench embed [--pad] --out FILE.npy FILE...`: every layer's mean and
+/// `ser-bench embed [--pad | --pad-seconds S | --append-seconds S] --out FILE.npy FILE...`: every layer's mean and
 /// deviation of the encoder's states per file (files × layers × 1024), whole
 /// recordings at 16 kHz, on both cores. With `--pad` each input is padded to
-/// Whisper's 30 s window first (pooling only the frames the audio covers).
+/// Whisper's 30 s window first, with `--pad-seconds S` to S seconds, with
+/// `--append-seconds S` S seconds of silence are appended (pooling
+/// only the frames the audio covers).
 /// benchmarks/encoder_padding.py compares the two with a speaker-independent
 /// logistic regression, layer by layer.
 enum EmbeddingTable {
     static func run(_ arguments: [String]) -> Int32 {
-        var padded = false, out: String?, files: [String] = []
+        var padSeconds = 0.0, appendSeconds = 0.0, out: String?, files: [String] = []
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
-            case "--pad": padded = true
+            case "--pad": padSeconds = 30
+            case "--pad-seconds": padSeconds = rest.popFirst().flatMap(Double.init) ?? 0
+            case "--append-seconds": appendSeconds = rest.popFirst().flatMap(Double.init) ?? 0
             case "--out": out = rest.popFirst()
             default: files.append(argument)
             }
         }
         guard let out, !files.isEmpty else {
-            FileHandle.standardError.write(Data("usage: ser-bench embed [--pad] --out FILE.npy FILE...\n".utf8))
+            FileHandle.standardError.write(Data("usage: ser-bench embed [--pad | --pad-seconds S | --append-seconds S] --out FILE.npy FILE...\n".utf8))
             return 2
         }
         guard let embedder = try? SpeechEncoders.embedder() else {
@@ -30,13 +34,13 @@ enum EmbeddingTable {
             return 1
         }
         let layers = Array(0...embedder.encoder.shape.layers), width = embedder.encoder.shape.width
-        let inputs = files, pad = padded
+        let inputs = files, pad = padSeconds, append = appendSeconds
         useSingleThreadedBLAS()
         let rows: [[Float]] = parallelMap(count: inputs.count) { index in
             guard let samples = try? AudioSignal(contentsOf: inputs[index], sampleRate: 16000).samples, samples.count >= 320 else {
                 return [Float](repeating: .nan, count: layers.count * 2 * width)
             }
-            let (states, frames) = embedder.hiddenStates(of: samples, paddedToWindow: pad)
+            let (states, frames) = embedder.hiddenStates(of: samples, paddedToSeconds: pad, appendingSeconds: append)
             return WhisperEmbedder.pool(states, frames: frames, width: width, layers: layers)
         }
         do {

@@ -50,6 +50,10 @@ struct FeaturesCommand: ParsableCommand {
                       std over the recording of layers 2, 4 and 6: 3,072 values;
                       needs 'ser encoder install'
           whisper+functionals  both views side by side: 4,612 values
+          whisper-blocks  the encoder's view from every transformer block
+                      (layers 1-6): 6,144 values, at the same encoding cost
+          whisper-blocks+functionals  whisper-blocks and functionals side by
+                      side: 7,684 values
 
         Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
         (or --cache DIR): a second run over the same files only reads the cache, and an \
@@ -74,7 +78,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, whisper, whisper+functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")

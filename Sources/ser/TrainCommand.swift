@@ -49,8 +49,12 @@ struct TrainCommand: ParsableCommand {
                        mean and std): 3,072 values; needs 'ser encoder install'.
                        The strongest features on unseen voices; pair it with
                        --architecture logreg
-          whisper+functionals  whisper and functionals side by side (the shipped
-                       model's features): 4,612 values
+          whisper+functionals  whisper and functionals side by side: 4,612 values
+          whisper-blocks  the encoder's view from every transformer block
+                       (layers 1-6): 6,144 values, at the same encoding cost as
+                       whisper and a little more accurate
+          whisper-blocks+functionals  whisper-blocks and functionals side by
+                       side (the shipped model's features): 7,684 values
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
                        152 values (default for mlp, logreg and the trees)
           richmel      rich + the 128 mel bands' mean power in dB: 280 values
@@ -105,7 +109,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
-    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
     var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
     @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
@@ -160,7 +164,7 @@ struct TrainCommand: ParsableCommand {
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
-                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (whisper, whisper+functionals, rich, richmel, functionals, classic180 or x193).")
+                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193).")
         }
         if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil || balanceCorpora || noLabelMasks || corpusHeads) {
             throw ValidationError("--optimizer, --schedule, --learning-rate, --weight-decay, --balance-corpora, --no-label-masks and --corpus-heads set how networks train; \(architecture.rawValue) is a tree model.")

@@ -60,10 +60,48 @@ struct WhisperParityTests {
     func embeddingFromSamples() throws {
         guard let embedder = Self.installedEmbedder() else { return }
         let input = try Self.load("voice.input")
-        let vector = try embedder.embedding(of: input.values, sampleRate: 16000)
-        #expect(vector.count == 2 * 512 * SERFeatures.SpeechEmbedding.whisperLayers.count)
-        #expect(vector.allSatisfy { $0.isFinite })
-        #expect(throws: (any Error).self) { try embedder.embedding(of: input.values, sampleRate: 22050) }
-        #expect(throws: (any Error).self) { try embedder.embedding(of: [0, 0, 0], sampleRate: 16000) }
+        for layout in [SERFeatures.SpeechEmbedding.middleLayers, .everyBlock] {
+            let vector = try embedder.embedding(of: input.values, sampleRate: 16000, layout: layout)
+            #expect(vector.count == 2 * 512 * layout.layers.count && vector.count == layout.dimension)
+            // The same vector worked out here: each layer's mean and deviation over the frames.
+            let (mel, melFrames) = embedder.frontEnd.features(input.values)
+            let states = embedder.encoder.hiddenStates(logMel: mel, frames: melFrames)
+            let covered = (input.values.count / 160 + 1) / 2
+            var expected: [Float] = []
+            for layer in layout.layers {
+                let frames = (0..<covered).map { Array(states[layer][($0 * 512)..<(($0 + 1) * 512)]) }
+                let mean = (0..<512).map { c in frames.reduce(0.0) { $0 + Double($1[c]) } / Double(covered) }
+                let deviation = (0..<512).map { c in (frames.reduce(0.0) { $0 + pow(Double($1[c]) - mean[c], 2) } / Double(covered)).squareRoot() }
+                expected += (mean + deviation).map(Float.init)
+            }
+            let worst = zip(vector, expected).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4, "\(layout.layers): worst difference \(worst)")
+        }
+        // Padding to Whisper's window (kept for measurement) changes what the encoder hears.
+        let (plain, _) = embedder.hiddenStates(of: input.values)
+        let (padded, paddedFrames) = embedder.hiddenStates(of: input.values, paddedToSeconds: 30)
+        #expect(paddedFrames == (input.values.count / 160 + 1) / 2 && padded[6].count == plain[6].count)
+        #expect(zip(plain[6], padded[6]).map { abs($0 - $1) }.max() ?? 0 > 1e-3)
+        #expect(throws: (any Error).self) { try embedder.embedding(of: input.values, sampleRate: 22050, layout: .middleLayers) }
+        #expect(throws: (any Error).self) { try embedder.embedding(of: [0, 0, 0], sampleRate: 16000, layout: .middleLayers) }
+    }
+
+    @Test("the presets' encoder parts: whisper's layers are whisper-blocks' layers 2, 4 and 6, and the fused presets end with functionals")
+    func presetsShareTheirLayers() throws {
+        guard let embedder = Self.installedEmbedder() else { return }
+        let samples = try Self.load("voice.input").values
+        let middle = try FeaturePreset.whisper.vector(samples: samples, sampleRate: 16000, embedder: embedder)
+        let blocks = try FeaturePreset.whisperBlocks.vector(samples: samples, sampleRate: 16000, embedder: embedder)
+        #expect(middle.count == 3 * 1024 && blocks.count == 6 * 1024)
+        #expect(FeaturePreset.whisperBlocks.columnNames(sampleRate: 16000).count == blocks.count)
+        #expect(FeaturePreset.whisperBlocks.columnNames(sampleRate: 16000).first == "whisper_l1_mean_0")
+        // Layers 1…6 in order: layer 2 is block row 1, layer 4 row 3, layer 6 row 5.
+        let picked = [1, 3, 5].flatMap { Array(blocks[($0 * 1024)..<(($0 + 1) * 1024)]) }
+        #expect(picked == middle)
+        let fused = try FeaturePreset.whisperBlocksFunctionals.vector(samples: samples, sampleRate: 16000, embedder: embedder)
+        let functionals = try FeaturePreset.functionals.vector(samples: samples, sampleRate: 16000)
+        #expect(fused.count == FeaturePreset.whisperBlocksFunctionals.dimension)
+        #expect(Array(fused.prefix(blocks.count)) == blocks && Array(fused.suffix(functionals.count)) == functionals)
+        #expect(throws: FeatureError.self) { try FeaturePreset.whisperBlocks.vector(samples: samples, sampleRate: 16000) }
     }
 }
