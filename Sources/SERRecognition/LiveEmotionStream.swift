@@ -11,6 +11,13 @@ public struct LiveEvent: Sendable {
     /// Utterances of the speaker the answer was adapted with (0: answered
     /// alone), for a model that adapts to speakers; nil for one that cannot.
     public var adaptedUtterances: Int?
+
+    public init(time: Double, estimate: EmotionEstimate, computeSeconds: Double, adaptedUtterances: Int? = nil) {
+        self.time = time
+        self.estimate = estimate
+        self.computeSeconds = computeSeconds
+        self.adaptedUtterances = adaptedUtterances
+    }
 }
 
 /// Emotion over a sliding window of live audio: feed it PCM as it arrives, get

@@ -26,7 +26,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        let body = RecognitionJSON.text(["error": message, "status": Int(status.code)])
+        let body = WireJSON.text(ErrorAnswer(error: message, status: Int(status.code)))
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

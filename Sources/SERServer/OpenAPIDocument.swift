@@ -8,44 +8,25 @@ enum OpenAPIDocument {
         RecognitionJSON.text(document(maxUploadBytes: maxUploadBytes))
     }
 
+    /// The schemas of the bodies the server sends, by component name.
+    static var schemas: [String: Any] {
+        [
+            "Error": ErrorAnswer.schema,
+            "Segment": SegmentAnswer.schema,
+            "Adaptation": AdaptationAnswer.schema,
+            "Profile": ProfileStore.Summary.schema,
+            "Prediction": ServerPrediction.schema,
+            "StreamReady": StreamReady.schema,
+            "StreamEvent": LiveEventAnswer.schema,
+            "StreamNotice": StreamNotice.schema,
+        ]
+    }
+
     static func document(maxUploadBytes: Int) -> [String: Any] {
         let error: [String: Any] = ["$ref": "#/components/schemas/Error"]
         func response(_ description: String, _ schema: [String: Any] = error) -> [String: Any] {
             ["description": description, "content": ["application/json": ["schema": schema]]]
         }
-        let probabilities: [String: Any] = ["type": ["object", "null"], "additionalProperties": ["type": "number", "minimum": 0, "maximum": 1],
-                                            "description": "Probability per emotion label; null when there is no speech."]
-        let estimate: [String: Any] = [
-            "speech": ["type": "boolean", "description": "False for silence, noise and other non-speech."],
-            "emotion": ["type": ["string", "null"], "description": "The most probable emotion, \"uncertain\" under min_confidence, null without speech."],
-            "confidence": ["type": ["number", "null"]],
-            "probabilities": probabilities,
-        ]
-        let segment: [String: Any] = ["type": "object", "required": ["start", "end", "speech", "emotion"],
-                                      "properties": estimate.merging(["start": ["type": "number"], "end": ["type": "number"]]) { a, _ in a }]
-        var predictionProperties = estimate
-        predictionProperties["path"] = ["type": "string", "description": "The uploaded file's name, or \"upload\" for a raw body."]
-        predictionProperties["duration"] = ["type": "number", "description": "Seconds."]
-        predictionProperties["sample_rate"] = ["type": "integer"]
-        predictionProperties["channels"] = ["type": "integer"]
-        predictionProperties["gender"] = ["type": ["object", "null"], "properties": ["label": ["type": "string", "enum": ["female", "male"]],
-                                                                                    "confidence": ["type": "number"]]]
-        predictionProperties["speech_start"] = ["type": "number"]
-        predictionProperties["speech_end"] = ["type": "number"]
-        predictionProperties["segments"] = ["type": "array", "items": ["$ref": "#/components/schemas/Segment"]]
-        predictionProperties["waveform"] = ["type": "object", "description": "With visuals=true: min and max sample per column.",
-                                            "properties": ["seconds_per_column": ["type": "number"], "min": ["type": "array", "items": ["type": "number"]],
-                                                           "max": ["type": "array", "items": ["type": "number"]]]]
-        predictionProperties["spectrogram"] = ["type": "object", "description": "With visuals=true: log-mel bands × frames, 0–255 over an 80 dB range.",
-                                               "properties": ["bands": ["type": "integer"], "frames": ["type": "integer"], "hop_seconds": ["type": "number"],
-                                                              "fmax": ["type": "number"], "db_range": ["type": "number"], "scale": ["type": "string"],
-                                                              "values": ["type": "array", "items": ["type": "array", "items": ["type": "integer"]]]]]
-        predictionProperties["visuals_note"] = ["type": "string"]
-        let adaptation: [String: Any] = ["type": "object", "required": ["utterances"],
-                                         "description": "How adapted the answer is: the utterances of the speaker known when answering (0: answered alone).",
-                                         "properties": ["utterances": ["type": "integer", "minimum": 0], "speaker": ["type": "string"]]]
-        predictionProperties["adaptation"] = ["$ref": "#/components/schemas/Adaptation"]
-        predictionProperties["profile"] = ["$ref": "#/components/schemas/Profile"]
         func query(_ name: String, _ schema: [String: Any], _ description: String) -> [String: Any] {
             ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
         }
@@ -131,18 +112,8 @@ enum OpenAPIDocument {
                                   "426": response("A plain GET without the WebSocket upgrade headers.")],
                 ]],
             ],
-            "components": ["schemas": [
-                "Error": ["type": "object", "required": ["error", "status"],
-                          "properties": ["error": ["type": "string", "description": "What went wrong and what to do."], "status": ["type": "integer"]]],
-                "Segment": segment,
-                "Adaptation": adaptation,
-                "Profile": ["type": "object", "required": ["id", "utterances", "created", "updated"],
-                            "properties": ["id": ["type": "string"], "utterances": ["type": "integer", "minimum": 0],
-                                           "created": ["type": "string", "format": "date-time"], "updated": ["type": "string", "format": "date-time"],
-                                           "added": ["type": "integer", "description": "Utterances this request added."]]],
-                "Prediction": ["type": "object", "required": ["path", "duration", "sample_rate", "speech", "emotion", "confidence", "probabilities", "gender"],
-                               "properties": predictionProperties],
-            ]],
+            // Every body's schema comes from its wire type (SERRecognition's WireFormat and the server's own).
+            "components": ["schemas": schemas],
         ]
     }
 }

@@ -110,24 +110,25 @@ public final class PredictionService: Sendable {
             }
         }
         let recognition = try recognize(path: path, name: name, options: request.recognitionOptions, speaker: speaker)
-        var object = RecognitionJSON.object(for: recognition, path: name)
+        var answer = ServerPrediction(answer: PredictionAnswer(recognition, path: name))
         if let id = request.profile, model.usesSpeakerStatistics {
-            object["adaptation"] = RecognitionJSON.adaptationObject(group: id, recordings: speaker?.count ?? 0)
+            answer.answer.adaptation = AdaptationAnswer(utterances: speaker?.count ?? 0, speaker: id)
         }
         if let id = request.profile, request.learn {
             let store = try profileStore()
-            let summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
-            object["profile"] = summary.object.merging(["added": recognition.featureVectors.count]) { a, _ in a }
+            var summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
+            summary.added = recognition.featureVectors.count
+            answer.profile = summary
         }
         if request.visuals {
             if recognition.duration <= maxVisualSeconds, let visuals = try? AudioVisuals(path: path, sampleRate: model.sampleRate) {
-                object["waveform"] = visuals.waveformObject
-                object["spectrogram"] = visuals.spectrogramObject
+                answer.waveform = visuals.waveform
+                answer.spectrogram = visuals.spectrogramAnswer
             } else {
-                object["visuals_note"] = String(format: "no waveform or spectrogram for recordings over %.0f s", maxVisualSeconds)
+                answer.visualsNote = String(format: "no waveform or spectrogram for recordings over %.0f s", maxVisualSeconds)
             }
         }
-        return RecognitionJSON.text(object)
+        return WireJSON.text(answer)
     }
 }
 
@@ -168,15 +169,16 @@ extension PredictionService {
         guard !recognition.featureVectors.isEmpty else {
             throw APIError(.unprocessableContent, "no speech found in \(name): nothing to learn into profile \(id)")
         }
-        let summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
-        return RecognitionJSON.text(summary.object.merging(["added": recognition.featureVectors.count]) { a, _ in a })
+        var summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
+        summary.added = recognition.featureVectors.count
+        return WireJSON.text(summary)
     }
 
     /// `GET /v1/profiles/{id}`: counts and times, never the statistics.
     public func profileSummary(_ id: String) throws -> String {
         let store = try profileStore()
         guard let summary = try Self.answering({ try store.summary(of: id) }) else { throw APIError(.notFound, "no profile \(id)") }
-        return RecognitionJSON.text(summary.object)
+        return WireJSON.text(summary)
     }
 
     /// `DELETE /v1/profiles/{id}`.
@@ -226,15 +228,81 @@ struct AudioVisuals {
         hopSeconds = Double(hop) / Double(sampleRate)
     }
 
-    var waveformObject: [String: Any] {
-        ["seconds_per_column": RecognitionJSON.rounded(secondsPerColumn, 6),
-         "min": peaks.map { RecognitionJSON.rounded(Double($0.0), 4) },
-         "max": peaks.map { RecognitionJSON.rounded(Double($0.1), 4) }]
+    var waveform: ServerPrediction.Waveform {
+        .init(secondsPerColumn: RecognitionJSON.rounded(secondsPerColumn, 6),
+              min: peaks.map { RecognitionJSON.rounded(Double($0.0), 4) },
+              max: peaks.map { RecognitionJSON.rounded(Double($0.1), 4) })
     }
 
-    var spectrogramObject: [String: Any] {
-        ["bands": spectrogram.count, "frames": spectrogram.first?.count ?? 0, "hop_seconds": RecognitionJSON.rounded(hopSeconds, 6),
-         "fmax": maximumFrequency, "db_range": 80, "scale": "mel",
-         "values": spectrogram.map { $0.map(Int.init) }]
+    var spectrogramAnswer: ServerPrediction.Spectrogram {
+        .init(bands: spectrogram.count, frames: spectrogram.first?.count ?? 0, hopSeconds: RecognitionJSON.rounded(hopSeconds, 6),
+              fmax: maximumFrequency, dbRange: 80, scale: "mel", values: spectrogram.map { $0.map(Int.init) })
+    }
+}
+
+/// `POST /v1/predict`'s answer: `ser predict`'s answer for one file, plus the
+/// profile it learnt into (`learn=true`) and what the page draws (`visuals=true`).
+struct ServerPrediction: WireDocumented {
+    var answer: PredictionAnswer
+    var profile: ProfileStore.Summary?
+    var waveform: Waveform?
+    var spectrogram: Spectrogram?
+    var visualsNote: String?
+
+    /// Per column of the drawing, the lowest and highest sample.
+    struct Waveform: WireDocumented {
+        var secondsPerColumn: Double
+        var min: [Double]
+        var max: [Double]
+        enum CodingKeys: String, CodingKey { case secondsPerColumn = "seconds_per_column", min, max }
+
+        static var schema: [String: Any] {
+            ["type": "object", "description": "With visuals=true: min and max sample per column.", "required": ["seconds_per_column", "min", "max"],
+             "properties": ["seconds_per_column": ["type": "number"], "min": ["type": "array", "items": ["type": "number"]],
+                            "max": ["type": "array", "items": ["type": "number"]]]]
+        }
+    }
+
+    /// Log-mel bands × frames, 0–255 over an 80 dB range.
+    struct Spectrogram: WireDocumented {
+        var bands: Int
+        var frames: Int
+        var hopSeconds: Double
+        var fmax: Double
+        var dbRange: Int
+        var scale: String
+        var values: [[Int]]
+        enum CodingKeys: String, CodingKey { case bands, frames, hopSeconds = "hop_seconds", fmax, dbRange = "db_range", scale, values }
+
+        static var schema: [String: Any] {
+            ["type": "object", "description": "With visuals=true: log-mel bands × frames, 0–255 over an 80 dB range.",
+             "required": ["bands", "frames", "hop_seconds", "fmax", "db_range", "scale", "values"],
+             "properties": ["bands": ["type": "integer"], "frames": ["type": "integer"], "hop_seconds": ["type": "number"],
+                            "fmax": ["type": "number"], "db_range": ["type": "number"], "scale": ["type": "string"],
+                            "values": ["type": "array", "items": ["type": "array", "items": ["type": "integer"]]]]]
+        }
+    }
+
+    enum Key: String, CodingKey { case profile, waveform, spectrogram, visualsNote = "visuals_note" }
+
+    func encode(to encoder: Encoder) throws {
+        try answer.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(profile, forKey: .profile)
+        try c.encodeIfPresent(waveform, forKey: .waveform)
+        try c.encodeIfPresent(spectrogram, forKey: .spectrogram)
+        try c.encodeIfPresent(visualsNote, forKey: .visualsNote)
+    }
+
+    static var schema: [String: Any] {
+        var schema = PredictionAnswer.schema
+        var properties = schema["properties"] as? [String: Any] ?? [:]
+        properties["path"] = ["type": "string", "description": "The uploaded file's name, or \"upload\" for a raw body."]
+        properties["profile"] = ProfileStore.Summary.schema
+        properties["waveform"] = Waveform.schema
+        properties["spectrogram"] = Spectrogram.schema
+        properties["visuals_note"] = ["type": "string"]
+        schema["properties"] = properties
+        return schema
     }
 }

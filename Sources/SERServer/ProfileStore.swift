@@ -44,13 +44,20 @@ extension SpeakerProfileStore {
 /// serializes their writers as it does one process's.
 public final class ProfileStore: SpeakerProfileStore {
     /// What a profile is, without its statistics.
-    public struct Summary: Sendable, Equatable {
+    public struct Summary: Sendable, Equatable, WireDocumented {
         public var id: String
         public var utterances: Int
         public var created: String
         public var updated: String
+        /// Utterances the request that answers with this summary added; nil for a plain read.
+        public var added: Int?
 
-        var object: [String: Any] { ["id": id, "utterances": utterances, "created": created, "updated": updated] }
+        public static var schema: [String: Any] {
+            ["type": "object", "required": ["id", "utterances", "created", "updated"],
+             "properties": ["id": ["type": "string"], "utterances": ["type": "integer", "minimum": 0],
+                            "created": ["type": "string", "format": "date-time"], "updated": ["type": "string", "format": "date-time"],
+                            "added": ["type": "integer", "description": "Utterances this request added."]]]
+        }
     }
 
     /// Why a profile operation failed (answered by the routes as 4xx).

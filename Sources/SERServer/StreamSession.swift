@@ -37,18 +37,14 @@ enum StreamSession {
     static func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, service: PredictionService,
                     pool: InferencePool, maxMessageBytes: Int, logger: Logger) async throws {
         var box: StreamBox?
-        func send(_ object: [String: Any]) async throws {
-            try await outbound.write(.text(RecognitionJSON.text(object)))
+        func send(_ message: some Encodable) async throws {
+            try await outbound.write(.text(WireJSON.text(message)))
         }
         func fail(_ message: String) async throws {
-            try await send(["type": "error", "error": message])
+            try await send(StreamNotice(type: "error", error: message))
         }
         func send(_ events: [LiveEvent]) async throws {
-            for event in events {
-                var object = RecognitionJSON.object(for: event)
-                object["type"] = "event"
-                try await send(object)
-            }
+            for event in events { try await send(LiveEventAnswer(event, type: "event")) }
         }
         do {
             for try await message in inbound.messages(maxSize: maxMessageBytes) {
@@ -57,7 +53,7 @@ enum StreamSession {
                     if let box {
                         if messageType(text) == "reset" {
                             try await pool.run { box.stream.resetSpeaker() }
-                            try await send(["type": "reset"])
+                            try await send(StreamNotice(type: "reset"))
                             continue
                         }
                         guard messageType(text) == "end" else {
@@ -66,7 +62,7 @@ enum StreamSession {
                         }
                         let events = try await pool.run { try box.stream.finish() }
                         try await send(events)
-                        try await send(["type": "end"])
+                        try await send(StreamNotice(type: "end"))
                         return
                     }
                     guard let start = try? JSONDecoder().decode(Start.self, from: Data(text.utf8)) else {
@@ -89,10 +85,10 @@ enum StreamSession {
                             stream.newSpeakerAfterSeconds = seconds
                         }
                         box = StreamBox(stream)
-                        try await send(["type": "ready", "labels": service.model.labels, "encoding": encoding.rawValue,
-                                        "sample_rate": start.sampleRate, "channels": stream.channels,
-                                        "window": stream.windowSeconds, "hop": stream.hopSeconds,
-                                        "adapts": service.model.usesSpeakerStatistics])
+                        try await send(StreamReady(labels: service.model.labels, encoding: encoding.rawValue,
+                                                   sampleRate: start.sampleRate, channels: stream.channels,
+                                                   window: stream.windowSeconds, hop: stream.hopSeconds,
+                                                   adapts: service.model.usesSpeakerStatistics))
                     } catch {
                         try await fail("\(error)")
                         return
@@ -118,5 +114,39 @@ enum StreamSession {
             return ["end", "reset"].contains(text) ? text : nil
         }
         return object["type"] as? String
+    }
+}
+
+/// `/v1/stream`'s answer to the format message: the stream as the server will hear it.
+struct StreamReady: WireDocumented {
+    var type = "ready"
+    var labels: [String]
+    var encoding: String
+    var sampleRate: Int
+    var channels: Int
+    var window: Double
+    var hop: Double
+    /// Whether answers adapt to the voice as the stream goes on (`reset` forgets it).
+    var adapts: Bool
+
+    enum CodingKeys: String, CodingKey { case type, labels, encoding, sampleRate = "sample_rate", channels, window, hop, adapts }
+
+    static var schema: [String: Any] {
+        ["type": "object", "required": ["type", "labels", "encoding", "sample_rate", "channels", "window", "hop", "adapts"],
+         "properties": ["type": ["type": "string", "const": "ready"], "labels": ["type": "array", "items": ["type": "string"]],
+                        "encoding": ["type": "string", "enum": ["s16le", "f32le"]], "sample_rate": ["type": "integer"],
+                        "channels": ["type": "integer"], "window": ["type": "number"], "hop": ["type": "number"], "adapts": ["type": "boolean"]]]
+    }
+}
+
+/// `/v1/stream`'s other control messages: `reset` and `end` acknowledged, or an `error` before closing.
+struct StreamNotice: WireDocumented {
+    var type: String
+    var error: String?
+
+    static var schema: [String: Any] {
+        ["type": "object", "required": ["type"],
+         "properties": ["type": ["type": "string", "enum": ["reset", "end", "error"]],
+                        "error": ["type": "string", "description": "With type error: what went wrong and what to do."]]]
     }
 }

@@ -111,7 +111,7 @@ struct ListenCommand: ParsableCommand {
     }
 
     static func json(_ event: LiveEvent) -> String {
-        RecognitionJSON.text(RecognitionJSON.object(for: event))
+        WireJSON.text(LiveEventAnswer(event))
     }
 }
 

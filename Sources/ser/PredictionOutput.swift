@@ -56,13 +56,13 @@ struct PredictionOutput {
                 return ([CSVText.field(entry.path)] + Array(repeating: "", count: 8 + labels.count) + [CSVText.field(message)]).joined(separator: ",")
             }
         }
-        return RecognitionJSON.text(jsonObject(entry), pretty: false)
+        return WireJSON.text(answer(entry))
     }
 
     func write(_ entries: [PredictionEntry], layout: PredictionFormat) throws {
         switch layout {
         case .json:
-            Terminal.print(RecognitionJSON.text(entries.map(jsonObject), pretty: true))
+            Terminal.print(WireJSON.text(entries.map(answer), pretty: true))
         case .jsonl:
             for entry in entries { Terminal.print(record(for: entry, layout: .jsonl)) }
         case .csv:
@@ -97,15 +97,25 @@ struct PredictionOutput {
         }
     }
 
-    private func jsonObject(_ entry: PredictionEntry) -> [String: Any] {
+    private func answer(_ entry: PredictionEntry) -> BatchAnswer {
         switch entry.result {
-        case .failure(let message): return RecognitionJSON.failure(path: entry.path, message: message)
+        case .failure(let message): return .failure(FailureAnswer(path: entry.path, error: message))
         case .success(let r):
-            var object = RecognitionJSON.object(for: r, path: entry.path, includeTimings: includeTimings)
-            if let adaptation = entry.adaptation { object["adaptation"] = RecognitionJSON.adaptationObject(group: adaptation.group, recordings: adaptation.recordings) }
-            return object
+            return .answer(PredictionAnswer(r, path: entry.path, includeTimings: includeTimings,
+                                            adaptation: entry.adaptation.map { AdaptationAnswer(utterances: $0.recordings, speaker: $0.group) }))
         }
     }
+}
 
+/// One file of a batch on the wire: its answer, or why it has none.
+enum BatchAnswer: Encodable {
+    case answer(PredictionAnswer)
+    case failure(FailureAnswer)
 
+    func encode(to encoder: Encoder) throws {
+        switch self {
+        case .answer(let answer): try answer.encode(to: encoder)
+        case .failure(let failure): try failure.encode(to: encoder)
+        }
+    }
 }
