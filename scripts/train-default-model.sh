@@ -3,7 +3,7 @@
 # corpora beside the checkout, measuring each first by 5-fold speaker-independent
 # cross-validation (stored in the model and in its HTML report). Run by `make model`.
 #
-#   models/default.safetensors              Whisper-base encoder + functionals, logistic
+#   models/default.safetensors              Whisper-base encoder (every block) + functionals, logistic
 #                                           regression (needs `ser encoder install`)
 #   models/default-handcrafted.safetensors  `rich` features, MLP: what answers when the
 #                                           encoder is not installed
@@ -22,7 +22,7 @@ if [ "$which" != handcrafted ]; then
     .build/release/ser encoder install
     # shellcheck disable=SC2086
     .build/release/ser train --data $data \
-        --architecture logreg --l2 0.01 --features whisper+functionals --cv speakers:5 --seed 1 --adaptive \
+        --architecture logreg --l2 0.01 --features whisper-blocks+functionals --cv speakers:5 --seed 1 --adaptive \
         --out models/default.safetensors --report models/default-report.html
     .build/release/ser model info models/default.safetensors
 fi

@@ -15,7 +15,7 @@ guard arguments.count == 2 else {
 
 do {
     let items = try CorpusReader().readManifest(arguments[0])
-    // Handcrafted features: no encoder needed. `.whisperFunctionals` is what the shipped model reads.
+    // Handcrafted features: no encoder needed. `.whisperBlocksFunctionals` is what the shipped model reads.
     let dataset = FeatureDataset(items: items, preset: .rich, cache: nil)
     for failure in dataset.failures { FileHandle.standardError.write(Data("skipped \(failure)\n".utf8)) }
     let labels = Array(Set(dataset.items.map(\.label))).sorted()
