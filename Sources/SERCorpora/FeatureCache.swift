@@ -52,7 +52,7 @@ public final class FeatureCache: Sendable {
         let configuration = preset.configuration(sampleRate: sampleRate)
         // The log-mel image's framing (crop, pad, floor) is not in the configuration: version it here.
         let image = preset.imageShape.map { ";image=\($0.frames)x\($0.bands),v2" } ?? ""
-        // The encoder's weights, pooled layers and padding decide its part.
+        // The encoder's weights and pooled layers decide its part.
         let encoder = preset.embedding.map { ";encoder=\(encoderIdentity ?? "none");\($0.cacheKey)" } ?? ""
         return "preset=\(preset.rawValue);v=\(formatVersion);" + configurationText(configuration) + image + encoder
     }

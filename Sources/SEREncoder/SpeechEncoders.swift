@@ -17,9 +17,11 @@ public struct WhisperEmbedder: SpeechEmbedder {
     /// Every layer's hidden states for 16 kHz `samples` (see `WhisperEncoder.hiddenStates`).
     ///
     /// With `paddedToSeconds`, audio shorter than that is first padded with
-    /// silence to that length (at most Whisper's 30 s window, which Whisper
-    /// itself always fills), and only the frames the audio covers are returned.
-    /// ser's features encode the audio as it is; padding is kept for measuring that choice.
+    /// silence to that length; with `appendingSeconds`, that much silence
+    /// follows the audio (either at most up to Whisper's 30 s window, which
+    /// Whisper itself always fills). Only the frames the audio covers are
+    /// returned. ser's features encode the audio as it is; padding is kept for
+    /// measuring that choice (`ser-bench embed`).
     public func hiddenStates(of samples: [Float], paddedToSeconds: Double = 0, appendingSeconds: Double = 0) -> (states: [[Float]], frames: Int) {
         var input = samples
         let window = encoder.maximumMelFrames * WhisperLogMel.hopLength

@@ -27,7 +27,7 @@ public enum WireJSON {
 
 /// Speech, emotion, confidence and probabilities of one stretch of audio; the
 /// last three are null without speech. Shared by answers, segments and live events.
-struct EstimateFields {
+enum EstimateFields {
     enum Key: String, CodingKey { case speech, emotion, confidence, probabilities }
 
     static func encode(_ estimate: EmotionEstimate, to encoder: Encoder) throws {
