@@ -27,4 +27,19 @@ public struct ServerConfiguration: Sendable {
     public var drainDelay: Duration = .zero
 
     public init() {}
+
+    /// Whether `host` keeps the server on this machine: an address in 127.0.0.0/8, `::1`, or `localhost`.
+    public static func isLoopback(host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if bare == "localhost" || bare == "::1" || bare == "0:0:0:0:0:0:0:1" { return true }
+        let parts = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { part in UInt8(part).map { _ in true } ?? false }
+    }
+
+    /// What a server on a non-loopback `host` exposes, as the warning `ser serve` prints without `--allow-remote`.
+    public static func exposureWarning(host: String) -> String {
+        "--host \(host) is not a loopback address: every machine that can reach this one can send recordings to "
+            + "/v1/predict and /v1/stream, and read, overwrite and delete speaker profiles (/v1/profiles), with no "
+            + "authentication. Serve behind a proxy that authenticates, or pass --allow-remote to say this is meant."
+    }
 }

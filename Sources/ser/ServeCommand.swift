@@ -48,13 +48,15 @@ struct ServeCommand: ParsableCommand {
 
         Examples:
           ser serve                                  http://127.0.0.1:8080
-          ser serve --host 0.0.0.0 --port 9000       open to the network
+          ser serve --host 0.0.0.0 --port 9000 --allow-remote   open to the network
           curl --data-binary @take.wav http://127.0.0.1:8080/v1/predict
           curl -F file=@interview.mp4 'http://127.0.0.1:8080/v1/predict?segments=true'
         """
     )
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).") var host = "127.0.0.1"
+    @Flag(help: "Confirm that a non-loopback --host is meant. Without it, ser serve warns what such an address exposes (the API and speaker profiles, unauthenticated).")
+    var allowRemote = false
     @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
     @Option(help: ArgumentHelp("The model to serve (default: the shipped model).", valueName: "model")) var model: String?
     @Option(help: "Largest upload accepted, in megabytes.") var maxUploadMb: Double = 50
@@ -77,6 +79,9 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !allowRemote && !ServerConfiguration.isLoopback(host: host) {
+            Terminal.printError("ser: warning: " + ServerConfiguration.exposureWarning(host: host))
+        }
         let modelPath = try model ?? DefaultModel.path()
         let emotionModel = try EmotionModel(contentsOf: modelPath)
         var configuration = ServerConfiguration()

@@ -185,6 +185,39 @@ import Testing
         #expect(await learn(newPort) == utterances + perUpload)
     }
 
+    /// The first lines `ser serve ARGUMENTS --port 0` prints, up to the one that says where it serves.
+    static func startupLines(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SERRun.binary)
+        process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var printed = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !printed.contains("serving") {
+            let data = errors.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            printed += String(decoding: data, as: UTF8.self)
+        }
+        return printed
+    }
+
+    @Test func aNetworkAddressIsServedWithAWarningUnlessAllowed() throws {
+        let open = try Self.startupLines(["--host", "0.0.0.0"])
+        #expect(open.contains("http://0.0.0.0:"), "\(open)")
+        #expect(open.contains("warning: --host 0.0.0.0 is not a loopback address") && open.contains("/v1/profiles"), "\(open)")
+        let allowed = try Self.startupLines(["--host", "0.0.0.0", "--allow-remote"])
+        #expect(allowed.contains("http://0.0.0.0:") && !allowed.contains("warning"), "\(allowed)")
+        let loopback = try Self.startupLines(["--host", "127.0.0.1"])
+        #expect(loopback.contains("http://127.0.0.1:") && !loopback.contains("warning"), "\(loopback)")
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         #expect(try SERRun(["serve", "--port", "70000"]).status == 2)
         #expect(try SERRun(["serve", "--max-upload-mb", "0"]).status == 2)

@@ -153,3 +153,16 @@ struct SchemaCheck {
         #expect(check.problems.isEmpty, "\(check.problems)")
     }
 }
+
+/// Which addresses keep the server on this machine (`ser serve` warns for the others).
+@Suite struct LoopbackAddressTests {
+    @Test func loopbackAddressesAreRecognisedAndOthersAreNot() {
+        for host in ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"] {
+            #expect(ServerConfiguration.isLoopback(host: host), "\(host)")
+        }
+        for host in ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "127.0.0.256", "127.0.0", "128.0.0.1", "example.com", ""] {
+            #expect(!ServerConfiguration.isLoopback(host: host), "\(host)")
+        }
+        #expect(ServerConfiguration.exposureWarning(host: "0.0.0.0").contains("--allow-remote"))
+    }
+}
