@@ -8,8 +8,8 @@ import Testing
 /// `ser serve` as a user runs it: starts on a free port, answers, and stops
 /// cleanly on SIGTERM.
 @Suite struct ServeCommandTests {
-    /// Starts `ser serve --port 0` and returns the process and the port it printed.
-    static func startServer(_ extra: [String] = []) throws -> (Process, Int) {
+    /// Launches `ser serve --port 0 --log-level warning` with `extra`; its standard error is the pipe.
+    static func launch(_ extra: [String]) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SERRun.binary)
         process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + extra
@@ -17,6 +17,12 @@ import Testing
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        return (process, errors)
+    }
+
+    /// Starts `ser serve --port 0` and returns the process and the port it printed.
+    static func startServer(_ extra: [String] = []) throws -> (Process, Int) {
+        let (process, errors) = try launch(extra)
         var printed = ""
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -187,13 +193,7 @@ import Testing
 
     /// The first lines `ser serve ARGUMENTS --port 0` prints, up to the one that says where it serves.
     static func startupLines(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SERRun.binary)
-        process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, errors) = try launch(arguments)
         defer {
             process.terminate()
             process.waitUntilExit()
