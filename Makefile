@@ -41,9 +41,9 @@ bench: deps
 	python3 benchmarks/audio_load.py
 	python3 benchmarks/features_classic180.py
 
-# Fuzz the decode path for five minutes.
+# Fuzz every parser of untrusted bytes for 30 s each (scripts/fuzz.sh TARGET SECONDS runs one for longer).
 fuzz: deps
-	scripts/fuzz-decode.sh 300
+	scripts/fuzz.sh all 30
 
 # The DocC catalogs of SERAudio, SERFeatures and SERRecognition, as .doccarchive folders under .build/plugins.
 docs:

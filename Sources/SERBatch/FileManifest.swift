@@ -61,6 +61,12 @@ public struct FileManifest: Sendable, Equatable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw BatchError.unreadableManifest(path: path, reason: (error as NSError).localizedDescription)
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses a manifest's bytes; `path` says where it lives (relative paths are
+    /// resolved against its folder), whether it is CSV (by extension), and names it in errors.
+    public init(data: Data, path: String) throws {
         guard let text = String(data: data, encoding: .utf8) else {
             throw BatchError.unreadableManifest(path: path, reason: "not UTF-8 text")
         }

@@ -92,6 +92,13 @@ public struct CorpusReader: Sendable {
     /// `readManifest`, also returning the unlabelled entries that no corpus's naming matched.
     public func readManifestReportingSkips(_ path: String) throws -> (items: [CorpusItem], skipped: [SkippedFile]) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CorpusError.notFound(path: path) }
+        return try readManifest(text: text, path: path)
+    }
+
+    /// A manifest's entries from its text; `path` says where it lives (relative
+    /// paths are resolved against its folder), whether it is JSONL (by extension),
+    /// and names it in errors.
+    public func readManifest(text: String, path: String) throws -> (items: [CorpusItem], skipped: [SkippedFile]) {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         var rows: [(line: Int, fields: [String: String])] = []

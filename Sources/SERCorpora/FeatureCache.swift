@@ -35,10 +35,14 @@ public final class FeatureCache: Sendable {
     }
 
     /// The cached values for `path` under `key`, computing and storing them on a miss.
+    /// An entry that cannot be read, or holds another count than `expectedCount`,
+    /// counts as a miss and is replaced.
     /// - Parameter key: what decides the values, e.g. from `FeatureCache.key(preset:sampleRate:)`.
-    public func values(for path: String, key: String, compute: () throws -> [Float]) throws -> (values: [Float], hit: Bool) {
+    public func values(for path: String, key: String, expectedCount: Int? = nil,
+                       compute: () throws -> [Float]) throws -> (values: [Float], hit: Bool) {
         let entry = try entryPath(for: path, key: key)
-        if let cached = try? NumPyArray(contentsOf: entry), cached.shape.count == 1 {
+        if let cached = try? NumPyArray(contentsOf: entry), cached.shape.count == 1,
+           expectedCount.map({ $0 == cached.values.count }) ?? true {
             return (cached.values, true)
         }
         let values = try compute()

@@ -48,9 +48,27 @@ public struct SpeakerSplit: Codable, Sendable, Equatable {
         try AtomicFile.write(try encoder.encode(self), to: path)
     }
 
+    /// Reads a split written by `write(to:)`.
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw CorpusError.notFound(path: path) }
-        self = try JSONDecoder().decode(SpeakerSplit.self, from: data)
+        try self.init(data: data, source: path)
+    }
+
+    /// Parses and checks a split's JSON; `source` names it in errors. Throws
+    /// `SplitError.unusableFile` unless every fold can be partitioned.
+    public init(data: Data, source: String) throws {
+        let split: SpeakerSplit
+        do { split = try JSONDecoder().decode(SpeakerSplit.self, from: data) } catch {
+            throw SplitError.unusableFile(path: source, reason: "not the JSON of a split")
+        }
+        guard !split.folds.isEmpty else { throw SplitError.unusableFile(path: source, reason: "it has no folds") }
+        if split.method == .random {
+            guard split.allowsLeakage else { throw SplitError.unusableFile(path: source, reason: "a random split must say it allows leakage") }
+            guard split.randomTestPaths?.count == split.folds.count else {
+                throw SplitError.unusableFile(path: source, reason: "a random split needs one list of test paths per fold")
+            }
+        }
+        self = split
     }
 
     public init(method: Method, seed: UInt64, folds: [SplitFold], allowsLeakage: Bool = false, randomTestPaths: [[String]]? = nil) {
@@ -68,6 +86,7 @@ public enum SplitError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooFewSpeakers(have: Int, need: Int)
     case unknownSpeakers([String])
     case leakage(speakers: [String], sharedAudio: [String])
+    case unusableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -77,6 +96,8 @@ public enum SplitError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(have) speakers cannot make \(need) speaker-disjoint folds"
         case .unknownSpeakers(let names):
             return "no files for test speaker(s) \(names.joined(separator: ", "))"
+        case .unusableFile(let path, let reason):
+            return "\(path): not a usable split file (\(reason)); write it again with 'ser corpus split'"
         case .leakage(let speakers, let audio):
             var parts: [String] = []
             if !speakers.isEmpty { parts.append("speakers in both train and test: \(speakers.prefix(5).joined(separator: ", "))") }

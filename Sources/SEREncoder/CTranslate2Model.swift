@@ -122,8 +122,14 @@ public struct CTranslate2Model: Sendable {
                 throw Failure.malformed(path: source, reason: "\(name) has unknown data type \(typeCode)")
             }
             let byteCount = Int(try reader.uint32())
-            let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            guard elements >= 0, elements.multipliedReportingOverflow(by: type.size) == (byteCount, false) else {
+            var elements: Int? = 1
+            for dimension in shape {
+                elements = elements.flatMap { total in
+                    let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+                    return overflow ? nil : product
+                }
+            }
+            guard let elements, elements.multipliedReportingOverflow(by: type.size) == (byteCount, false) else {
                 throw Failure.malformed(path: source, reason: "\(name): shape \(shape) does not fill \(byteCount) bytes")
             }
             if keeping(name) {

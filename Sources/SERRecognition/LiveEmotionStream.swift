@@ -53,12 +53,20 @@ public final class LiveEmotionStream {
     private var received = 0            // samples at the model's rate so far
     private var nextEventAt: Int
 
+    /// The window's bounds: shorter holds too little speech to judge, longer
+    /// mixes moments and holds samples no answer needs.
+    public static let shortestWindowSeconds = 0.5, longestWindowSeconds = 30.0
+    /// The shortest hop: answers more often than this only repeat themselves at a high cost.
+    public static let shortestHopSeconds = 0.05
+
     public init(recognizer: EmotionRecognizer, encoding: Encoding, sampleRate: Int, channels: Int,
                 windowSeconds: Double = 2, hopSeconds: Double = 0.5) throws {
         guard (1...32).contains(channels) else { throw AudioError.invalidParameter("channels must be 1 to 32 (got \(channels))") }
         guard (4000...384_000).contains(sampleRate) else { throw AudioError.invalidParameter("sample rate \(sampleRate) Hz is out of range") }
-        guard windowSeconds >= 0.5, hopSeconds > 0, hopSeconds <= windowSeconds else {
-            throw AudioError.invalidParameter("the window must be at least 0.5 s and the hop between 0 and the window")
+        guard (Self.shortestWindowSeconds...Self.longestWindowSeconds).contains(windowSeconds),
+              (Self.shortestHopSeconds...windowSeconds).contains(hopSeconds) else {
+            throw AudioError.invalidParameter("the window must be \(Self.shortestWindowSeconds) to \(Self.longestWindowSeconds) s "
+                                              + "and the hop \(Self.shortestHopSeconds) s to the window (got \(windowSeconds) and \(hopSeconds))")
         }
         self.recognizer = recognizer
         self.encoding = encoding

@@ -49,6 +49,11 @@ public struct SpeakerProfile: Codable, Sendable, Equatable {
     /// Reads a profile written by `write(to:)`.
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure.unreadable(path: path) }
+        try self.init(data: data, source: path)
+    }
+
+    /// Parses a profile's JSON; `path` names it in errors.
+    public init(data: Data, source path: String) throws {
         let profile: SpeakerProfile
         do {
             profile = try JSONDecoder().decode(SpeakerProfile.self, from: data)

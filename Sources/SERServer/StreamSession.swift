@@ -18,16 +18,6 @@ import SERRecognition
 /// A text message `{"type": "end"}` flushes the last events and closes.
 /// Problems are answered `{"type": "error", "error": message}` before closing.
 enum StreamSession {
-    struct Start: Decodable {
-        var encoding: String?
-        var sampleRate: Int
-        var channels: Int?
-        var window: Double?
-        var hop: Double?
-        var newSpeakerAfter: Double?
-        enum CodingKeys: String, CodingKey { case encoding, sampleRate = "sample_rate", channels, window, hop, newSpeakerAfter = "new_speaker_after" }
-    }
-
     /// Holds a stream between awaits; used by one message at a time.
     final class StreamBox: @unchecked Sendable {
         let stream: LiveEmotionStream
@@ -65,34 +55,21 @@ enum StreamSession {
                         try await send(StreamNotice(type: "end"))
                         return
                     }
-                    guard let start = try? JSONDecoder().decode(Start.self, from: Data(text.utf8)) else {
-                        try await fail("the first message must be JSON such as {\"encoding\": \"s16le\", \"sample_rate\": 16000, \"channels\": 1}")
-                        return
-                    }
-                    guard let encoding = LiveEmotionStream.Encoding(rawValue: start.encoding ?? "s16le") else {
-                        try await fail("encoding must be s16le or f32le (got \(start.encoding ?? ""))")
-                        return
-                    }
                     var options = RecognitionOptions()
                     options.concurrentFeatures = true
                     let recognizer = EmotionRecognizer(model: service.model, options: options)
+                    let stream: LiveEmotionStream
                     do {
-                        let stream = try LiveEmotionStream(recognizer: recognizer, encoding: encoding, sampleRate: start.sampleRate,
-                                                           channels: start.channels ?? 1, windowSeconds: start.window ?? 2,
-                                                           hopSeconds: start.hop ?? 0.5)
-                        if let seconds = start.newSpeakerAfter {
-                            guard seconds > 0 && seconds <= 86_400 else { try await fail("new_speaker_after must be between 0 and 86400 seconds"); return }
-                            stream.newSpeakerAfterSeconds = seconds
-                        }
-                        box = StreamBox(stream)
-                        try await send(StreamReady(labels: service.model.labels, encoding: encoding.rawValue,
-                                                   sampleRate: start.sampleRate, channels: stream.channels,
-                                                   window: stream.windowSeconds, hop: stream.hopSeconds,
-                                                   adapts: service.model.usesSpeakerStatistics))
+                        stream = try LiveStreamFormat(message: text).makeStream(recognizer: recognizer)
                     } catch {
                         try await fail("\(error)")
                         return
                     }
+                    box = StreamBox(stream)
+                    try await send(StreamReady(labels: service.model.labels, encoding: stream.encoding.rawValue,
+                                               sampleRate: stream.inputRate, channels: stream.channels,
+                                               window: stream.windowSeconds, hop: stream.hopSeconds,
+                                               adapts: service.model.usesSpeakerStatistics))
                 case .binary(let buffer):
                     guard let box else { try await fail("send the format message first, then PCM frames"); return }
                     let bytes = Array(buffer.readableBytesView)

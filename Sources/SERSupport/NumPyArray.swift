@@ -70,11 +70,22 @@ public struct NumPyArray: Equatable, Sendable {
             .trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         let fortranOrder = try Self.headerValue("fortran_order", in: header, source: source).hasPrefix("True")
         let shapeText = try Self.headerValue("shape", in: header, source: source)
-        let shape = shapeText
+        let dimensions = shapeText
             .trimmingCharacters(in: CharacterSet(charactersIn: "()"))
             .split(separator: ",")
-            .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let count = shape.reduce(1, *)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let shape = dimensions.compactMap { Int($0) }
+        guard shape.count == dimensions.count, shape.count <= 32, shape.allSatisfy({ $0 >= 0 }) else {
+            throw Failure.unsupported(path: source, reason: "shape \(shapeText)")
+        }
+        // The element count, refused before any allocation when it overflows.
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw Failure.unsupported(path: source, reason: "shape \(shape) is too large") }
+            count = product
+        }
         let payload = bytes[(headerStart + headerLength)...]
 
         let itemSize: Int
@@ -101,7 +112,7 @@ public struct NumPyArray: Equatable, Sendable {
         default:
             throw Failure.unsupported(path: source, reason: "dtype \(descr)")
         }
-        guard payload.count >= count * itemSize else {
+        guard count <= payload.count / itemSize else {
             throw Failure.unsupported(path: source, reason: "data shorter than shape \(shape)")
         }
         let base = payload.startIndex

@@ -34,7 +34,7 @@ public struct FeatureDataset: Sendable {
             let path = items[index].path
             let compute = { try pipeline.vector(ofFile: path) }
             do {
-                if let cache { return .success(try cache.values(for: path, key: key, compute: compute).values) }
+                if let cache { return .success(try cache.values(for: path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values) }
                 return .success(try compute())
             } catch {
                 return .failure(error)
@@ -118,7 +118,7 @@ public struct FeatureDataset: Sendable {
             let copy = plan[index]
             let key = base + ";augment=\(copy.perturbation.argument)#\(copy.seed)"
             let compute = { try pipeline.vector(ofFile: copy.source.path, perturbation: copy.perturbation, seed: copy.seed) }
-            let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, compute: compute).values } ?? (try? compute())
+            let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values } ?? (try? compute())
             return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
         }
         augmented = items.indices.map { item in

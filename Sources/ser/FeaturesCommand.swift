@@ -213,7 +213,7 @@ struct FeaturesCommand: ParsableCommand {
                 }
                 var values: [Float]
                 if let store {
-                    let cached = try store.values(for: file, key: key, compute: compute)
+                    let cached = try store.values(for: file, key: key, expectedCount: columns.count, compute: compute)
                     if cached.hit { hits.withLock { $0 += 1 } }
                     values = cached.values
                 } else {

@@ -52,8 +52,11 @@ struct ListenCommand: ParsableCommand {
 
     func validate() throws {
         if let input, input != "-" { throw ValidationError("--input takes - (standard input); to read a file, use ser predict.") }
-        if !(window >= 0.5 && window <= 30) { throw ValidationError("--window must be between 0.5 and 30 seconds.") }
-        if !(hop > 0 && hop <= window) { throw ValidationError("--hop must be positive and at most the window.") }
+        let windows = LiveEmotionStream.shortestWindowSeconds...LiveEmotionStream.longestWindowSeconds
+        if !windows.contains(window) { throw ValidationError("--window must be between \(windows.lowerBound) and \(windows.upperBound) seconds.") }
+        if !(hop >= LiveEmotionStream.shortestHopSeconds && hop <= window) {
+            throw ValidationError("--hop must be at least \(LiveEmotionStream.shortestHopSeconds) seconds and at most the window.")
+        }
         if !(1...32).contains(channels) { throw ValidationError("--channels must be between 1 and 32.") }
         if !(4000...384_000).contains(rate) { throw ValidationError("--rate must be between 4000 and 384000 Hz.") }
         if let newSpeakerAfter, !(newSpeakerAfter > 0 && newSpeakerAfter <= 86_400) {

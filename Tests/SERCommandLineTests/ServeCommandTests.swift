@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import SERServer
+import SERSupport
 import Testing
 
 /// `ser serve` as a user runs it: starts on a free port, answers, and stops
@@ -145,8 +146,9 @@ import Testing
 
     /// A server killed with SIGKILL while concurrent requests update one profile
     /// leaves a database the next server reads: every update it acknowledged is
-    /// there, no update is half there, and updates go on. (A real process is
-    /// killed: forking the multithreaded test process would not be one.)
+    /// there, no update is half there, and updates go on. The kill lands at a
+    /// random moment, `KillAnywhereTests.killPoints` times over one database.
+    /// (A real process is killed: forking the multithreaded test process would not be one.)
     @Test func aServerKilledDuringProfileUpdatesLeavesAConsistentDatabase() async throws {
         let database = FileManager.default.temporaryDirectory.appendingPathComponent("ser-kill-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
@@ -159,36 +161,48 @@ import Testing
                   (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
             return (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["utterances"] as? Int
         }
-        let (server, port) = try Self.startServer(["--profiles", database])
-        defer { if server.isRunning { server.terminate() } }
-        let perUpload = try #require(await learn(port))
-        #expect(perUpload >= 1)
-        // Four clients update as fast as the server answers; the server is killed mid-stream.
-        let acknowledged = OrderedMaximum()
-        let writers = (0..<4).map { _ in
-            Task {
-                // Ends when the killed server stops answering. (Never cancelled: cancelling a task inside
-                // URLSession's async upload can deadlock swift-corelibs-foundation.)
-                while let count = await learn(port) { acknowledged.record(count) }
+        var perUpload = 0, before = 0
+        var generator = SplitMix64(seed: KillAnywhereTests.seed)
+        for point in 0..<KillAnywhereTests.killPoints {
+            let (server, port) = try Self.startServer(["--profiles", database])
+            defer { if server.isRunning { server.terminate() } }
+            if point == 0 {
+                perUpload = try #require(await learn(port))
+                #expect(perUpload >= 1)
+                before = perUpload
             }
-        }
-        let started = Date()
-        while acknowledged.value < 6 * perUpload && Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
-        kill(server.processIdentifier, SIGKILL)
-        while server.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        for writer in writers { await writer.value }
-        let seenBeforeTheKill = acknowledged.value
-        #expect(seenBeforeTheKill >= 6 * perUpload, "the clients should have been answered before the kill")
+            // Four clients update as fast as the server answers; the server is killed mid-stream.
+            let acknowledged = OrderedMaximum()
+            let writers = (0..<4).map { _ in
+                Task {
+                    // Ends when the killed server stops answering. (Never cancelled: cancelling a task inside
+                    // URLSession's async upload can deadlock swift-corelibs-foundation.)
+                    while let count = await learn(port) { acknowledged.record(count) }
+                }
+            }
+            let started = Date()
+            let wanted = before + Int(2 + generator.next() % 6) * perUpload
+            while acknowledged.value < wanted && Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(5)) }
+            let moment = Int(generator.next() % 150)
+            try await Task.sleep(for: .milliseconds(moment))
+            kill(server.processIdentifier, SIGKILL)
+            while server.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+            for writer in writers { await writer.value }
+            let seenBeforeTheKill = acknowledged.value
+            #expect(seenBeforeTheKill >= wanted, "the clients should have been answered before the kill")
 
-        let (restarted, newPort) = try Self.startServer(["--profiles", database])
-        defer { if restarted.isRunning { restarted.terminate() } }
-        let summary = try await Self.get(newPort, "/v1/profiles/busy")
-        let utterances = summary.body["utterances"] as? Int ?? -1
-        #expect(summary.status == 200, "\(summary)")
-        #expect(utterances >= seenBeforeTheKill, "an acknowledged update was lost: \(utterances) < \(seenBeforeTheKill)")
-        #expect(utterances % perUpload == 0, "an update is there in part: \(utterances) utterances, \(perUpload) per upload")
-        #expect(await learn(newPort) == utterances + perUpload)
+            let (restarted, newPort) = try Self.startServer(["--profiles", database])
+            defer { if restarted.isRunning { restarted.terminate() } }
+            let summary = try await Self.get(newPort, "/v1/profiles/busy")
+            let utterances = summary.body["utterances"] as? Int ?? -1
+            #expect(summary.status == 200, "\(summary)")
+            #expect(utterances >= seenBeforeTheKill, "kill \(point) (\(moment) ms late): an acknowledged update was lost: \(utterances) < \(seenBeforeTheKill)")
+            #expect(utterances % perUpload == 0, "kill \(point): an update is there in part: \(utterances) utterances, \(perUpload) per upload")
+            #expect(await learn(newPort) == utterances + perUpload)
+            before = utterances + perUpload
+            restarted.terminate()
+            restarted.waitUntilExit()
+        }
     }
 
     /// The first lines `ser serve ARGUMENTS --port 0` prints, up to the one that says where it serves.

@@ -77,3 +77,27 @@ import Testing
         #expect(try SpeakerSplit(contentsOf: path) == split)
     }
 }
+
+/// Split files as `ser train --split` reads them: anything that is not a split
+/// every fold of which can partition a corpus is refused with a message naming the file.
+@Suite struct SplitFileTests {
+    let items = (0..<8).map { CorpusItem(path: "/c/\($0).wav", corpus: .manifest, label: "sad", speaker: "s\($0 % 4)", gender: .unknown) }
+
+    @Test func aWrittenSplitReadsBack() throws {
+        let split = try SpeakerSplitter.kFold(items, folds: 2, seed: 1)
+        let data = try JSONEncoder().encode(split)
+        #expect(try SpeakerSplit(data: data, source: "s.json") == split)
+    }
+
+    @Test(arguments: [
+        #"{"method":"k-fold","seed":1,"folds":[],"allowsLeakage":false}"#,
+        #"{"method":"random","seed":1,"folds":[{"testSpeakers":[]},{"testSpeakers":[]}],"allowsLeakage":true,"randomTestPaths":[["/c/1.wav"]]}"#,
+        #"{"method":"random","seed":1,"folds":[{"testSpeakers":[]}],"allowsLeakage":false,"randomTestPaths":[["/c/1.wav"]]}"#,
+        #"{"method":"k-fold","seed":-1,"folds":[{"testSpeakers":["s1"]}],"allowsLeakage":false}"#,
+        "[]", "",
+    ])
+    func unusableSplitFilesAreRefused(_ text: String) {
+        let error = #expect(throws: SplitError.self) { try SpeakerSplit(data: Data(text.utf8), source: "s.json") }
+        #expect(error.map { "\($0)".hasPrefix("s.json: ") } ?? false, "the message names the file")
+    }
+}

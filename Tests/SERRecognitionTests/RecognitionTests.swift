@@ -197,3 +197,37 @@ func temporaryPath(_ name: String) -> String {
         #expect(throws: SafeTensorsFile.Failure.self) { try EmotionModel(contentsOf: path) }
     }
 }
+
+/// The format message of `/v1/stream`: every value is checked before a stream
+/// is made, so a client cannot make the server allocate or compute without bound.
+@Suite struct LiveStreamFormatTests {
+    let recognizer = EmotionRecognizer(model: sharedTestModel)
+
+    @Test func defaultsFillWhatTheMessageLeavesOut() throws {
+        let format = try LiveStreamFormat(message: #"{"sample_rate": 44100}"#)
+        #expect(format == LiveStreamFormat(encoding: .s16le, sampleRate: 44100, channels: 1, windowSeconds: 2, hopSeconds: 0.5))
+        let stream = try format.makeStream(recognizer: recognizer)
+        #expect(stream.inputRate == 44100 && stream.windowSeconds == 2 && stream.hopSeconds == 0.5)
+    }
+
+    @Test(arguments: [
+        #"{"sample_rate": 16000, "window": 1e300}"#,          // Int(window × rate) would trap
+        #"{"sample_rate": 16000, "window": 31}"#,
+        #"{"sample_rate": 16000, "window": 2, "hop": 1e-300}"#,  // an answer per sample
+        #"{"sample_rate": 16000, "hop": 0.01}"#,
+        #"{"sample_rate": 16000, "window": 0.4}"#,
+        #"{"sample_rate": 9000000}"#,
+        #"{"sample_rate": 16000, "channels": 0}"#,
+        #"{"sample_rate": 16000, "channels": 1000}"#,
+        #"{"sample_rate": 16000, "encoding": "mp3"}"#,
+        #"{"sample_rate": 16000, "new_speaker_after": -1}"#,
+        #"{"sample_rate": "fast"}"#,
+        "not json",
+    ])
+    func outOfBoundsFormatsAreRefusedWithAMessage(_ message: String) {
+        let error = #expect(throws: LiveStreamFormat.Invalid.self) {
+            try LiveStreamFormat(message: message).makeStream(recognizer: recognizer)
+        }
+        #expect(!(error?.message.isEmpty ?? true))
+    }
+}

@@ -3,6 +3,25 @@ import Testing
 import SERSupport
 
 @Suite struct NumPyArrayTests {
+    /// A header for `shape`, as NumPy would write it, with no data after it.
+    func header(shape: String, descr: String = "<f4") -> Data {
+        let text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }\n"
+        return Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(text.utf8.count & 0xFF), UInt8(text.utf8.count >> 8)]) + Data(text.utf8)
+    }
+
+    /// Shapes a hostile file may declare: negative, not numbers, or so large that
+    /// the element count overflows (and would wrap to a small one). Each is refused
+    /// before anything is allocated.
+    @Test(arguments: ["(-1,)", "(-2, -3)", "(3, x)", "(4611686018427387904, 4)", "(9223372036854775807, 2)", "(3037000500, 3037000500)"])
+    func impossibleShapesAreRefused(_ shape: String) {
+        #expect(throws: NumPyArray.Failure.self, "\(shape)") { try NumPyArray(npyData: header(shape: shape)) }
+    }
+
+    @Test func aShapeLargerThanTheDataIsRefused() {
+        #expect(throws: NumPyArray.Failure.self) { try NumPyArray(npyData: header(shape: "(1000000,)") + Data(count: 16)) }
+        #expect((try? NumPyArray(npyData: header(shape: "(4,)") + Data(count: 16)))?.shape == [4])
+    }
+
     @Test func writeThenReadGivesTheSameArray() throws {
         let array = NumPyArray(shape: [3, 4], values: (0..<12).map { Float($0) * 0.5 - 2 })
         let parsed = try NumPyArray(npyData: array.npyData())

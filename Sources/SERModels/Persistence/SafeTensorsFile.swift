@@ -94,11 +94,18 @@ public struct SafeTensorsFile: Equatable, Sendable {
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw Failure.corrupt(path: source, reason: "tensor \(name) is described incompletely") }
             guard dtype == "F32" else { throw Failure.unsupported(path: source, reason: "tensor \(name) has dtype \(dtype), only F32 is read") }
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0] else {
+            guard shape.count <= 8, shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0] else {
                 throw Failure.corrupt(path: source, reason: "tensor \(name) has an invalid shape or byte range")
             }
-            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            guard count * 4 == offsets[1] - offsets[0] else {
+            // The element count, checked against the byte range before anything is allocated.
+            var count: Int? = 1
+            for dimension in shape {
+                count = count.flatMap { total in
+                    let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+                    return overflow || product > Int.max / 4 ? nil : product
+                }
+            }
+            guard let count, count * 4 == offsets[1] - offsets[0] else {
                 throw Failure.corrupt(path: source, reason: "tensor \(name): shape \(shape) does not fill bytes \(offsets[0])..<\(offsets[1])")
             }
             guard offsets[1] <= bodyCount else {

@@ -29,10 +29,14 @@ public struct SpeakerStatistics: Codable, Sendable, Equatable {
     /// Why stored statistics cannot be used.
     public struct Inconsistent: Error, Equatable, Sendable {}
 
-    /// Statistics as stored: throws `Inconsistent` unless the count is not
-    /// negative, both sums have one finite value per feature and the squares are not negative.
+    /// The most recordings one statistics may count (far beyond any voice's
+    /// lifetime of recordings; it keeps merged counts from overflowing).
+    public static let maximumCount = 1 << 40
+
+    /// Statistics as stored: throws `Inconsistent` unless the count is between 0
+    /// and `maximumCount`, both sums have one finite value per feature and the squares are not negative.
     public init(count: Int, sum: [Double], sumOfSquares: [Double]) throws {
-        guard count >= 0, sum.count == sumOfSquares.count, (sum + sumOfSquares).allSatisfy(\.isFinite),
+        guard (0...Self.maximumCount).contains(count), sum.count == sumOfSquares.count, (sum + sumOfSquares).allSatisfy(\.isFinite),
               sumOfSquares.allSatisfy({ $0 >= 0 }) else { throw Inconsistent() }
         self.count = count
         self.sum = sum
@@ -55,7 +59,7 @@ public struct SpeakerStatistics: Codable, Sendable, Equatable {
     /// non-finite value is ignored (returns false).
     @discardableResult
     public mutating func add(_ vector: [Float]) -> Bool {
-        guard vector.count == sum.count, vector.allSatisfy(\.isFinite) else { return false }
+        guard vector.count == sum.count, vector.allSatisfy(\.isFinite), count < Self.maximumCount else { return false }
         for i in vector.indices {
             let x = Double(vector[i])
             sum[i] += x
@@ -65,10 +69,11 @@ public struct SpeakerStatistics: Codable, Sendable, Equatable {
         return true
     }
 
-    /// Adds another speaker statistics of the same dimension (false when they differ).
+    /// Adds another speaker statistics of the same dimension (false when they
+    /// differ, or when the count would pass `maximumCount`).
     @discardableResult
     public mutating func merge(_ other: SpeakerStatistics) -> Bool {
-        guard other.dimension == dimension else { return false }
+        guard other.dimension == dimension, count + other.count <= Self.maximumCount else { return false }
         for i in sum.indices {
             sum[i] += other.sum[i]
             sumOfSquares[i] += other.sumOfSquares[i]

@@ -43,6 +43,29 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
     /// Values per example the network reads.
     public var inputCount: Int { (vectorCount ?? 0) + frames * bands }
 
+    /// The smallest image each kind's pooling leaves something of: three 2×2
+    /// poolings for the CNN, two in time for the 1-D CNN, one for the LSTMs.
+    public var minimumImage: (frames: Int, bands: Int) {
+        switch kind {
+        case .cnn: return (8, 8)
+        case .cnn1d: return (4, 1)
+        case .lstm, .bilstm: return (2, 1)
+        }
+    }
+
+    /// What keeps this design from being built, or nil when it can be (a model
+    /// file's design is checked before any layer is allocated).
+    public var problem: String? {
+        let smallest = minimumImage
+        guard frames >= smallest.frames, bands >= smallest.bands else {
+            return "a \(kind.rawValue) reads at least \(smallest.frames) frames × \(smallest.bands) bands (this one \(frames) × \(bands))"
+        }
+        guard frames <= 1 << 20, bands <= 1 << 12, (1...4096).contains(hiddenWidth), (vectorCount ?? 0) <= 1 << 20 else {
+            return "sizes out of range (\(frames) frames, \(bands) bands, hidden width \(hiddenWidth), \(vectorCount ?? 0) vector values)"
+        }
+        return nil
+    }
+
     /// Width of the dense branch over the feature vector.
     static let vectorBranchWidth = 64
 

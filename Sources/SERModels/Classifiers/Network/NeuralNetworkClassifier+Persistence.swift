@@ -91,7 +91,8 @@ extension NeuralNetworkClassifier {
     /// Rebuilds `design`'s layers and fills them from the file's tensors, checking every size.
     func restoreDesign(_ design: NetworkDesign, from file: SafeTensorsFile, inputCount: Int, source: String) throws {
         typealias Failure = SafeTensorsFile.Failure
-        guard design.inputCount == inputCount, design.frames > 0, design.bands > 0 else {
+        if let problem = design.problem { throw Failure.corrupt(path: source, reason: problem) }
+        guard design.inputCount == inputCount else {
             throw Failure.corrupt(path: source, reason: "the network reads \(design.frames)×\(design.bands) values, the statistics cover \(inputCount)")
         }
         var generator = SplitMix64(seed: 0)

@@ -156,14 +156,24 @@ public final class ForestClassifier: TrainedClassifier {
               !offsets.isEmpty, threshold.count == feature.count, left.count == feature.count, right.count == feature.count,
               distribution.count == feature.count * classes
         else { throw Failure.corrupt(path: source, reason: "the \(prefix) tensors are missing or their sizes disagree") }
+        /// A stored index: a float holding an integer exactly, or nil (NaN, infinite, fractional or beyond 2^24).
+        func index(_ value: Float) -> Int? {
+            guard value.isFinite, value == value.rounded(), abs(value) <= 16_777_216 else { return nil }
+            return Int(value)
+        }
         var trees: [DecisionTree] = []
-        let bounds = offsets.map { Int($0) } + [feature.count]
+        guard let starts = Optional(offsets.compactMap(index)), starts.count == offsets.count else {
+            throw Failure.corrupt(path: source, reason: "the \(prefix) offsets are not node indices")
+        }
+        let bounds = starts + [feature.count]
         for t in 0..<offsets.count {
             let start = bounds[t], end = bounds[t + 1]
             guard start >= 0, start < end, end <= feature.count else { throw Failure.corrupt(path: source, reason: "tree \(t) has no nodes") }
             var tree = DecisionTree()
             for node in start..<end {
-                let f = Int(feature[node]), l = Int(left[node]), r = Int(right[node])
+                guard let f = index(feature[node]), let l = index(left[node]), let r = index(right[node]) else {
+                    throw Failure.corrupt(path: source, reason: "tree \(t) node \(node - start) holds an index that is not one")
+                }
                 // Every split reads a real feature and points forward inside its own tree (no cycles).
                 if f >= 0 {
                     guard f < inputDimension, l > node - start, r > node - start, l < end - start, r < end - start,
