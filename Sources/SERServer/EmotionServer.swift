@@ -64,9 +64,11 @@ public struct EmotionServer: Sendable {
     public var isDraining: Bool { draining.isSet }
 
     func makeApplication(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: ServerRequestContext.self)
         router.middlewares.add(LogRequestsMiddleware(.info))
         router.middlewares.add(JSONErrorMiddleware())
+        let limiter = configuration.rateLimit.map { ClientRateLimiter($0) }
+        if let limiter { router.middlewares.add(RateLimitMiddleware(limiter: limiter)) }
         addRoutes(to: router)
 
         let service = service, pool = pool, configuration = configuration
@@ -77,8 +79,10 @@ public struct EmotionServer: Sendable {
             server: .http1WebSocketUpgrade(
                 configuration: .init(http1: .init(idleTimeout: .milliseconds(idleMilliseconds)),
                                      ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(300))))
-            ) { head, _, logger in
+            ) { head, channel, logger in
                 guard head.path?.split(separator: "?").first == "/v1/stream" else { return .dontUpgrade }
+                // A client over its rate limit is not upgraded; the router then answers it 429.
+                if let limiter, limiter.admit(channel.remoteAddress?.ipAddress ?? "unknown") != nil { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
                     try await StreamSession.run(inbound: inbound, outbound: outbound, service: service, pool: pool,
                                                 maxMessageBytes: configuration.maxStreamMessageBytes, logger: logger)
@@ -90,7 +94,7 @@ public struct EmotionServer: Sendable {
         )
     }
 
-    private func addRoutes(to router: Router<BasicRequestContext>) {
+    private func addRoutes(to router: Router<ServerRequestContext>) {
         let service = service, pool = pool, configuration = configuration, started = started, draining = draining
         router.get("/") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }
         router.get("/index.html") { _, _ in WebPage.response(WebPage.html, type: "text/html; charset=utf-8") }

@@ -57,6 +57,7 @@ enum OpenAPIDocument {
                 "404": response("profile names no stored profile (and learn is not set), or the server keeps no profiles."),
                 "409": response("The profile was learnt with other features than the server's model reads, or the model cannot adapt."),
                 "422": response("The audio could not be decoded."),
+                "429": response("Over this client's request rate (--rate-limit); retry after the Retry-After seconds."),
                 "503": response("All inference slots are busy; retry after the Retry-After seconds."),
             ],
         ]
@@ -73,6 +74,7 @@ enum OpenAPIDocument {
                     "responses": ["200": profileAnswer, "400": response("A bad id or body."), "404": response("The server keeps no profiles."),
                                   "409": response("Learnt with other features, or the model cannot adapt."),
                                   "413": response("The body is over the size limit."), "422": response("Undecodable audio, or no speech in it."),
+                                  "429": response("Over this client's request rate; retry after the Retry-After seconds."),
                                   "503": response("All inference slots are busy.")]],
             "get": ["summary": "What a profile holds: its utterance count and times", "operationId": "getProfile",
                     "responses": ["200": profileAnswer, "400": response("A bad id."), "404": response("No such profile.")]],

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Largest WebSocket message accepted, in bytes.
     public var maxStreamMessageBytes = 1 << 20
+    /// Requests allowed per client address (every route and WebSocket upgrade);
+    /// over it a client gets 429 with `Retry-After`. Nil: no limit. `ser serve`
+    /// sets none on a loopback address and 10 per second (bursts of 20) on any other.
+    public var rateLimit: RateLimit?
     /// Recordings longer than this get no waveform or spectrogram in `visuals` answers.
     public var maxVisualSeconds = 600.0
 
@@ -34,6 +38,13 @@ public struct ServerConfiguration: Sendable {
         if bare == "localhost" || bare == "::1" || bare == "0:0:0:0:0:0:0:1" { return true }
         let parts = bare.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { part in UInt8(part).map { _ in true } ?? false }
+    }
+
+    /// The rate limit for `host`: `requested` requests per second when given (0: none),
+    /// else none on a loopback address and 10 per second on any other.
+    public static func defaultRateLimit(host: String, requested: Double?) -> RateLimit? {
+        if let requested { return requested > 0 ? RateLimit(perSecond: requested) : nil }
+        return isLoopback(host: host) ? nil : RateLimit(perSecond: 10)
     }
 
     /// What a server on a non-loopback `host` exposes, as the warning `ser serve` prints without `--allow-remote`.

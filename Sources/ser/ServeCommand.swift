@@ -63,6 +63,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Recognitions run at once (default: one per core).") var maxConcurrent: Int?
     @Option(help: "Seconds a request may wait for a free slot before it gets 503.") var queueTimeout: Double = 60
     @Option(help: "Seconds of silence from a client before its connection is closed.") var idleTimeout: Double = 30
+    @Option(help: ArgumentHelp("Requests per second allowed from one client address, in bursts of twice that; more get 429 with Retry-After. 0 turns the limit off. Default: off on a loopback --host, 10 on any other.", valueName: "n"))
+    var rateLimit: Double?
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
     @Option(help: ArgumentHelp("Where speaker profiles live (PUT/GET/DELETE /v1/profiles/{id}, ?profile= on predictions): a SQLite file, shared by the replicas of one host, or postgres://USER:PASSWORD@HOST:PORT/DATABASE for replicas on many hosts. Default: profiles.sqlite in ser's data directory ($SER_HOME, else ~/.local/share/ser).", valueName: "file|postgres://…"))
     var profiles: String?
@@ -74,6 +76,7 @@ struct ServeCommand: ParsableCommand {
         if !(maxUploadMb > 0 && maxUploadMb <= 4096) { throw ValidationError("--max-upload-mb must be between 0 and 4096.") }
         if let maxConcurrent, !(1...256).contains(maxConcurrent) { throw ValidationError("--max-concurrent must be between 1 and 256.") }
         if !(queueTimeout > 0 && idleTimeout > 0) { throw ValidationError("timeouts must be positive.") }
+        if let rateLimit, !(0...100_000).contains(rateLimit) { throw ValidationError("--rate-limit must be between 0 (off) and 100000 requests per second.") }
         if !(0...3600).contains(drainSeconds) { throw ValidationError("--drain-seconds must be between 0 and 3600.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
     }
@@ -92,6 +95,7 @@ struct ServeCommand: ParsableCommand {
         configuration.queueTimeout = .milliseconds(Int(queueTimeout * 1000))
         configuration.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         configuration.drainDelay = .milliseconds(Int(drainSeconds * 1000))
+        configuration.rateLimit = ServerConfiguration.defaultRateLimit(host: host, requested: rateLimit)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

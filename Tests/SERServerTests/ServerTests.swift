@@ -142,7 +142,7 @@ enum Clips {
                 }
             }
             let predictResponses = try #require((paths["/v1/predict"]?["post"] as? [String: Any])?["responses"] as? [String: Any])
-            #expect(Set(predictResponses.keys) == ["200", "400", "404", "409", "413", "415", "422", "503"])
+            #expect(Set(predictResponses.keys) == ["200", "400", "404", "409", "413", "415", "422", "429", "503"])
             let port = server.port
             #expect(try await offThread { _ = try WebSocketClient(port: port, path: "/v1/stream"); return true })   // upgrades
         }

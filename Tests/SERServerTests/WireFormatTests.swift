@@ -166,3 +166,47 @@ struct SchemaCheck {
         #expect(ServerConfiguration.exposureWarning(host: "0.0.0.0").contains("--allow-remote"))
     }
 }
+
+/// The per-client request rate limit: a token bucket per address, off on
+/// loopback unless asked for, answering 429 with Retry-After when spent.
+@Suite struct RateLimitTests {
+    @Test func aBurstIsAdmittedThenTheRateRefillsIt() {
+        let limiter = ClientRateLimiter(RateLimit(perSecond: 2, burst: 3))
+        let start = ContinuousClock.now
+        #expect((0..<3).allSatisfy { _ in limiter.admit("a", now: start) == nil })
+        let wait = limiter.admit("a", now: start)
+        #expect(wait != nil && wait! > .zero && wait! <= .milliseconds(500))
+        #expect(limiter.admit("b", now: start) == nil, "another address has its own bucket")
+        #expect(limiter.admit("a", now: start + .milliseconds(600)) == nil, "half a second refills one request at 2 per second")
+        #expect(limiter.admit("a", now: start + .milliseconds(600)) != nil)
+    }
+
+    @Test func aFloodOfAddressesKeepsTheTableBounded() {
+        let limiter = ClientRateLimiter(RateLimit(perSecond: 1, burst: 1), maximumClients: 100)
+        let start = ContinuousClock.now
+        for index in 0..<5_000 { _ = limiter.admit("10.0.\(index / 256).\(index % 256)", now: start + .milliseconds(index)) }
+        #expect(limiter.clientCount <= 101)
+    }
+
+    @Test func theDefaultIsOffOnLoopbackAndOnElsewhere() {
+        #expect(ServerConfiguration.defaultRateLimit(host: "127.0.0.1", requested: nil) == nil)
+        #expect(ServerConfiguration.defaultRateLimit(host: "0.0.0.0", requested: nil) == RateLimit(perSecond: 10, burst: 20))
+        #expect(ServerConfiguration.defaultRateLimit(host: "0.0.0.0", requested: 0) == nil)
+        #expect(ServerConfiguration.defaultRateLimit(host: "127.0.0.1", requested: 3) == RateLimit(perSecond: 3, burst: 6))
+    }
+
+    @Test func aServerWithALimitAnswers429WithRetryAfter() async throws {
+        try await withServer({ $0.rateLimit = RateLimit(perSecond: 1, burst: 2) }) { server in
+            var statuses: [Int] = []
+            var retryAfter: String?
+            for _ in 0..<4 {
+                let answer = try await HTTP.get(port: server.port, "/healthz")
+                statuses.append(answer.status)
+                if answer.status == 429 { retryAfter = answer.headers["retry-after"] }
+            }
+            #expect(statuses.prefix(2) == [200, 200])
+            #expect(statuses.suffix(2).contains(429), "\(statuses)")
+            #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
+        }
+    }
+}
