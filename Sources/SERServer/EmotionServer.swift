@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import SERRecognition
@@ -76,17 +77,24 @@ public struct EmotionServer: Sendable {
                                      + configuration.idleTimeout.components.attoseconds / 1_000_000_000_000_000)
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(http1: .init(idleTimeout: .milliseconds(idleMilliseconds)),
-                                     ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(300))))
-            ) { head, channel, logger in
-                guard head.path?.split(separator: "?").first == "/v1/stream" else { return .dontUpgrade }
-                // A client over its rate limit is not upgraded; the router then answers it 429.
-                if let limiter, limiter.admit(channel.remoteAddress?.ipAddress ?? "unknown") != nil { return .dontUpgrade }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    try await StreamSession.run(inbound: inbound, outbound: outbound, service: service, pool: pool,
-                                                maxMessageBytes: configuration.maxStreamMessageBytes, logger: logger)
-                }
+            server: HTTPServerBuilder { responder in
+                RequestHeadDeadlineChannel(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder,
+                        configuration: .init(http1: .init(idleTimeout: .milliseconds(idleMilliseconds)),
+                                             ws: .init(maxFrameSize: configuration.maxStreamMessageBytes, autoPing: .enabled(timePeriod: .seconds(300))))
+                    ) { head, channel, logger in
+                        guard head.path?.split(separator: "?").first == "/v1/stream" else { return .dontUpgrade }
+                        // A client over its rate limit is not upgraded; the router then answers it 429.
+                        if let limiter, limiter.admit(channel.remoteAddress?.ipAddress ?? "unknown") != nil { return .dontUpgrade }
+                        return .upgrade([:]) { inbound, outbound, _ in
+                            try await StreamSession.run(inbound: inbound, outbound: outbound, service: service, pool: pool,
+                                                        maxMessageBytes: configuration.maxStreamMessageBytes, logger: logger)
+                        }
+                    },
+                    deadline: .nanoseconds(Int64(configuration.requestHeadTimeout.components.seconds) * 1_000_000_000
+                                           + configuration.requestHeadTimeout.components.attoseconds / 1_000_000_000),
+                    maximumHeadBytes: 64 * 1024)
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ser"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
@@ -121,7 +129,7 @@ public struct EmotionServer: Sendable {
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
             let options = try PredictionRequest(query: query)
-            let upload = try await Upload.read(request, limit: configuration.maxUploadBytes)
+            let upload = try await Upload.read(request, configuration: configuration)
             let path = try upload.spool()
             defer { unlink(path) }
             let name = upload.fileName ?? "upload"
@@ -130,7 +138,7 @@ public struct EmotionServer: Sendable {
         }
         router.put("/v1/profiles/:id") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            let upload = try await Upload.read(request, limit: configuration.maxUploadBytes)
+            let upload = try await Upload.read(request, configuration: configuration)
             let path = try upload.spool()
             defer { unlink(path) }
             let name = upload.fileName ?? "upload"

@@ -52,6 +52,7 @@ enum OpenAPIDocument {
             "responses": [
                 "200": response("The answer.", ["$ref": "#/components/schemas/Prediction"]),
                 "400": response("Malformed request: a bad parameter, an empty body, a form without a file."),
+                "408": response("The body arrived slower than the server's minimum rate after its grace period."),
                 "413": response("The body is over the size limit."),
                 "415": response("The media type is not audio, video, octet-stream or a form."),
                 "404": response("profile names no stored profile (and learn is not set), or the server keeps no profiles."),
@@ -73,6 +74,7 @@ enum OpenAPIDocument {
                                                                   "multipart/form-data": ["schema": ["type": "object", "properties": ["file": audioBody], "required": ["file"]]]]],
                     "responses": ["200": profileAnswer, "400": response("A bad id or body."), "404": response("The server keeps no profiles."),
                                   "409": response("Learnt with other features, or the model cannot adapt."),
+                                  "408": response("The body arrived too slowly."),
                                   "413": response("The body is over the size limit."), "422": response("Undecodable audio, or no speech in it."),
                                   "429": response("Over this client's request rate; retry after the Retry-After seconds."),
                                   "503": response("All inference slots are busy.")]],

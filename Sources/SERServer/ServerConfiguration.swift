@@ -6,6 +6,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// Port to bind; 0 asks the system for a free one (the bound port is reported on start).
     public var port = 8080
+    /// A new connection must send a whole request head within this long (and 64 KB),
+    /// or it is closed: the idle timeout only starts once a head has arrived.
+    public var requestHeadTimeout: Duration = .seconds(10)
     /// Largest request body accepted, in bytes; larger uploads get 413.
     public var maxUploadBytes = 50 * 1024 * 1024
     /// Recognitions run at once; more requests wait in line (default: one per core).
@@ -16,6 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var queueTimeout: Duration = .seconds(60)
     /// A connection that sends nothing for this long is closed (slow or stalled clients).
     public var idleTimeout: Duration = .seconds(30)
+    /// An upload still arriving after this long must average at least
+    /// `minimumUploadBytesPerSecond`, or it gets 408: a client trickling a body
+    /// byte by byte cannot hold a connection and its buffer for ever.
+    public var slowUploadGrace: Duration = .seconds(30)
+    public var minimumUploadBytesPerSecond = 8_192
     /// Largest WebSocket message accepted, in bytes.
     public var maxStreamMessageBytes = 1 << 20
     /// Requests allowed per client address (every route and WebSocket upgrade);

@@ -142,7 +142,7 @@ enum Clips {
                 }
             }
             let predictResponses = try #require((paths["/v1/predict"]?["post"] as? [String: Any])?["responses"] as? [String: Any])
-            #expect(Set(predictResponses.keys) == ["200", "400", "404", "409", "413", "415", "422", "429", "503"])
+            #expect(Set(predictResponses.keys) == ["200", "400", "404", "408", "409", "413", "415", "422", "429", "503"])
             let port = server.port
             #expect(try await offThread { _ = try WebSocketClient(port: port, path: "/v1/stream"); return true })   // upgrades
         }
@@ -331,6 +331,50 @@ enum Clips {
             let waited = Date().timeIntervalSince(started)
             #expect(waited < 8, "closed after \(waited) s")
             #expect(try await HTTP.get(port: server.port, "/healthz").status == 200)
+        }
+    }
+
+    /// A client that never completes a request head (a partial head, or bytes
+    /// that never make one) is disconnected after the head deadline: the idle
+    /// timeout only starts once a head has arrived.
+    @Test func aConnectionWithoutARequestHeadIsClosedAfterTheDeadline() async throws {
+        try await withServer({ $0.requestHeadTimeout = .seconds(1); $0.idleTimeout = .seconds(30) }) { server in
+            let port = server.port
+            for opening in ["GET /healthz HTTP/1.1\r\nHost: x", "\u{16}\u{03}\u{01}\u{02}\u{00}garbage"] {
+                let started = Date()
+                let reply = try await offThread { () -> [UInt8] in
+                    let connection = try LoopbackConnection(port: port, receiveTimeout: 20)
+                    try connection.send(opening)
+                    return connection.receiveAll()    // returns when the server closes the connection
+                }
+                let waited = Date().timeIntervalSince(started)
+                #expect(waited < 8, "\(opening.debugDescription): closed after \(waited) s")
+                #expect(reply.isEmpty || HTTPAnswer(reply)?.status == 400)
+            }
+            #expect(try await HTTP.get(port: server.port, "/healthz").status == 200)
+        }
+    }
+
+    /// A client that trickles its body (never idle long enough for the idle
+    /// timeout) gets 408 once the grace period is over and its rate is under the minimum.
+    @Test func aTrickledUploadGets408AfterTheGracePeriod() async throws {
+        try await withServer({ $0.slowUploadGrace = .seconds(1); $0.minimumUploadBytesPerSecond = 4096 }) { server in
+            let port = server.port
+            let started = Date()
+            let raw = try await offThread { () -> [UInt8] in
+                let connection = try LoopbackConnection(port: port, receiveTimeout: 20)
+                try connection.send("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\nContent-Length: \(Clips.voice.count)\r\n\r\n")
+                for byte in Clips.voice.prefix(40) {
+                    guard (try? connection.send([byte])) != nil else { break }
+                    usleep(100_000)
+                }
+                return connection.receiveResponse()
+            }
+            let answer = try #require(HTTPAnswer(raw))
+            #expect(answer.status == 408)
+            #expect((answer.json["error"] as? String)?.contains("bytes per second") == true)
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(try await HTTP.post(port: server.port, "/v1/predict", body: Clips.voice).status == 200)
         }
     }
 }
