@@ -70,16 +70,6 @@ final class ClientRateLimiter: Sendable {
     }
 }
 
-/// The request context of `ser serve`: Hummingbird's basic one, plus the client's address.
-public struct ServerRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-}
 
 /// Answers 429 (with `Retry-After`) to a client address over its rate limit.
 struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {

@@ -41,23 +41,16 @@ public struct EmotionServer: Sendable {
         let group = ServiceGroup(services: [application], logger: logger)
         guard handlesSignals else { try await group.run(); return }
         let draining = draining, delay = configuration.drainDelay
-        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let first = draining.begin()
-                Task {
-                    if first && delay > .zero {
-                        logger.info("draining: /readyz answers 503; stopping in \(delay)")
-                        try? await Task.sleep(for: delay)
-                    }
-                    await group.triggerGracefulShutdown()
+        ShutdownSignals.install([SIGTERM, SIGINT]) { _ in
+            let first = draining.begin()
+            Task {
+                if first && delay > .zero {
+                    logger.info("draining: /readyz answers 503; stopping in \(delay)")
+                    try? await Task.sleep(for: delay)
                 }
+                await group.triggerGracefulShutdown()
             }
-            source.resume()
-            return source
         }
-        defer { for source in sources { source.cancel() } }
         try await group.run()
     }
 
@@ -125,11 +118,11 @@ public struct EmotionServer: Sendable {
             throw APIError(.upgradeRequired, "/v1/stream is a WebSocket: connect with the Upgrade: websocket handshake (see /openapi.json)",
                            headers: [.upgrade: "websocket"])
         }
-        router.post("/v1/predict") { request, _ -> Response in
+        router.post("/v1/predict") { request, context -> Response in
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
             let options = try PredictionRequest(query: query)
-            let upload = try await Upload.read(request, configuration: configuration)
+            let upload = try await Upload.read(request, context: context, configuration: configuration)
             let path = try upload.spool()
             defer { unlink(path) }
             let name = upload.fileName ?? "upload"
@@ -138,7 +131,7 @@ public struct EmotionServer: Sendable {
         }
         router.put("/v1/profiles/:id") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            let upload = try await Upload.read(request, configuration: configuration)
+            let upload = try await Upload.read(request, context: context, configuration: configuration)
             let path = try upload.spool()
             defer { unlink(path) }
             let name = upload.fileName ?? "upload"

@@ -19,12 +19,16 @@ struct Upload {
     /// Reads the request body, refusing (413) past the upload limit as soon as the
     /// declared length or the bytes received pass it, and (408) a body that after
     /// the grace period arrives slower than the minimum rate; unwraps a form.
-    static func read(_ request: Request, configuration: ServerConfiguration) async throws -> Upload {
+    static func read(_ request: Request, context: ServerRequestContext, configuration: ServerConfiguration) async throws -> Upload {
         let limit = configuration.maxUploadBytes
         let started = ContinuousClock.now
         // Refusals that leave the body unread close the connection: reading the rest
         // of an oversize or trickled body would hold the connection open for nothing.
         let closing: HTTPFields = [.connection: "close"]
+        func refuse(_ error: APIError) -> APIError {
+            context.stopReading()
+            return error
+        }
         let contentType = request.headers[.contentType] ?? "application/octet-stream"
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let isForm = mediaType == "multipart/form-data"
@@ -34,15 +38,15 @@ struct Upload {
         }
         let megabytes = String(format: "%.0f MB", Double(limit) / 1_048_576)
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw APIError(.contentTooLarge, "the upload is \(declared) bytes, over the server's limit of \(megabytes); trim or compress the recording",
-                           headers: closing)
+            throw refuse(APIError(.contentTooLarge, "the upload is \(declared) bytes, over the server's limit of \(megabytes); trim or compress the recording",
+                                  headers: closing))
         }
         var bytes: [UInt8] = []
         do {
             for try await chunk in request.body {
                 guard bytes.count + chunk.readableBytes <= limit else {
-                    throw APIError(.contentTooLarge, "the upload is over the server's limit of \(megabytes); trim or compress the recording",
-                                   headers: closing)
+                    throw refuse(APIError(.contentTooLarge, "the upload is over the server's limit of \(megabytes); trim or compress the recording",
+                                          headers: closing))
                 }
                 bytes.append(contentsOf: chunk.readableBytesView)
                 let elapsed = started.duration(to: .now)
@@ -50,8 +54,8 @@ struct Upload {
                     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                     let rate = Double(bytes.count) / seconds
                     if rate < Double(configuration.minimumUploadBytesPerSecond) {
-                        throw APIError(.requestTimeout, String(format: "the upload arrives at %.0f bytes per second, under the server's minimum of %d; send it over a faster connection",
-                                                               rate, configuration.minimumUploadBytesPerSecond), headers: closing)
+                        throw refuse(APIError(.requestTimeout, String(format: "the upload arrives at %.0f bytes per second, under the server's minimum of %d; send it over a faster connection",
+                                                               rate, configuration.minimumUploadBytesPerSecond), headers: closing))
                     }
                 }
             }
