@@ -22,8 +22,8 @@ for name in "${targets[@]}"; do
     scripts/fuzz.sh "$name" 36000 -runs="$runs" > "$log" 2>&1
     status=$?
     seconds=$(( $(date +%s) - started ))
-    executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    peak=$(grep -o 'stat::peak_rss_mb: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+    executions=$(grep 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
+    peak=$(grep 'stat::peak_rss_mb' "$log" | tail -1 | awk '{print $2}')
     result=clean; [ $status -ne 0 ] && result="FINDING (exit $status; see Fuzz/artifacts/$name)"
     printf "%-10s %12s %9s %10s %9s %s\n" "$name" "${executions:-?}" "$seconds" \
         "$(( ${executions:-0} / (seconds > 0 ? seconds : 1) ))" "${peak:-?}" "$result"
