@@ -303,7 +303,7 @@ def main():
         """Sends PCM as fast as the server takes it, never reading an answer."""
         socket_ = WebSocket(port)
         socket_.sock.settimeout(2)
-        blocked = 0
+        blocked, opened, ending = 0, time.monotonic(), "until stopped"
         try:
             socket_.send_text(json.dumps({"encoding": "s16le", "sample_rate": 16000, "window": 0.5, "hop": 0.05}))
             while not stop.is_set():
@@ -312,8 +312,11 @@ def main():
                 except socket.timeout:
                     blocked += 1     # the server holds back: the send buffer is full
                     time.sleep(0.5)
+        except OSError:
+            # The server's keep-alive ping went unanswered (this client reads nothing): it hung up.
+            ending = f"until the server hung up after {time.monotonic() - opened:.0f} s"
         finally:
-            tally.record("never-reads", f"held back {blocked} times" if blocked else "never held back")
+            tally.record("never-reads", (f"held back {blocked} times" if blocked else "never held back") + ", " + ending)
             socket_.close()
 
     def trickle():
