@@ -236,7 +236,8 @@ let package = Package(
         .testTarget(
             name: "SERModelsTests",
             dependencies: ["SERModels", "SERNumerics", "SERSupport"],
-            path: "Tests/SERModelsTests"
+            path: "Tests/SERModelsTests",
+            exclude: ["FuzzFindings"]    // read by path (#filePath), not bundled
         ),
         .target(
             name: "SERTestSupport",

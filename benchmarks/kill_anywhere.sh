@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SER_KILL_POINTS="${1:-20}"
-swift build --build-tests >/dev/null
-swift test --skip-build --filter "KillAnywhereTests|aServerKilledDuringProfileUpdatesLeavesAConsistentDatabase" 2>&1 \
-    | grep -E "kill moments|✔ Test|✘|passed after|failed after|recorded an issue"
+swift build --build-tests >/dev/null 2>&1
+swift test --skip-build --filter "KillAnywhereTests|aServerKilledDuringProfileUpdatesLeavesAConsistentDatabase" \
+    2>&1 | grep --line-buffered -E "kill moments|✔ Test|✘|passed after|failed after|recorded an issue"

@@ -61,7 +61,9 @@ public protocol AudioSource: AnyObject {
 
 /// Limits on what a header may declare before the file is refused.
 enum StreamLimits {
-    static let sampleRates = 1...1_536_000
+    /// Below 1 kHz no file holds speech, and resampling it to a model's rate
+    /// would multiply it thousands of times (a fuzzed AIFF claiming 1 Hz took 28 s).
+    static let sampleRates = 1000...1_536_000
     static let channels = 1...256
 
     static func validate(_ description: AudioStreamDescription) throws {

@@ -44,6 +44,9 @@ public final class AudioStream {
     ///   - sampleRate: the output rate, or `nil` to keep the native rate.
     ///   - mono: average all channels into one.
     ///   - blockFrames: source frames decoded per block.
+    /// The sample rates ser reads and writes, in Hz.
+    public static var acceptedSampleRates: ClosedRange<Int> { StreamLimits.sampleRates }
+
     public init(source: AudioSource, sampleRate: Int? = nil, mono: Bool = true,
                 blockFrames: Int = AudioStream.defaultBlockFrames) throws {
         let description = source.streamDescription

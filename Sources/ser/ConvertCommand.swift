@@ -52,8 +52,9 @@ struct ConvertCommand: ParsableCommand {
     var recursive = false
 
     func validate() throws {
-        if let sampleRate, !(1...1_536_000).contains(sampleRate) {
-            throw ValidationError("--sample-rate must be between 1 and 1536000 Hz (got \(sampleRate)).")
+        let rates = AudioStream.acceptedSampleRates
+        if let sampleRate, !rates.contains(sampleRate) {
+            throw ValidationError("--sample-rate must be between \(rates.lowerBound) and \(rates.upperBound) Hz (got \(sampleRate)).")
         }
         if let format, let implied = AudioFileFormat(pathExtension: (out as NSString).pathExtension),
            implied != format, !writesToDirectory {

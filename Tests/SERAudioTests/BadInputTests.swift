@@ -98,6 +98,23 @@ import SERTestSupport
         }
     }
 
+    /// A rate below 1 kHz is refused: resampling 1 Hz to a model's rate multiplies the
+    /// audio 16,000 times. The AIFF is the fuzzer's finding (it took 28 s to decode).
+    @Test func absurdlyLowSampleRate() throws {
+        let finding = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fuzz-findings/aiff-sample-rate-1hz.aiff").path
+        for rate in [1, 999] {
+            var data = try bytes(of: goodWav())
+            let fmt = data.range(of: Data("fmt ".utf8))!.lowerBound
+            withUnsafeBytes(of: UInt32(rate).littleEndian) { data.replaceSubrange((fmt + 12)..<(fmt + 16), with: $0) }
+            let path = try write(data, "rate\(rate).wav")
+            #expect(throws: AudioError.self, "\(rate) Hz") { try load(path) }
+        }
+        #expect { try AudioSignal(contentsOf: finding, sampleRate: 16000) } throws: { error in
+            guard case AudioError.invalidStreamLayout(let p, let reason) = error else { return false }
+            return p == finding && reason.contains("1 Hz")
+        }
+    }
+
     @Test func absurdChannelCount() throws {
         var data = try bytes(of: goodWav())
         let fmt = data.range(of: Data("fmt ".utf8))!.lowerBound
