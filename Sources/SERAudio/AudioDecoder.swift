@@ -12,6 +12,16 @@ public enum AudioDecoder {
     public static func open(path: String) throws -> AudioSource {
         let fd = try openRegularFile(path)
         let container = AudioContainer.sniff(path: path)
+        if container == .wav {
+            var header = [UInt8](repeating: 0, count: 65536)
+            let read = pread(fd, &header, header.count, 0)
+            var status = stat()
+            if read > 0, fstat(fd, &status) == 0,
+               let problem = RIFFLayout.problem(header: Data(header.prefix(read)), fileSize: Int(status.st_size)) {
+                close(fd)
+                throw AudioError.malformed(path: path, reason: problem)
+            }
+        }
         do {
             return try SndFileSource(fileDescriptor: fd, path: path)
         } catch let failure as SndFileSource.OpenFailure {
@@ -27,6 +37,9 @@ public enum AudioDecoder {
     /// `open(path:)` to reach ffmpeg.
     public static func open(data: Data, name: String) throws -> AudioSource {
         guard !data.isEmpty else { throw AudioError.emptyFile(path: name) }
+        if let problem = RIFFLayout.problem(header: data.prefix(65536), fileSize: data.count) {
+            throw AudioError.malformed(path: name, reason: problem)
+        }
         do {
             return try SndFileSource(data: data, name: name)
         } catch let failure as SndFileSource.OpenFailure {

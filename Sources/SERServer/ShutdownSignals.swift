@@ -1,11 +1,11 @@
 import Foundation
 
-/// Turns SIGTERM and SIGINT into calls of a handler, whichever thread the
-/// kernel delivers them to. (A dispatch signal source on Linux reads a
-/// signalfd, which misses a signal ignored by the thread it lands on: launched
-/// by some parents, `ser serve` then never heard SIGTERM.) The C handler only
-/// writes the signal's number to a pipe; a thread of its own reads the pipe and
-/// calls the handler.
+/// Turns SIGTERM and SIGINT into calls of a handler, whatever signal mask
+/// ser was started with. (A dispatch signal source on Linux reads a signalfd,
+/// which only sees signals every thread blocks: started by Python, which blocks
+/// none, `ser serve` never heard SIGTERM.) The C handler only writes the
+/// signal's number to a pipe; a thread of its own, which unblocks the signals so
+/// that one thread at least takes them, reads the pipe and calls the handler.
 enum ShutdownSignals {
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
 
@@ -26,6 +26,12 @@ enum ShutdownSignals {
         }
         let readEnd = ends[0]
         Thread.detachNewThread {
+            // A parent may start ser with these signals blocked (every thread inherits the
+            // mask, and a blocked signal stays pending for ever): this thread takes them.
+            var wanted = sigset_t()
+            sigemptyset(&wanted)
+            for number in numbers { sigaddset(&wanted, number) }
+            pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
             var byte: UInt8 = 0
             while read(readEnd, &byte, 1) == 1 { onSignal(Int32(byte)) }
         }

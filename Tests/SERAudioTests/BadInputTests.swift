@@ -115,6 +115,20 @@ import SERTestSupport
         }
     }
 
+    /// A WAV whose LIST chunk claims 4 GB in a 313-byte file sent libsndfile 1.2 into a loop
+    /// of minutes (the fuzzer's finding); a chunk that overruns the file before the audio is
+    /// refused first, from a file and from memory.
+    @Test func aChunkPastTheEndBeforeTheAudioIsMalformed() throws {
+        let finding = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fuzz-findings/wav-list-chunk-past-end.wav").path
+        #expect { _ = try AudioDecoder.open(path: finding) } throws: { error in
+            guard case AudioError.malformed(let p, let reason) = error else { return false }
+            return p == finding && reason.contains("past the end")
+        }
+        #expect(throws: AudioError.self) { _ = try AudioDecoder.open(data: try Data(contentsOf: URL(fileURLWithPath: finding)), name: "upload") }
+        // A good file still opens.
+        #expect(throws: Never.self) { _ = try AudioDecoder.open(path: try goodWav()) }
+    }
+
     @Test func absurdChannelCount() throws {
         var data = try bytes(of: goodWav())
         let fmt = data.range(of: Data("fmt ".utf8))!.lowerBound
