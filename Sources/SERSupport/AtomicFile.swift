@@ -50,6 +50,13 @@ public enum AtomicFile {
         defer { pending.withLock { _ = $0.remove(temporaryPath) } }
         do {
             let result = try body(temporaryPath)
+            if isSpecialFile(destination) {
+                // A device or pipe (/dev/null, /dev/stdout, a FIFO) is written through, never
+                // replaced: renaming onto /dev/null as root would make it a regular file.
+                try copyContents(of: temporaryPath, into: destination)
+                unlink(temporaryPath)
+                return result
+            }
             try syncFile(at: temporaryPath, destination: destination)
             // mkstemp creates 0600; give the result the usual permissions.
             let mask = umask(0); umask(mask)
@@ -62,6 +69,26 @@ public enum AtomicFile {
         } catch {
             unlink(temporaryPath)
             throw error
+        }
+    }
+
+    /// Whether `path` exists and is a character or block device, a FIFO or a socket.
+    public static func isSpecialFile(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return false }
+        let kind = status.st_mode & S_IFMT
+        return kind == S_IFCHR || kind == S_IFBLK || kind == S_IFIFO || kind == S_IFSOCK
+    }
+
+    private static func copyContents(of source: String, into destination: String) throws {
+        guard let input = FileHandle(forReadingAtPath: source), let output = FileHandle(forWritingAtPath: destination) else {
+            throw Failure.cannotReplace(destination: destination, reason: "cannot open it for writing")
+        }
+        defer { try? input.close(); try? output.close() }
+        do {
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+        } catch {
+            throw Failure.cannotReplace(destination: destination, reason: "\(error)")
         }
     }
 

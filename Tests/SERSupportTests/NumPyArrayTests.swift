@@ -84,6 +84,16 @@ import SERSupport
 }
 
 @Suite struct AtomicFileTests {
+    /// A device is written through, not replaced (as root, renaming onto /dev/null made it a
+    /// regular file, a fuzz target's side effect).
+    @Test func aDeviceIsWrittenThroughNotReplaced() throws {
+        try AtomicFile.write(Data("discarded".utf8), to: "/dev/null")
+        var status = stat()
+        #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+        #expect(AtomicFile.isSpecialFile("/dev/null"))
+        #expect(!AtomicFile.isSpecialFile("/etc/hostname"))
+    }
+
     let directory: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ser-atomic-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
