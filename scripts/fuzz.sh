@@ -38,8 +38,13 @@ if [ "$target" = all ]; then targets=("${order[@]}"); else
     targets=("$target")
 fi
 
-swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 \
-    | grep -v "Cannot export local symbol" >&2 || true
+# A failed build must stop the run: stale binaries would fuzz old code.
+if ! swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
+        > "${TMPDIR:-/tmp}/ser-fuzz-build.log" 2>&1; then
+    grep -v "Cannot export local symbol" "${TMPDIR:-/tmp}/ser-fuzz-build.log" | grep -E "error" | head -20 >&2
+    echo "fuzz.sh: the fuzz targets did not build (log: ${TMPDIR:-/tmp}/ser-fuzz-build.log)" >&2
+    exit 3
+fi
 bin="$(swift build --package-path Fuzz -c release --show-bin-path)"
 
 seed_decode() {
