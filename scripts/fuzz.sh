@@ -38,9 +38,14 @@ if [ "$target" = all ]; then targets=("${order[@]}"); else
     targets=("$target")
 fi
 
-# A failed build must stop the run: stale binaries would fuzz old code.
-if ! swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
-        > "${TMPDIR:-/tmp}/ser-fuzz-build.log" 2>&1; then
+# A failed build must stop the run: stale binaries would fuzz old code. SwiftPM's cached
+# build description of this package can miss source files added to ser since the last
+# fuzz build, so a failure is retried once with the description dropped.
+build_fuzzers() {
+    swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
+        > "${TMPDIR:-/tmp}/ser-fuzz-build.log" 2>&1
+}
+if ! build_fuzzers && ! { rm -f Fuzz/.build/release.yaml; build_fuzzers; }; then
     grep -v "Cannot export local symbol" "${TMPDIR:-/tmp}/ser-fuzz-build.log" | grep -E "error" | head -20 >&2
     echo "fuzz.sh: the fuzz targets did not build (log: ${TMPDIR:-/tmp}/ser-fuzz-build.log)" >&2
     exit 3

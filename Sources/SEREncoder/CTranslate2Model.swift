@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 
 /// A CTranslate2 `model.bin`, read without CTranslate2.
 ///
@@ -122,14 +123,7 @@ public struct CTranslate2Model: Sendable {
                 throw Failure.malformed(path: source, reason: "\(name) has unknown data type \(typeCode)")
             }
             let byteCount = Int(try reader.uint32())
-            var elements: Int? = 1
-            for dimension in shape {
-                elements = elements.flatMap { total in
-                    let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
-                    return overflow ? nil : product
-                }
-            }
-            guard let elements, elements.multipliedReportingOverflow(by: type.size) == (byteCount, false) else {
+            guard let elements = elementCount(ofShape: shape), elements.multipliedReportingOverflow(by: type.size) == (byteCount, false) else {
                 throw Failure.malformed(path: source, reason: "\(name): shape \(shape) does not fill \(byteCount) bytes")
             }
             if keeping(name) {

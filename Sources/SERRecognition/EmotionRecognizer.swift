@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 import SERAudio
 import SERFeatures
 import SERModels
@@ -353,7 +354,3 @@ public final class EmotionRecognizer: @unchecked Sendable {
     }
 }
 
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 import SERAudio
 import SERModels
 

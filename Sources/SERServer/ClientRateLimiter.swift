@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SERSupport
 import Synchronization
 
 /// How many requests one client address may make: `perSecond` on average, in
@@ -39,9 +40,7 @@ final class ClientRateLimiter: Sendable {
         let rate = limit.perSecond, capacity = Double(limit.burst)
         return buckets.withLock { table in
             var bucket = table[client] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = bucket.updated.duration(to: now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            bucket.tokens = min(capacity, bucket.tokens + max(0, seconds) * rate)
+            bucket.tokens = min(capacity, bucket.tokens + max(0, bucket.updated.duration(to: now).seconds) * rate)
             bucket.updated = now
             defer {
                 table[client] = bucket
@@ -59,11 +58,7 @@ final class ClientRateLimiter: Sendable {
     /// over `maximum`, the longest idle down to three quarters of it.
     private static func forgetRefilled(_ table: inout [String: Bucket], now: ContinuousClock.Instant, rate: Double,
                                        capacity: Double, maximum: Int) {
-        func idleSeconds(_ bucket: Bucket) -> Double {
-            let idle = bucket.updated.duration(to: now)
-            return Double(idle.components.seconds) + Double(idle.components.attoseconds) * 1e-18
-        }
-        table = table.filter { $0.value.tokens + idleSeconds($0.value) * rate < capacity }
+        table = table.filter { $0.value.tokens + $0.value.updated.duration(to: now).seconds * rate < capacity }
         guard table.count > maximum else { return }
         let excess = table.count - maximum * 3 / 4
         for key in table.sorted(by: { $0.value.updated < $1.value.updated }).prefix(excess).map(\.key) { table[key] = nil }
@@ -78,7 +73,7 @@ struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddlewa
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         if let wait = limiter.admit(client) {
-            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+            let seconds = max(1, Int(wait.seconds.rounded(.up)))
             throw APIError(.tooManyRequests,
                            "more than \(limiter.limit.perSecond) requests per second from \(client); retry after \(seconds) s",
                            headers: [.retryAfter: String(seconds)])

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import SERRecognition
 import ServiceLifecycle
 import Synchronization
@@ -85,8 +86,7 @@ public struct EmotionServer: Sendable {
                                                         maxMessageBytes: configuration.maxStreamMessageBytes, logger: logger)
                         }
                     },
-                    deadline: .nanoseconds(Int64(configuration.requestHeadTimeout.components.seconds) * 1_000_000_000
-                                           + configuration.requestHeadTimeout.components.attoseconds / 1_000_000_000),
+                    deadline: TimeAmount(configuration.requestHeadTimeout),
                     maximumHeadBytes: 64 * 1024)
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ser"),

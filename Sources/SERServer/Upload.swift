@@ -51,8 +51,7 @@ struct Upload {
                 bytes.append(contentsOf: chunk.readableBytesView)
                 let elapsed = started.duration(to: .now)
                 if elapsed > configuration.slowUploadGrace {
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                    let rate = Double(bytes.count) / seconds
+                    let rate = Double(bytes.count) / elapsed.seconds
                     if rate < Double(configuration.minimumUploadBytesPerSecond) {
                         throw refuse(APIError(.requestTimeout, String(format: "the upload arrives at %.0f bytes per second, under the server's minimum of %d; send it over a faster connection",
                                                                rate, configuration.minimumUploadBytesPerSecond), headers: closing))

@@ -133,17 +133,6 @@ public enum AtomicFile {
         }
     }
 
-    /// Stops the interrupt handling `removeTemporaryFilesOnInterrupt()` set up,
-    /// for programs that shut down gracefully on SIGINT/SIGTERM themselves (the
-    /// server): their own handler then decides, and temporary files are removed
-    /// by the code that made them.
-    public static func leaveInterruptsToCaller() {
-        signalSources.withLock { sources in
-            for source in sources { source.cancel() }
-            sources.removeAll()
-        }
-    }
-
     private static func syncFile(at path: String, destination: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {

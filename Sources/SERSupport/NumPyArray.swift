@@ -80,12 +80,7 @@ public struct NumPyArray: Equatable, Sendable {
             throw Failure.unsupported(path: source, reason: "shape \(shapeText)")
         }
         // The element count, refused before any allocation when it overflows.
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw Failure.unsupported(path: source, reason: "shape \(shape) is too large") }
-            count = product
-        }
+        guard let count = elementCount(ofShape: shape) else { throw Failure.unsupported(path: source, reason: "shape \(shape) is too large") }
         let payload = bytes[(headerStart + headerLength)...]
 
         let itemSize: Int

@@ -103,8 +103,6 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "ser.serve")
-        // The server finishes requests in flight on SIGINT/SIGTERM instead of dying at once.
-        AtomicFile.leaveInterruptsToCaller()
         useSingleThreadedBLAS()
         // Profiles need a model that adapts to speakers; the store is opened for its features.
         var store: (any SpeakerProfileStore)?

@@ -82,6 +82,16 @@ final class Workspace: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ name: String) -> String { path + "/" + name }
 
+    /// A stereo 48 kHz WAV of `minutes` repeats of `Signals.chirpBlock()`, written block by block.
+    func stereoChirp(_ name: String, minutes: Int) throws -> String {
+        let path = file(name)
+        let minute = Signals.chirpBlock()
+        try AudioFileWriter.write(to: path, format: .wav, sampleRate: 48000, channels: 2) { writer in
+            for _ in 0..<minutes { try minute.withUnsafeBufferPointer { try writer.append($0) } }
+        }
+        return path
+    }
+
     /// A stereo 48 kHz WAV: left a 440 Hz tone, right silence.
     @discardableResult
     func stereoTone(_ name: String, seconds: Double = 1) throws -> String {
@@ -220,11 +230,7 @@ final class Workspace: Sendable {
     @Test func interruptedConversionLeavesNothingBehind() throws {
         let workspace = Workspace()
         // Long enough (10 minutes of 48 kHz stereo) that the conversion is still running when interrupted.
-        let input = workspace.file("long.wav")
-        let minute = Signals.chirpBlock()
-        try AudioFileWriter.write(to: input, format: .wav, sampleRate: 48000, channels: 2) { writer in
-            for _ in 0..<10 { try minute.withUnsafeBufferPointer { try writer.append($0) } }
-        }
+        let input = try workspace.stereoChirp("long.wav", minutes: 10)
         let outDir = workspace.file("out")
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         let process = try SERRun.start(["convert", input, "--out", outDir + "/long.flac", "--sample-rate", "44100", "--format", "flac"])

@@ -1,9 +1,7 @@
 import Foundation
-import SERAudio
 import SERFeatures
 import SERModels
 import SERSupport
-import SERTestSupport
 import Testing
 
 /// `kill -9` at random moments of the commands that write files: `ser train`
@@ -101,30 +99,11 @@ import Testing
         return comparable
     }
 
-    /// A small labelled corpus: two emotions told apart by pitch, four speakers.
-    static func corpus(in workspace: Workspace) throws -> String {
-        var lines = ["path,label,speaker,gender"]
-        for speaker in 0..<4 {
-            for take in 0..<3 {
-                for (label, pitch) in [("sad", 100.0), ("happy", 220.0)] {
-                    let path = workspace.file("s\(speaker)-\(label)-\(take).wav")
-                    let samples = SyntheticSpeech.recording(seconds: 1.5, rate: 16000, voiceSpans: [(0.2, 1.3)],
-                                                            seed: UInt64(speaker * 10 + take), pitch: pitch + Double(take * 5 + speaker * 3))
-                    try AudioFileWriter.write(AudioSignal(samples: samples, sampleRate: 16000), to: path, format: .wav)
-                    lines.append("\(path),\(label),spk\(speaker),\(speaker % 2 == 0 ? "female" : "male")")
-                }
-            }
-        }
-        let manifest = workspace.file("manifest.csv")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: manifest))
-        return manifest
-    }
-
     /// The rerun's model equals an uninterrupted run's in every tensor and every
     /// metadata value but the times it records.
     @Test func trainingKilledAnywhereLeavesNoTornFileAndResumesToTheSameModel() throws {
         let workspace = Workspace()
-        let manifest = try Self.corpus(in: workspace)
+        let manifest = ModelCommandTests.corpus.manifest    // two emotions told apart by pitch, four speakers
         func arguments(_ out: String) -> [String] {
             ["train", "--manifest", manifest, "--features", "classic180", "--architecture", "mlp", "--cv", "speakers:2",
              "--epochs", "12", "--out", out]
@@ -152,7 +131,7 @@ import Testing
 
     @Test func featureExtractionKilledAnywhereLeavesAUsableCacheAndTheSameTable() throws {
         let workspace = Workspace()
-        let manifest = try Self.corpus(in: workspace)
+        let manifest = ModelCommandTests.corpus.manifest
         func arguments(_ point: Int) -> [String] {
             ["features", "--manifest", manifest, "--preset", "rich", "--cache", workspace.file("cache-\(point)"),
              "--out", workspace.file("table-\(point).csv")]
@@ -172,11 +151,7 @@ import Testing
     @Test func conversionKilledAnywhereLeavesNoTornFile() throws {
         let workspace = Workspace()
         // Five minutes of 48 kHz stereo, resampled to 16 kHz FLAC: long enough that most kills land mid-write.
-        let input = workspace.file("long.wav")
-        let minute = Signals.chirpBlock()
-        try AudioFileWriter.write(to: input, format: .wav, sampleRate: 48000, channels: 2) { writer in
-            for _ in 0..<5 { try minute.withUnsafeBufferPointer { try writer.append($0) } }
-        }
+        let input = try workspace.stereoChirp("long.wav", minutes: 5)
         func arguments(_ out: String) -> [String] { ["convert", input, "--out", out, "--sample-rate", "16000", "--mono", "--format", "flac"] }
         let reference = workspace.file("reference.flac")
         let duration = try Self.runToEnd(arguments(reference), environment: [:])

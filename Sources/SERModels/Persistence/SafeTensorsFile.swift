@@ -98,14 +98,7 @@ public struct SafeTensorsFile: Equatable, Sendable {
                 throw Failure.corrupt(path: source, reason: "tensor \(name) has an invalid shape or byte range")
             }
             // The element count, checked against the byte range before anything is allocated.
-            var count: Int? = 1
-            for dimension in shape {
-                count = count.flatMap { total in
-                    let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
-                    return overflow || product > Int.max / 4 ? nil : product
-                }
-            }
-            guard let count, count * 4 == offsets[1] - offsets[0] else {
+            guard let count = elementCount(ofShape: shape), count <= Int.max / 4, count * 4 == offsets[1] - offsets[0] else {
                 throw Failure.corrupt(path: source, reason: "tensor \(name): shape \(shape) does not fill bytes \(offsets[0])..<\(offsets[1])")
             }
             guard offsets[1] <= bodyCount else {

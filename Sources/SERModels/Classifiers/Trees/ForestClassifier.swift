@@ -162,7 +162,8 @@ public final class ForestClassifier: TrainedClassifier {
             return Int(value)
         }
         var trees: [DecisionTree] = []
-        guard let starts = Optional(offsets.compactMap(index)), starts.count == offsets.count else {
+        let starts = offsets.compactMap(index)
+        guard starts.count == offsets.count else {
             throw Failure.corrupt(path: source, reason: "the \(prefix) offsets are not node indices")
         }
         let bounds = starts + [feature.count]
