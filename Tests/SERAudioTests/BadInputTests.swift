@@ -129,6 +129,39 @@ import SERTestSupport
         #expect(throws: Never.self) { _ = try AudioDecoder.open(path: try goodWav()) }
     }
 
+    /// A WAV whose LIST/INFO entry claims 0xFFFFFFF4 bytes (−12 read as signed) inside a
+    /// 26-byte list hung libsndfile 1.2 (the fuzzer's second WAV finding); an entry that
+    /// overruns its list is refused, while a well-formed LIST chunk still opens.
+    @Test func aListEntryPastTheEndOfItsListIsMalformed() throws {
+        let finding = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fuzz-findings/wav-list-entry-past-end.wav").path
+        #expect { _ = try AudioDecoder.open(path: finding) } throws: { error in
+            guard case AudioError.malformed(let p, let reason) = error else { return false }
+            return p == finding && reason.contains("entry") && reason.contains("LIST")
+        }
+        #expect(throws: AudioError.self) { _ = try AudioDecoder.open(data: try Data(contentsOf: URL(fileURLWithPath: finding)), name: "upload") }
+
+        // The same list, well formed: INFO with one INAM entry of 6 bytes.
+        func withList(entrySize: UInt32) throws -> String {
+            var data = try bytes(of: goodWav())
+            let dataChunk = data.range(of: Data("data".utf8))!.lowerBound
+            var list = Data("LIST".utf8) + littleEndian(UInt32(4 + 8 + 6)) + Data("INFO".utf8)
+            list += Data("INAM".utf8) + littleEndian(entrySize) + Data("voice\0".utf8)
+            data.insert(contentsOf: list, at: dataChunk)
+            let riffSize = UInt32(data.count - 8)
+            data.replaceSubrange(4..<8, with: littleEndian(riffSize))
+            return try write(data, "list-\(entrySize).wav")
+        }
+        let wellFormed = try withList(entrySize: 6)
+        #expect(try AudioSignal(contentsOf: wellFormed, sampleRate: 16000).samples.count > 0)
+        let overrun = try withList(entrySize: 7)
+        #expect { _ = try AudioDecoder.open(path: overrun) } throws: { error in
+            guard case AudioError.malformed(_, let reason) = error else { return false }
+            return reason.contains("INAM")
+        }
+    }
+
+    private func littleEndian(_ value: UInt32) -> Data { withUnsafeBytes(of: value.littleEndian) { Data($0) } }
+
     @Test func absurdChannelCount() throws {
         var data = try bytes(of: goodWav())
         let fmt = data.range(of: Data("fmt ".utf8))!.lowerBound
