@@ -41,6 +41,40 @@ def build_ser_bench():
     return os.path.join(ROOT, ".build", "release", "ser-bench")
 
 
+def encoder_table(files, embed_flags, table=None):
+    """Every layer's pooled encoder states of RAVDESS or CREMA-D `files` (`ser-bench embed`,
+    written to `table`, or read from it when it exists), with the emotion labels and speakers
+    read from the file names; files without a vector (no speech) are dropped. Returns
+    (x [files, layers, 2 * width], y, speakers)."""
+    import numpy as np
+    if table is None or not os.path.exists(table):
+        table = table or "/tmp/ser-encoder-table-" + "-".join(embed_flags).replace("--", "") + ".npy"
+        subprocess.run([build_ser_bench(), "embed", "--out", table] + embed_flags + files, check=True)
+    x = np.load(table)
+    stems = [os.path.basename(f).split(".")[0] for f in files]
+    if "_" in stems[0]:  # CREMA-D: ACTOR_SENTENCE_EMOTION_LEVEL
+        names = [s.split("_") for s in stems]
+        emotions = sorted({n[2] for n in names})
+        y = np.array([emotions.index(n[2]) for n in names])
+        groups = np.array([int(n[0]) for n in names])
+    else:  # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor
+        names = [s.split("-") for s in stems]
+        y = np.array([int(n[2]) for n in names])
+        groups = np.array([int(n[6]) for n in names])
+    usable = ~np.isnan(x).any(axis=(1, 2))
+    return x[usable], y[usable], groups[usable]
+
+
+def speaker_z(x, groups):
+    """Each speaker's rows z-scored by that speaker's own mean and deviation."""
+    import numpy as np
+    out = x.copy()
+    for g in np.unique(groups):
+        m = groups == g
+        out[m] = (x[m] - x[m].mean(0)) / (x[m].std(0) + 1e-6)
+    return out
+
+
 def best_ms_per_item(items, work, passes):
     """Runs `work` on every item once untimed, then `passes` timed passes; the fastest pass in ms per item."""
     for item in items:

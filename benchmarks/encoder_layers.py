@@ -17,7 +17,6 @@ RAVDESS or CREMA-D file names.
 import argparse
 import glob
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -26,15 +25,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CORPORA, build_ser_bench  # noqa: E402
-
-
-def speaker_z(x, groups):
-    out = x.copy()
-    for g in np.unique(groups):
-        m = groups == g
-        out[m] = (x[m] - x[m].mean(0)) / (x[m].std(0) + 1e-6)
-    return out
+from common import CORPORA, encoder_table, speaker_z  # noqa: E402
 
 
 def score(x, y, groups):
@@ -59,22 +50,7 @@ def main():
     padding = ["--pad"] if args.pad else ["--pad-seconds", str(args.pad_seconds), "--append-seconds", str(args.append_seconds)]
     described = ("padded to 30 s" if args.pad else f"padded to {args.pad_seconds} s" if args.pad_seconds
                  else f"{args.append_seconds} s of silence appended" if args.append_seconds else "unpadded")
-    table = "/tmp/ser-encoder-layers-" + "-".join(padding).replace("--", "") + ".npy"
-    bench = build_ser_bench()
-    subprocess.run([bench, "embed", "--out", table] + padding + files, check=True)
-    x = np.load(table)
-    stems = [os.path.basename(f).split(".")[0] for f in files]
-    if "_" in stems[0]:  # CREMA-D: ACTOR_SENTENCE_EMOTION_LEVEL
-        names = [s.split("_") for s in stems]
-        emotions = sorted({n[2] for n in names})
-        y = np.array([emotions.index(n[2]) for n in names])
-        groups = np.array([int(n[0]) for n in names])
-    else:  # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor
-        names = [s.split("-") for s in stems]
-        y = np.array([int(n[2]) for n in names])
-        groups = np.array([int(n[6]) for n in names])
-    usable = ~np.isnan(x).any(axis=(1, 2))
-    x, y, groups = x[usable], y[usable], groups[usable]
+    x, y, groups = encoder_table(files, padding)
     print(f"{len(y)} files, {len(np.unique(groups))} speakers, {described}")
     print("layers        lone file        per-speaker z")
     for layers in [[l] for l in range(x.shape[1])] + [[3, 6], [2, 4, 6], [2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]]:
