@@ -5,11 +5,11 @@
 #
 #   models/default.safetensors              Whisper-base encoder (every block) + functionals, logistic
 #                                           regression (needs `ser encoder install`)
-#   models/default-handcrafted.safetensors  `rich` features, MLP: what answers when the
-#                                           encoder is not installed
+#   models/default-handcrafted.safetensors  `functionals`, logistic regression: what answers
+#                                           when the encoder is not installed
 #
 # `scripts/train-default-model.sh [CORPORA] [encoder|handcrafted]` trains one of them.
-# About 15 minutes for both on 2 cores the first time (features are cached afterwards).
+# About 35 minutes for both on 2 cores the first time (features are cached afterwards).
 set -eu
 corpora="${1:-../shared/corpora}"
 which="${2:-both}"
