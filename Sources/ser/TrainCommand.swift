@@ -119,7 +119,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Networks' decoupled weight decay (AdamW) or L2 (SGD) (default 0.0001).") var weightDecay: Float?
     @Option(name: .customLong("l2"), help: ArgumentHelp("logreg: the L2 penalty per example (the objective is the mean loss + penalty/2 × ‖W‖²). Default: 0.1.", valueName: "penalty"))
     var l2Penalty: Float?
-    @Flag(help: "Networks: weight pooled corpora equally in the loss, whatever their sizes.") var balanceCorpora = false
+    @Flag(help: "Networks and logreg: weight pooled corpora equally in the loss, whatever their sizes, so a small corpus counts as much as a large one. Use when the voices you will hear are more like the small corpora.") var balanceCorpora = false
     @Flag(help: "Networks on pooled corpora: train each recording's softmax over every label, not only over the labels its corpus carries (CREMA-D has no calm or surprised).")
     var noLabelMasks = false
     @Flag(help: ArgumentHelp("Networks on pooled corpora: shared layers with one output softmax per corpus over the labels it carries, so corpora recorded differently need not share a decision boundary. Evaluation and cross-validation score each corpus with its own head; predict, listen and serve, which cannot know where audio comes from, combine the heads (each label's mean over the heads that carry it, weighted by their training recordings). Use it for models scored or used on known corpora; for audio of unknown origin one softmax over the pooled corpora answers better (figures in docs/RESULTS.md)."))
