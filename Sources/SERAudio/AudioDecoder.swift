@@ -17,7 +17,7 @@ public enum AudioDecoder {
             let read = pread(fd, &header, header.count, 0)
             var status = stat()
             if read > 0, fstat(fd, &status) == 0,
-               let problem = RIFFLayout.problem(header: Data(header.prefix(read)), fileSize: Int(status.st_size)) {
+               let problem = RIFFLayout.problem(header: Array(header.prefix(read)), fileSize: Int(status.st_size)) {
                 close(fd)
                 throw AudioError.malformed(path: path, reason: problem)
             }
@@ -37,7 +37,7 @@ public enum AudioDecoder {
     /// `open(path:)` to reach ffmpeg.
     public static func open(data: Data, name: String) throws -> AudioSource {
         guard !data.isEmpty else { throw AudioError.emptyFile(path: name) }
-        if let problem = RIFFLayout.problem(header: data.prefix(65536), fileSize: data.count) {
+        if let problem = RIFFLayout.problem(header: [UInt8](data.prefix(65536)), fileSize: data.count) {
             throw AudioError.malformed(path: name, reason: problem)
         }
         do {

@@ -12,8 +12,7 @@ enum RIFFLayout {
     /// Why the WAV whose first bytes are `header` (of `fileSize` bytes in all)
     /// cannot be read, or nil when it is not a little-endian RIFF/WAVE or its
     /// chunks before `data` fit.
-    static func problem(header: Data, fileSize: Int) -> String? {
-        let bytes = [UInt8](header)
+    static func problem(header bytes: [UInt8], fileSize: Int) -> String? {
         guard bytes.count >= 12, bytes[0..<4] == [0x52, 0x49, 0x46, 0x46][...], bytes[8..<12] == [0x57, 0x41, 0x56, 0x45][...] else { return nil }
         var offset = 12
         while offset + 8 <= min(fileSize, bytes.count) {

@@ -44,12 +44,12 @@ struct SER: ParsableCommand {
 @main
 enum SERMain {
     static func main() {
-        // `ser serve` shuts down gracefully on SIGINT/SIGTERM with handlers of its own; a
-        // dispatch signal source installed here first could take the signal from them.
-        if CommandLine.arguments.dropFirst().first != "serve" { AtomicFile.removeTemporaryFilesOnInterrupt() }
         AllocatorPolicy.keepBatchBuffersOnHeap()
         do {
             var command = try SER.parseAsRoot()
+            // `ser serve` shuts down gracefully on SIGINT/SIGTERM with handlers of its own; a
+            // dispatch signal source installed here first could take the signal from them.
+            if !(command is ServeCommand) { AtomicFile.removeTemporaryFilesOnInterrupt() }
             try command.run()
             fflush(nil)
         } catch {
