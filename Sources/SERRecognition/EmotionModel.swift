@@ -70,6 +70,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// computed (nil, the default: yes); false when the model was trained on
     /// whole recordings, silences included (`ser train --no-trim`).
     public var trimsToSpeech: Bool?
+    /// Seconds of the recording kept on each side of the speech span when
+    /// trimming (`InputPipeline.speechMarginSeconds`); nil: none, the span alone.
+    public var speechMarginSeconds: Double?
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
@@ -89,6 +92,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
         case trimsToSpeech = "trims_to_speech", speakerAdaptation = "speaker_adaptation"
+        case speechMarginSeconds = "speech_margin_seconds"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -275,6 +279,9 @@ public final class EmotionModel: @unchecked Sendable {
     /// computed, as the model's training data was (`ModelDescription.trimsToSpeech`).
     public var trimsToSpeech: Bool { description.trimsToSpeech ?? true }
 
+    /// Seconds kept around the speech span when trimming, as in training (`ModelDescription.speechMarginSeconds`).
+    public var speechMarginSeconds: Double { description.speechMarginSeconds ?? 0 }
+
     /// The path from audio to this model's feature vectors, the one training took.
     public let pipeline: InputPipeline
 
@@ -296,7 +303,8 @@ public final class EmotionModel: @unchecked Sendable {
         // A model whose encoder is missing still loads through this initializer; its vectors then fail with
         // FeatureError.encoderRequired. The file-reading initializer refuses such a model up front.
         pipeline = InputPipeline(preset: preset, sampleRate: description.features.sampleRate,
-                                 trimsToSpeech: description.trimsToSpeech ?? true, detector: VoiceActivityDetector(),
+                                 trimsToSpeech: description.trimsToSpeech ?? true,
+                                 speechMarginSeconds: description.speechMarginSeconds ?? 0, detector: VoiceActivityDetector(),
                                  resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder() : nil)
     }
 

@@ -155,6 +155,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
         self.model = model
         self.options = options
         pipeline = InputPipeline(preset: model.preset, sampleRate: model.sampleRate, trimsToSpeech: model.trimsToSpeech,
+                                 speechMarginSeconds: model.speechMarginSeconds,
                                  detector: VoiceActivityDetector(configuration: options.voiceActivity),
                                  resolvedEmbedder: model.pipeline.embedder)
     }
@@ -314,15 +315,19 @@ public final class EmotionRecognizer: @unchecked Sendable {
     }
 
     /// Classifies `buffer[lo..<hi]` in equal pieces of at most `longest` samples.
+    /// The first and last pieces also read the model's speech margin of the
+    /// buffer beyond the region, as its training recordings did.
     private func emitPieces(_ buffer: [Float], _ lo: Int, _ hi: Int, longest: Int, start: Int,
                             into segments: inout [SegmentEstimate], timings: inout StageTimings, context: inout Context) {
         let rate = Double(model.sampleRate)
         let count = max(1, Int((Double(hi - lo) / Double(longest)).rounded(.up)))
         let size = (hi - lo + count - 1) / count
+        let region = model.trimsToSpeech ? pipeline.widened(lo..<hi, within: buffer.count) : lo..<hi
         var a = lo
         while a < hi {
             let b = min(hi, a + size)
-            if let classification = classify(Array(buffer[a..<b]), timings: &timings, context: &context) {
+            let read = (a == lo ? region.lowerBound : a)..<(b == hi ? region.upperBound : b)
+            if let classification = classify(Array(buffer[read]), timings: &timings, context: &context) {
                 segments.append(SegmentEstimate(start: Double(start + a) / rate, end: Double(start + b) / rate,
                                                 estimate: EmotionEstimate(classification, minimumConfidence: options.minimumConfidence)))
             }

@@ -12,14 +12,24 @@ import SERFeatures
 /// same audio, and they share one rule: **a recording in which the voice
 /// activity detector finds no speech has no vector** (prediction answers "no
 /// speech"; training skips the file and says why). With `trimsToSpeech` the
-/// vector reads the speech span only; without it, the whole recording.
+/// vector reads the speech span, widened by `speechMarginSeconds` of the
+/// recording on each side; without it, the whole recording.
 public struct InputPipeline: Sendable {
     public let preset: FeaturePreset
     public let sampleRate: Int
     public let trimsToSpeech: Bool
+    /// Seconds of the recording kept on each side of the speech span when
+    /// trimming (clamped to the recording). The speech encoder reads an
+    /// utterance better with a little of the quiet around it; a margin keeps
+    /// that while long silences are still cut.
+    public let speechMarginSeconds: Double
     public let detector: VoiceActivityDetector
     /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
     public let embedder: (any SpeechEmbedder)?
+
+    /// The margin `ser train` keeps around the speech span unless told
+    /// otherwise. Models trained before margins existed read the span alone (0).
+    public static let standardSpeechMarginSeconds = 0.5
 
     /// Why a recording has no vector.
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -36,11 +46,12 @@ public struct InputPipeline: Sendable {
     /// A pipeline for `preset` at `sampleRate`. Presets that read the speech
     /// encoder load it (once per process) unless `embedder` is given, and throw
     /// `SpeechEncoders.Failure.notInstalled` when it is not installed.
-    public init(preset: FeaturePreset, sampleRate: Int = 16000, trimsToSpeech: Bool = true,
+    public init(preset: FeaturePreset, sampleRate: Int = 16000, trimsToSpeech: Bool = true, speechMarginSeconds: Double = 0,
                 detector: VoiceActivityDetector = VoiceActivityDetector(), embedder: (any SpeechEmbedder)? = nil) throws {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
+        self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
         self.detector = detector
         self.embedder = preset.needsEncoder ? try (embedder ?? SpeechEncoders.embedder()) : nil
     }
@@ -48,25 +59,32 @@ public struct InputPipeline: Sendable {
     /// A pipeline whose encoder is already resolved: `resolvedEmbedder` for a
     /// preset that reads one (nil there makes every vector fail with
     /// `FeatureError.encoderRequired`), ignored otherwise.
-    public init(preset: FeaturePreset, sampleRate: Int, trimsToSpeech: Bool, detector: VoiceActivityDetector,
-                resolvedEmbedder: (any SpeechEmbedder)?) {
+    public init(preset: FeaturePreset, sampleRate: Int, trimsToSpeech: Bool, speechMarginSeconds: Double = 0,
+                detector: VoiceActivityDetector, resolvedEmbedder: (any SpeechEmbedder)?) {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
+        self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
         self.detector = detector
         embedder = preset.needsEncoder ? resolvedEmbedder : nil
     }
 
+    /// A margin from a model file or an option: finite, at least 0, at most 10 s.
+    static func validMargin(_ seconds: Double) -> Double { seconds.isFinite ? min(max(seconds, 0), 10) : 0 }
+
     /// What a feature cache key adds for this pipeline's speech trimming
     /// (nothing for whole recordings, whose vectors do not depend on the detector).
-    public var trimmingCacheTag: String { trimsToSpeech ? ";trim=" + detector.cacheTag : "" }
+    public var trimmingCacheTag: String {
+        guard trimsToSpeech else { return "" }
+        return ";trim=" + detector.cacheTag + (speechMarginSeconds > 0 ? ";margin=\(speechMarginSeconds)" : "")
+    }
 
     /// What decides this pipeline's vectors, as one string: the preset and its
     /// dimension, the rate, the speech encoder's weights and the trimming. Speaker
     /// statistics (profiles) are only valid for vectors of the same identity.
     public var featureIdentity: String {
         "preset=\(preset.rawValue);dimension=\(preset.dimension);rate=\(sampleRate)"
-            + (preset.needsEncoder ? ";encoder=\(embedder?.identity ?? "none")" : "") + (trimsToSpeech ? ";trim=" + detector.cacheTag : ";whole")
+            + (preset.needsEncoder ? ";encoder=\(embedder?.identity ?? "none")" : "") + (trimsToSpeech ? trimmingCacheTag : ";whole")
     }
 
     /// The recording at `path`, mono at the pipeline's rate.
@@ -75,10 +93,17 @@ public struct InputPipeline: Sendable {
     }
 
     /// Where the speech is in `samples`, and the samples the vector reads (the
-    /// speech span, or all of them without trimming); nil when there is no speech.
+    /// speech span widened by the margin, or all of them without trimming); nil
+    /// when there is no speech.
     public func featureInput(_ samples: [Float]) -> (samples: [Float], span: Range<Int>)? {
         guard let span = detector.speechSpan(of: samples, sampleRate: sampleRate) else { return nil }
-        return (trimsToSpeech ? Array(samples[span]) : samples, span)
+        return (trimsToSpeech ? Array(samples[widened(span, within: samples.count)]) : samples, span)
+    }
+
+    /// `span` widened by the margin on each side, clamped to `0..<count`.
+    public func widened(_ span: Range<Int>, within count: Int) -> Range<Int> {
+        let extra = Int((speechMarginSeconds * Double(sampleRate)).rounded())
+        return max(0, span.lowerBound - extra)..<min(count, span.upperBound + extra)
     }
 
     /// The vector of samples that are already the feature input (see `featureInput`).

@@ -242,6 +242,8 @@ public enum Trainer {
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
         description.featureNormalization = dataset.isSpeakerNormalized ? "speaker" : nil
         description.trimsToSpeech = dataset.pipeline.trimsToSpeech ? nil : false
+        let margin = dataset.pipeline.speechMarginSeconds
+        description.speechMarginSeconds = dataset.pipeline.trimsToSpeech && margin > 0 ? margin : nil
         if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
             description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
         }

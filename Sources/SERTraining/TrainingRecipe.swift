@@ -23,6 +23,10 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// Whether features cover each recording's speech span only (the default)
     /// or the whole recording, silences included.
     public var trimsToSpeech = true
+    /// Seconds of the recording kept on each side of the speech span when
+    /// trimming (`InputPipeline.speechMarginSeconds`). A recipe stored without
+    /// it (before margins existed) reads the span alone.
+    public var speechMarginSeconds = InputPipeline.standardSpeechMarginSeconds
     /// Whether each speaker's vectors are z-scored by that speaker's own recordings.
     public var speakerNormalization = false
     /// Perturbed copies of every training file, as `Perturbation.argument`s
@@ -90,7 +94,8 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
 
     /// The path from audio to vectors that this recipe's features take.
     public func inputPipeline() throws -> InputPipeline {
-        try InputPipeline(preset: resolvedFeatures, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech)
+        try InputPipeline(preset: resolvedFeatures, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech,
+                          speechMarginSeconds: speechMarginSeconds)
     }
 
     /// The recipe stored in `description`, or nil for a model trained before recipes were stored.
@@ -113,7 +118,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         case learningRate = "learning_rate", weightDecay = "weight_decay", l2Penalty = "l2_penalty"
         case balancesCorpora = "balances_corpora", masksLabelsByCorpus = "masks_labels_by_corpus"
         case trainsCorpusHeads = "trains_corpus_heads", adaptive, refitsOnAllSpeakers = "refits_on_all_speakers"
-        case ensembleSize = "ensemble_size"
+        case ensembleSize = "ensemble_size", speechMarginSeconds = "speech_margin_seconds"
     }
 
     public init(from decoder: Decoder) throws {
@@ -123,6 +128,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         features = try c.decodeIfPresent(FeaturePreset.self, forKey: .features)
         sampleRate = try c.decodeIfPresent(Int.self, forKey: .sampleRate) ?? defaults.sampleRate
         trimsToSpeech = try c.decodeIfPresent(Bool.self, forKey: .trimsToSpeech) ?? defaults.trimsToSpeech
+        speechMarginSeconds = try c.decodeIfPresent(Double.self, forKey: .speechMarginSeconds) ?? 0
         speakerNormalization = try c.decodeIfPresent(Bool.self, forKey: .speakerNormalization) ?? defaults.speakerNormalization
         augmentation = try c.decodeIfPresent([String].self, forKey: .augmentation) ?? defaults.augmentation
         testTimeAugmentation = try c.decodeIfPresent(Bool.self, forKey: .testTimeAugmentation) ?? defaults.testTimeAugmentation

@@ -7,7 +7,7 @@
 //   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
 //   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
-//   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
+//   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
 //   ser-bench adaptation MODEL [--repeat K]   per-utterance cost of answering adapted to a speaker
 //
 // With --preloaded the files are decoded once, untimed, and only the features

@@ -87,6 +87,9 @@ struct FeaturesCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("With --preset: read each recording as a model does, trimmed to its speech span by the voice activity detector (a file without speech is reported and left out). Use it to export the exact vectors training and prediction see; they share the training feature cache."))
     var trim = false
 
+    @Option(help: ArgumentHelp("With --trim: seconds of the recording kept on each side of the speech span, as `ser train --speech-margin` (the same default) keeps them. Give the value the model you compare with was trained with (`ser model info` shows it).", valueName: "seconds"))
+    var speechMargin: Double = InputPipeline.standardSpeechMarginSeconds
+
     @Option(help: "How frames become one value per feature with --feature: mean, std or mean+std.")
     var pool: Pooling = .mean
 
@@ -120,6 +123,7 @@ struct FeaturesCommand: ParsableCommand {
         }
         if frames && preset != nil { throw ValidationError("--frames goes with --feature, not --preset.") }
         if trim && preset == nil { throw ValidationError("--trim goes with --preset: it trims recordings as a model's input pipeline does.") }
+        if !(0...10).contains(speechMargin) { throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).") }
         if preset?.needsEncoder == true, let sampleRate, sampleRate != 16000 {
             throw ValidationError("the \(preset!.rawValue) preset reads 16 kHz audio; leave out --sample-rate or give 16000.")
         }
@@ -192,7 +196,7 @@ struct FeaturesCommand: ParsableCommand {
         let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0) }
         // With --trim the vectors come from a model's input pipeline, under the key training uses.
         let pipeline = trim ? preset.map { InputPipeline(preset: $0, sampleRate: configuration.sampleRate, trimsToSpeech: true,
-                                                         detector: VoiceActivityDetector(), resolvedEmbedder: embedder) } : nil
+                                                         speechMarginSeconds: speechMargin, detector: VoiceActivityDetector(), resolvedEmbedder: embedder) } : nil
         let key = pipeline.map(FeatureDataset.cacheKey)
             ?? preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
             ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)

@@ -49,7 +49,8 @@ struct ModelCommand: ParsableCommand {
                 lines.append("labels: \(d.labels.joined(separator: " "))" + (d.genderLabels.map { "; gender: \($0.joined(separator: " "))" } ?? ""))
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
                              + (d.featureNormalization == "speaker" ? ", z-scored per speaker" : "")
-                             + (d.trimsToSpeech == false ? ", over whole recordings (not trimmed to speech)" : ""))
+                             + (d.trimsToSpeech == false ? ", over whole recordings (not trimmed to speech)"
+                                : ", trimmed to speech" + (d.speechMarginSeconds.map { String(format: " with %g s kept on each side", $0) } ?? "")))
                 if let copies = d.testTimeAugmentation {
                     lines.append("test-time augmentation: each input is classified with its \(copies.joined(separator: ", ")) copies, answers averaged")
                 }

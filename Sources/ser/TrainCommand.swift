@@ -132,6 +132,8 @@ struct TrainCommand: ParsableCommand {
     var adaptation: String?
     @Flag(help: ArgumentHelp("Compute features over whole recordings, leading and trailing silence included, instead of each recording's speech span; the model then reads whole inputs in predict, listen and serve too. Use it when the pauses around an utterance may carry emotion, as in acted corpora (CREMA-D); keep the default when recordings come with silences of any length."))
     var noTrim = false
+    @Option(help: ArgumentHelp("Seconds of the recording kept on each side of the speech span (when trimming): the speech encoder reads an utterance better with a little of the quiet around it, while longer silences are still cut. 0 reads the speech span alone, which suits handcrafted features (functionals) better. The model keeps the margin and applies it in predict, listen and serve.", valueName: "seconds"))
+    var speechMargin: Double = InputPipeline.standardSpeechMarginSeconds
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
@@ -157,6 +159,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
+        if !(0...10).contains(speechMargin) { throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).") }
         if let augment { _ = try Self.parseAugmentation(augment) }
         if testTimeAugmentation && augment == nil {
             throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
@@ -198,6 +201,7 @@ struct TrainCommand: ParsableCommand {
     var recipe: TrainingRecipe {
         var recipe = TrainingRecipe(architecture: architecture, features: resolvedFeatures)
         recipe.trimsToSpeech = !noTrim
+        recipe.speechMarginSeconds = speechMargin
         recipe.speakerNormalization = speakerNormalization
         recipe.augmentation = augmentation.map(\.argument)
         recipe.testTimeAugmentation = testTimeAugmentation

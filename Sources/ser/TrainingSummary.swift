@@ -42,11 +42,13 @@ struct TrainingSummary: Encodable {
     var adaptationMinimumRecordings: Int?
     /// False with --no-trim: features over whole recordings, silences included.
     var trimsToSpeech = true
+    /// Seconds kept around the speech span when trimming (--speech-margin).
+    var speechMarginSeconds: Double?
     /// With --corpus-heads, the final model's heads.
     var corpusHeads: [CorpusHeadsClassifier.Head]?
 
     enum CodingKeys: String, CodingKey {
-        case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads"
+        case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads", speechMarginSeconds = "speech_margin_seconds"
         case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive, adaptationMinimumRecordings = "adaptation_minimum_recordings"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
@@ -62,6 +64,9 @@ struct TrainingSummary: Encodable {
             lines.append("features z-scored per speaker (each test speaker by its own unlabelled recordings)")
         }
         if !trimsToSpeech { lines.append("features over whole recordings, silences included (--no-trim)") }
+        if trimsToSpeech, let speechMarginSeconds {
+            lines.append(String(format: "features over each speech span with %g s of the recording on each side (--speech-margin)", speechMarginSeconds))
+        }
         if adaptive {
             lines.append("speaker-adaptive: a lone-file classifier and one of speaker-standardized features (--adaptive)")
         }
@@ -134,6 +139,7 @@ extension TrainingSummary {
             testTimeAugmentation: recipe.testTimeAugmentation,
             featureNormalization: recipe.speakerNormalization ? "speaker" : "recording", adaptive: recipe.adaptive,
             adaptationMinimumRecordings: report.adaptationMinimumRecordings, trimsToSpeech: recipe.trimsToSpeech,
+            speechMarginSeconds: recipe.trimsToSpeech && recipe.speechMarginSeconds > 0 ? recipe.speechMarginSeconds : nil,
             corpusHeads: report.corpusHeads)
     }
 }

@@ -198,6 +198,66 @@ func temporaryPath(_ name: String) -> String {
     }
 }
 
+/// The margin of recording kept around the speech span: what the pipeline
+/// reads, how it is clamped, how it keys caches and profiles, and that a model
+/// carries it from training to every prediction path.
+@Suite struct SpeechMarginTests {
+    let samples = SyntheticSpeech.recording(seconds: 4, rate: 16000, voiceSpans: [(1.2, 3.0)])
+
+    func pipeline(margin: Double) -> InputPipeline {
+        InputPipeline(preset: .rich, sampleRate: 16000, trimsToSpeech: true, speechMarginSeconds: margin,
+                      detector: VoiceActivityDetector(), resolvedEmbedder: nil)
+    }
+
+    @Test func theInputIsTheSpanWidenedByTheMarginOnEachSide() throws {
+        let exact = try #require(pipeline(margin: 0).featureInput(samples))
+        #expect(exact.samples == Array(samples[exact.span]))
+        let widened = try #require(pipeline(margin: 0.5).featureInput(samples))
+        #expect(widened.span == exact.span, "the reported speech span does not move")
+        let expected = (exact.span.lowerBound - 8000)..<(exact.span.upperBound + 8000)
+        #expect(widened.samples == Array(samples[expected]))
+    }
+
+    @Test func theMarginStopsAtTheEndsOfTheRecording() throws {
+        let short = SyntheticSpeech.recording(seconds: 1.5, rate: 16000, voiceSpans: [(0.1, 1.4)])
+        let input = try #require(pipeline(margin: 0.5).featureInput(short))
+        #expect(input.samples == short, "the span plus 0.5 s reaches past both ends: the whole recording")
+        #expect(pipeline(margin: 2).widened(100..<200, within: 1000) == 0..<1000)
+        #expect(pipeline(margin: 0.001).widened(100..<200, within: 1000) == 84..<216)
+    }
+
+    @Test func marginsKeyCachesAndProfilesApart() {
+        let none = pipeline(margin: 0), half = pipeline(margin: 0.5)
+        #expect(!none.trimmingCacheTag.contains("margin"), "models without a margin keep their cached vectors")
+        #expect(none.trimmingCacheTag != half.trimmingCacheTag && none.featureIdentity != half.featureIdentity)
+        #expect(pipeline(margin: .nan).speechMarginSeconds == 0 && pipeline(margin: -1).speechMarginSeconds == 0)
+        #expect(pipeline(margin: 1e9).speechMarginSeconds == 10)
+    }
+
+    @Test func aModelCarriesItsMarginIntoRecognition() throws {
+        var description = sharedTestModel.description
+        description.speechMarginSeconds = 0.5
+        let model = EmotionModel(classifier: sharedTestModel.classifier, preset: .rich, description: description)
+        let path = temporaryPath("margin.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.write(to: path)
+        let loaded = try EmotionModel(contentsOf: path)
+        #expect(loaded.speechMarginSeconds == 0.5 && loaded.pipeline.speechMarginSeconds == 0.5)
+        #expect(sharedTestModel.speechMarginSeconds == 0, "a model without the field reads the span alone")
+
+        let answer = try #require(EmotionRecognizer(model: loaded).recognize(samples: samples).estimate.probabilities)
+        func expected(_ margin: Double) throws -> [String: Double] {
+            let input = try #require(pipeline(margin: margin).featureInput(samples))
+            let classification = try #require(loaded.classifyVariants([try pipeline(margin: margin).vector(ofFeatureInput: input.samples)]))
+            return Dictionary(uniqueKeysWithValues: zip(loaded.labels, classification.probabilities))
+        }
+        let withMargin = try expected(0.5), withoutMargin = try expected(0)
+        #expect(loaded.labels.allSatisfy { abs((answer[$0] ?? -1) - (withMargin[$0] ?? 1)) < 1e-9 }, "\(answer) vs \(withMargin)")
+        #expect(loaded.labels.contains { abs((answer[$0] ?? -1) - (withoutMargin[$0] ?? 1)) > 1e-6 },
+                "the margin changes what the model reads")
+    }
+}
+
 /// The format message of `/v1/stream`: every value is checked before a stream
 /// is made, so a client cannot make the server allocate or compute without bound.
 @Suite struct LiveStreamFormatTests {

@@ -56,6 +56,8 @@ import Testing
         let model = try EmotionModel(contentsOf: folder + "/model.safetensors")
         #expect(try TrainingRecipe(storedIn: model.description) == Self.logisticRecipe)
         #expect(model.description.command == "test")
+        #expect(model.speechMarginSeconds == TrainingRecipe().speechMarginSeconds && model.pipeline.speechMarginSeconds > 0,
+                "the model reads inputs with the margin its training data had")
         #expect(model.description.crossValidation?.folds.count == 2)
         for path in run.checkpointPaths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
     }
@@ -103,7 +105,11 @@ import Testing
         recipe.refitsOnAllSpeakers = false
         let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
         #expect(decoded == recipe)
-        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == TrainingRecipe())
+        var before = TrainingRecipe()
+        before.speechMarginSeconds = 0
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == before,
+                "defaults, except that a recipe stored before speech margins existed read the span alone")
+        #expect(TrainingRecipe().speechMarginSeconds == InputPipeline.standardSpeechMarginSeconds)
         let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
         #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"svm"}"#.utf8)) }
