@@ -6,8 +6,7 @@
 #   models/default.safetensors              Whisper-base encoder (every block) + functionals, logistic
 #                                           regression (needs `ser encoder install`)
 #   models/default-handcrafted.safetensors  `functionals`, logistic regression: what answers
-#                                           when the encoder is not installed (the speech span
-#                                           alone: handcrafted features lose with a margin)
+#                                           when the encoder is not installed
 #
 # `scripts/train-default-model.sh [CORPORA] [encoder|handcrafted]` trains one of them.
 # About 35 minutes for both on 2 cores the first time (features are cached afterwards).
@@ -30,7 +29,7 @@ fi
 if [ "$which" != encoder ]; then
     # shellcheck disable=SC2086
     .build/release/ser train --data $data \
-        --architecture logreg --features functionals --speech-margin 0 --cv speakers:5 --seed 1 --adaptive \
+        --architecture logreg --features functionals --cv speakers:5 --seed 1 --adaptive \
         --out models/default-handcrafted.safetensors --report models/default-handcrafted-report.html
     .build/release/ser model info models/default-handcrafted.safetensors
 fi

@@ -27,10 +27,6 @@ public struct InputPipeline: Sendable {
     /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
     public let embedder: (any SpeechEmbedder)?
 
-    /// The margin `ser train` keeps around the speech span unless told
-    /// otherwise. Models trained before margins existed read the span alone (0).
-    public static let standardSpeechMarginSeconds = 0.5
-
     /// Why a recording has no vector.
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case noSpeech(path: String)

@@ -24,9 +24,8 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// or the whole recording, silences included.
     public var trimsToSpeech = true
     /// Seconds of the recording kept on each side of the speech span when
-    /// trimming (`InputPipeline.speechMarginSeconds`). A recipe stored without
-    /// it (before margins existed) reads the span alone.
-    public var speechMarginSeconds = InputPipeline.standardSpeechMarginSeconds
+    /// trimming (`InputPipeline.speechMarginSeconds`); 0, the default: the span alone.
+    public var speechMarginSeconds = 0.0
     /// Whether each speaker's vectors are z-scored by that speaker's own recordings.
     public var speakerNormalization = false
     /// Perturbed copies of every training file, as `Perturbation.argument`s
@@ -128,7 +127,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         features = try c.decodeIfPresent(FeaturePreset.self, forKey: .features)
         sampleRate = try c.decodeIfPresent(Int.self, forKey: .sampleRate) ?? defaults.sampleRate
         trimsToSpeech = try c.decodeIfPresent(Bool.self, forKey: .trimsToSpeech) ?? defaults.trimsToSpeech
-        speechMarginSeconds = try c.decodeIfPresent(Double.self, forKey: .speechMarginSeconds) ?? 0
+        speechMarginSeconds = try c.decodeIfPresent(Double.self, forKey: .speechMarginSeconds) ?? defaults.speechMarginSeconds
         speakerNormalization = try c.decodeIfPresent(Bool.self, forKey: .speakerNormalization) ?? defaults.speakerNormalization
         augmentation = try c.decodeIfPresent([String].self, forKey: .augmentation) ?? defaults.augmentation
         testTimeAugmentation = try c.decodeIfPresent(Bool.self, forKey: .testTimeAugmentation) ?? defaults.testTimeAugmentation

@@ -87,8 +87,8 @@ struct FeaturesCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("With --preset: read each recording as a model does, trimmed to its speech span by the voice activity detector (a file without speech is reported and left out). Use it to export the exact vectors training and prediction see; they share the training feature cache."))
     var trim = false
 
-    @Option(help: ArgumentHelp("With --trim: seconds of the recording kept on each side of the speech span, as `ser train --speech-margin` (the same default) keeps them. Give the value the model you compare with was trained with (`ser model info` shows it).", valueName: "seconds"))
-    var speechMargin: Double = InputPipeline.standardSpeechMarginSeconds
+    @Option(help: ArgumentHelp("With --trim: seconds of the recording kept on each side of the speech span, as `ser train --speech-margin` keeps them (default 0: the span alone). Give the value the model you compare with was trained with (`ser model info` shows it).", valueName: "seconds"))
+    var speechMargin: Double = 0
 
     @Option(help: "How frames become one value per feature with --feature: mean, std or mean+std.")
     var pool: Pooling = .mean

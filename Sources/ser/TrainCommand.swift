@@ -132,8 +132,8 @@ struct TrainCommand: ParsableCommand {
     var adaptation: String?
     @Flag(help: ArgumentHelp("Compute features over whole recordings, leading and trailing silence included, instead of each recording's speech span; the model then reads whole inputs in predict, listen and serve too. Use it when the pauses around an utterance may carry emotion, as in acted corpora (CREMA-D); keep the default when recordings come with silences of any length."))
     var noTrim = false
-    @Option(help: ArgumentHelp("Seconds of the recording kept on each side of the speech span (when trimming): the speech encoder reads an utterance better with a little of the quiet around it, while longer silences are still cut. 0 reads the speech span alone, which suits handcrafted features (functionals) better. The model keeps the margin and applies it in predict, listen and serve.", valueName: "seconds"))
-    var speechMargin: Double = InputPipeline.standardSpeechMarginSeconds
+    @Option(help: ArgumentHelp("Seconds of the recording kept on each side of the speech span when trimming (default 0: the span alone). The speech encoder can read an utterance better with some of the quiet around it, while longer silences are still cut; try 0.5 with whisper features on one corpus, and compare by --cv. The model keeps the margin and applies it in predict, listen and serve.", valueName: "seconds"))
+    var speechMargin: Double = 0
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?

@@ -43,7 +43,9 @@ import Testing
     @Test func aRunMeasuresFoldsAndWritesAModelThatCarriesItsRecipe() throws {
         let (folder, items) = try Self.recordings()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var run = TrainingRun(recipe: Self.logisticRecipe, items: items, provenance: .init(command: "test", version: "0"))
+        var recipe = Self.logisticRecipe
+        recipe.speechMarginSeconds = 0.25
+        var run = TrainingRun(recipe: recipe, items: items, provenance: .init(command: "test", version: "0"))
         run.evaluation = .speakerFolds(2)
         run.output = folder + "/model.safetensors"
         let report = try run.run()
@@ -54,9 +56,9 @@ import Testing
         #expect(report.outcome != nil)
 
         let model = try EmotionModel(contentsOf: folder + "/model.safetensors")
-        #expect(try TrainingRecipe(storedIn: model.description) == Self.logisticRecipe)
+        #expect(try TrainingRecipe(storedIn: model.description) == recipe)
         #expect(model.description.command == "test")
-        #expect(model.speechMarginSeconds == TrainingRecipe().speechMarginSeconds && model.pipeline.speechMarginSeconds > 0,
+        #expect(model.speechMarginSeconds == 0.25 && model.pipeline.speechMarginSeconds == 0.25,
                 "the model reads inputs with the margin its training data had")
         #expect(model.description.crossValidation?.folds.count == 2)
         for path in run.checkpointPaths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
@@ -105,11 +107,8 @@ import Testing
         recipe.refitsOnAllSpeakers = false
         let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
         #expect(decoded == recipe)
-        var before = TrainingRecipe()
-        before.speechMarginSeconds = 0
-        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == before,
-                "defaults, except that a recipe stored before speech margins existed read the span alone")
-        #expect(TrainingRecipe().speechMarginSeconds == InputPipeline.standardSpeechMarginSeconds)
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == TrainingRecipe())
+        #expect(TrainingRecipe().speechMarginSeconds == 0, "a recipe stored before speech margins existed read the span alone")
         let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
         #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"svm"}"#.utf8)) }
