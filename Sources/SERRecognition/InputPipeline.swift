@@ -65,8 +65,11 @@ public struct InputPipeline: Sendable {
         embedder = preset.needsEncoder ? resolvedEmbedder : nil
     }
 
-    /// A margin from a model file or an option: finite, at least 0, at most 10 s.
-    static func validMargin(_ seconds: Double) -> Double { seconds.isFinite ? min(max(seconds, 0), 10) : 0 }
+    /// The margins a pipeline takes; options outside it are refused, values from files clamped.
+    public static let speechMarginRange = 0.0...10.0
+
+    /// A margin from a model file or an option, clamped to `speechMarginRange` (NaN: 0).
+    static func validMargin(_ seconds: Double) -> Double { seconds.isFinite ? min(max(seconds, speechMarginRange.lowerBound), speechMarginRange.upperBound) : 0 }
 
     /// What a feature cache key adds for this pipeline's speech trimming
     /// (nothing for whole recordings, whose vectors do not depend on the detector).

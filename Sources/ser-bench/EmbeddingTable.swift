@@ -39,17 +39,18 @@ enum EmbeddingTable {
         }
         let layers = Array(0...embedder.encoder.shape.layers), width = embedder.encoder.shape.width
         let inputs = files, pad = padSeconds, append = appendSeconds, margin = trimMargin
-        let detector = VoiceActivityDetector()
+        // With a margin, recordings are cut as a model's input pipeline cuts them.
+        let trimming = margin.map { InputPipeline(preset: .functionals, sampleRate: 16000, trimsToSpeech: true, speechMarginSeconds: $0,
+                                                  detector: VoiceActivityDetector(), resolvedEmbedder: nil) }
         useSingleThreadedBLAS()
         let rows: [[Float]] = parallelMap(count: inputs.count) { index in
             let missing = [Float](repeating: .nan, count: layers.count * 2 * width)
             guard var samples = try? AudioSignal(contentsOf: inputs[index], sampleRate: 16000).samples, samples.count >= 320 else {
                 return missing
             }
-            if let margin {
-                guard let span = detector.speechSpan(of: samples, sampleRate: 16000) else { return missing }
-                let extra = Int(margin * 16000)
-                samples = Array(samples[max(0, span.lowerBound - extra)..<min(samples.count, span.upperBound + extra)])
+            if let trimming {
+                guard let input = trimming.featureInput(samples) else { return missing }
+                samples = input.samples
             }
             let (states, frames) = embedder.hiddenStates(of: samples, paddedToSeconds: pad, appendingSeconds: append)
             return WhisperEmbedder.pool(states, frames: frames, width: width, layers: layers)

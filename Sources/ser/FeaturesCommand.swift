@@ -123,7 +123,9 @@ struct FeaturesCommand: ParsableCommand {
         }
         if frames && preset != nil { throw ValidationError("--frames goes with --feature, not --preset.") }
         if trim && preset == nil { throw ValidationError("--trim goes with --preset: it trims recordings as a model's input pipeline does.") }
-        if !(0...10).contains(speechMargin) { throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).") }
+        if !InputPipeline.speechMarginRange.contains(speechMargin) {
+            throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).")
+        }
         if preset?.needsEncoder == true, let sampleRate, sampleRate != 16000 {
             throw ValidationError("the \(preset!.rawValue) preset reads 16 kHz audio; leave out --sample-rate or give 16000.")
         }

@@ -159,7 +159,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
-        if !(0...10).contains(speechMargin) { throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).") }
+        if !InputPipeline.speechMarginRange.contains(speechMargin) {
+            throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).")
+        }
         if let augment { _ = try Self.parseAugmentation(augment) }
         if testTimeAugmentation && augment == nil {
             throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
