@@ -19,6 +19,19 @@ public struct SpeakerSplit: Codable, Sendable, Equatable {
     public var allowsLeakage: Bool
     /// For `random`: the test paths of each fold.
     public var randomTestPaths: [[String]]?
+    /// Repeated cross-validation: `folds` holds this many complete partitions
+    /// of the speakers one after another, each `folds.count / partitions`
+    /// folds long (`SpeakerSplitter.kFold(_:folds:seed:repeats:)`). Nil: one.
+    public var partitions: Int?
+
+    /// How many complete partitions `folds` holds (1 unless repeated).
+    public var partitionCount: Int { max(1, partitions ?? 1) }
+
+    /// The partition (0-based) that fold `index` belongs to.
+    public func partition(ofFold index: Int) -> Int {
+        let length = max(1, folds.count / partitionCount)
+        return min(index / length, partitionCount - 1)
+    }
 
     /// Train and test items of fold `index`. Items of test speakers go to test;
     /// with a test statement, training also loses that statement.
@@ -62,6 +75,11 @@ public struct SpeakerSplit: Codable, Sendable, Equatable {
             throw SplitError.unusableFile(path: source, reason: "not the JSON of a split")
         }
         guard !split.folds.isEmpty else { throw SplitError.unusableFile(path: source, reason: "it has no folds") }
+        if let partitions = split.partitions {
+            guard partitions >= 1, split.folds.count % partitions == 0 else {
+                throw SplitError.unusableFile(path: source, reason: "its \(split.folds.count) folds do not make \(partitions) partitions of equal length")
+            }
+        }
         if split.method == .random {
             guard split.allowsLeakage else { throw SplitError.unusableFile(path: source, reason: "a random split must say it allows leakage") }
             guard split.randomTestPaths?.count == split.folds.count else {
@@ -71,12 +89,14 @@ public struct SpeakerSplit: Codable, Sendable, Equatable {
         self = split
     }
 
-    public init(method: Method, seed: UInt64, folds: [SplitFold], allowsLeakage: Bool = false, randomTestPaths: [[String]]? = nil) {
+    public init(method: Method, seed: UInt64, folds: [SplitFold], allowsLeakage: Bool = false, randomTestPaths: [[String]]? = nil,
+                partitions: Int? = nil) {
         self.method = method
         self.seed = seed
         self.folds = folds
         self.allowsLeakage = allowsLeakage
         self.randomTestPaths = randomTestPaths
+        self.partitions = partitions
     }
 }
 
@@ -84,6 +104,7 @@ public struct SpeakerSplit: Codable, Sendable, Equatable {
 public enum SplitError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingSpeakers(count: Int, example: String)
     case tooFewSpeakers(have: Int, need: Int)
+    case tooFewPartitions(have: Int, need: Int)
     case unknownSpeakers([String])
     case leakage(speakers: [String], sharedAudio: [String])
     case unusableFile(path: String, reason: String)
@@ -94,6 +115,8 @@ public enum SplitError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(count) files have no speaker (e.g. \(example)): a speaker-independent split needs one per file; give it in a manifest's speaker column"
         case .tooFewSpeakers(let have, let need):
             return "\(have) speakers cannot make \(need) speaker-disjoint folds"
+        case .tooFewPartitions(let have, let need):
+            return "these speakers gave only \(have) different balanced partitions, not \(need): ask for fewer repeats"
         case .unknownSpeakers(let names):
             return "no files for test speaker(s) \(names.joined(separator: ", "))"
         case .unusableFile(let path, let reason):
@@ -168,6 +191,30 @@ public enum SpeakerSplitter {
         if members.contains(where: \.isEmpty) { throw SplitError.tooFewSpeakers(have: profiles.count, need: k) }
         return SpeakerSplit(method: .kFold, seed: seed,
                             folds: members.map { SplitFold(testSpeakers: $0.sorted(), testStatement: statementIndependent ? "02" : nil) })
+    }
+
+    /// Repeated cross-validation: `repeats` different `k`-fold partitions of the
+    /// speakers, one after another in one split (`SpeakerSplit.partitions`), so
+    /// that figures average over how the speakers happen to be grouped. The
+    /// first is `kFold(items, folds: k, seed: seed)`; each next one is the
+    /// partition of the next seed that differs from every earlier one. Throws
+    /// `SplitError.tooFewPartitions` when the speakers admit fewer distinct
+    /// balanced partitions than asked for.
+    public static func kFold(_ items: [CorpusItem], folds k: Int, seed: UInt64, repeats: Int,
+                             statementIndependent: Bool = false) throws -> SpeakerSplit {
+        let first = try kFold(items, folds: k, seed: seed, statementIndependent: statementIndependent)
+        guard repeats > 1 else { return first }
+        var partitions = [first]
+        var candidate = seed
+        let attempts = 20 * repeats
+        for _ in 0..<attempts where partitions.count < repeats {
+            candidate &+= 1
+            let next = try kFold(items, folds: k, seed: candidate, statementIndependent: statementIndependent)
+            let groups = Set(next.folds.map { Set($0.testSpeakers) })
+            if !partitions.contains(where: { Set($0.folds.map { Set($0.testSpeakers) }) == groups }) { partitions.append(next) }
+        }
+        guard partitions.count == repeats else { throw SplitError.tooFewPartitions(have: partitions.count, need: repeats) }
+        return SpeakerSplit(method: .kFold, seed: seed, folds: partitions.flatMap(\.folds), partitions: repeats)
     }
 
     /// The seeds' protocol: files shuffled into `k` folds regardless of speaker.

@@ -138,8 +138,11 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
     public var n: Int
     /// Per corpus, for pooled data.
     public var perCorpus: [String: AdaptationPoint]?
+    /// Repeated cross-validation: the accuracy within each partition of the
+    /// speakers (`accuracy` pools them). Nil for one partition.
+    public var partitionAccuracies: [Double]?
 
-    enum CodingKeys: String, CodingKey { case k, accuracy, uar, n, perCorpus = "per_corpus" }
+    enum CodingKeys: String, CodingKey { case k, accuracy, uar, n, perCorpus = "per_corpus", partitionAccuracies = "partition_accuracies" }
 
     /// `k` is a number, or the string "all".
     public func encode(to encoder: Encoder) throws {
@@ -149,6 +152,7 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
         try c.encode(uar, forKey: .uar)
         try c.encode(n, forKey: .n)
         try c.encodeIfPresent(perCorpus, forKey: .perCorpus)
+        try c.encodeIfPresent(partitionAccuracies, forKey: .partitionAccuracies)
     }
 
     public init(from decoder: Decoder) throws {
@@ -158,6 +162,7 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
         uar = try c.decode(Double.self, forKey: .uar)
         n = try c.decode(Int.self, forKey: .n)
         perCorpus = try c.decodeIfPresent([String: AdaptationPoint].self, forKey: .perCorpus)
+        partitionAccuracies = try c.decodeIfPresent([Double].self, forKey: .partitionAccuracies)
     }
 
     public init(k: Int?, accuracy: Double, uar: Double, n: Int, perCorpus: [String: AdaptationPoint]? = nil) {
@@ -214,11 +219,25 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
     /// Speaker-adaptive models: the test speakers scored after k recordings of
     /// each (`ser train --adaptive --adaptation …`); k = 0 is `pooled`.
     public var adaptation: [AdaptationPoint]?
+    /// Repeated cross-validation (`ser train --cv-repeats`): the pooled accuracy
+    /// within each partition of the speakers, whose folds `folds` lists one
+    /// partition after another. Nil for one partition.
+    public var partitionAccuracies: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage"
         case combinedHeads = "combined_heads", combinedHeadsPerCorpus = "combined_heads_per_corpus"
-        case adaptation
+        case adaptation, partitionAccuracies = "partition_accuracies"
+    }
+
+    /// Partitions of the speakers the folds come from (1 unless repeated).
+    public var partitionCount: Int { max(1, partitionAccuracies?.count ?? 1) }
+
+    /// "5 folds", or "5 folds × 3 partitions" for repeated cross-validation.
+    public var foldsDescription: String {
+        let partitions = partitionCount
+        let perPartition = folds.count / partitions
+        return partitions > 1 ? "\(perPartition) folds × \(partitions) partitions" : "\(folds.count) folds"
     }
 
     public init(method: String, folds: [Fold], pooled: ClassificationMetrics, perCorpus: [String: ClassificationMetrics]? = nil,

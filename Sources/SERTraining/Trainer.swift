@@ -415,6 +415,10 @@ public enum Trainer {
     /// model (`options.adaptation`), each fold's test speakers are also scored
     /// after k recordings (`adaptationCurve(_:_:rows:labels:ks:seed:)`), pooled
     /// into `CrossValidationSummary.adaptation`.
+    /// A repeated split (`SpeakerSplit.partitions`) pools every partition's
+    /// folds, orders each speaker's recordings afresh in each partition (seed
+    /// `options.seed` + the partition's index) and keeps each partition's own
+    /// accuracy beside the pooled figures.
     public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
                                      adaptationCurve ks: [Int?] = [],
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
@@ -422,7 +426,11 @@ public enum Trainer {
         var folds: [CrossValidationSummary.Fold] = []
         var own = ScoredPredictions(), combined = ScoredPredictions()
         var curve = ks.map(AdaptationCurveRows.init(k:))
+        let partitions = split.partitionCount
+        var ownByPartition = [ScoredPredictions](repeating: ScoredPredictions(), count: partitions)
+        var curveByPartition = [[AdaptationCurveRows]](repeating: ks.map(AdaptationCurveRows.init(k:)), count: partitions)
         for fold in split.folds.indices {
+            let partition = split.partition(ofFold: fold)
             let started = Date()
             let (train, test) = split.partition(dataset.items, fold: fold)
             let trainIndices = train.compactMap { position[$0.path] }, testIndices = test.compactMap { position[$0.path] }
@@ -435,14 +443,19 @@ public enum Trainer {
             let p = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies)
             let foldScores = ScoredPredictions(p, truth: testData.targets, permitted: testData.labelMasks, corpora: corpora)
             own.append(foldScores)
+            ownByPartition[partition].append(foldScores)
             if !outcome.model.classifier.corpusHeads.isEmpty {
                 let q = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies,
                                       combiningHeads: true)
                 combined.append(ScoredPredictions(q, truth: testData.targets, permitted: testData.labelMasks, corpora: corpora))
             }
             if outcome.model.adapted != nil && !ks.isEmpty {
-                let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks, seed: options.seed)
-                for (index, rows) in foldCurve.enumerated() { curve[index].append(rows) }
+                let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks,
+                                                seed: options.seed &+ UInt64(partition))
+                for (index, rows) in foldCurve.enumerated() {
+                    curve[index].append(rows)
+                    curveByPartition[partition][index].append(rows)
+                }
             }
             let metrics = foldScores.metrics(labels: labels)
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
@@ -454,6 +467,15 @@ public enum Trainer {
         var summary = CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: own.metrics(labels: labels),
                                              perCorpus: perCorpus.count > 1 ? perCorpus : nil, allowsLeakage: split.allowsLeakage)
         if curve.contains(where: { !$0.truth.isEmpty }) { summary.adaptation = curve.map { $0.point(labels: labels) } }
+        if partitions > 1 {
+            summary.partitionAccuracies = ownByPartition.map { $0.metrics(labels: labels).accuracy }
+            if var points = summary.adaptation {
+                for index in points.indices {
+                    points[index].partitionAccuracies = curveByPartition.map { $0[index].point(labels: labels).accuracy }
+                }
+                summary.adaptation = points
+            }
+        }
         if !combined.truth.isEmpty {
             summary.combinedHeads = combined.metrics(labels: labels)
             summary.combinedHeadsPerCorpus = combined.perCorpus(labels: labels)

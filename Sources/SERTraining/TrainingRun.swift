@@ -53,8 +53,9 @@ public struct SilentTrainingObserver: TrainingObserver {
 public struct TrainingRun: Sendable {
     /// How the recipe is measured before (or instead of) training the final model.
     public enum Evaluation: Sendable {
-        /// K folds of disjoint speakers (random file folds when the recipe allows leakage).
-        case speakerFolds(Int)
+        /// K folds of disjoint speakers (random file folds when the recipe allows
+        /// leakage), over `repeats` different partitions of the speakers.
+        case speakerFolds(Int, repeats: Int = 1)
         /// The folds of a saved protocol (`ser corpus split`).
         case split(SpeakerSplit)
     }
@@ -198,9 +199,9 @@ public struct TrainingRun: Sendable {
         switch evaluation {
         case nil: return nil
         case .split(let saved): split = saved
-        case .speakerFolds(let k):
+        case .speakerFolds(let k, let repeats):
             split = recipe.allowsLeakage ? SpeakerSplitter.randomLeaky(items, folds: k, seed: recipe.seed)
-                : try SpeakerSplitter.kFold(items, folds: k, seed: recipe.seed)
+                : try SpeakerSplitter.kFold(items, folds: k, seed: recipe.seed, repeats: repeats)
         }
         if !split.allowsLeakage {
             for index in split.folds.indices {

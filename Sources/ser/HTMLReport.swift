@@ -24,8 +24,12 @@ enum HTMLReport {
         if let cv = s.crossValidation {
             let a = cv.accuracy, u = cv.uar, f = cv.macroF1
             body += "<h2>\(cv.allowsLeakage ? "Random-split (leaky)" : "Speaker-independent") cross-validation</h2>"
-            body += String(format: "<p class=headline>accuracy %.1f ± %.1f %% · UAR %.1f ± %.1f %% · macro-F1 %.1f ± %.1f %% · ECE %.3f</p>",
-                           100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std, cv.pooled.ece ?? 0)
+            body += String(format: "<p class=headline>accuracy %.1f ± %.1f %% · UAR %.1f ± %.1f %% · macro-F1 %.1f ± %.1f %% · ECE %.3f (%@)</p>",
+                           100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std, cv.pooled.ece ?? 0,
+                           cv.foldsDescription)
+            if let partitions = cv.partitionAccuracies {
+                body += "<p>accuracy of each partition of the speakers: \(escape(AdaptationList.percentages(partitions)))</p>"
+            }
             // Tree models have no epochs: the column shows only for networks.
             let showsEpochs = cv.folds.contains { $0.epochs > 0 }
             body += "<table><tr><th>fold</th><th>test speakers</th><th>n</th><th>accuracy</th><th>UAR</th><th>macro-F1</th>"
@@ -142,9 +146,12 @@ enum HTMLReport {
     /// The adaptation curve: a table and accuracy/UAR against k (points evenly spaced, labelled by k).
     static func adaptationSection(_ curve: [AdaptationPoint]) -> String {
         var body = "<h2>Adaptation to the speaker</h2><p>Each recording scored with the statistics of k other recordings of its speaker (k = 0: alone; all: every recording of the speaker).</p>"
-        body += "<table><tr><th>k</th><th>n</th><th>accuracy</th><th>UAR</th></tr>"
+        let repeated = curve.contains { ($0.partitionAccuracies?.count ?? 0) > 1 }
+        body += "<table><tr><th>k</th><th>n</th><th>accuracy</th><th>UAR</th>" + (repeated ? "<th>each partition</th>" : "") + "</tr>"
         for point in curve {
-            body += String(format: "<tr><td>%@</td><td>%d</td><td>%.1f %%</td><td>%.1f %%</td></tr>", point.label, point.n, 100 * point.accuracy, 100 * point.uar)
+            body += String(format: "<tr><td>%@</td><td>%d</td><td>%.1f %%</td><td>%.1f %%</td>", point.label, point.n, 100 * point.accuracy, 100 * point.uar)
+            if repeated { body += "<td>\(escape(point.partitionAccuracies.map(AdaptationList.percentages) ?? ""))</td>" }
+            body += "</tr>"
         }
         body += "</table><div class=charts>"
         body += lineChart(title: "accuracy and UAR", series: [("accuracy", curve.map(\.accuracy), "#1f77b4"), ("UAR", curve.map(\.uar), "#2ca02c")],

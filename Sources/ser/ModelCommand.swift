@@ -66,8 +66,8 @@ struct ModelCommand: ParsableCommand {
                     }
                 }
                 if let cv = d.crossValidation {
-                    lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%",
-                                        cv.allowsLeakage ? "random-split CV (LEAKY)" : "speaker-independent CV", cv.folds.count,
+                    lines.append(String(format: "%@ (%@): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%",
+                                        cv.allowsLeakage ? "random-split CV (LEAKY)" : "speaker-independent CV", cv.foldsDescription,
                                         100 * cv.accuracy.mean, 100 * cv.accuracy.std, 100 * cv.uar.mean, 100 * cv.uar.std))
                 }
                 if let v = d.validation {

@@ -70,7 +70,8 @@ struct TrainCommand: ParsableCommand {
                        after pooling
 
         --cv speakers:K reports mean ± std over K folds of disjoint speakers (each fold \
-        trains its own model); --split FILE uses a protocol saved by `ser corpus split`. \
+        trains its own model); --cv-repeats N does that over N partitions of the \
+        speakers and pools them; --split FILE uses a protocol saved by `ser corpus split`. \
         --allow-leakage uses random file folds instead, as the seed projects did: speakers \
         then sit on both sides and the numbers do not measure unseen voices; every output \
         says so.
@@ -136,6 +137,8 @@ struct TrainCommand: ParsableCommand {
     var speechMargin: Double = 0
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
+    @Option(help: ArgumentHelp("With --cv: repeat the cross-validation over this many different partitions of the speakers (1 to 10; each costs a full cross-validation) and pool them. Which speakers share a fold moves a 5-fold figure by a point or two; repeats average that out and print each partition's figure, so use them before trusting a difference of that size between two recipes.", valueName: "n"))
+    var cvRepeats = 1
     @Option(help: ArgumentHelp("Cross-validate over the folds of a split file from `ser corpus split`.", valueName: "file")) var split: String?
     @Option(help: "Maximum epochs (early stopping usually ends sooner).") var epochs: Int?
     @Option(help: "Seed for initialisation, shuffling, validation speakers and folds.") var seed: UInt64 = 1
@@ -157,6 +160,11 @@ struct TrainCommand: ParsableCommand {
         if cv != nil && split != nil { throw ValidationError("choose one of --cv and --split.") }
         if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
             throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
+        }
+        if !(1...10).contains(cvRepeats) { throw ValidationError("--cv-repeats takes 1 to 10 (got \(cvRepeats)).") }
+        if cvRepeats > 1 && cv == nil { throw ValidationError("--cv-repeats repeats --cv speakers:K; give --cv too.") }
+        if cvRepeats > 1 && allowLeakage {
+            throw ValidationError("--cv-repeats partitions speakers, and --allow-leakage folds ignore them; drop one of the two.")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
         if !InputPipeline.speechMarginRange.contains(speechMargin) {
@@ -236,7 +244,7 @@ struct TrainCommand: ParsableCommand {
         if let split {
             run.evaluation = .split(try SpeakerSplit(contentsOf: split))
         } else if let cv {
-            run.evaluation = .speakerFolds(Int(cv.dropFirst(9)) ?? 5)
+            run.evaluation = .speakerFolds(Int(cv.dropFirst(9)) ?? 5, repeats: cvRepeats)
         }
         if adaptive { run.adaptationCurve = try AdaptationList.parse(adaptation ?? AdaptationList.standard) }
         run.output = out

@@ -79,10 +79,14 @@ struct TrainingSummary: Encodable {
         }
         if let cv = crossValidation {
             let a = cv.accuracy, u = cv.uar, f = cv.macroF1
-            lines.append(String(format: "%@ (%d folds): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%, macro-F1 %.1f ± %.1f %%, ECE %.3f",
+            lines.append(String(format: "%@ (%@): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%, macro-F1 %.1f ± %.1f %%, ECE %.3f",
                                 cv.allowsLeakage ? "random-split cross-validation (LEAKY)" : "speaker-independent cross-validation",
-                                cv.folds.count, 100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std,
+                                cv.foldsDescription, 100 * a.mean, 100 * a.std, 100 * u.mean, 100 * u.std, 100 * f.mean, 100 * f.std,
                                 cv.pooled.ece ?? 0))
+            if let partitions = cv.partitionAccuracies {
+                lines.append("  accuracy of each partition: " + AdaptationList.percentages(partitions)
+                             + String(format: " (pooled %.1f %%)", 100 * cv.pooled.accuracy))
+            }
             for (corpus, m) in (cv.perCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {
                 lines.append(String(format: "  %@: %d files, accuracy %.1f %%, UAR %.1f %%", corpus, m.n, 100 * m.accuracy, 100 * m.uar))
             }
@@ -161,13 +165,22 @@ enum AdaptationList {
         return values
     }
 
-    /// The curve as a text table, with per-corpus columns for pooled data.
+    /// Accuracies as "74.1 / 75.0 / 75.2 %".
+    static func percentages(_ values: [Double]) -> String {
+        values.map { String(format: "%.1f", 100 * $0) }.joined(separator: " / ") + " %"
+    }
+
+    /// The curve as a text table, with per-corpus columns for pooled data and,
+    /// for repeated cross-validation, each partition's accuracy.
     static func table(_ curve: [AdaptationPoint]) -> String {
         let corpora = Set(curve.flatMap { $0.perCorpus?.keys.map { $0 } ?? [] }).sorted()
-        var table = TextTable(header: ["k (recordings known)", "n", "accuracy", "UAR"] + corpora, rightAligned: Set(1..<(4 + corpora.count)))
+        let repeated = curve.contains { ($0.partitionAccuracies?.count ?? 0) > 1 }
+        let extra = corpora + (repeated ? ["each partition"] : [])
+        var table = TextTable(header: ["k (recordings known)", "n", "accuracy", "UAR"] + extra, rightAligned: Set(1..<(4 + extra.count)))
         for point in curve {
             table.rows.append([point.label, String(point.n), String(format: "%.1f %%", 100 * point.accuracy), String(format: "%.1f %%", 100 * point.uar)]
-                              + corpora.map { corpus in point.perCorpus?[corpus].map { String(format: "%.1f %%", 100 * $0.accuracy) } ?? "" })
+                              + corpora.map { corpus in point.perCorpus?[corpus].map { String(format: "%.1f %%", 100 * $0.accuracy) } ?? "" }
+                              + (repeated ? [point.partitionAccuracies.map(percentages) ?? ""] : []))
         }
         return "adaptation curve (each recording scored with k other recordings of its speaker; 0: alone):\n" + table.render()
     }

@@ -39,6 +39,14 @@ import Testing
         #expect(report.contains("Adaptation to the speaker") && report.contains("by recordings known (k)"))
         let refused = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--adaptation", "0,1"])
         #expect(refused.status != 0 && refused.stderr.contains("--adaptive"))
+        // Repeated over two partitions of the speakers: each partition's figure beside the pooled one.
+        let repeated = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "logreg", "--features", "classic180",
+                                   "--cv", "speakers:2", "--cv-repeats", "2", "--adaptive", "--adaptation", "0,all"])
+        #expect(repeated.status == 0, "\(repeated.stderr)")
+        #expect(repeated.stdout.contains("(2 folds × 2 partitions)") && repeated.stdout.contains("accuracy of each partition: ")
+                && repeated.stdout.contains("each partition"), "\(repeated.stdout)")
+        let alone = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv-repeats", "2", "--out", Self.corpus.workspace.file("x.safetensors")])
+        #expect(alone.status != 0 && alone.stderr.contains("give --cv too"), "\(alone.stderr)")
     }
 
     @Test func evaluateMeasuresTheCurve() throws {

@@ -33,6 +33,35 @@ import Testing
         #expect(throws: SplitError.self) { try SpeakerSplitter.kFold(Self.items, folds: 13, seed: 1) }
     }
 
+    @Test func repeatedKFoldHoldsDistinctCompletePartitions() throws {
+        let split = try SpeakerSplitter.kFold(Self.items, folds: 4, seed: 7, repeats: 3)
+        #expect(split.partitions == 3 && split.partitionCount == 3 && split.folds.count == 12)
+        #expect(Array(split.folds.prefix(4)) == (try SpeakerSplitter.kFold(Self.items, folds: 4, seed: 7)).folds,
+                "the first partition is the unrepeated split")
+        var seen: [Set<Set<String>>] = []
+        for partition in 0..<3 {
+            let folds = (0..<12).filter { split.partition(ofFold: $0) == partition }
+            #expect(folds == Array((4 * partition)..<(4 * partition + 4)))
+            let speakers = folds.flatMap { split.folds[$0].testSpeakers }
+            #expect(speakers.count == 12 && Set(speakers).count == 12, "partition \(partition) tests every speaker once")
+            let grouping = Set(folds.map { Set(split.folds[$0].testSpeakers) })
+            #expect(!seen.contains(grouping), "partition \(partition) repeats an earlier one")
+            seen.append(grouping)
+        }
+        #expect(try SpeakerSplitter.kFold(Self.items, folds: 4, seed: 7, repeats: 1) == SpeakerSplitter.kFold(Self.items, folds: 4, seed: 7))
+
+        // Saved and read back, the partitions stay; folds that cannot make them are refused.
+        let data = try JSONEncoder().encode(split)
+        #expect(try SpeakerSplit(data: data, source: "repeated.json") == split)
+        var broken = split
+        broken.folds.removeLast()
+        #expect(throws: SplitError.self) { try SpeakerSplit(data: try JSONEncoder().encode(broken), source: "broken.json") }
+
+        // Two speakers in two folds can be grouped one way only.
+        let two = Self.items.filter { ["RAVDESS:01", "RAVDESS:02"].contains($0.speaker) }
+        #expect(throws: SplitError.tooFewPartitions(have: 1, need: 2)) { try SpeakerSplitter.kFold(two, folds: 2, seed: 1, repeats: 2) }
+    }
+
     @Test func leaveOneSpeakerOutAndHeldOut() throws {
         let loso = try SpeakerSplitter.leaveOneSpeakerOut(Self.items)
         #expect(loso.folds.count == 12 && loso.folds.allSatisfy { $0.testSpeakers.count == 1 })

@@ -74,6 +74,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy { $0.hasSuffix(".wav") })
     }
 
+    @Test func repeatedCrossValidationPoolsItsPartitionsAndKeepsEachOnesFigure() throws {
+        let (folder, items) = try Self.recordings(speakers: 4, takes: 3)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var recipe = Self.logisticRecipe
+        recipe.adaptive = true
+        var run = TrainingRun(recipe: recipe, items: items, provenance: .init(command: "test", version: "0"))
+        run.evaluation = .speakerFolds(2, repeats: 2)
+        run.adaptationCurve = [0, 2, nil]
+        let cv = try #require(try run.run().crossValidation)
+        #expect(cv.folds.count == 4 && cv.foldsDescription == "2 folds × 2 partitions")
+        #expect(cv.pooled.n == 2 * items.count, "each recording is tested once per partition")
+        let partitions = try #require(cv.partitionAccuracies)
+        #expect(partitions.count == 2)
+        // Both partitions test every recording, so the pooled accuracy is their mean.
+        #expect(abs(cv.pooled.accuracy - (partitions[0] + partitions[1]) / 2) < 1e-9)
+        let curve = try #require(cv.adaptation)
+        #expect(curve.count == 3)
+        for point in curve {
+            let each = try #require(point.partitionAccuracies)
+            #expect(each.count == 2 && abs(point.accuracy - (each[0] + each[1]) / 2) < 1e-9, "k = \(point.label)")
+        }
+        #expect(curve[0].partitionAccuracies == partitions, "k = 0 is the lone-file answer of each partition")
+        let decoded = try JSONDecoder().decode(CrossValidationSummary.self, from: try JSONEncoder().encode(cv))
+        #expect(decoded == cv)
+    }
+
     @Test func unreadableFilesAreLeftOutAndReported() throws {
         let (folder, items) = try Self.recordings(speakers: 4, takes: 2)
         defer { try? FileManager.default.removeItem(atPath: folder) }
