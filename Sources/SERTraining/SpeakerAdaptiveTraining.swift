@@ -15,8 +15,13 @@ public struct AdaptationRecipe: Sendable, Equatable {
     public var blendPriorWeight = 1.0
     /// Recordings needed before the adapted classifier speaks at all.
     public var minimumRecordings = 1
+    /// logreg: the adapted classifier's L2 penalty; nil: the lone-file one's
+    /// (`TrainingOptions.l2Penalty`).
+    public var adaptedL2Penalty: Float?
 
-    public init() {}
+    public init(adaptedL2Penalty: Float? = nil) {
+        self.adaptedL2Penalty = adaptedL2Penalty
+    }
 
     /// The fewest recordings from which adapted answers pay, read off a measured
     /// curve: the smallest listed k ≥ 1 from which every listed point (all
@@ -58,7 +63,9 @@ extension Trainer {
         plain.adaptation = nil
         let all = indices ?? Array(dataset.items.indices)
         let lone = train(dataset, indices: all, labels: labels, options: plain, checkpoint: checkpoint)
-        let adaptedOutcome = train(dataset.speakerNormalizedCopy(), indices: all, labels: labels, options: plain)
+        var adaptedOptions = plain
+        if let penalty = recipe.adaptedL2Penalty { adaptedOptions.l2Penalty = penalty }
+        let adaptedOutcome = train(dataset.speakerNormalizedCopy(), indices: all, labels: labels, options: adaptedOptions)
         let groups = all.map { FeatureDataset.speakerGroup(of: dataset.items[$0]) }
         let adaptation = SpeakerAdaptation(fitting: all.map { dataset.vectors[$0] }, groups: groups,
                                            meanPriorWeight: recipe.meanPriorWeight, variancePriorWeight: recipe.variancePriorWeight,

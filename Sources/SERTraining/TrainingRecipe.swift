@@ -49,6 +49,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public var trainsCorpusHeads = false
     /// Whether a speaker-standardized classifier is trained beside the lone-file one.
     public var adaptive = false
+    /// logreg with `adaptive`: the speaker-standardized classifier's own L2
+    /// penalty; nil: `l2Penalty`'s.
+    public var adaptedL2Penalty: Float?
     /// Nil: the family's default (`Architecture.refitsByDefault`).
     public var refitsOnAllSpeakers: Bool?
     public var ensembleSize = 1
@@ -86,7 +89,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         options.trainsCorpusHeads = trainsCorpusHeads
         options.averagesAugmentedCopies = testTimeAugmentation
         options.refitsOnAllSpeakers = refitsOnAllSpeakers
-        options.adaptation = adaptive ? AdaptationRecipe() : nil
+        options.adaptation = adaptive ? AdaptationRecipe(adaptedL2Penalty: adaptedL2Penalty) : nil
         options.ensembleSize = ensembleSize
         return options
     }
@@ -118,6 +121,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         case balancesCorpora = "balances_corpora", masksLabelsByCorpus = "masks_labels_by_corpus"
         case trainsCorpusHeads = "trains_corpus_heads", adaptive, refitsOnAllSpeakers = "refits_on_all_speakers"
         case ensembleSize = "ensemble_size", speechMarginSeconds = "speech_margin_seconds"
+        case adaptedL2Penalty = "adapted_l2_penalty"
     }
 
     public init(from decoder: Decoder) throws {
@@ -143,6 +147,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         masksLabelsByCorpus = try c.decodeIfPresent(Bool.self, forKey: .masksLabelsByCorpus) ?? defaults.masksLabelsByCorpus
         trainsCorpusHeads = try c.decodeIfPresent(Bool.self, forKey: .trainsCorpusHeads) ?? defaults.trainsCorpusHeads
         adaptive = try c.decodeIfPresent(Bool.self, forKey: .adaptive) ?? defaults.adaptive
+        adaptedL2Penalty = try c.decodeIfPresent(Float.self, forKey: .adaptedL2Penalty)
         refitsOnAllSpeakers = try c.decodeIfPresent(Bool.self, forKey: .refitsOnAllSpeakers)
         ensembleSize = try c.decodeIfPresent(Int.self, forKey: .ensembleSize) ?? defaults.ensembleSize
     }

@@ -120,6 +120,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Networks' decoupled weight decay (AdamW) or L2 (SGD) (default 0.0001).") var weightDecay: Float?
     @Option(name: .customLong("l2"), help: ArgumentHelp("logreg: the L2 penalty per example (the objective is the mean loss + penalty/2 × ‖W‖²). Default: 0.1.", valueName: "penalty"))
     var l2Penalty: Float?
+    @Option(name: .customLong("adapted-l2"), help: ArgumentHelp("logreg with --adaptive: the L2 penalty of the speaker-adapted classifier alone (default: --l2's). The adapted classifier reads z-scores whose statistics come from few recordings; try a different penalty for it when tuning a recipe, and compare by --cv with --cv-repeats.", valueName: "penalty"))
+    var adaptedL2Penalty: Float?
     @Flag(help: "Networks and logreg: weight pooled corpora equally in the loss, whatever their sizes, so a small corpus counts as much as a large one. Use when the voices you will hear are more like the small corpora.") var balanceCorpora = false
     @Flag(help: "Networks on pooled corpora: train each recording's softmax over every label, not only over the labels its corpus carries (CREMA-D has no calm or surprised).")
     var noLabelMasks = false
@@ -192,6 +194,12 @@ struct TrainCommand: ParsableCommand {
             guard architecture == .logreg else { throw ValidationError("--l2 sets logreg's penalty; \(architecture.rawValue) does not use it.") }
             guard l2Penalty > 0 && l2Penalty <= 1000 else { throw ValidationError("--l2 must be in (0, 1000].") }
         }
+        if let adaptedL2Penalty {
+            guard architecture == .logreg && adaptive else {
+                throw ValidationError("--adapted-l2 sets the penalty of an adaptive logreg's adapted classifier: use it with --architecture logreg --adaptive.")
+            }
+            guard adaptedL2Penalty > 0 && adaptedL2Penalty <= 1000 else { throw ValidationError("--adapted-l2 must be in (0, 1000].") }
+        }
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
         if !(1...20).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 20.") }
@@ -227,6 +235,7 @@ struct TrainCommand: ParsableCommand {
         recipe.masksLabelsByCorpus = !noLabelMasks
         recipe.trainsCorpusHeads = corpusHeads
         recipe.adaptive = adaptive
+        recipe.adaptedL2Penalty = adaptedL2Penalty
         recipe.refitsOnAllSpeakers = noRefit ? false : nil
         recipe.ensembleSize = ensemble
         return recipe

@@ -72,6 +72,35 @@ struct SpeakerAdaptiveTrainingTests {
         #expect(model.classifyVariants([x], speaker: statistics)?.genderProbabilities == model.classifyVariants([x])?.genderProbabilities)
     }
 
+    @Test("--adapted-l2 sets the adapted classifier's penalty and leaves the lone-file one as it was")
+    func adaptedPenaltyIsTheAdaptedClassifiersAlone() throws {
+        var options = Self.options(AdaptationRecipe(adaptedL2Penalty: 0.4))
+        options.l2Penalty = 0.1
+        let model = Trainer.train(Self.training, labels: Self.labels, options: options).model
+        let lone = try #require(model.classifier as? NeuralNetworkClassifier)
+        let adapted = try #require(model.adapted?.classifier as? NeuralNetworkClassifier)
+        #expect(lone.configuration.l2Penalty == 0.1 && adapted.configuration.l2Penalty == 0.4)
+        options.adaptation = AdaptationRecipe()
+        let plain = Trainer.train(Self.training, labels: Self.labels, options: options).model
+        #expect((plain.adapted?.classifier as? NeuralNetworkClassifier)?.configuration.l2Penalty == 0.1)
+        // The lone-file answers are the same model's; the adapted ones differ.
+        let x = Self.speaker("check", seed: 904, scale: 3)
+        let statistics = SpeakerStatistics(dimension: Self.preset.dimension, vectors: x.vectors)
+        let a = try #require(model.classifyVariants([x.vectors[0]])), b = try #require(plain.classifyVariants([x.vectors[0]]))
+        #expect(zip(a.probabilities, b.probabilities).allSatisfy { abs($0 - $1) < 1e-6 })
+        // An ambiguous input, halfway between two emotions, so neither answer saturates.
+        let ambiguous = zip(x.vectors[0], x.vectors[x.vectors.count - 1]).map { ($0 + $1) / 2 }
+        let c = try #require(model.classifyVariants([ambiguous], speaker: statistics))
+        let d = try #require(plain.classifyVariants([ambiguous], speaker: statistics))
+        #expect(zip(c.probabilities, d.probabilities).contains { abs($0 - $1) > 1e-4 }, "\(c.probabilities) \(d.probabilities)")
+
+        var recipe = TrainingRecipe(architecture: .logreg, features: .functionals)
+        recipe.adaptive = true
+        recipe.adaptedL2Penalty = 0.4
+        let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: try JSONEncoder().encode(recipe))
+        #expect(decoded.adaptedL2Penalty == 0.4 && decoded.options.adaptation?.adaptedL2Penalty == 0.4)
+    }
+
     @Test("without shrinkage or blending, the adapted answer is --speaker-normalization's with the same statistics")
     func adaptedAnswerEqualsSpeakerNormalization() throws {
         var recipe = AdaptationRecipe()
