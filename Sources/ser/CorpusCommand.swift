@@ -155,6 +155,7 @@ extension CorpusCommand {
             discussion: """
             One of:
               --cv speakers:K          K folds of disjoint speakers, balanced by label and gender
+                                       (--repeats N: N different such partitions, one after another)
               --loso                   leave one speaker out
               --test-speakers A,B      these speakers are the test set (RAVDESS:07 or just 07)
               --random K --allow-leakage
@@ -166,6 +167,8 @@ extension CorpusCommand {
         )
         @OptionGroup var selection: Selection
         @Option(help: ArgumentHelp("Speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
+        @Option(help: ArgumentHelp("With --cv: write this many different partitions of the speakers (1 to 10), for repeated cross-validation with `ser train --split`.", valueName: "n"))
+        var repeats = 1
         @Flag(help: "Leave one speaker out.") var loso = false
         @Option(help: ArgumentHelp("Comma-separated test speakers.", valueName: "list")) var testSpeakers: String?
         @Option(help: ArgumentHelp("Random file folds (needs --allow-leakage).", valueName: "k")) var random: Int?
@@ -183,6 +186,8 @@ extension CorpusCommand {
             if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
                 throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
             }
+            if !(1...10).contains(repeats) { throw ValidationError("--repeats takes 1 to 10 (got \(repeats)).") }
+            if repeats > 1 && cv == nil { throw ValidationError("--repeats repeats --cv speakers:K; give --cv too.") }
         }
 
         func run() throws {
@@ -190,7 +195,8 @@ extension CorpusCommand {
             let items = report.clean
             let split: SpeakerSplit
             if let cv {
-                split = try SpeakerSplitter.kFold(items, folds: Int(cv.dropFirst(9))!, seed: seed, statementIndependent: statementIndependent)
+                split = try SpeakerSplitter.kFold(items, folds: Int(cv.dropFirst(9)) ?? 5, seed: seed, repeats: repeats,
+                                                  statementIndependent: statementIndependent)
             } else if loso {
                 split = try SpeakerSplitter.leaveOneSpeakerOut(items, statementIndependent: statementIndependent)
             } else if let testSpeakers {
@@ -205,7 +211,8 @@ extension CorpusCommand {
                     try SpeakerSplitter.checkNoLeakage(train: train, test: test, contentHashes: report.contentHashes)
                 }
                 let speakers = split.allowsLeakage ? "random files" : split.folds[index].testSpeakers.joined(separator: " ")
-                Terminal.print("fold \(index + 1): train \(train.count), test \(test.count) — \(speakers)")
+                let partition = split.partitionCount > 1 ? "partition \(split.partition(ofFold: index) + 1), " : ""
+                Terminal.print("\(partition)fold \(index + 1): train \(train.count), test \(test.count) — \(speakers)")
             }
             try split.write(to: out)
             if split.allowsLeakage {

@@ -47,6 +47,15 @@ import Testing
                 && repeated.stdout.contains("each partition"), "\(repeated.stdout)")
         let alone = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv-repeats", "2", "--out", Self.corpus.workspace.file("x.safetensors")])
         #expect(alone.status != 0 && alone.stderr.contains("give --cv too"), "\(alone.stderr)")
+        // The same protocol saved by `ser corpus split --repeats` and reused with --split.
+        let splitFile = Self.corpus.workspace.file("repeated-split.json")
+        let saved = try SERRun(["corpus", "split", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--repeats", "2", "--out", splitFile])
+        #expect(saved.status == 0 && saved.stdout.contains("partition 2, fold 4:"), "\(saved.stdout)\(saved.stderr)")
+        let reused = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "logreg", "--features", "classic180",
+                                 "--split", splitFile, "--adaptive", "--adaptation", "0,all"])
+        #expect(reused.status == 0 && reused.stdout.contains("(2 folds × 2 partitions)"), "\(reused.stdout)\(reused.stderr)")
+        let tooMany = try SERRun(["corpus", "split", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--repeats", "9", "--out", splitFile])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("ask for fewer repeats"), "\(tooMany.stderr)")
     }
 
     @Test func evaluateMeasuresTheCurve() throws {
