@@ -155,7 +155,7 @@ extension CorpusCommand {
             discussion: """
             One of:
               --cv speakers:K          K folds of disjoint speakers, balanced by label and gender
-                                       (--repeats N: N different such partitions, one after another)
+                                       (--repeats N: N such partitions in one file)
               --loso                   leave one speaker out
               --test-speakers A,B      these speakers are the test set (RAVDESS:07 or just 07)
               --random K --allow-leakage
