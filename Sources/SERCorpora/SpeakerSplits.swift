@@ -204,14 +204,16 @@ public enum SpeakerSplitter {
                              statementIndependent: Bool = false) throws -> SpeakerSplit {
         let first = try kFold(items, folds: k, seed: seed, statementIndependent: statementIndependent)
         guard repeats > 1 else { return first }
-        var partitions = [first]
+        func grouping(_ split: SpeakerSplit) -> Set<Set<String>> { Set(split.folds.map { Set($0.testSpeakers) }) }
+        var partitions = [first], seen = [grouping(first)]
         var candidate = seed
-        let attempts = 20 * repeats
-        for _ in 0..<attempts where partitions.count < repeats {
+        for _ in 0..<(20 * repeats) where partitions.count < repeats {
             candidate &+= 1
             let next = try kFold(items, folds: k, seed: candidate, statementIndependent: statementIndependent)
-            let groups = Set(next.folds.map { Set($0.testSpeakers) })
-            if !partitions.contains(where: { Set($0.folds.map { Set($0.testSpeakers) }) == groups }) { partitions.append(next) }
+            if !seen.contains(grouping(next)) {
+                partitions.append(next)
+                seen.append(grouping(next))
+            }
         }
         guard partitions.count == repeats else { throw SplitError.tooFewPartitions(have: partitions.count, need: repeats) }
         return SpeakerSplit(method: .kFold, seed: seed, folds: partitions.flatMap(\.folds), partitions: repeats)

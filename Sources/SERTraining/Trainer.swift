@@ -424,8 +424,8 @@ public enum Trainer {
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
-        var own = ScoredPredictions(), combined = ScoredPredictions()
-        var curve = ks.map(AdaptationCurveRows.init(k:))
+        var combined = ScoredPredictions()
+        // Kept per partition of the speakers (one unless the split is repeated) and pooled at the end.
         let partitions = split.partitionCount
         var ownByPartition = [ScoredPredictions](repeating: ScoredPredictions(), count: partitions)
         var curveByPartition = [[AdaptationCurveRows]](repeating: ks.map(AdaptationCurveRows.init(k:)), count: partitions)
@@ -442,7 +442,6 @@ public enum Trainer {
             let corpora = testIndices.map { dataset.items[$0].corpus.rawValue }
             let p = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies)
             let foldScores = ScoredPredictions(p, truth: testData.targets, permitted: testData.labelMasks, corpora: corpora)
-            own.append(foldScores)
             ownByPartition[partition].append(foldScores)
             if !outcome.model.classifier.corpusHeads.isEmpty {
                 let q = probabilities(outcome.model.classifier, dataset, testIndices, averagingCopies: options.averagesAugmentedCopies,
@@ -452,16 +451,18 @@ public enum Trainer {
             if outcome.model.adapted != nil && !ks.isEmpty {
                 let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks,
                                                 seed: options.seed &+ UInt64(partition))
-                for (index, rows) in foldCurve.enumerated() {
-                    curve[index].append(rows)
-                    curveByPartition[partition][index].append(rows)
-                }
+                for (index, rows) in foldCurve.enumerated() { curveByPartition[partition][index].append(rows) }
             }
             let metrics = foldScores.metrics(labels: labels)
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
                                                      epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
             folds.append(result)
             onFold?(fold, result)
+        }
+        var own = ScoredPredictions(), curve = ks.map(AdaptationCurveRows.init(k:))
+        for partition in 0..<partitions {
+            own.append(ownByPartition[partition])
+            for index in curve.indices { curve[index].append(curveByPartition[partition][index]) }
         }
         let perCorpus = own.perCorpus(labels: labels)
         var summary = CrossValidationSummary(method: split.method.rawValue, folds: folds, pooled: own.metrics(labels: labels),

@@ -183,11 +183,8 @@ extension CorpusCommand {
             if random != nil && !allowLeakage {
                 throw ValidationError("--random puts the same speakers in train and test; add --allow-leakage only to reproduce a random-split result.")
             }
-            if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
-                throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
-            }
-            if !(1...10).contains(repeats) { throw ValidationError("--repeats takes 1 to 10 (got \(repeats)).") }
-            if repeats > 1 && cv == nil { throw ValidationError("--repeats repeats --cv speakers:K; give --cv too.") }
+            if let cv { _ = try SpeakerFoldsArgument.folds(cv) }
+            try SpeakerFoldsArgument.checkRepeats(repeats, option: "--repeats", cv: cv)
         }
 
         func run() throws {
@@ -195,7 +192,7 @@ extension CorpusCommand {
             let items = report.clean
             let split: SpeakerSplit
             if let cv {
-                split = try SpeakerSplitter.kFold(items, folds: Int(cv.dropFirst(9)) ?? 5, seed: seed, repeats: repeats,
+                split = try SpeakerSplitter.kFold(items, folds: try SpeakerFoldsArgument.folds(cv), seed: seed, repeats: repeats,
                                                   statementIndependent: statementIndependent)
             } else if loso {
                 split = try SpeakerSplitter.leaveOneSpeakerOut(items, statementIndependent: statementIndependent)

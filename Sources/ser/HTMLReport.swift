@@ -146,7 +146,7 @@ enum HTMLReport {
     /// The adaptation curve: a table and accuracy/UAR against k (points evenly spaced, labelled by k).
     static func adaptationSection(_ curve: [AdaptationPoint]) -> String {
         var body = "<h2>Adaptation to the speaker</h2><p>Each recording scored with the statistics of k other recordings of its speaker (k = 0: alone; all: every recording of the speaker).</p>"
-        let repeated = curve.contains { ($0.partitionAccuracies?.count ?? 0) > 1 }
+        let repeated = AdaptationList.isRepeated(curve)
         body += "<table><tr><th>k</th><th>n</th><th>accuracy</th><th>UAR</th>" + (repeated ? "<th>each partition</th>" : "") + "</tr>"
         for point in curve {
             body += String(format: "<tr><td>%@</td><td>%d</td><td>%.1f %%</td><td>%.1f %%</td>", point.label, point.n, 100 * point.accuracy, 100 * point.uar)

@@ -160,11 +160,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("nothing to do: give --out MODEL to train a model, and/or --cv speakers:K or --split FILE to measure one.")
         }
         if cv != nil && split != nil { throw ValidationError("choose one of --cv and --split.") }
-        if let cv, !(cv.hasPrefix("speakers:") && Int(cv.dropFirst(9)).map { $0 >= 2 } == true) {
-            throw ValidationError("--cv takes speakers:K with K ≥ 2 (got \(cv)).")
-        }
-        if !(1...10).contains(cvRepeats) { throw ValidationError("--cv-repeats takes 1 to 10 (got \(cvRepeats)).") }
-        if cvRepeats > 1 && cv == nil { throw ValidationError("--cv-repeats repeats --cv speakers:K; give --cv too.") }
+        if let cv { _ = try SpeakerFoldsArgument.folds(cv) }
+        try SpeakerFoldsArgument.checkRepeats(cvRepeats, option: "--cv-repeats", cv: cv)
         if cvRepeats > 1 && allowLeakage {
             throw ValidationError("--cv-repeats partitions speakers, and --allow-leakage folds ignore them; drop one of the two.")
         }
@@ -253,7 +250,7 @@ struct TrainCommand: ParsableCommand {
         if let split {
             run.evaluation = .split(try SpeakerSplit(contentsOf: split))
         } else if let cv {
-            run.evaluation = .speakerFolds(Int(cv.dropFirst(9)) ?? 5, repeats: cvRepeats)
+            run.evaluation = .speakerFolds(try SpeakerFoldsArgument.folds(cv), repeats: cvRepeats)
         }
         if adaptive { run.adaptationCurve = try AdaptationList.parse(adaptation ?? AdaptationList.standard) }
         run.output = out

@@ -170,11 +170,16 @@ enum AdaptationList {
         values.map { String(format: "%.1f", 100 * $0) }.joined(separator: " / ") + " %"
     }
 
+    /// Whether the curve comes from repeated cross-validation (each point has every partition's accuracy).
+    static func isRepeated(_ curve: [AdaptationPoint]) -> Bool {
+        curve.contains { ($0.partitionAccuracies?.count ?? 0) > 1 }
+    }
+
     /// The curve as a text table, with per-corpus columns for pooled data and,
     /// for repeated cross-validation, each partition's accuracy.
     static func table(_ curve: [AdaptationPoint]) -> String {
         let corpora = Set(curve.flatMap { $0.perCorpus?.keys.map { $0 } ?? [] }).sorted()
-        let repeated = curve.contains { ($0.partitionAccuracies?.count ?? 0) > 1 }
+        let repeated = isRepeated(curve)
         let extra = corpora + (repeated ? ["each partition"] : [])
         var table = TextTable(header: ["k (recordings known)", "n", "accuracy", "UAR"] + extra, rightAligned: Set(1..<(4 + extra.count)))
         for point in curve {
