@@ -51,18 +51,36 @@ def encoder_table(files, embed_flags, table=None):
         table = table or "/tmp/ser-encoder-table-" + "-".join(embed_flags).replace("--", "") + ".npy"
         subprocess.run([build_ser_bench(), "embed", "--out", table] + embed_flags + files, check=True)
     x = np.load(table)
+    y, groups = corpus_labels(files)
+    usable = ~np.isnan(x).any(axis=(1, 2))
+    return x[usable], y[usable], groups[usable]
+
+
+def corpus_labels(files):
+    """The emotion labels and speakers of RAVDESS or CREMA-D `files`, read from their names."""
+    import numpy as np
     stems = [os.path.basename(f).split(".")[0] for f in files]
     if "_" in stems[0]:  # CREMA-D: ACTOR_SENTENCE_EMOTION_LEVEL
         names = [s.split("_") for s in stems]
         emotions = sorted({n[2] for n in names})
-        y = np.array([emotions.index(n[2]) for n in names])
-        groups = np.array([int(n[0]) for n in names])
-    else:  # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor
-        names = [s.split("-") for s in stems]
-        y = np.array([int(n[2]) for n in names])
-        groups = np.array([int(n[6]) for n in names])
-    usable = ~np.isnan(x).any(axis=(1, 2))
-    return x[usable], y[usable], groups[usable]
+        return np.array([emotions.index(n[2]) for n in names]), np.array([int(n[0]) for n in names])
+    names = [s.split("-") for s in stems]  # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor
+    return np.array([int(n[2]) for n in names]), np.array([int(n[6]) for n in names])
+
+
+def lone_file_accuracy(x, y, groups):
+    """Mean and deviation (%) over 5 GroupKFold folds by speaker of a logistic regression
+    (C = 0.1) on standardized `x`, each recording classified on its own."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
+    accuracies = []
+    for train, test in GroupKFold(5).split(x, y, groups):
+        scaler = StandardScaler().fit(x[train])
+        model = LogisticRegression(C=0.1, max_iter=3000).fit(scaler.transform(x[train]), y[train])
+        accuracies.append((model.predict(scaler.transform(x[test])) == y[test]).mean())
+    return 100 * np.mean(accuracies), 100 * np.std(accuracies)
 
 
 def speaker_z(x, groups):

@@ -15,8 +15,8 @@ Committed (synthetic signals made here, at most 1.2 s each):
     Tests/SEREncoderTests/Fixtures/whisper/<signal>.final.npy    frames/2 × 512, ctranslate2 float32 encoder
                                                                  output for that log-mel (no 30 s padding)
     Tests/SEREncoderTests/Fixtures/whisper/<signal>.layer3.npy   the third block's output, from the plain
-                                                                 numpy forward pass below (ctranslate2 only
-                                                                 returns the last layer)
+                                                                 numpy forward pass of benchmarks/whisper_numpy.py
+                                                                 (ctranslate2 only returns the last layer)
 """
 import glob
 import os
@@ -27,9 +27,10 @@ import sys
 import tempfile
 
 import ctranslate2
-import librosa
 import numpy as np
-from scipy.special import erf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from whisper_numpy import forward, log_mel  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "SEREncoderTests", "Fixtures", "whisper")
@@ -48,21 +49,9 @@ def signals():
     return {"voice": voice, "chirp": chirp, "noise": noise}
 
 
-def log_mel(audio):
-    """Whisper's front end: periodic Hann 400, hop 160, reflect padding, last frame dropped."""
-    window = np.hanning(401)[:-1]
-    padded = np.pad(audio.astype(np.float64), (200, 200), mode="reflect")
-    frames = 1 + (len(padded) - 400) // 160
-    framed = np.stack([padded[i * 160:i * 160 + 400] for i in range(frames)]) * window
-    power = (np.abs(np.fft.rfft(framed, axis=1)) ** 2)[:-1].T
-    mel = librosa.filters.mel(sr=SR, n_fft=400, n_mels=80) @ power
-    log = np.log10(np.maximum(mel, 1e-10))
-    log = np.maximum(log, log.max() - 8.0)
-    return ((log + 4.0) / 4.0).astype(np.float32)
-
-
 def read_encoder(path):
-    """The encoder variables of a CTranslate2 model.bin (see Sources/SEREncoder/CTranslate2Model.swift)."""
+    """The encoder variables of a CTranslate2 model.bin (see Sources/SEREncoder/CTranslate2Model.swift),
+    named as in ser's encoder file."""
     types = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
     out = {}
     with open(path, "rb") as f:
@@ -78,48 +67,8 @@ def read_encoder(path):
             dtype = read("B")
             data = f.read(read("I"))
             if name.startswith("encoder/") and dtype in (0, 4):
-                out[name[len("encoder/"):]] = np.frombuffer(data, dtype=types[dtype]).reshape(shape).astype(np.float64)
+                out[name[len("encoder/"):].replace("/", ".")] = np.frombuffer(data, dtype=types[dtype]).reshape(shape)
     return out
-
-
-def forward(weights, mel, layers=6):
-    """Whisper's encoder written out plainly in float64: every hidden state."""
-    def gelu(x):
-        return 0.5 * x * (1 + erf(x / np.sqrt(2)))
-
-    def norm(x, name):
-        mean = x.mean(-1, keepdims=True)
-        var = ((x - mean) ** 2).mean(-1, keepdims=True)
-        return (x - mean) / np.sqrt(var + 1e-5) * weights[name + "/gamma"] + weights[name + "/beta"]
-
-    def conv(x, name, stride):
-        padded = np.pad(x, ((0, 0), (1, 1)))
-        frames = (x.shape[1] - 1) // stride + 1
-        cols = np.stack([padded[:, t * stride:t * stride + 3].reshape(-1) for t in range(frames)])
-        w = weights[name + "/weight"]
-        return cols @ w.reshape(w.shape[0], -1).T + weights[name + "/bias"]
-
-    x = gelu(conv(mel.astype(np.float64), "conv1", 1)).T
-    x = gelu(conv(x, "conv2", 2))
-    x = x + weights["position_encodings/encodings"][:x.shape[0]]
-    states = [x]
-    for layer in range(layers):
-        p = f"layer_{layer}/"
-        h = norm(x, p + "self_attention/layer_norm")
-        qkv = h @ weights[p + "self_attention/linear_0/weight"].T + weights[p + "self_attention/linear_0/bias"]
-        q, k, v = np.split(qkv, 3, axis=1)
-        out = np.zeros_like(q)
-        for head in range(8):
-            s = slice(64 * head, 64 * head + 64)
-            scores = q[:, s] @ k[:, s].T / 8.0
-            scores = np.exp(scores - scores.max(1, keepdims=True))
-            out[:, s] = (scores / scores.sum(1, keepdims=True)) @ v[:, s]
-        x = x + out @ weights[p + "self_attention/linear_1/weight"].T + weights[p + "self_attention/linear_1/bias"]
-        h = gelu(norm(x, p + "ffn/layer_norm") @ weights[p + "ffn/linear_0/weight"].T + weights[p + "ffn/linear_0/bias"])
-        x = x + h @ weights[p + "ffn/linear_1/weight"].T + weights[p + "ffn/linear_1/bias"]
-        states.append(x)
-    states[-1] = norm(x, "layer_norm")
-    return states
 
 
 def model_directory():
