@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What Whisper's 30 s padding is worth, and whether it can be had without encoding 30 s.
 
-    python3 benchmarks/encoder_padding.py [--table T.npz] [CORPUS_DIR]
+    python3 benchmarks/encoder_padding.py [--table T.npz] [--speech-spans P.jsonl] [CORPUS_DIR]
 
 Whisper pads every input with silence to 30 s; ser encodes the audio alone, about ten times
 cheaper. This compares three ways of encoding each RAVDESS or CREMA-D recording (whole, 16 kHz),
@@ -14,12 +14,17 @@ pooling each block's states over the frames the audio covers (mean and deviation
               not encoded per recording, so the cost grows only with the longer attention;
   borrowed, one level   the same with a single reference for every recording.
 
+With --speech-spans (the output of `ser predict CORPUS_DIR --format jsonl`), each recording is
+first cut to the speech span ser found in it, as the shipped models hear it (a recording without
+speech stays whole).
+
 Scored as benchmarks/encoder_layers.py scores (standardized inputs, logistic regression C = 0.1,
 5-fold GroupKFold by speaker, one recording at a time). Needs `ser encoder install`, numpy,
 scipy, scikit-learn and librosa; about 20 min of 2 cores for RAVDESS's 1,199 files, 30 for CREMA-D's.
 """
 import argparse
 import glob
+import json
 import os
 import sys
 import time
@@ -35,6 +40,7 @@ LEVEL_STEP = 0.1
 ONE_LEVEL = -1.2  # a typical padding level of these corpora (log-mel units after Whisper's scaling)
 _weights = None
 _references = {}
+_spans = {}
 
 
 def reference(level):
@@ -56,6 +62,9 @@ def encode(path):
     if _weights is None:
         _weights = read_ser_encoder()
     audio, _ = librosa.load(path, sr=SAMPLE_RATE)
+    if path in _spans:
+        start, end = _spans[path]
+        audio = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
     audio = audio[:WINDOW_SAMPLES]
     mel = log_mel(audio)  # as ser encodes it
     frames = (mel.shape[1] + 1) // 2
@@ -77,6 +86,7 @@ def encode(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--table", help="save the pooled states here, or read them when it exists")
+    parser.add_argument("--speech-spans", help="`ser predict CORPUS --format jsonl` output: cut each file to its speech span")
     parser.add_argument("corpus", nargs="?", default=os.path.join(CORPORA, "ravdess"))
     args = parser.parse_args()
     files = sorted(glob.glob(os.path.join(args.corpus, "**", "*.flac"), recursive=True))
@@ -86,6 +96,13 @@ def main():
         saved = np.load(args.table)
         alone, borrowed, one_level, levels, costs = (saved[k] for k in ("alone", "borrowed", "one_level", "levels", "costs"))
     else:
+        if args.speech_spans:
+            with open(args.speech_spans) as lines:
+                for line in lines:
+                    answer = json.loads(line)
+                    if answer.get("speech") and "speech_start" in answer:
+                        _spans[os.path.realpath(answer["path"])] = (answer["speech_start"], answer["speech_end"])
+            files = [os.path.realpath(f) for f in files]
         with Pool(2) as pool:
             results = pool.map(encode, files, chunksize=8)
         alone, borrowed, one_level = (np.stack([r[i] for r in results]) for i in range(3))
