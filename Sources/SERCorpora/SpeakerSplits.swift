@@ -210,9 +210,10 @@ public enum SpeakerSplitter {
         for _ in 0..<(20 * repeats) where partitions.count < repeats {
             candidate &+= 1
             let next = try kFold(items, folds: k, seed: candidate, statementIndependent: statementIndependent)
-            if !seen.contains(grouping(next)) {
+            let groups = grouping(next)
+            if !seen.contains(groups) {
                 partitions.append(next)
-                seen.append(grouping(next))
+                seen.append(groups)
             }
         }
         guard partitions.count == repeats else { throw SplitError.tooFewPartitions(have: partitions.count, need: repeats) }
