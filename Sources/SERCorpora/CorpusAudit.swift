@@ -59,11 +59,16 @@ public enum HygieneIssue: String, Codable, Sendable, CaseIterable {
 /// angry/fearful ones are the emotions themselves, and excluding them would
 /// bias the data (measured on the development corpora: a 0.1% clipping
 /// threshold flagged 191 mostly angry CREMA-D clips; 1% flags 5).
+///
+/// Near-silence is judged by signal, not by level: a clean take recorded 20 or
+/// 40 dB down is still speech, and models bring every input to one level. A
+/// file is near-silent only when its peak stays within a few steps of 16-bit
+/// audio's quietest one, where nothing but dither can live; whether a quiet
+/// file holds speech is the voice activity detector's call, as for any file.
 public struct HygieneThresholds: Sendable, Equatable {
-    /// A file whose peak stays below this is near-silent…
-    public var silentPeakDBFS = -50.0
-    /// …as is one whose overall RMS is below this.
-    public var silentRMSDBFS = -70.0
+    /// A file whose peak stays below this is near-silent (16-bit audio's
+    /// quietest step is −90.3 dBFS; four steps are −78.3).
+    public var silentPeakDBFS = -78.0
     /// More than this share of samples at full scale is clipped.
     public var clippedFraction = 0.01
     /// Shorter clips cannot carry an utterance.
@@ -125,7 +130,7 @@ public enum CorpusAuditor {
             case .success(let audit):
                 byHash[audit.contentHash, default: []].append(index)
                 let peak = audit.peakDBFS ?? -.infinity, rms = audit.rmsDBFS ?? -.infinity
-                if peak < thresholds.silentPeakDBFS || rms < thresholds.silentRMSDBFS {
+                if peak < thresholds.silentPeakDBFS {
                     flag(index, .nearSilent, String(format: "peak %.1f dBFS, RMS %.1f dBFS", peak, rms))
                 }
                 if audit.clippedFraction > thresholds.clippedFraction {

@@ -73,6 +73,10 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// Seconds of the recording kept on each side of the speech span when
     /// trimming (`InputPipeline.speechMarginSeconds`); nil: none, the span alone.
     public var speechMarginSeconds: Double?
+    /// The active level every input is brought to before its features are
+    /// computed (`InputPipeline.levelNormalization`); nil: raw levels, as models
+    /// trained before level normalization read them.
+    public var levelNormalization: LevelNormalization?
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
@@ -92,7 +96,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case genderLabels = "gender_labels", crossValidation = "cross_validation", serVersion = "ser_version"
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
         case trimsToSpeech = "trims_to_speech", speakerAdaptation = "speaker_adaptation"
-        case speechMarginSeconds = "speech_margin_seconds"
+        case speechMarginSeconds = "speech_margin_seconds", levelNormalization = "level_normalization"
     }
 
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
@@ -323,7 +327,9 @@ public final class EmotionModel: @unchecked Sendable {
         // FeatureError.encoderRequired. The file-reading initializer refuses such a model up front.
         pipeline = InputPipeline(preset: preset, sampleRate: description.features.sampleRate,
                                  trimsToSpeech: description.trimsToSpeech ?? true,
-                                 speechMarginSeconds: description.speechMarginSeconds ?? 0, detector: VoiceActivityDetector(),
+                                 speechMarginSeconds: description.speechMarginSeconds ?? 0,
+                                 levelNormalization: description.levelNormalization.flatMap { $0.referenceDBFS.isFinite ? $0 : nil },
+                                 detector: VoiceActivityDetector(),
                                  resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder() : nil)
     }
 

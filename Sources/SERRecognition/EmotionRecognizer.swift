@@ -135,6 +135,10 @@ public struct Recognition: Sendable {
     /// uses speaker statistics (empty otherwise): what the caller adds to the
     /// speaker's statistics to learn the voice (live streams, profiles, groups).
     public var featureVectors: [[Float]] = []
+    /// The active level of the speech span in dBFS (`LevelNormalization`), for
+    /// an unsegmented recording with speech: a measurement of the recording
+    /// chain, reported beside the answer; models that normalize levels never read it.
+    public var speechLevelDBFS: Double?
 }
 
 /// Hears emotion in recordings with a model: decodes and resamples to the
@@ -146,7 +150,6 @@ public final class EmotionRecognizer: @unchecked Sendable {
     public let options: RecognitionOptions
     /// The model's input pipeline with the options' voice activity settings.
     private let pipeline: InputPipeline
-    private var detector: VoiceActivityDetector { pipeline.detector }
 
     /// The shortest stretch worth classifying.
     static let minimumPieceSeconds = 0.3
@@ -155,7 +158,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
         self.model = model
         self.options = options
         pipeline = InputPipeline(preset: model.preset, sampleRate: model.sampleRate, trimsToSpeech: model.trimsToSpeech,
-                                 speechMarginSeconds: model.speechMarginSeconds,
+                                 speechMarginSeconds: model.speechMarginSeconds, levelNormalization: model.pipeline.levelNormalization,
                                  detector: VoiceActivityDetector(configuration: options.voiceActivity),
                                  resolvedEmbedder: model.pipeline.embedder)
     }
@@ -174,6 +177,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
         var recognition = Recognition(duration: Double(samples.count) / Double(model.sampleRate), sampleRate: model.sampleRate, channels: 1,
                                       estimate: estimate, speechSpan: span, segments: nil, timings: timings)
         recognition.featureVectors = context.vectors
+        recognition.speechLevelDBFS = span.flatMap { speechLevel(samples, span: $0) }
         return recognition
     }
 
@@ -219,6 +223,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
             var recognition = Recognition(duration: duration, sampleRate: description.sampleRate, channels: description.channels,
                                           estimate: estimate, speechSpan: span, segments: nil, timings: timings)
             recognition.featureVectors = context.vectors
+            recognition.speechLevelDBFS = span.flatMap { speechLevel(buffer, span: $0) }
             return recognition
         }
         consume(&buffer, start: &bufferStart, final: true, into: &segments, timings: &timings, context: &context)
@@ -231,6 +236,13 @@ public final class EmotionRecognizer: @unchecked Sendable {
     }
 
     // MARK: Pieces
+
+    /// The active level of `samples` within `span` (seconds), in dBFS.
+    private func speechLevel(_ samples: [Float], span: (start: Double, end: Double)) -> Double? {
+        let rate = Double(model.sampleRate)
+        let lo = max(0, min(samples.count, Int(span.start * rate))), hi = max(lo, min(samples.count, Int((span.end * rate).rounded(.up))))
+        return samples[lo..<hi].withUnsafeBufferPointer { LevelNormalization.activeLevelDBFS(of: $0, sampleRate: model.sampleRate) }
+    }
 
     /// Classification of one utterance: its speech span, or all of it when the
     /// model was trained on whole recordings (`EmotionModel.trimsToSpeech`); no
@@ -294,7 +306,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
             let chunk = Int(options.automaticSegmentationSeconds * rate)
             guard final || buffer.count >= chunk else { return }
             let vadStarted = ContinuousClock.now
-            let regions = detector.regions(in: buffer, sampleRate: model.sampleRate)
+            let regions = pipeline.speechRegions(in: buffer)
             timings.voiceActivity += (ContinuousClock.now - vadStarted).seconds
             let horizon = final ? buffer.count : buffer.count - Int(2 * rate)
             let longest = Int(options.maximumUtteranceSeconds * rate)

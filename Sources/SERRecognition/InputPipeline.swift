@@ -4,8 +4,9 @@ import SEREncoder
 import SERFeatures
 
 /// The one path from a recording to the feature vector a model reads:
-/// decode → mono → resample to the model's rate → find the speech → the
-/// preset's vector (through the speech encoder for the `whisper` presets).
+/// decode → mono → resample to the model's rate → find the speech → bring it
+/// to one active level → the preset's vector (through the speech encoder for
+/// the `whisper` presets).
 ///
 /// Training (`FeatureDataset`), `ser predict`, `ser listen`, the server and
 /// speaker statistics all call it, so they compute identical vectors for the
@@ -14,6 +15,12 @@ import SERFeatures
 /// speech"; training skips the file and says why). With `trimsToSpeech` the
 /// vector reads the speech span, widened by `speechMarginSeconds` of the
 /// recording on each side; without it, the whole recording.
+///
+/// With `levelNormalization` (every model trained since it existed), the
+/// answer does not depend on the recording's gain: the detector hears the
+/// recording brought to the reference level, and every feature input (a speech
+/// span, a segment, a live window, a perturbed copy) is brought to the
+/// reference before its vector is computed. Older models read raw levels.
 public struct InputPipeline: Sendable {
     public let preset: FeaturePreset
     public let sampleRate: Int
@@ -23,6 +30,9 @@ public struct InputPipeline: Sendable {
     /// utterance better with a little of the quiet around it; a margin keeps
     /// that while long silences are still cut.
     public let speechMarginSeconds: Double
+    /// The active level every feature input is brought to; nil: raw levels, as
+    /// models trained before level normalization read them.
+    public let levelNormalization: LevelNormalization?
     public let detector: VoiceActivityDetector
     /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
     public let embedder: (any SpeechEmbedder)?
@@ -43,11 +53,13 @@ public struct InputPipeline: Sendable {
     /// encoder load it (once per process) unless `embedder` is given, and throw
     /// `SpeechEncoders.Failure.notInstalled` when it is not installed.
     public init(preset: FeaturePreset, sampleRate: Int = 16000, trimsToSpeech: Bool = true, speechMarginSeconds: Double = 0,
+                levelNormalization: LevelNormalization? = nil,
                 detector: VoiceActivityDetector = VoiceActivityDetector(), embedder: (any SpeechEmbedder)? = nil) throws {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
         self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
+        self.levelNormalization = levelNormalization
         self.detector = detector
         self.embedder = preset.needsEncoder ? try (embedder ?? SpeechEncoders.embedder()) : nil
     }
@@ -56,11 +68,13 @@ public struct InputPipeline: Sendable {
     /// preset that reads one (nil there makes every vector fail with
     /// `FeatureError.encoderRequired`), ignored otherwise.
     public init(preset: FeaturePreset, sampleRate: Int, trimsToSpeech: Bool, speechMarginSeconds: Double = 0,
+                levelNormalization: LevelNormalization? = nil,
                 detector: VoiceActivityDetector, resolvedEmbedder: (any SpeechEmbedder)?) {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
         self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
+        self.levelNormalization = levelNormalization
         self.detector = detector
         embedder = preset.needsEncoder ? resolvedEmbedder : nil
     }
@@ -74,8 +88,9 @@ public struct InputPipeline: Sendable {
     /// What a feature cache key adds for this pipeline's speech trimming
     /// (nothing for whole recordings, whose vectors do not depend on the detector).
     public var trimmingCacheTag: String {
-        guard trimsToSpeech else { return "" }
-        return ";trim=" + detector.cacheTag + (speechMarginSeconds > 0 ? ";margin=\(speechMarginSeconds)" : "")
+        let level = levelNormalization.map { ";level=\($0.referenceDBFS)" } ?? ""
+        guard trimsToSpeech else { return level }
+        return ";trim=" + detector.cacheTag + (speechMarginSeconds > 0 ? ";margin=\(speechMarginSeconds)" : "") + level
     }
 
     /// What decides this pipeline's vectors, as one string: the preset and its
@@ -83,7 +98,7 @@ public struct InputPipeline: Sendable {
     /// statistics (profiles) are only valid for vectors of the same identity.
     public var featureIdentity: String {
         "preset=\(preset.rawValue);dimension=\(preset.dimension);rate=\(sampleRate)"
-            + (preset.needsEncoder ? ";encoder=\(embedder?.identity ?? "none")" : "") + (trimsToSpeech ? trimmingCacheTag : ";whole")
+            + (preset.needsEncoder ? ";encoder=\(embedder?.identity ?? "none")" : "") + (trimsToSpeech ? trimmingCacheTag : ";whole" + trimmingCacheTag)
     }
 
     /// The recording at `path`, mono at the pipeline's rate.
@@ -94,9 +109,37 @@ public struct InputPipeline: Sendable {
     /// Where the speech is in `samples`, and the samples the vector reads (the
     /// speech span widened by the margin, or all of them without trimming); nil
     /// when there is no speech.
+    /// With level normalization the detector hears the recording brought to the
+    /// reference level, so where it finds speech does not depend on the gain.
     public func featureInput(_ samples: [Float]) -> (samples: [Float], span: Range<Int>)? {
-        guard let span = detector.speechSpan(of: samples, sampleRate: sampleRate) else { return nil }
+        guard let span = speechSpan(of: samples) else { return nil }
         return (trimsToSpeech ? Array(samples[widened(span, within: samples.count)]) : samples, span)
+    }
+
+    /// The span from the first to the last speech region the detector finds in
+    /// `samples` (see `featureInput`); nil when there is none.
+    public func speechSpan(of samples: [Float]) -> Range<Int>? {
+        detector.speechSpan(of: levelledForDetection(samples), sampleRate: sampleRate)
+    }
+
+    /// The speech regions of `samples`, as the detector hears them in this
+    /// pipeline (brought to the reference level when the pipeline normalizes).
+    public func speechRegions(in samples: [Float]) -> [SpeechRegion] {
+        detector.regions(in: levelledForDetection(samples), sampleRate: sampleRate)
+    }
+
+    /// What the detector reads: `samples` at the reference level, or as they are.
+    private func levelledForDetection(_ samples: [Float]) -> [Float] {
+        levelNormalization.map { $0.normalized(samples, sampleRate: sampleRate) } ?? samples
+    }
+
+    /// The active level of the speech in `samples` (the span the detector finds,
+    /// or all of them when it finds none), in dBFS: a measurement of the
+    /// recording, reported beside the answer and never a feature. Nil for
+    /// digital silence.
+    public func speechLevelDBFS(of samples: [Float]) -> Double? {
+        let span = speechSpan(of: samples) ?? 0..<samples.count
+        return samples[span].withUnsafeBufferPointer { LevelNormalization.activeLevelDBFS(of: $0, sampleRate: sampleRate) }
     }
 
     /// `span` widened by the margin on each side, clamped to `0..<count`.
@@ -107,15 +150,25 @@ public struct InputPipeline: Sendable {
 
     /// The vector of samples that are already the feature input (see `featureInput`).
     /// With `concurrently`, pitch runs on a second thread (lower latency for one utterance).
+    /// With level normalization, the input is first brought to the reference level.
     public func vector(ofFeatureInput samples: [Float], concurrently: Bool = false) throws -> [Float] {
-        try preset.vector(samples: samples, sampleRate: sampleRate, concurrently: concurrently, embedder: embedder)
+        let input = levelNormalization.map { $0.normalized(samples, sampleRate: sampleRate) } ?? samples
+        return try preset.vector(samples: input, sampleRate: sampleRate, concurrently: concurrently, embedder: embedder)
     }
 
     /// The vector of the recording at `path`, optionally of a perturbed copy
     /// of its feature input (training's augmentation). Throws `Failure.noSpeech`
     /// when there is no speech.
     public func vector(ofFile path: String, perturbation: Perturbation? = nil, seed: UInt64 = 0) throws -> [Float] {
-        guard var input = featureInput(try samples(ofFile: path))?.samples else { throw Failure.noSpeech(path: path) }
+        try vector(ofRecording: try samples(ofFile: path), path: path, perturbation: perturbation, seed: seed)
+    }
+
+    /// The vector of a whole recording already decoded at the pipeline's rate
+    /// (`path` names it in errors), optionally of a perturbed copy of its feature
+    /// input. Recording conditions are applied to the whole recording before this,
+    /// so that the detector hears them too. Throws `Failure.noSpeech` when there is no speech.
+    public func vector(ofRecording recording: [Float], path: String, perturbation: Perturbation? = nil, seed: UInt64 = 0) throws -> [Float] {
+        guard var input = featureInput(recording)?.samples else { throw Failure.noSpeech(path: path) }
         if let perturbation { input = try perturbation.applied(to: input, sampleRate: sampleRate, seed: seed) }
         return try vector(ofFeatureInput: input)
     }

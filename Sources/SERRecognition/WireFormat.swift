@@ -151,6 +151,8 @@ public struct PredictionAnswer: WireDocumented {
     public var gender: GenderAnswer?
     public var speechStart: Double?
     public var speechEnd: Double?
+    /// The speech's active level in dBFS, when speech was found in an unsegmented recording.
+    public var speechLevelDBFS: Double?
     public var segments: [SegmentAnswer]?
     public var timings: TimingsAnswer?
     public var adaptation: AdaptationAnswer?
@@ -164,6 +166,7 @@ public struct PredictionAnswer: WireDocumented {
         gender = GenderAnswer(recognition.estimate)
         speechStart = recognition.speechSpan.map { RecognitionJSON.rounded($0.start, 3) }
         speechEnd = recognition.speechSpan.map { RecognitionJSON.rounded($0.end, 3) }
+        speechLevelDBFS = recognition.speechLevelDBFS.map { RecognitionJSON.rounded($0, 1) }
         segments = recognition.segments?.map(SegmentAnswer.init)
         timings = includeTimings ? TimingsAnswer(recognition.timings) : nil
         self.adaptation = adaptation
@@ -171,7 +174,7 @@ public struct PredictionAnswer: WireDocumented {
 
     enum Key: String, CodingKey {
         case path, duration, sampleRate = "sample_rate", channels, gender, speechStart = "speech_start", speechEnd = "speech_end"
-        case segments, timings, adaptation
+        case speechLevelDBFS = "speech_level_dbfs", segments, timings, adaptation
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -184,6 +187,7 @@ public struct PredictionAnswer: WireDocumented {
         try c.encode(gender, forKey: .gender)
         try c.encodeIfPresent(speechStart, forKey: .speechStart)
         try c.encodeIfPresent(speechEnd, forKey: .speechEnd)
+        try c.encodeIfPresent(speechLevelDBFS, forKey: .speechLevelDBFS)
         try c.encodeIfPresent(segments, forKey: .segments)
         try c.encodeIfPresent(timings, forKey: .timings)
         try c.encodeIfPresent(adaptation, forKey: .adaptation)
@@ -200,6 +204,7 @@ public struct PredictionAnswer: WireDocumented {
         properties["gender"] = gender
         properties["speech_start"] = ["type": "number"]
         properties["speech_end"] = ["type": "number"]
+        properties["speech_level_dbfs"] = ["type": "number", "description": "The speech's active level in dBFS (mean power of its louder half of 20 ms frames): how loud the recording chain made the voice. Models bring every input to one level, so it does not change the answer."]
         properties["segments"] = ["type": "array", "items": SegmentAnswer.schema]
         properties["timings"] = TimingsAnswer.schema
         properties["adaptation"] = AdaptationAnswer.schema

@@ -19,6 +19,8 @@ public struct FeatureDataset: Sendable {
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
     public private(set) var failures: [SkippedFile]
+    /// The recording chain every vector was made through; nil: the recordings as they are.
+    public let condition: ConditionCopies?
     /// Feature vectors of each item's augmented copies (empty without augmentation).
     /// Training takes them only for its training items, so copies never cross a split.
     public private(set) var augmented: [[[Float]]] = []
@@ -26,13 +28,22 @@ public struct FeatureDataset: Sendable {
     /// Computes (or reads from `cache`) the vector of every item through
     /// `pipeline`. A file that fails, or in which no speech is found, is listed
     /// in `failures`; the rest still count.
-    public init(items: [CorpusItem], pipeline: InputPipeline, cache: FeatureCache?,
+    ///
+    /// With `condition`, every vector is of a copy of its recording as that
+    /// recording chain would have made it (noise, a room, a codec…), drawn from
+    /// the condition's seed and the file's path: the same copy every run.
+    public init(items: [CorpusItem], pipeline: InputPipeline, cache: FeatureCache?, condition: ConditionCopies? = nil,
                 onProgress: (@Sendable (Int) -> Void)? = nil) {
         self.pipeline = pipeline
-        let key = Self.cacheKey(pipeline)
+        self.condition = condition
+        let key = Self.cacheKey(pipeline) + (condition?.cacheTag ?? "")
         let results: [Result<[Float], Error>] = parallelMap(count: items.count, onCompletion: onProgress) { index in
             let path = items[index].path
-            let compute = { try pipeline.vector(ofFile: path) }
+            let compute = {
+                guard let condition else { return try pipeline.vector(ofFile: path) }
+                let copy = try condition.copy(of: items[index], samples: pipeline.samples(ofFile: path), sampleRate: pipeline.sampleRate)
+                return try pipeline.vector(ofRecording: copy, path: path)
+            }
             do {
                 if let cache { return .success(try cache.values(for: path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values) }
                 return .success(try compute())
@@ -63,6 +74,7 @@ public struct FeatureDataset: Sendable {
     public init(items: [CorpusItem], vectors: [[Float]], pipeline: InputPipeline) {
         precondition(items.count == vectors.count, "one vector per item")
         self.pipeline = pipeline
+        condition = nil
         var kept: [CorpusItem] = [], rows: [[Float]] = [], failures: [SkippedFile] = []
         for (item, vector) in zip(items, vectors) {
             if vector.count == pipeline.preset.dimension && vector.allSatisfy(\.isFinite) {
@@ -125,6 +137,51 @@ public struct FeatureDataset: Sendable {
             (0..<recipe.count).compactMap { results[item * recipe.count + $0] }
         }
     }
+
+    /// Adds `copiesPerItem` multi-condition copies of every item: each its
+    /// recording through a chain drawn at random (`RecordingChain.trainingMix`:
+    /// gain, clipping, a room, noise or babble, a telephone line or a codec),
+    /// from `seed`, the item's path and the copy's number, so the same copy every
+    /// run; computed on both cores and cached. They join the augmented copies,
+    /// which training takes for its training rows only.
+    ///
+    /// Babble mixes only voices of the item's own `babbleGroups` entry (other
+    /// speakers of that group): give each item the folds its speaker is tested
+    /// in, so that babble in a training copy never holds a voice that a fold tests.
+    public mutating func addConditionCopies(_ copiesPerItem: Int, seed: UInt64, babbleGroups: [String]? = nil,
+                                            cache: FeatureCache?, onProgress: (@Sendable (Int) -> Void)? = nil) {
+        guard copiesPerItem > 0, !items.isEmpty else { return }
+        let groups = babbleGroups ?? items.map { _ in "" }
+        precondition(groups.count == items.count, "one babble group per item")
+        var pools: [String: BabblePool] = [:]
+        for group in Set(groups) {
+            let members = self.items.indices.filter { groups[$0] == group }.map { self.items[$0] }
+            pools[group] = BabblePool(items: members, sampleRate: sampleRate, seed: seed ^ 0xBAB8_1E00)
+        }
+        let sources = self.items, pipeline = self.pipeline, base = Self.cacheKey(pipeline), frozenPools = pools
+        let results: [[Float]?] = parallelMap(count: sources.count * copiesPerItem, onCompletion: onProgress) { index in
+            let item = sources[index / copiesPerItem], copy = index % copiesPerItem
+            let pool = frozenPools[groups[index / copiesPerItem]]
+            let copySeed = seed ^ (UInt64(ContentHash.ofBytes(Array("\(item.path)#condition\(copy)".utf8)).prefix(16), radix: 16) ?? 0)
+            let babbleAvailable = !(pool?.voices(excludingSpeakerOf: item).isEmpty ?? true)
+            let condition = ConditionCopies(chain: .trainingMix(seed: copySeed, babbleAvailable: babbleAvailable), seed: copySeed, babble: pool)
+            let compute = {
+                try pipeline.vector(ofRecording: condition.copy(of: item, samples: pipeline.samples(ofFile: item.path), sampleRate: pipeline.sampleRate),
+                                    path: item.path)
+            }
+            let key = base + condition.cacheTag
+            let vector = cache.flatMap { try? $0.values(for: item.path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values } ?? (try? compute())
+            return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
+        }
+        if augmented.count != items.count { augmented = items.map { _ in [] } }
+        for row in items.indices {
+            augmented[row] += (0..<copiesPerItem).compactMap { results[row * copiesPerItem + $0] }
+        }
+        conditionCopiesPerItem = copiesPerItem
+    }
+
+    /// Multi-condition copies per item added by `addConditionCopies` (0: none).
+    public private(set) var conditionCopiesPerItem = 0
 
     /// Row `index`'s vector followed by its augmented copies' (the variants a
     /// model with test-time augmentation averages over).
@@ -285,3 +342,35 @@ public struct FeatureDataset: Sendable {
     }
 }
 
+
+/// How `FeatureDataset` makes condition copies of its recordings: the recording
+/// chain, the seed its random draws start from, and the voices babble mixes.
+public struct ConditionCopies: Sendable {
+    public var chain: RecordingChain
+    public var seed: UInt64
+    /// Other speakers' voices for babble (each copy leaves its own speaker out).
+    public var babble: BabblePool?
+
+    public init(chain: RecordingChain, seed: UInt64, babble: BabblePool? = nil) {
+        self.chain = chain
+        self.seed = seed
+        self.babble = babble
+    }
+
+    /// The seed of the evaluation copies of `ser evaluate --conditions` and
+    /// cross-validation with conditions: never a training copy's.
+    public static let evaluationSeed: UInt64 = 0xE7A1_C0DE
+
+    /// What a cached vector of such a copy adds to its key.
+    public var cacheTag: String {
+        ";condition=\(chain.argument)#\(seed)" + (chain.needsBabble ? ";babble=\(babble?.identity ?? "none")" : "")
+    }
+
+    /// `item`'s recording (`samples`, mono at `sampleRate`) through the chain,
+    /// with draws from the seed and the item's path.
+    public func copy(of item: CorpusItem, samples: [Float], sampleRate: Int) throws -> [Float] {
+        let itemSeed = seed ^ (UInt64(ContentHash.ofBytes(Array(item.path.utf8)).prefix(16), radix: 16) ?? 0)
+        let context = ConditionContext(babbleVoices: chain.needsBabble ? babble?.voices(excludingSpeakerOf: item) ?? [] : [])
+        return try chain.applied(to: samples, sampleRate: sampleRate, seed: itemSeed, context: context)
+    }
+}

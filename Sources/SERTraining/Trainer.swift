@@ -244,6 +244,7 @@ public enum Trainer {
         description.trimsToSpeech = dataset.pipeline.trimsToSpeech ? nil : false
         let margin = dataset.pipeline.speechMarginSeconds
         description.speechMarginSeconds = dataset.pipeline.trimsToSpeech && margin > 0 ? margin : nil
+        description.levelNormalization = dataset.pipeline.levelNormalization
         if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
             description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
         }

@@ -26,11 +26,19 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// Seconds of the recording kept on each side of the speech span when
     /// trimming (`InputPipeline.speechMarginSeconds`); 0, the default: the span alone.
     public var speechMarginSeconds = 0.0
+    /// The active level every input is brought to before its features are
+    /// computed (`InputPipeline.levelNormalization`): answers that do not
+    /// depend on the recording's gain. Nil: raw levels (`--no-level-normalization`,
+    /// and recipes stored before it existed).
+    public var levelNormalization: LevelNormalization? = .standard
     /// Whether each speaker's vectors are z-scored by that speaker's own recordings.
     public var speakerNormalization = false
     /// Perturbed copies of every training file, as `Perturbation.argument`s
     /// (`noise:15`, `speed:0.9`, …).
     public var augmentation: [String] = []
+    /// Multi-condition copies of every training file, each through a randomly
+    /// drawn recording chain (`RecordingChain.trainingMix`); 0: none.
+    public var conditionCopies = 0
     /// Whether the model also classifies each input's augmented copies and averages.
     public var testTimeAugmentation = false
     /// Seed of initialisation, shuffling, validation speakers and folds.
@@ -97,7 +105,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// The path from audio to vectors that this recipe's features take.
     public func inputPipeline() throws -> InputPipeline {
         try InputPipeline(preset: resolvedFeatures, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech,
-                          speechMarginSeconds: speechMarginSeconds)
+                          speechMarginSeconds: speechMarginSeconds, levelNormalization: levelNormalization)
     }
 
     /// The recipe stored in `description`, or nil for a model trained before recipes were stored.
@@ -121,7 +129,8 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         case balancesCorpora = "balances_corpora", masksLabelsByCorpus = "masks_labels_by_corpus"
         case trainsCorpusHeads = "trains_corpus_heads", adaptive, refitsOnAllSpeakers = "refits_on_all_speakers"
         case ensembleSize = "ensemble_size", speechMarginSeconds = "speech_margin_seconds"
-        case adaptedL2Penalty = "adapted_l2_penalty"
+        case adaptedL2Penalty = "adapted_l2_penalty", levelNormalization = "level_normalization"
+        case conditionCopies = "condition_copies"
     }
 
     public init(from decoder: Decoder) throws {
@@ -132,6 +141,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         sampleRate = try c.decodeIfPresent(Int.self, forKey: .sampleRate) ?? defaults.sampleRate
         trimsToSpeech = try c.decodeIfPresent(Bool.self, forKey: .trimsToSpeech) ?? defaults.trimsToSpeech
         speechMarginSeconds = try c.decodeIfPresent(Double.self, forKey: .speechMarginSeconds) ?? defaults.speechMarginSeconds
+        // Absent in recipes stored before level normalization: those models read raw levels.
+        levelNormalization = try c.decodeIfPresent(LevelNormalization.self, forKey: .levelNormalization)
+        conditionCopies = try c.decodeIfPresent(Int.self, forKey: .conditionCopies) ?? 0
         speakerNormalization = try c.decodeIfPresent(Bool.self, forKey: .speakerNormalization) ?? defaults.speakerNormalization
         augmentation = try c.decodeIfPresent([String].self, forKey: .augmentation) ?? defaults.augmentation
         testTimeAugmentation = try c.decodeIfPresent(Bool.self, forKey: .testTimeAugmentation) ?? defaults.testTimeAugmentation

@@ -10,6 +10,7 @@ import SERSupport
 public enum TrainingStage: String, Sendable {
     case features
     case augmentedCopies = "augmented copies"
+    case conditionCopies = "condition copies"
     case folds
     case epochs
     case trees
@@ -126,16 +127,24 @@ public struct TrainingRun: Sendable {
     /// would leak speakers, or the model cannot be written.
     public func run(observer: any TrainingObserver = SilentTrainingObserver()) throws -> Report {
         let started = Date()
-        let dataset = try features(observer: observer)
+        var dataset = try features(observer: observer)
         let labels = dataset.labels
         guard labels.count >= 2 else { throw TrainingRunError.tooFewLabels(labels) }
+        let resolved = try resolvedSplit(dataset.items)
+        if recipe.conditionCopies > 0 {
+            observer.stageStarted(.conditionCopies, total: dataset.items.count * recipe.conditionCopies)
+            dataset.addConditionCopies(recipe.conditionCopies, seed: recipe.seed, babbleGroups: Self.babbleGroups(dataset.items, split: resolved),
+                                       cache: cache, onProgress: { observer.progressed(.conditionCopies, finished: $0) })
+            observer.stageFinished(.conditionCopies)
+        }
+        if recipe.speakerNormalization { normalizePerSpeaker(&dataset, observer: observer) }
         let featureSeconds = Date().timeIntervalSince(started)
         if recipe.allowsLeakage {
             observer.notice("WARNING: --allow-leakage: random file folds put the same speakers in train and test; these numbers do not measure unseen voices")
         }
         var options = recipe.options
         var crossValidation: CrossValidationSummary?
-        if let split = try resolvedSplit(dataset.items) {
+        if let split = resolved {
             observer.stageStarted(.folds, total: split.folds.count)
             crossValidation = Trainer.crossValidate(dataset, split: split, labels: labels, options: options,
                                                     adaptationCurve: recipe.adaptive ? adaptationCurve : []) { index, fold in
@@ -183,14 +192,30 @@ public struct TrainingRun: Sendable {
             observer.stageFinished(.augmentedCopies)
         }
         for failure in dataset.failures { observer.notice("left out \(failure.path): \(failure.reason)") }
-        if recipe.speakerNormalization {
-            let sparse = dataset.sparselyRecordedSpeakers
-            if !sparse.isEmpty {
-                observer.notice("warning: \(sparse.count) speaker(s) have fewer than \(SpeakerNormalization.minimumRecordings) recordings; their statistics are unreliable: \(sparse.prefix(5).joined(separator: ", "))\(sparse.count > 5 ? ", …" : "")")
-            }
-            dataset.normalizePerSpeaker()
-        }
         return dataset
+    }
+
+    /// Replaces the vectors by per-speaker z-scores (after every copy is made).
+    private func normalizePerSpeaker(_ dataset: inout FeatureDataset, observer: any TrainingObserver) {
+        let sparse = dataset.sparselyRecordedSpeakers
+        if !sparse.isEmpty {
+            observer.notice("warning: \(sparse.count) speaker(s) have fewer than \(SpeakerNormalization.minimumRecordings) recordings; their statistics are unreliable: \(sparse.prefix(5).joined(separator: ", "))\(sparse.count > 5 ? ", …" : "")")
+        }
+        dataset.normalizePerSpeaker()
+    }
+
+    /// Each item's babble group for multi-condition copies: the folds its speaker
+    /// is tested in, over every partition of `split`. Speakers of one group are on
+    /// the same side of every fold, so babble made of them never puts a tested
+    /// voice into a training copy. Without a split, one group.
+    static func babbleGroups(_ items: [CorpusItem], split: SpeakerSplit?) -> [String] {
+        guard let split else { return items.map { _ in "all" } }
+        var groups = items.map { _ in "" }
+        let index = Dictionary(items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
+        for fold in split.folds.indices {
+            for item in split.partition(items, fold: fold).test { if let row = index[item.path] { groups[row] += "\(fold)," } }
+        }
+        return groups
     }
 
     /// The evaluation's folds over `items`, each checked for leakage.

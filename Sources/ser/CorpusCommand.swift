@@ -82,7 +82,7 @@ struct CorpusCommand: ParsableCommand {
             Every file is decoded. Reported, and left out of training by default: unreadable files, \
             duplicates (the same decoded audio with the same label; the first by path is kept), \
             conflicting labels (the same audio under different labels; all copies dropped), \
-            near-silent (peak below -50 dBFS or RMS below -70 dBFS), clipped (over 1% of samples \
+            near-silent (peak below -78 dBFS: nothing above dither; quiet speech is kept), clipped (over 1% of samples \
             at full scale) and too-short (under 0.3 s) clips. Mixed sample rates within a corpus \
             are noted.
             """

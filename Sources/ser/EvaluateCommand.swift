@@ -22,12 +22,15 @@ struct EvaluateCommand: ParsableCommand {
         the model does not know are skipped and listed.
 
         JSON keys: accuracy, uar, macro_f1, n, labels, confusion, per_class, per_corpus, ece, skipped, \
-        and adaptation [{k, accuracy, uar, n}] with --adaptation (k is "all" for all).
+        adaptation [{k, accuracy, uar, n}] with --adaptation (k is "all" for all), and conditions \
+        [{condition, n, no_speech, accuracy, uar, ece, change}] with --conditions.
 
         Examples:
           ser evaluate --model pooled.safetensors --data corpora/crema-d
           ser evaluate --model m.safetensors --manifest test.jsonl --format json --report test.html
           ser evaluate --model models/default.safetensors --data corpora/ravdess --adaptation 0,1,3,5,10,20,all
+          ser evaluate --model models/default.safetensors --data corpora/savee --conditions
+          ser evaluate --model m.safetensors --data corpora/ravdess --condition phone --condition room:0.8+pink:15
         """
     )
 
@@ -39,9 +42,28 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("For a model that adapts to speakers: also score each speaker's recordings with the statistics of k other recordings of that speaker (the k before it in a seeded random order), for each k of this list; \"all\" uses all of them. Shows how fast answers improve as a voice becomes known.", valueName: "k,k,…"))
     var adaptation: String?
     @Option(help: "Seed of the recording order of --adaptation.") var seed: UInt64 = 1
+    @Flag(help: ArgumentHelp("Also score copies of every recording as other recording chains would have made them, and print each condition's accuracy, UAR and ECE with its loss against the clean recordings: gain -20 dB, peak-normalized to -1 dBFS, +10 dB clipped, white and pink noise at 20 and 10 dB SNR, babble of the other evaluated speakers at 10 dB, a room (RT60 0.5 s), a telephone line, MP3 at 32 and Opus at 12 kbit/s (codecs need ffmpeg). Answers whether the model will work on your recordings. Each condition costs one pass of feature extraction; copies are cached."))
+    var conditions = false
+    @Option(name: .customLong("condition"), help: ArgumentHelp("Score these conditions instead of --conditions' set (repeatable; clean is always scored as the reference): clean, gain:DB, peak:DBFS, clip:DB, white:SNR, pink:SNR, brown:SNR, babble:SNR, room:RT60, phone, mp3:KBPS, aac:KBPS, opus:KBPS, or a chain such as room:0.5+white:10.", valueName: "condition"))
+    var namedConditions: [String] = []
 
     func validate() throws {
         if let adaptation { _ = try AdaptationList.parse(adaptation) }
+        for name in namedConditions where RecordingChain(argument: name) == nil {
+            throw ValidationError("--condition \(name): not a recording condition; see `ser help evaluate` for the forms.")
+        }
+    }
+
+    /// The recording chains to score, clean first; empty without --conditions or --condition.
+    var chains: [RecordingChain] {
+        guard conditions || !namedConditions.isEmpty else { return [] }
+        let named = namedConditions.compactMap(RecordingChain.init(argument:))
+        var seen = Set<RecordingChain>(), ordered: [RecordingChain] = []
+        for chain in [.clean] + (named.isEmpty ? RecordingChain.standardSet : named) where !seen.contains(chain) {
+            seen.insert(chain)
+            ordered.append(chain)
+        }
+        return ordered
     }
 
     func run() throws {
@@ -114,16 +136,18 @@ struct EvaluateCommand: ParsableCommand {
                                        corpora: dataset.items.map(\.corpus.rawValue))
         let overall = scores.metrics(labels: labels)
         let perCorpus = scores.perCorpus(labels: labels).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let conditionScores = try scoreConditions(emotionModel, clean: dataset, cleanMetrics: overall, cache: cache)
         let command = (["ser"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if let report {
             let html = HTMLReport.evaluation(title: "ser evaluate: \((model as NSString).lastPathComponent)", overall: overall,
-                                             perCorpus: perCorpus, command: command, notes: notes, adaptation: curve)
+                                             perCorpus: perCorpus, command: command, notes: notes, adaptation: curve,
+                                             conditions: conditionScores)
             try AtomicFile.write(Data(html.utf8), to: report)
         }
         switch format {
         case .json:
             try Terminal.printJSON(EvaluationOutput(model: model, overall: overall, perCorpus: Dictionary(uniqueKeysWithValues: perCorpus),
-                                                    notes: notes, skipped: skipped, adaptation: curve))
+                                                    notes: notes, skipped: skipped, adaptation: curve, conditions: conditionScores))
         case .table:
             for note in notes { Terminal.print("note: \(note)") }
             var table = TextTable(header: ["data", "n", "accuracy", "UAR", "macro-F1", "ECE"], rightAligned: [1, 2, 3, 4, 5])
@@ -144,8 +168,81 @@ struct EvaluateCommand: ParsableCommand {
                 Terminal.print(label.padding(toLength: 10, withPad: " ", startingAt: 0) + row.map { String(format: "%5d", $0) }.joined())
             }
             if let curve { Terminal.print("\n" + AdaptationList.table(curve)) }
+            if let conditionScores { Terminal.print("\n" + ConditionScore.table(conditionScores)) }
             if !skipped.isEmpty { Terminal.print("\n\(skipped.count) files skipped (--format json lists them)") }
         }
+    }
+}
+
+extension EvaluateCommand {
+    /// Scores the model on a copy of every clean recording per condition
+    /// (nil without --conditions). A recording in which no speech is found
+    /// under a condition counts as a wrong answer there: a user would get none.
+    func scoreConditions(_ emotionModel: EmotionModel, clean: FeatureDataset, cleanMetrics: ClassificationMetrics,
+                         cache: FeatureCache?) throws -> [ConditionScore]? {
+        let chains = self.chains
+        guard !chains.isEmpty else { return nil }
+        guard emotionModel.testTimePerturbations.isEmpty else {
+            throw CommandFailure("--conditions: \(model) averages test-time copies, which are made from the clean recordings; score it without --conditions")
+        }
+        let labels = emotionModel.labels
+        let permittedByCorpus = clean.labelsByCorpus.mapValues { carried in labels.map(carried.contains) }
+        let babble = chains.contains(where: \.needsBabble)
+            ? BabblePool(items: clean.items, sampleRate: emotionModel.sampleRate, seed: ConditionCopies.evaluationSeed) : nil
+        var results: [ConditionScore] = []
+        for chain in chains {
+            var dataset = clean
+            if !chain.isClean {
+                let progress = ProgressBar(total: clean.items.count, label: chain.argument)
+                dataset = FeatureDataset(items: clean.items, pipeline: emotionModel.pipeline, cache: cache,
+                                         condition: ConditionCopies(chain: chain, seed: ConditionCopies.evaluationSeed, babble: babble),
+                                         onProgress: { progress.update(finished: $0) })
+                progress.finish()
+                for failure in dataset.failures where !failure.reason.contains("no speech") {
+                    Terminal.printError("ser: \(chain.argument): \(failure.path): \(failure.reason)")
+                }
+            }
+            if emotionModel.normalizesPerSpeaker { dataset.normalizePerSpeaker() }
+            let probabilities = Trainer.probabilities(emotionModel.classifier, dataset, Array(dataset.items.indices), averagingCopies: true)
+            let scores = ScoredPredictions(probabilities, truth: dataset.items.map { labels.firstIndex(of: $0.label) },
+                                           permitted: dataset.items.map { permittedByCorpus[$0.corpus] ?? labels.map { _ in true } },
+                                           corpora: dataset.items.map(\.corpus.rawValue))
+            let metrics = scores.metrics(labels: labels)
+            let unanswered = clean.items.count - dataset.items.count
+            // Files without an answer count as wrong, so a condition cannot gain by dropping hard files.
+            let accuracy = metrics.accuracy * Double(metrics.n) / Double(max(1, metrics.n + unanswered))
+            let reference = results.first?.accuracy ?? cleanMetrics.accuracy
+            results.append(ConditionScore(condition: chain.argument, n: metrics.n + unanswered, noSpeech: unanswered,
+                                          accuracy: accuracy, uar: metrics.uar, ece: metrics.ece ?? 0,
+                                          change: chain.isClean ? 0 : accuracy - reference))
+        }
+        return results
+    }
+}
+
+/// One recording condition's score in `ser evaluate --conditions`.
+struct ConditionScore: Encodable {
+    var condition: String
+    /// Recordings scored (those with an answer when clean).
+    var n: Int
+    /// Recordings in which no speech was found under this condition (counted wrong).
+    var noSpeech: Int
+    var accuracy: Double
+    var uar: Double
+    var ece: Double
+    /// Accuracy minus the clean accuracy (0 for clean).
+    var change: Double
+
+    enum CodingKeys: String, CodingKey { case condition, n, accuracy, uar, ece, change, noSpeech = "no_speech" }
+
+    static func table(_ scores: [ConditionScore]) -> String {
+        var table = TextTable(header: ["condition", "n", "no speech", "accuracy", "UAR", "ECE", "vs clean"], rightAligned: [1, 2, 3, 4, 5, 6])
+        for s in scores {
+            table.rows.append([s.condition, String(s.n), String(s.noSpeech), String(format: "%.1f %%", 100 * s.accuracy),
+                               String(format: "%.1f %%", 100 * s.uar), String(format: "%.3f", s.ece),
+                               s.condition == "clean" ? "" : String(format: "%+.1f", 100 * s.change)])
+        }
+        return "recording conditions (a file with no speech found counts as wrong):\n" + table.render()
     }
 }
 
@@ -157,9 +254,10 @@ private struct EvaluationOutput: Encodable {
     var notes: [String]
     var skipped: [SkippedFile]
     var adaptation: [AdaptationPoint]?
+    var conditions: [ConditionScore]?
 
     enum CodingKeys: String, CodingKey {
-        case model, accuracy, uar, ece, n, labels, confusion, notes, skipped, adaptation
+        case model, accuracy, uar, ece, n, labels, confusion, notes, skipped, adaptation, conditions
         case macroF1 = "macro_f1", perClass = "per_class", perCorpus = "per_corpus"
     }
 
@@ -178,5 +276,6 @@ private struct EvaluationOutput: Encodable {
         try c.encode(notes, forKey: .notes)
         try c.encode(skipped, forKey: .skipped)
         try c.encodeIfPresent(adaptation, forKey: .adaptation)
+        try c.encodeIfPresent(conditions, forKey: .conditions)
     }
 }

@@ -69,9 +69,11 @@ enum HTMLReport {
 
     /// The report of a `ser evaluate` run.
     static func evaluation(title: String, overall: ClassificationMetrics, perCorpus: [(String, ClassificationMetrics)],
-                           command: String, notes: [String], adaptation: [AdaptationPoint]? = nil) -> String {
+                           command: String, notes: [String], adaptation: [AdaptationPoint]? = nil,
+                           conditions: [ConditionScore]? = nil) -> String {
         var body = "<h2>Run</h2><table>" + row("command", "<code>\(escape(command))</code>") + "</table>"
         for note in notes { body += "<p>\(escape(note))</p>" }
+        if let conditions { body += conditionsSection(conditions) }
         body += metricsSection(overall, title: "Overall")
         for (corpus, metrics) in perCorpus { body += metricsSection(metrics, title: escape(corpus)) }
         if let adaptation { body += adaptationSection(adaptation) }
@@ -89,6 +91,20 @@ enum HTMLReport {
         for label in m.labels {
             guard let c = m.perClass[label] else { continue }
             html += String(format: "<tr><td>%@</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%d</td></tr>", escape(label), c.precision, c.recall, c.f1, c.support)
+        }
+        return html + "</table>"
+    }
+
+    /// Accuracy per recording condition, as bars and a table with each condition's change against clean.
+    static func conditionsSection(_ scores: [ConditionScore]) -> String {
+        var html = "<h2>Recording conditions</h2><p>The same recordings as other recording chains would have made them; "
+            + "a recording in which no speech is found counts as wrong.</p><div class=charts>"
+        html += barChart(title: "accuracy per condition", labels: scores.map(\.condition), values: scores.map(\.accuracy))
+        html += "</div><table><tr><th>condition</th><th>n</th><th>no speech</th><th>accuracy</th><th>UAR</th><th>ECE</th><th>vs clean</th></tr>"
+        for s in scores {
+            html += String(format: "<tr><td>%@</td><td>%d</td><td>%d</td><td>%.1f %%</td><td>%.1f %%</td><td>%.3f</td><td>%@</td></tr>",
+                           escape(s.condition), s.n, s.noSpeech, 100 * s.accuracy, 100 * s.uar, s.ece,
+                           s.condition == "clean" ? "" : String(format: "%+.1f", 100 * s.change))
         }
         return html + "</table>"
     }

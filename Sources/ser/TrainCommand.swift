@@ -137,6 +137,10 @@ struct TrainCommand: ParsableCommand {
     var noTrim = false
     @Option(help: ArgumentHelp("Seconds of the recording kept on each side of the speech span when trimming (default 0: the span alone). The speech encoder can read an utterance better with some of the quiet around it, while longer silences are still cut; try 0.5 with whisper features on one corpus, and compare by --cv. The model keeps the margin and applies it in predict, listen and serve.", valueName: "seconds"))
     var speechMargin: Double = 0
+    @Flag(help: ArgumentHelp("Read each recording at its own level instead of bringing its speech to one active level (-26 dBFS) first. The model then hears a microphone's gain as part of the voice: a quiet take sounds sad and a peak-normalized one angry. Only for comparing with models trained before level normalization."))
+    var noLevelNormalization = false
+    @Option(help: ArgumentHelp("Multi-condition training: add this many copies of every training file, each through a recording chain drawn at random (a gain within ±20 dB; by chance clipping, a room with RT60 0.2-1 s, white, pink or brown noise or babble of other training speakers at 5-25 dB SNR, a telephone line, or MP3, AAC or Opus at low bitrates). Makes answers hold on recordings made with phones, laptops and headsets; each copy costs one feature extraction (cached). Babble never mixes in a voice that a fold tests.", valueName: "n"))
+    var conditionCopies = 0
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("With --cv: repeat the cross-validation over this many different partitions of the speakers (1 to 10; each costs a full cross-validation) and pool them. Which speakers share a fold moves a 5-fold figure by a point or two; repeats average that out and print each partition's figure, so use them before trusting a difference of that size between two recipes.", valueName: "n"))
@@ -170,6 +174,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).")
         }
         if let augment { _ = try Self.parseAugmentation(augment) }
+        if !(0...8).contains(conditionCopies) { throw ValidationError("--condition-copies must be from 0 to 8.") }
+        if conditionCopies > 0 && testTimeAugmentation {
+            throw ValidationError("--test-time-augmentation averages an input with its --augment copies; multi-condition copies are for training only: drop one of the two.")
+        }
         if testTimeAugmentation && augment == nil {
             throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
         }
@@ -217,6 +225,8 @@ struct TrainCommand: ParsableCommand {
         var recipe = TrainingRecipe(architecture: architecture, features: resolvedFeatures)
         recipe.trimsToSpeech = !noTrim
         recipe.speechMarginSeconds = speechMargin
+        recipe.levelNormalization = noLevelNormalization ? nil : .standard
+        recipe.conditionCopies = conditionCopies
         recipe.speakerNormalization = speakerNormalization
         recipe.augmentation = augmentation.map(\.argument)
         recipe.testTimeAugmentation = testTimeAugmentation

@@ -143,7 +143,8 @@ final class Folder {
         let copy = try folder.audio("ravdess/Actor_01/03-01-03-01-01-02-01.wav", seed: 1)          // same audio, same label
         let conflictA = try folder.audio("crema/1001_DFA_HAP_XX.wav", seed: 2)
         let conflictB = try folder.audio("crema/1001_DFA_NEU_XX.wav", seed: 2)                      // same audio, other label
-        let silent = try folder.audio("crema/1002_DFA_SAD_XX.wav", seed: 3, amplitude: 0.001)
+        let silent = try folder.audio("crema/1002_DFA_SAD_XX.wav", seed: 3, amplitude: 0.00006)  // about -84 dBFS: dither
+        let quiet = try folder.audio("crema/1006_DFA_SAD_XX.wav", seed: 7, amplitude: 0.01)     // -40 dBFS: quiet, still a take
         let short = try folder.audio("crema/1003_DFA_SAD_XX.wav", seed: 4, seconds: 0.1)
         let clipped = try folder.audio("crema/1004_DFA_ANG_XX.wav", seed: 5, amplitude: 4)
         try Data("not audio".utf8).write(to: URL(fileURLWithPath: folder.path + "/crema/1005_DFA_ANG_XX.wav"))
@@ -159,16 +160,17 @@ final class Folder {
         #expect(issues(copy) == [.duplicate])
         #expect(issues(conflictA) == [.conflictingLabels] && issues(conflictB) == [.conflictingLabels])
         #expect(issues(silent) == [.nearSilent])
+        #expect(issues(quiet).isEmpty)
         #expect(issues(short) == [.tooShort])
         #expect(issues(clipped) == [.clipped])
         #expect(issues(folder.path + "/crema/1005_DFA_ANG_XX.wav") == [.unreadable])
-        #expect(report.clean.map(\.path) == [good])
+        #expect(report.clean.map(\.path).sorted() == [good, quiet].sorted())
         #expect(report.excluded.count == 8)
         let ravdess = try #require(report.corpora.first { $0.corpus == .ravdess })
         #expect(ravdess.files == 2 && ravdess.speakers == 1 && ravdess.counts["happy"]?["male"] == 2)
 
         let lenient = CorpusAuditor.scan(items, keeping: [.clipped, .tooShort])
-        #expect(lenient.clean.map(\.path).sorted() == [clipped, good, short].sorted())
+        #expect(lenient.clean.map(\.path).sorted() == [clipped, good, quiet, short].sorted())
     }
 }
 
