@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 
 /// The active level of a recording, and the gain that brings it to a reference.
 ///
@@ -50,7 +51,7 @@ public struct LevelNormalization: Codable, Sendable, Equatable, Hashable {
         // The louder half: everything at or above the median frame.
         let louder = frames - frames / 2
         let median = frames / 2
-        powers.withUnsafeMutableBufferPointer { select(median, in: $0) }
+        _ = powers.withUnsafeMutableBufferPointer { selectKthSmallest(median, in: $0) }
         var total: Double = 0
         for f in median..<frames { total += powers[f] }
         let power = total / Double(louder)
@@ -78,25 +79,5 @@ public struct LevelNormalization: Codable, Sendable, Equatable, Hashable {
         let factor = gain(forLevel: Self.activeLevelDBFS(of: samples, sampleRate: sampleRate))
         guard factor != 1 else { return samples }
         return samples.map { $0 * factor }
-    }
-
-    /// Puts the `k`-th smallest value at index `k`, smaller ones before it and
-    /// larger ones after (Hoare's selection, median-of-three pivots).
-    static func select(_ k: Int, in values: UnsafeMutableBufferPointer<Double>) {
-        var lo = 0, hi = values.count - 1
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            if values[mid] < values[lo] { values.swapAt(mid, lo) }
-            if values[hi] < values[lo] { values.swapAt(hi, lo) }
-            if values[hi] < values[mid] { values.swapAt(hi, mid) }
-            let pivot = values[mid]
-            var i = lo, j = hi
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if k <= j { hi = j } else if k >= i { lo = i } else { return }
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 import SERKernels
 import SERNumerics
 
@@ -258,24 +259,7 @@ func median(_ values: [Float]) -> Float {
     }
 }
 
-/// Rearranges `values` so that index `k` holds the k-th smallest, smaller values
-/// before it and larger after it (Hoare's selection with median-of-three pivots).
+/// The k-th smallest of `values` (rearranging them), NaN when there are none.
 private func select(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
-    guard !values.isEmpty else { return .nan }
-    var low = 0, high = values.count - 1
-    while high > low {
-        let mid = low + (high - low) / 2
-        if values[mid] < values[low] { values.swapAt(mid, low) }
-        if values[high] < values[low] { values.swapAt(high, low) }
-        if values[high] < values[mid] { values.swapAt(high, mid) }
-        let pivot = values[mid]
-        var i = low, j = high
-        while i <= j {
-            while values[i] < pivot { i += 1 }
-            while values[j] > pivot { j -= 1 }
-            if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
-        }
-        if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
-    }
-    return values[k]
+    values.isEmpty ? .nan : selectKthSmallest(k, in: values)
 }

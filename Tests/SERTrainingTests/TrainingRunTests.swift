@@ -133,7 +133,13 @@ import Testing
         recipe.refitsOnAllSpeakers = false
         let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
         #expect(decoded == recipe)
-        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == TrainingRecipe())
+        var old = TrainingRecipe()
+        old.levelNormalization = nil
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == old,
+                "a recipe stored before level normalization read raw levels; every other field takes its default")
+        #expect(TrainingRecipe().levelNormalization == .standard, "new recipes bring every input to one level")
+        recipe.levelNormalization = nil
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe)) == recipe)
         #expect(TrainingRecipe().speechMarginSeconds == 0, "a recipe stored before speech margins existed read the span alone")
         let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
         #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
