@@ -301,8 +301,7 @@ enum SignalKit {
     /// random offset (looped), summed into `count` samples.
     static func babble(from voices: [[Float]], count: Int, sampleRate: Int, generator: inout SplitMix64) -> [Float] {
         let talkers = min(voices.count, 3 + Int(generator.next() % 4))
-        var order = Array(voices.indices)
-        for i in order.indices.reversed() where i > 0 { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        let order = generator.permuted(Array(voices.indices))
         var out = [Float](repeating: 0, count: count)
         for voice in order.prefix(talkers).map({ voices[$0] }) where !voice.isEmpty {
             let levelled = LevelNormalization.standard.normalized(voice, sampleRate: sampleRate)
@@ -454,7 +453,7 @@ enum SignalKit {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         let errors = folder.appendingPathComponent("ffmpeg.log")
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: errors)
         do { try process.run() } catch { throw AudioError.ffmpegFailed(path: name, reason: "cannot start ffmpeg: \(error)") }
         process.waitUntilExit()

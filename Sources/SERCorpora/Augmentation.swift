@@ -20,7 +20,7 @@ public enum Augmenter {
         guard !recipe.isEmpty, copies > 0 else { return [] }
         return items.flatMap { item in
             (0..<copies).map { copy in
-                let itemSeed = seed ^ UInt64(ContentHash.ofBytes(Array("\(item.path)#\(copy)".utf8)).prefix(16), radix: 16)!
+                let itemSeed = seed ^ ContentHash.seed(of: "\(item.path)#\(copy)")
                 return AugmentedItem(source: item, perturbation: recipe[copy % recipe.count], seed: itemSeed)
             }
         }

@@ -19,15 +19,10 @@ public struct BabblePool: Sendable {
         var bySpeaker: [String: [CorpusItem]] = [:]
         for item in items { bySpeaker[Self.speakerKey(of: item), default: []].append(item) }
         var generator = SplitMix64(seed: seed)
-        func shuffled<T>(_ values: [T]) -> [T] {
-            var out = values
-            for i in out.indices.reversed() where i > 0 { out.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
-            return out
-        }
-        let speakers = shuffled(bySpeaker.keys.sorted()).prefix(maximumSpeakers)
+        let speakers = generator.permuted(bySpeaker.keys.sorted()).prefix(maximumSpeakers)
         var chosen: [(String, String)] = []
         for speaker in speakers {
-            let recordings = shuffled(bySpeaker[speaker]!.sorted { $0.path < $1.path })
+            let recordings = generator.permuted(bySpeaker[speaker]!.sorted { $0.path < $1.path })
             for item in recordings.prefix(recordingsPerSpeaker) { chosen.append((speaker, item.path)) }
         }
         let picks = chosen

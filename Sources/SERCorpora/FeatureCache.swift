@@ -91,6 +91,14 @@ public enum ContentHash {
         return state.hex
     }
 
+    /// A 64-bit seed drawn from `text` (the first half of its hash): how a
+    /// recording's path and copy number seed that copy's random draws.
+    public static func seed(of text: String) -> UInt64 {
+        var state = State()
+        state.add(Array(text.utf8))
+        return UInt64(state.hex.prefix(16), radix: 16) ?? 0
+    }
+
     /// Hashes a file's bytes in 1 MiB blocks.
     public static func ofFile(at path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw CorpusError.notFound(path: path) }

@@ -240,8 +240,8 @@ public final class EmotionRecognizer: @unchecked Sendable {
     /// The active level of `samples` within `span` (seconds), in dBFS.
     private func speechLevel(_ samples: [Float], span: (start: Double, end: Double)) -> Double? {
         let rate = Double(model.sampleRate)
-        let lo = max(0, min(samples.count, Int(span.start * rate))), hi = max(lo, min(samples.count, Int((span.end * rate).rounded(.up))))
-        return samples[lo..<hi].withUnsafeBufferPointer { LevelNormalization.activeLevelDBFS(of: $0, sampleRate: model.sampleRate) }
+        let lo = max(0, Int(span.start * rate)), hi = max(lo, Int((span.end * rate).rounded(.up)))
+        return pipeline.speechLevelDBFS(of: samples, span: lo..<hi)
     }
 
     /// Classification of one utterance: its speech span, or all of it when the

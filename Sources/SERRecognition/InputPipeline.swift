@@ -133,13 +133,13 @@ public struct InputPipeline: Sendable {
         levelNormalization.map { $0.normalized(samples, sampleRate: sampleRate) } ?? samples
     }
 
-    /// The active level of the speech in `samples` (the span the detector finds,
-    /// or all of them when it finds none), in dBFS: a measurement of the
-    /// recording, reported beside the answer and never a feature. Nil for
-    /// digital silence.
-    public func speechLevelDBFS(of samples: [Float]) -> Double? {
-        let span = speechSpan(of: samples) ?? 0..<samples.count
-        return samples[span].withUnsafeBufferPointer { LevelNormalization.activeLevelDBFS(of: $0, sampleRate: sampleRate) }
+    /// The active level of the speech in `samples` in dBFS: within `span` when
+    /// given (clamped to the samples), else within the span the detector finds,
+    /// or over all of them when it finds none. A measurement of the recording,
+    /// reported beside the answer and never a feature. Nil for digital silence.
+    public func speechLevelDBFS(of samples: [Float], span: Range<Int>? = nil) -> Double? {
+        let range = (span ?? speechSpan(of: samples) ?? 0..<samples.count).clamped(to: 0..<samples.count)
+        return samples[range].withUnsafeBufferPointer { LevelNormalization.activeLevelDBFS(of: $0, sampleRate: sampleRate) }
     }
 
     /// `span` widened by the margin on each side, clamped to `0..<count`.

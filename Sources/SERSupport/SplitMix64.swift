@@ -22,3 +22,13 @@ extension SplitMix64 {
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }
+
+extension SplitMix64 {
+    /// `values` in an order drawn from this generator (Fisher–Yates from the
+    /// end), the same order for the same seed on every machine.
+    public mutating func permuted<Value>(_ values: [Value]) -> [Value] {
+        var out = values
+        for i in out.indices.reversed() where i > 0 { out.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return out
+    }
+}

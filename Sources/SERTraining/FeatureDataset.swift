@@ -162,7 +162,7 @@ public struct FeatureDataset: Sendable {
         let results: [[Float]?] = parallelMap(count: sources.count * copiesPerItem, onCompletion: onProgress) { index in
             let item = sources[index / copiesPerItem], copy = index % copiesPerItem
             let pool = frozenPools[groups[index / copiesPerItem]]
-            let copySeed = seed ^ (UInt64(ContentHash.ofBytes(Array("\(item.path)#condition\(copy)".utf8)).prefix(16), radix: 16) ?? 0)
+            let copySeed = seed ^ ContentHash.seed(of: "\(item.path)#condition\(copy)")
             let babbleAvailable = !(pool?.voices(excludingSpeakerOf: item).isEmpty ?? true)
             let condition = ConditionCopies(chain: .trainingMix(seed: copySeed, babbleAvailable: babbleAvailable), seed: copySeed, babble: pool)
             let compute = {
@@ -177,11 +177,7 @@ public struct FeatureDataset: Sendable {
         for row in items.indices {
             augmented[row] += (0..<copiesPerItem).compactMap { results[row * copiesPerItem + $0] }
         }
-        conditionCopiesPerItem = copiesPerItem
     }
-
-    /// Multi-condition copies per item added by `addConditionCopies` (0: none).
-    public private(set) var conditionCopiesPerItem = 0
 
     /// Row `index`'s vector followed by its augmented copies' (the variants a
     /// model with test-time augmentation averages over).
@@ -369,7 +365,7 @@ public struct ConditionCopies: Sendable {
     /// `item`'s recording (`samples`, mono at `sampleRate`) through the chain,
     /// with draws from the seed and the item's path.
     public func copy(of item: CorpusItem, samples: [Float], sampleRate: Int) throws -> [Float] {
-        let itemSeed = seed ^ (UInt64(ContentHash.ofBytes(Array(item.path.utf8)).prefix(16), radix: 16) ?? 0)
+        let itemSeed = seed ^ ContentHash.seed(of: item.path)
         let context = ConditionContext(babbleVoices: chain.needsBabble ? babble?.voices(excludingSpeakerOf: item) ?? [] : [])
         return try chain.applied(to: samples, sampleRate: sampleRate, seed: itemSeed, context: context)
     }

@@ -130,10 +130,7 @@ struct EvaluateCommand: ParsableCommand {
             let allowed = labels.filter(allowedByCorpus[corpus]!.contains)
             notes.append("\(corpus.rawValue): predictions restricted to the labels it carries (\(allowed.joined(separator: ", ")))")
         }
-        let permittedByCorpus = allowedByCorpus.mapValues { carried in labels.map(carried.contains) }
-        let scores = ScoredPredictions(probabilities, truth: dataset.items.map { labels.firstIndex(of: $0.label) },
-                                       permitted: dataset.items.map { permittedByCorpus[$0.corpus] ?? labels.map { _ in true } },
-                                       corpora: dataset.items.map(\.corpus.rawValue))
+        let scores = Self.scored(probabilities, dataset, labels: labels, carriedByCorpus: allowedByCorpus)
         let overall = scores.metrics(labels: labels)
         let perCorpus = scores.perCorpus(labels: labels).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let conditionScores = try scoreConditions(emotionModel, clean: dataset, cleanMetrics: overall, cache: cache)
@@ -186,37 +183,44 @@ extension EvaluateCommand {
             throw CommandFailure("--conditions: \(model) averages test-time copies, which are made from the clean recordings; score it without --conditions")
         }
         let labels = emotionModel.labels
-        let permittedByCorpus = clean.labelsByCorpus.mapValues { carried in labels.map(carried.contains) }
         let babble = chains.contains(where: \.needsBabble)
             ? BabblePool(items: clean.items, sampleRate: emotionModel.sampleRate, seed: ConditionCopies.evaluationSeed) : nil
         var results: [ConditionScore] = []
         for chain in chains {
-            var dataset = clean
-            if !chain.isClean {
-                let progress = ProgressBar(total: clean.items.count, label: chain.argument)
-                dataset = FeatureDataset(items: clean.items, pipeline: emotionModel.pipeline, cache: cache,
+            guard !chain.isClean else {
+                results.append(ConditionScore(condition: chain.argument, n: cleanMetrics.n, noSpeech: 0, accuracy: cleanMetrics.accuracy,
+                                              uar: cleanMetrics.uar, ece: cleanMetrics.ece ?? 0, change: 0))
+                continue
+            }
+            let progress = ProgressBar(total: clean.items.count, label: chain.argument)
+            var dataset = FeatureDataset(items: clean.items, pipeline: emotionModel.pipeline, cache: cache,
                                          condition: ConditionCopies(chain: chain, seed: ConditionCopies.evaluationSeed, babble: babble),
                                          onProgress: { progress.update(finished: $0) })
-                progress.finish()
-                for failure in dataset.failures where !failure.reason.contains("no speech") {
-                    Terminal.printError("ser: \(chain.argument): \(failure.path): \(failure.reason)")
-                }
+            progress.finish()
+            for failure in dataset.failures where !failure.reason.contains("no speech") {
+                Terminal.printError("ser: \(chain.argument): \(failure.path): \(failure.reason)")
             }
             if emotionModel.normalizesPerSpeaker { dataset.normalizePerSpeaker() }
             let probabilities = Trainer.probabilities(emotionModel.classifier, dataset, Array(dataset.items.indices), averagingCopies: true)
-            let scores = ScoredPredictions(probabilities, truth: dataset.items.map { labels.firstIndex(of: $0.label) },
-                                           permitted: dataset.items.map { permittedByCorpus[$0.corpus] ?? labels.map { _ in true } },
-                                           corpora: dataset.items.map(\.corpus.rawValue))
-            let metrics = scores.metrics(labels: labels)
+            let metrics = Self.scored(probabilities, dataset, labels: labels, carriedByCorpus: clean.labelsByCorpus).metrics(labels: labels)
             let unanswered = clean.items.count - dataset.items.count
             // Files without an answer count as wrong, so a condition cannot gain by dropping hard files.
             let accuracy = metrics.accuracy * Double(metrics.n) / Double(max(1, metrics.n + unanswered))
-            let reference = results.first?.accuracy ?? cleanMetrics.accuracy
             results.append(ConditionScore(condition: chain.argument, n: metrics.n + unanswered, noSpeech: unanswered,
                                           accuracy: accuracy, uar: metrics.uar, ece: metrics.ece ?? 0,
-                                          change: chain.isClean ? 0 : accuracy - reference))
+                                          change: accuracy - cleanMetrics.accuracy))
         }
         return results
+    }
+
+    /// `probabilities` of `dataset`'s rows scored against their labels, each row
+    /// among the labels its corpus carries (`carriedByCorpus`).
+    static func scored(_ probabilities: Matrix, _ dataset: FeatureDataset, labels: [String],
+                       carriedByCorpus: [CorpusName: Set<String>]) -> ScoredPredictions {
+        let permittedByCorpus = carriedByCorpus.mapValues { carried in labels.map(carried.contains) }
+        return ScoredPredictions(probabilities, truth: dataset.items.map { labels.firstIndex(of: $0.label) },
+                                 permitted: dataset.items.map { permittedByCorpus[$0.corpus] ?? labels.map { _ in true } },
+                                 corpora: dataset.items.map(\.corpus.rawValue))
     }
 }
 
