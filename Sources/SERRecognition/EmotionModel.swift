@@ -227,11 +227,15 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
     /// within each partition of the speakers, whose folds `folds` lists one
     /// partition after another. Nil for one partition.
     public var partitionAccuracies: [Double]?
+    /// Cross-validation with recording conditions (`ser train --cv … --conditions`):
+    /// each fold's model scored on evaluation copies of its test recordings made
+    /// through each chain, pooled over folds, clean first. Nil without conditions.
+    public var conditions: [ConditionScore]?
 
     enum CodingKeys: String, CodingKey {
         case method, folds, pooled, perCorpus = "per_corpus", allowsLeakage = "allows_leakage"
         case combinedHeads = "combined_heads", combinedHeadsPerCorpus = "combined_heads_per_corpus"
-        case adaptation, partitionAccuracies = "partition_accuracies"
+        case adaptation, partitionAccuracies = "partition_accuracies", conditions
     }
 
     /// Partitions of the speakers the folds come from (1 unless repeated).

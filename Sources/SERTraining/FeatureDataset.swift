@@ -41,8 +41,7 @@ public struct FeatureDataset: Sendable {
             let path = items[index].path
             let compute = {
                 guard let condition else { return try pipeline.vector(ofFile: path) }
-                let copy = try condition.copy(of: items[index], samples: pipeline.samples(ofFile: path), sampleRate: pipeline.sampleRate)
-                return try pipeline.vector(ofRecording: copy, path: path)
+                return try condition.vector(of: items[index], through: pipeline)
             }
             do {
                 if let cache { return .success(try cache.values(for: path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values) }
@@ -165,18 +164,47 @@ public struct FeatureDataset: Sendable {
             let copySeed = seed ^ ContentHash.seed(of: "\(item.path)#condition\(copy)")
             let babbleAvailable = !(pool?.voices(excludingSpeakerOf: item).isEmpty ?? true)
             let condition = ConditionCopies(chain: .trainingMix(seed: copySeed, babbleAvailable: babbleAvailable), seed: copySeed, babble: pool)
-            let compute = {
-                try pipeline.vector(ofRecording: condition.copy(of: item, samples: pipeline.samples(ofFile: item.path), sampleRate: pipeline.sampleRate),
-                                    path: item.path)
-            }
-            let key = base + condition.cacheTag
-            let vector = cache.flatMap { try? $0.values(for: item.path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values } ?? (try? compute())
-            return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
+            return condition.cachedVector(of: item, through: pipeline, baseKey: base, cache: cache)
         }
+        addConditionCopies(vectors: items.indices.map { row in (0..<copiesPerItem).compactMap { results[row * copiesPerItem + $0] } })
+    }
+
+    /// Adds already computed condition copies: `vectors[row]` are item `row`'s.
+    mutating func addConditionCopies(vectors: [[[Float]]]) {
+        precondition(vectors.count == items.count, "copies for every item")
         if augmented.count != items.count { augmented = items.map { _ in [] } }
-        for row in items.indices {
-            augmented[row] += (0..<copiesPerItem).compactMap { results[row * copiesPerItem + $0] }
+        for row in items.indices { augmented[row] += vectors[row] }
+        conditionCopyCount += vectors.map(\.count).max() ?? 0
+    }
+
+    /// Multi-condition copies per item that `addConditionCopies` added (0: none).
+    /// Training calibrates on its validation speakers' copies too when there are some.
+    public private(set) var conditionCopyCount = 0
+
+    /// Evaluation copies of the recordings at `rows` through `chain`, drawn from
+    /// `ConditionCopies.evaluationSeed` (never a training copy's seed), computed on
+    /// both cores and cached. Babble for a row mixes only voices of its own
+    /// `babbleGroups` entry: give each item the folds its speaker is tested in, so a
+    /// test copy's babble comes from the test side of its fold.
+    public func conditionTestSet(_ chain: RecordingChain, rows: [Int], babbleGroups: [String], cache: FeatureCache?,
+                                 onProgress: (@Sendable (Int) -> Void)? = nil) -> ConditionTestSet {
+        precondition(babbleGroups.count == items.count, "one babble group per item")
+        var pools: [String: BabblePool] = [:]
+        if chain.needsBabble {
+            for group in Set(rows.map { babbleGroups[$0] }) {
+                let members = items.indices.filter { babbleGroups[$0] == group }.map { items[$0] }
+                pools[group] = BabblePool(items: members, sampleRate: sampleRate, seed: ConditionCopies.evaluationSeed)
+            }
         }
+        let sources = items, pipeline = pipeline, base = Self.cacheKey(pipeline), frozenPools = pools
+        let results: [[Float]?] = parallelMap(count: rows.count, onCompletion: onProgress) { index in
+            let item = sources[rows[index]]
+            let condition = ConditionCopies(chain: chain, seed: ConditionCopies.evaluationSeed, babble: frozenPools[babbleGroups[rows[index]]])
+            return condition.cachedVector(of: item, through: pipeline, baseKey: base, cache: cache)
+        }
+        var vectors: [Int: [Float]] = [:]
+        for (row, vector) in zip(rows, results) { if let vector { vectors[row] = vector } }
+        return ConditionTestSet(chain: chain, rows: Set(rows), vectors: vectors)
     }
 
     /// Row `index`'s vector followed by its augmented copies' (the variants a
@@ -362,11 +390,58 @@ public struct ConditionCopies: Sendable {
         ";condition=\(chain.argument)#\(seed)" + (chain.needsBabble ? ";babble=\(babble?.identity ?? "none")" : "")
     }
 
+    /// The feature vector of `item`'s recording through the chain, as `pipeline` reads it.
+    public func vector(of item: CorpusItem, through pipeline: InputPipeline) throws -> [Float] {
+        try pipeline.vector(ofRecording: copy(of: item, samples: pipeline.samples(ofFile: item.path), sampleRate: pipeline.sampleRate),
+                            path: item.path)
+    }
+
+    /// As `vector(of:through:)`, read from or written to `cache` under
+    /// `baseKey` (the pipeline's key) and this chain's tag; nil when the copy has
+    /// no speech, cannot be made, or has a non-finite value.
+    func cachedVector(of item: CorpusItem, through pipeline: InputPipeline, baseKey: String, cache: FeatureCache?) -> [Float]? {
+        let compute = { try self.vector(of: item, through: pipeline) }
+        let vector = cache.flatMap {
+            try? $0.values(for: item.path, key: baseKey + cacheTag, expectedCount: pipeline.preset.dimension, compute: compute).values
+        } ?? (try? compute())
+        return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
+    }
+
     /// `item`'s recording (`samples`, mono at `sampleRate`) through the chain,
     /// with draws from the seed and the item's path.
     public func copy(of item: CorpusItem, samples: [Float], sampleRate: Int) throws -> [Float] {
         let itemSeed = seed ^ ContentHash.seed(of: item.path)
         let context = ConditionContext(babbleVoices: chain.needsBabble ? babble?.voices(excludingSpeakerOf: item) ?? [] : [])
         return try chain.applied(to: samples, sampleRate: sampleRate, seed: itemSeed, context: context)
+    }
+}
+
+/// Evaluation copies of some of a dataset's recordings through one recording
+/// chain (`FeatureDataset.conditionTestSet`): what cross-validation with
+/// conditions scores each fold's model on.
+public struct ConditionTestSet: Sendable {
+    public var chain: RecordingChain
+    /// The dataset rows that were copied; a test row among them is scored under
+    /// the chain, and counts wrong when its copy has no vector.
+    public var rows: Set<Int>
+    /// The vector of each copied row whose copy has speech.
+    public var vectors: [Int: [Float]]
+
+    public init(chain: RecordingChain, rows: Set<Int>, vectors: [Int: [Float]]) {
+        self.chain = chain
+        self.rows = rows
+        self.vectors = vectors
+    }
+
+    /// Replaces each vector by its z-score against the statistics of its
+    /// speaker's copies under this chain (what a model trained with
+    /// --speaker-normalization reads of a speaker recorded this way).
+    public mutating func normalizePerSpeaker(items: [CorpusItem]) {
+        let rows = vectors.keys.sorted()
+        let groups = rows.map { FeatureDataset.speakerGroup(of: items[$0]) }
+        let statistics = SpeakerNormalization.statistics(of: rows.compactMap { vectors[$0] }, groups: groups)
+        for (row, group) in zip(rows, groups) {
+            if let speaker = statistics[group], let vector = vectors[row] { vectors[row] = speaker.apply(vector) }
+        }
     }
 }

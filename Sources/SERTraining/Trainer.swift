@@ -141,6 +141,10 @@ public struct TrainingOptions: Sendable {
     /// a lone-file classifier and one for speaker-standardized vectors. Nil: the
     /// lone-file classifier only.
     public var adaptation: AdaptationRecipe?
+    /// With multi-condition copies in the dataset: fit the temperature on the
+    /// validation speakers' recordings and their copies (the default), so that
+    /// confidence holds under recording conditions; false: on the recordings alone.
+    public var calibratesOnConditionCopies = true
     public init() {}
 
     /// Whether this training refits on all speakers.
@@ -212,7 +216,11 @@ public enum Trainer {
         var metrics: ClassificationMetrics?
         var refitEpochs: Int?
         if let validation {
-            classifier.calibrate(on: validation)
+            // With multi-condition copies, the temperature is fitted on the validation
+            // speakers' recordings and their copies, so that confidence holds under the
+            // conditions too, not only on clean recordings.
+            let mixesCopies = options.calibratesOnConditionCopies && dataset.conditionCopyCount > 0
+            classifier.calibrate(on: mixesCopies ? dataset.trainingMatrix(held, labels: labels) : validation)
             metrics = evaluate(classifier, on: validation)
             if options.refits {
                 // The epoch whose weights were kept (1-based): early stopping's choice, or
@@ -406,6 +414,19 @@ public enum Trainer {
         return out
     }
 
+    /// `classifier`'s decisions on `vectors`, the features of dataset rows `rows`
+    /// (one each), scored against those rows' labels among their corpus's labels,
+    /// each answered by its corpus's head where the model has one.
+    static func scored(_ classifier: any TrainedClassifier, _ dataset: FeatureDataset, rows: [Int], vectors: [[Float]],
+                       labels: [String]) -> ScoredPredictions {
+        guard !rows.isEmpty else { return ScoredPredictions() }
+        let data = dataset.matrix(rows, labels: labels)
+        let corpora = rows.map { dataset.items[$0].corpus.rawValue }
+        let features = Matrix(rows: rows.count, columns: data.features.columns, values: vectors.flatMap { $0 })
+        return ScoredPredictions(classifier.probabilities(features, corpora: corpora), truth: data.targets,
+                                 permitted: data.labelMasks, corpora: corpora)
+    }
+
     /// Cross-validates over the folds of `split`: each fold trains on the other
     /// speakers (with its own validation speakers) and is tested on its own.
     /// Within each corpus, decisions choose among the labels it carries, as
@@ -416,12 +437,16 @@ public enum Trainer {
     /// model (`options.adaptation`), each fold's test speakers are also scored
     /// after k recordings (`adaptationCurve(_:_:rows:labels:ks:seed:)`), pooled
     /// into `CrossValidationSummary.adaptation`.
+    /// With `conditions`, each fold's model also scores the evaluation copies of
+    /// its test rows under each chain, and the clean vectors of the same rows as
+    /// the reference (`CrossValidationSummary.conditions`); a copied row with no
+    /// copy vector (no speech found) counts wrong.
     /// A repeated split (`SpeakerSplit.partitions`) pools every partition's
     /// folds, orders each speaker's recordings afresh in each partition (seed
     /// `options.seed` + the partition's index) and keeps each partition's own
     /// accuracy beside the pooled figures.
     public static func crossValidate(_ dataset: FeatureDataset, split: SpeakerSplit, labels: [String], options: TrainingOptions,
-                                     adaptationCurve ks: [Int?] = [],
+                                     adaptationCurve ks: [Int?] = [], conditions: [ConditionTestSet] = [],
                                      onFold: ((Int, CrossValidationSummary.Fold) -> Void)? = nil) -> CrossValidationSummary {
         let position = Dictionary(dataset.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
         var folds: [CrossValidationSummary.Fold] = []
@@ -430,6 +455,10 @@ public enum Trainer {
         let partitions = split.partitionCount
         var ownByPartition = [ScoredPredictions](repeating: ScoredPredictions(), count: partitions)
         var curveByPartition = [[AdaptationCurveRows]](repeating: ks.map(AdaptationCurveRows.init(k:)), count: partitions)
+        let conditionRows = conditions.first?.rows ?? []
+        var cleanOfConditionRows = ScoredPredictions()
+        var underConditions = [ScoredPredictions](repeating: ScoredPredictions(), count: conditions.count)
+        var unanswered = [Int](repeating: 0, count: conditions.count)
         for fold in split.folds.indices {
             let partition = split.partition(ofFold: fold)
             let started = Date()
@@ -454,6 +483,16 @@ public enum Trainer {
                                                 seed: options.seed &+ UInt64(partition))
                 for (index, rows) in foldCurve.enumerated() { curveByPartition[partition][index].append(rows) }
             }
+            if !conditions.isEmpty {
+                let rows = testIndices.filter(conditionRows.contains)
+                cleanOfConditionRows.append(scored(outcome.model.classifier, dataset, rows: rows, vectors: rows.map { dataset.vectors[$0] }, labels: labels))
+                for (index, condition) in conditions.enumerated() {
+                    let answered = rows.filter { condition.vectors[$0] != nil }
+                    unanswered[index] += rows.count - answered.count
+                    underConditions[index].append(scored(outcome.model.classifier, dataset, rows: answered,
+                                                         vectors: answered.compactMap { condition.vectors[$0] }, labels: labels))
+                }
+            }
             let metrics = foldScores.metrics(labels: labels)
             let result = CrossValidationSummary.Fold(testSpeakers: split.folds[fold].testSpeakers, metrics: metrics,
                                                      epochs: outcome.history.count, seconds: Date().timeIntervalSince(started))
@@ -476,6 +515,13 @@ public enum Trainer {
                     points[index].partitionAccuracies = curveByPartition.map { $0[index].point(labels: labels).accuracy }
                 }
                 summary.adaptation = points
+            }
+        }
+        if !conditions.isEmpty {
+            let clean = cleanOfConditionRows.metrics(labels: labels)
+            summary.conditions = [ConditionScore(clean: clean)] + conditions.indices.map { index in
+                ConditionScore(condition: conditions[index].chain.argument, answered: underConditions[index].metrics(labels: labels),
+                               unanswered: unanswered[index], cleanAccuracy: clean.accuracy)
             }
         }
         if !combined.truth.isEmpty {

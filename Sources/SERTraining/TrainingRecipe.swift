@@ -69,6 +69,42 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         self.features = features
     }
 
+    /// The recipe of the shipped model (`models/default.safetensors`) and what
+    /// `ser train` trains when no model family is named and the speech encoder is
+    /// installed: logistic regression (L2 0.01) on the encoder's every block and
+    /// `functionals`, speaker-adaptive, level-normalized, with one multi-condition
+    /// copy of every training file. Chosen by 5-fold speaker cross-validation on
+    /// clean recordings and under recording conditions (docs/RESULTS.md).
+    public static var shipped: TrainingRecipe {
+        var recipe = TrainingRecipe(architecture: .logreg, features: .whisperBlocksFunctionals)
+        recipe.l2Penalty = 0.01
+        recipe.adaptive = true
+        recipe.conditionCopies = 1
+        return recipe
+    }
+
+    /// The best recipe on handcrafted features (`models/default-handcrafted.safetensors`),
+    /// what `ser train` trains when no model family is named and the encoder is not
+    /// installed: logistic regression (L2 0.1) on `functionals`, speaker-adaptive,
+    /// level-normalized, with one multi-condition copy of every training file.
+    public static var handcrafted: TrainingRecipe {
+        var recipe = TrainingRecipe(architecture: .logreg, features: .functionals)
+        recipe.adaptive = true
+        recipe.conditionCopies = 1
+        return recipe
+    }
+
+    /// The recipe `ser train` starts from when no model family is named: the
+    /// shipped one for `features` that need the speech encoder, or for no named
+    /// features when the encoder is installed; otherwise the handcrafted one.
+    /// Named features replace the recipe's own.
+    public static func standard(features: FeaturePreset?, encoderInstalled: Bool) -> TrainingRecipe {
+        let usesEncoder = features?.needsEncoder ?? encoderInstalled
+        var recipe = usesEncoder ? shipped : handcrafted
+        if let features { recipe.features = features }
+        return recipe
+    }
+
     /// The features this recipe reads: `features`, or the family's default.
     public var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
 

@@ -11,6 +11,7 @@ public enum TrainingStage: String, Sendable {
     case features
     case augmentedCopies = "augmented copies"
     case conditionCopies = "condition copies"
+    case evaluationCopies = "evaluation copies"
     case folds
     case epochs
     case trees
@@ -81,6 +82,15 @@ public struct TrainingRun: Sendable {
     /// With an adaptive recipe and an evaluation: the k values of the adaptation
     /// curve (nil: all of a speaker's other recordings).
     public var adaptationCurve: [Int?] = [0, 1, 3, 5, 10, 20, nil]
+    /// Recording chains under which cross-validation also scores every fold's
+    /// model, on evaluation copies of its test recordings
+    /// (`CrossValidationSummary.conditions`); clean is always the reference.
+    /// Needs an evaluation; empty: clean recordings only.
+    public var evaluationConditions: [RecordingChain] = []
+    /// The share of recordings copied for `evaluationConditions` (0…1], chosen by
+    /// a hash of each path, so every fold and every run scores the same ones.
+    /// Each condition costs one feature pass over them.
+    public var conditionShare = 1.0
     /// Where to write the final model; nil: evaluation only.
     public var output: String?
     /// Ignore an existing checkpoint and start over.
@@ -137,6 +147,7 @@ public struct TrainingRun: Sendable {
                                        cache: cache, onProgress: { observer.progressed(.conditionCopies, finished: $0) })
             observer.stageFinished(.conditionCopies)
         }
+        let conditionSets = resolved == nil ? [] : conditionTestSets(dataset, split: resolved, observer: observer)
         if recipe.speakerNormalization { normalizePerSpeaker(&dataset, observer: observer) }
         let featureSeconds = Date().timeIntervalSince(started)
         if recipe.allowsLeakage {
@@ -147,7 +158,8 @@ public struct TrainingRun: Sendable {
         if let split = resolved {
             observer.stageStarted(.folds, total: split.folds.count)
             crossValidation = Trainer.crossValidate(dataset, split: split, labels: labels, options: options,
-                                                    adaptationCurve: recipe.adaptive ? adaptationCurve : []) { index, fold in
+                                                    adaptationCurve: recipe.adaptive ? adaptationCurve : [],
+                                                    conditions: conditionSets) { index, fold in
                 observer.progressed(.folds, finished: index + 1)
                 observer.foldFinished(index, fold)
             }
@@ -202,6 +214,35 @@ public struct TrainingRun: Sendable {
             observer.notice("warning: \(sparse.count) speaker(s) have fewer than \(SpeakerNormalization.minimumRecordings) recordings; their statistics are unreliable: \(sparse.prefix(5).joined(separator: ", "))\(sparse.count > 5 ? ", …" : "")")
         }
         dataset.normalizePerSpeaker()
+    }
+
+    /// The evaluation copies of `evaluationConditions` for the rows
+    /// `conditionShare` chooses, each test copy's babble from its own fold's
+    /// test side; z-scored per speaker when the recipe reads z-scores.
+    private func conditionTestSets(_ dataset: FeatureDataset, split: SpeakerSplit?, observer: any TrainingObserver) -> [ConditionTestSet] {
+        let chains = evaluationConditions.filter { !$0.isClean }
+        guard !chains.isEmpty else { return [] }
+        let rows = Self.conditionRows(dataset.items, share: conditionShare)
+        let groups = Self.babbleGroups(dataset.items, split: split)
+        observer.stageStarted(.evaluationCopies, total: rows.count * chains.count)
+        var sets: [ConditionTestSet] = []
+        for chain in chains {
+            let done = sets.count * rows.count
+            var set = dataset.conditionTestSet(chain, rows: rows, babbleGroups: groups, cache: cache,
+                                               onProgress: { observer.progressed(.evaluationCopies, finished: done + $0) })
+            if recipe.speakerNormalization { set.normalizePerSpeaker(items: dataset.items) }
+            sets.append(set)
+        }
+        observer.stageFinished(.evaluationCopies)
+        return sets
+    }
+
+    /// The rows of `items` scored under conditions: all for a share of 1, else
+    /// those whose path hashes below the share (the same ones every run).
+    static func conditionRows(_ items: [CorpusItem], share: Double) -> [Int] {
+        guard share < 1 else { return Array(items.indices) }
+        let threshold = UInt64(max(0, share) * 1_000_000)
+        return items.indices.filter { ContentHash.seed(of: items[$0].path + "#condition-share") % 1_000_000 < threshold }
     }
 
     /// Each item's babble group for multi-condition copies: the folds its speaker

@@ -42,28 +42,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("For a model that adapts to speakers: also score each speaker's recordings with the statistics of k other recordings of that speaker (the k before it in a seeded random order), for each k of this list; \"all\" uses all of them. Shows how fast answers improve as a voice becomes known.", valueName: "k,k,…"))
     var adaptation: String?
     @Option(help: "Seed of the recording order of --adaptation.") var seed: UInt64 = 1
-    @Flag(help: ArgumentHelp("Also score copies of every recording as other recording chains would have made them, and print each condition's accuracy, UAR and ECE with its loss against the clean recordings: gain -20 dB, peak-normalized to -1 dBFS, +10 dB clipped, white and pink noise at 20 and 10 dB SNR, babble of the other evaluated speakers at 10 dB, a room (RT60 0.5 s), a telephone line, MP3 at 32 and Opus at 12 kbit/s (codecs need ffmpeg). Answers whether the model will work on your recordings. Each condition costs one pass of feature extraction; copies are cached."))
-    var conditions = false
-    @Option(name: .customLong("condition"), help: ArgumentHelp("Score these conditions instead of --conditions' set (repeatable; clean is always scored as the reference): clean, gain:DB, peak:DBFS, clip:DB, white:SNR, pink:SNR, brown:SNR, babble:SNR, room:RT60, phone, mp3:KBPS, aac:KBPS, opus:KBPS, or a chain such as room:0.5+white:10.", valueName: "condition"))
-    var namedConditions: [String] = []
+    @OptionGroup var conditionSelection: ConditionSelection
 
     func validate() throws {
         if let adaptation { _ = try AdaptationList.parse(adaptation) }
-        for name in namedConditions where RecordingChain(argument: name) == nil {
-            throw ValidationError("--condition \(name): not a recording condition; see `ser help evaluate` for the forms.")
-        }
-    }
-
-    /// The recording chains to score, clean first; empty without --conditions or --condition.
-    var chains: [RecordingChain] {
-        guard conditions || !namedConditions.isEmpty else { return [] }
-        let named = namedConditions.compactMap(RecordingChain.init(argument:))
-        var seen = Set<RecordingChain>(), ordered: [RecordingChain] = []
-        for chain in [.clean] + (named.isEmpty ? RecordingChain.standardSet : named) where !seen.contains(chain) {
-            seen.insert(chain)
-            ordered.append(chain)
-        }
-        return ordered
     }
 
     func run() throws {
@@ -177,7 +159,7 @@ extension EvaluateCommand {
     /// under a condition counts as a wrong answer there: a user would get none.
     func scoreConditions(_ emotionModel: EmotionModel, clean: FeatureDataset, cleanMetrics: ClassificationMetrics,
                          cache: FeatureCache?) throws -> [ConditionScore]? {
-        let chains = self.chains
+        let chains = conditionSelection.chains
         guard !chains.isEmpty else { return nil }
         guard emotionModel.testTimePerturbations.isEmpty else {
             throw CommandFailure("--conditions: \(model) averages test-time copies, which are made from the clean recordings; score it without --conditions")
@@ -188,8 +170,7 @@ extension EvaluateCommand {
         var results: [ConditionScore] = []
         for chain in chains {
             guard !chain.isClean else {
-                results.append(ConditionScore(condition: chain.argument, n: cleanMetrics.n, noSpeech: 0, accuracy: cleanMetrics.accuracy,
-                                              uar: cleanMetrics.uar, ece: cleanMetrics.ece ?? 0, change: 0))
+                results.append(ConditionScore(clean: cleanMetrics))
                 continue
             }
             let progress = ProgressBar(total: clean.items.count, label: chain.argument)
@@ -203,12 +184,8 @@ extension EvaluateCommand {
             if emotionModel.normalizesPerSpeaker { dataset.normalizePerSpeaker() }
             let probabilities = Trainer.probabilities(emotionModel.classifier, dataset, Array(dataset.items.indices), averagingCopies: true)
             let metrics = Self.scored(probabilities, dataset, labels: labels, carriedByCorpus: clean.labelsByCorpus).metrics(labels: labels)
-            let unanswered = clean.items.count - dataset.items.count
-            // Files without an answer count as wrong, so a condition cannot gain by dropping hard files.
-            let accuracy = metrics.accuracy * Double(metrics.n) / Double(max(1, metrics.n + unanswered))
-            results.append(ConditionScore(condition: chain.argument, n: metrics.n + unanswered, noSpeech: unanswered,
-                                          accuracy: accuracy, uar: metrics.uar, ece: metrics.ece ?? 0,
-                                          change: accuracy - cleanMetrics.accuracy))
+            results.append(ConditionScore(condition: chain.argument, answered: metrics, unanswered: clean.items.count - dataset.items.count,
+                                          cleanAccuracy: cleanMetrics.accuracy))
         }
         return results
     }
@@ -224,21 +201,8 @@ extension EvaluateCommand {
     }
 }
 
-/// One recording condition's score in `ser evaluate --conditions`.
-struct ConditionScore: Encodable {
-    var condition: String
-    /// Recordings scored (those with an answer when clean).
-    var n: Int
-    /// Recordings in which no speech was found under this condition (counted wrong).
-    var noSpeech: Int
-    var accuracy: Double
-    var uar: Double
-    var ece: Double
-    /// Accuracy minus the clean accuracy (0 for clean).
-    var change: Double
-
-    enum CodingKeys: String, CodingKey { case condition, n, accuracy, uar, ece, change, noSpeech = "no_speech" }
-
+extension ConditionScore {
+    /// The conditions table of `ser evaluate --conditions` and `ser train --cv … --conditions`.
     static func table(_ scores: [ConditionScore]) -> String {
         var table = TextTable(header: ["condition", "n", "no speech", "accuracy", "UAR", "ECE", "vs clean"], rightAligned: [1, 2, 3, 4, 5, 6])
         for s in scores {

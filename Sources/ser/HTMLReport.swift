@@ -45,6 +45,7 @@ enum HTMLReport {
                 body += metricsSection(metrics, title: "Test folds pooled: \(escape(corpus))")
             }
             if let curve = cv.adaptation { body += adaptationSection(curve) }
+            if let conditions = cv.conditions { body += conditionsSection(conditions) }
             if let combined = cv.combinedHeads {
                 body += metricsSection(combined, title: "All test folds, heads combined (as for audio of unknown origin)")
                 for (corpus, metrics) in (cv.combinedHeadsPerCorpus ?? [:]).sorted(by: { $0.key < $1.key }) {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERNumerics
@@ -23,8 +24,16 @@ struct TrainCommand: ParsableCommand {
         them by temperature scaling. A gender head is trained jointly where the data says \
         the speakers' gender.
 
+        Without --architecture, ser train trains the best recipe there is, the shipped \
+        model's: logistic regression (L2 0.01) on the speech encoder's every block and \
+        functionals, speaker-adaptive, level-normalized, with one multi-condition copy of \
+        every file. Without the encoder installed (`ser encoder install`) it trains the best \
+        handcrafted recipe instead: logistic regression on functionals, otherwise the same. \
+        The first line says which. Any option given replaces that part of the recipe; \
+        naming an architecture starts from that family's own defaults instead.
+
         Architectures:
-          mlp      hidden layers 256 and 128 with ReLU and dropout, AdamW (default)
+          mlp      hidden layers 256 and 128 with ReLU and dropout, AdamW
           logreg   multinomial logistic regression on standardized features,
                    fitted to its L2-regularized optimum by L-BFGS (penalty
                    0.1 per example, or --l2)
@@ -56,7 +65,7 @@ struct TrainCommand: ParsableCommand {
           whisper-blocks+functionals  whisper-blocks and functionals side by
                        side (the shipped model's features): 7,684 values
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
-                       152 values (default for mlp, logreg and the trees)
+                       152 values (default for a named mlp, logreg or tree family)
           richmel      rich + the 128 mel bands' mean power in dB: 280 values
           functionals  11 statistics (mean, std, percentiles, skewness, kurtosis,
                        slope, extremes) of rich's features and 64 log-mel bands,
@@ -74,7 +83,10 @@ struct TrainCommand: ParsableCommand {
         speakers and pools them; --split FILE uses a protocol saved by `ser corpus split`. \
         --allow-leakage uses random file folds instead, as the seed projects did: speakers \
         then sit on both sides and the numbers do not measure unseen voices; every output \
-        says so.
+        says so. With --conditions (or --condition CHAIN), each fold's model is also \
+        scored on evaluation copies of its test recordings under recording conditions, \
+        as `ser evaluate --conditions` does; babble there mixes other voices of the \
+        fold's test side. --condition-share scores a seeded share of the recordings.
 
         Validation speakers (about 15 % of each corpus's training speakers) choose the \
         epoch and the calibration; the vector models (mlp, logreg, trees) are then trained \
@@ -86,6 +98,7 @@ struct TrainCommand: ParsableCommand {
 
         Examples:
           ser train --data corpora/ravdess --cv speakers:5
+          ser train --data corpora/ravdess corpora/crema-d --cv speakers:5 --conditions --condition-share 0.25
           ser train --data corpora/ravdess corpora/crema-d --out pooled.safetensors --report pooled.html
           ser train --manifest train.jsonl --architecture logreg --features classic180 --out lr.safetensors
           ser train --data corpora/ravdess --architecture cnn --cv speakers:5 --report cnn.html
@@ -109,10 +122,34 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm.") var architecture: Architecture = .mlp
-    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: logmel for those, rich otherwise.",
+    @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm. Default: the shipped recipe (logreg on the encoder's features, or on functionals without the encoder); naming a family starts from its own defaults.")
+    var architecture: Architecture?
+    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: the shipped recipe's (whisper-blocks+functionals, or functionals without the encoder); with a named family, logmel for the CNNs and LSTMs and rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
-    var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
+    var resolvedArchitecture: Architecture { baseRecipe.architecture }
+    var resolvedFeatures: FeaturePreset { baseRecipe.resolvedFeatures }
+
+    /// The recipe before the options that refine it: the standard one
+    /// (`TrainingRecipe.standard`) unless a family is named.
+    var baseRecipe: TrainingRecipe {
+        guard let architecture else { return .standard(features: features, encoderInstalled: SpeechEncoders.isInstalled) }
+        return TrainingRecipe(architecture: architecture, features: features)
+    }
+
+    /// What the first line of output says about the recipe.
+    var recipeChoice: String {
+        let recipe = self.recipe
+        var parts = ["\(recipe.architecture.rawValue) on \(recipe.resolvedFeatures.rawValue)"]
+        if let l2 = recipe.l2Penalty { parts.append(String(format: "L2 %g", l2)) }
+        if recipe.adaptive { parts.append("speaker-adaptive") }
+        parts.append(recipe.levelNormalization == nil ? "raw levels" : "level-normalized")
+        if recipe.conditionCopies > 0 { parts.append("\(recipe.conditionCopies) multi-condition cop\(recipe.conditionCopies == 1 ? "y" : "ies") per file") }
+        let what = parts.joined(separator: ", ")
+        if architecture != nil { return "recipe: yours (\(what))" }
+        if recipe.resolvedFeatures.needsEncoder { return "recipe: the shipped model's (\(what))" }
+        return "recipe: the best handcrafted one (\(what))"
+            + (SpeechEncoders.isInstalled ? "" : "; the speech encoder is not installed: `ser encoder install` gives the shipped model's recipe")
+    }
     @Option(help: "Networks' optimizer: adamw or sgd (Nesterov momentum 0.9). Default: adamw.") var optimizer: OptimizerChoice?
     @Option(help: "Networks' learning-rate schedule: constant, cosine (warm-up, then cosine decay) or step (halved every quarter). Default: constant for mlp, cosine for the CNNs and LSTMs.")
     var schedule: LearningRateSchedule?
@@ -129,8 +166,8 @@ struct TrainCommand: ParsableCommand {
     var corpusHeads = false
     @Flag(help: ArgumentHelp("Vector features: z-score each speaker's features against that speaker's own recordings (no labels read; test speakers use their own). The model then classifies a set of one speaker's recordings (ser predict --same-speaker), not a lone file."))
     var speakerNormalization = false
-    @Flag(help: ArgumentHelp("Vector features: also train a classifier of speaker-standardized features, stored beside the lone-file one, so the model answers a lone recording as before and adapts to a voice when it knows other recordings of it (ser predict --speakers/--profile, ser listen, the server's streams and profiles). Recommended for every model that will hear the same voices more than once."))
-    var adaptive = false
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Vector features: also train a classifier of speaker-standardized features, stored beside the lone-file one, so the model answers a lone recording as before and adapts to a voice when it knows other recordings of it (ser predict --speakers/--profile, ser listen, the server's streams and profiles). On in the default recipe; recommended for every model that will hear the same voices more than once."))
+    var adaptive: Bool?
     @Option(help: ArgumentHelp("With --adaptive and --cv/--split: also score each test speaker's recordings with the statistics of k others of that speaker, for each k of this list (\"all\": all of them), and print the curve. Default with --adaptive: 0,1,3,5,10,20,all.", valueName: "k,k,…"))
     var adaptation: String?
     @Flag(help: ArgumentHelp("Compute features over whole recordings, leading and trailing silence included, instead of each recording's speech span; the model then reads whole inputs in predict, listen and serve too. Use it when the pauses around an utterance may carry emotion, as in acted corpora (CREMA-D); keep the default when recordings come with silences of any length."))
@@ -139,8 +176,11 @@ struct TrainCommand: ParsableCommand {
     var speechMargin: Double = 0
     @Flag(help: ArgumentHelp("Read each recording at its own level instead of bringing its speech to one active level (-26 dBFS) first. The model then hears a microphone's gain as part of the voice: a quiet take sounds sad and a peak-normalized one angry. Only for comparing with models trained before level normalization."))
     var noLevelNormalization = false
-    @Option(help: ArgumentHelp("Multi-condition training: add this many copies of every training file, each through a recording chain drawn at random (a gain within ±20 dB; by chance clipping, a room with RT60 0.2-1 s, white, pink or brown noise or babble of other training speakers at 5-25 dB SNR, a telephone line, or MP3, AAC or Opus at low bitrates). Makes answers hold on recordings made with phones, laptops and headsets; each copy costs one feature extraction (cached). Babble never mixes in a voice that a fold tests.", valueName: "n"))
-    var conditionCopies = 0
+    @Option(help: ArgumentHelp("Multi-condition training: add this many copies of every training file, each through a recording chain drawn at random (a gain within ±20 dB; by chance clipping, a room with RT60 0.2-1 s, white, pink or brown noise or babble of other training speakers at 5-25 dB SNR, a telephone line, or MP3, AAC or Opus at low bitrates). Makes answers hold on recordings made with phones, laptops and headsets; each copy costs one feature extraction (cached). Babble never mixes in a voice that a fold tests. Default: 1 in the default recipe, 0 with a named family.", valueName: "n"))
+    var conditionCopies: Int?
+    @OptionGroup var conditionSelection: ConditionSelection
+    @Option(help: ArgumentHelp("With --conditions or --condition: score that share (0-1] of the recordings under each condition, chosen by a hash of their paths (the same ones every run), against the same recordings clean. Each condition costs one feature pass over its share, so 0.2 makes a large pooled run's robustness table five times cheaper.", valueName: "share"))
+    var conditionShare = 1.0
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the model (.safetensors).", valueName: "model")) var out: String?
     @Option(help: ArgumentHelp("Cross-validate over speaker folds, as speakers:K.", valueName: "speakers:k")) var cv: String?
     @Option(help: ArgumentHelp("With --cv: repeat the cross-validation over this many different partitions of the speakers (1 to 10; each costs a full cross-validation) and pool them. Which speakers share a fold moves a 5-fold figure by a point or two; repeats average that out and print each partition's figure, so use them before trusting a difference of that size between two recipes.", valueName: "n"))
@@ -174,13 +214,23 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--speech-margin takes 0 to 10 seconds (got \(speechMargin)).")
         }
         if let augment { _ = try Self.parseAugmentation(augment) }
-        if !(0...8).contains(conditionCopies) { throw ValidationError("--condition-copies must be from 0 to 8.") }
-        if conditionCopies > 0 && testTimeAugmentation {
+        if let conditionCopies, !(0...8).contains(conditionCopies) { throw ValidationError("--condition-copies must be from 0 to 8.") }
+        if conditionSelection.isRequested {
+            guard cv != nil || split != nil else {
+                throw ValidationError("--conditions scores cross-validation folds under recording conditions: give --cv speakers:K or --split FILE (for a trained model, use ser evaluate --conditions).")
+            }
+            guard !testTimeAugmentation else {
+                throw ValidationError("--conditions scores copies of single recordings; a model with --test-time-augmentation averages copies made from clean recordings: drop one of the two.")
+            }
+        }
+        if !(conditionShare > 0 && conditionShare <= 1) { throw ValidationError("--condition-share must be in (0, 1] (got \(conditionShare)).") }
+        if recipe.conditionCopies > 0 && testTimeAugmentation {
             throw ValidationError("--test-time-augmentation averages an input with its --augment copies; multi-condition copies are for training only: drop one of the two.")
         }
         if testTimeAugmentation && augment == nil {
             throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
         }
+        let architecture = resolvedArchitecture, adaptive = recipe.adaptive
         guard architecture.reads(resolvedFeatures) else {
             throw ValidationError(architecture.designKind != nil
                 ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
@@ -222,11 +272,13 @@ struct TrainCommand: ParsableCommand {
 
     /// The training recipe these flags describe.
     var recipe: TrainingRecipe {
-        var recipe = TrainingRecipe(architecture: architecture, features: resolvedFeatures)
+        var recipe = baseRecipe
+        recipe.features = recipe.resolvedFeatures
         recipe.trimsToSpeech = !noTrim
         recipe.speechMarginSeconds = speechMargin
         recipe.levelNormalization = noLevelNormalization ? nil : .standard
-        recipe.conditionCopies = conditionCopies
+        // The default recipe's copies and adaptation give way to options that exclude them.
+        if let conditionCopies { recipe.conditionCopies = conditionCopies } else if testTimeAugmentation { recipe.conditionCopies = 0 }
         recipe.speakerNormalization = speakerNormalization
         recipe.augmentation = augmentation.map(\.argument)
         recipe.testTimeAugmentation = testTimeAugmentation
@@ -237,11 +289,11 @@ struct TrainCommand: ParsableCommand {
         recipe.schedule = schedule
         recipe.learningRate = learningRate
         recipe.weightDecay = weightDecay
-        recipe.l2Penalty = l2Penalty
+        if let l2Penalty { recipe.l2Penalty = l2Penalty }
         recipe.balancesCorpora = balanceCorpora
         recipe.masksLabelsByCorpus = !noLabelMasks
         recipe.trainsCorpusHeads = corpusHeads
-        recipe.adaptive = adaptive
+        if let adaptive { recipe.adaptive = adaptive } else if speakerNormalization { recipe.adaptive = false }
         recipe.adaptedL2Penalty = adaptedL2Penalty
         recipe.refitsOnAllSpeakers = noRefit ? false : nil
         recipe.ensembleSize = ensemble
@@ -250,6 +302,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         useSingleThreadedBLAS()
+        Terminal.printError("ser train: " + recipeChoice)
         let scan = try selection.labelling.scan(selection.paths)
         for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
         guard !scan.clean.isEmpty else { throw CommandFailure("no usable training files in \(selection.paths.joined(separator: ", "))") }
@@ -262,7 +315,9 @@ struct TrainCommand: ParsableCommand {
         } else if let cv {
             run.evaluation = .speakerFolds(try SpeakerFoldsArgument.folds(cv), repeats: cvRepeats)
         }
-        if adaptive { run.adaptationCurve = try AdaptationList.parse(adaptation ?? AdaptationList.standard) }
+        run.evaluationConditions = conditionSelection.chains
+        run.conditionShare = conditionShare
+        if recipe.adaptive { run.adaptationCurve = try AdaptationList.parse(adaptation ?? AdaptationList.standard) }
         run.output = out
         run.restartsFromScratch = restart
         let report = try run.run(observer: TrainingProgress(printsFolds: format == .table, log: log))

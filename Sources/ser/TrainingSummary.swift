@@ -46,9 +46,14 @@ struct TrainingSummary: Encodable {
     var speechMarginSeconds: Double?
     /// With --corpus-heads, the final model's heads.
     var corpusHeads: [CorpusHeadsClassifier.Head]?
+    /// The active level inputs are brought to (dBFS); nil with --no-level-normalization.
+    var levelNormalizationDBFS: Double?
+    /// Multi-condition copies per file (`--condition-copies`).
+    var conditionCopies = 0
 
     enum CodingKeys: String, CodingKey {
         case trimsToSpeech = "trims_to_speech", corpusHeads = "corpus_heads", speechMarginSeconds = "speech_margin_seconds"
+        case levelNormalizationDBFS = "level_normalization_dbfs", conditionCopies = "condition_copies"
         case augmentation, augmentedCopies = "augmented_copies", testTimeAugmentation = "test_time_augmentation", featureNormalization = "feature_normalization", adaptive, adaptationMinimumRecordings = "adaptation_minimum_recordings"
         case architecture, features, labels, files, speakers, excluded, counts, validation, epochs, temperature, model, seed, command
         case refitEpochs = "refit_epochs", ensembleSize = "ensemble_size"
@@ -66,6 +71,11 @@ struct TrainingSummary: Encodable {
         if !trimsToSpeech { lines.append("features over whole recordings, silences included (--no-trim)") }
         if trimsToSpeech, let speechMarginSeconds {
             lines.append(String(format: "features over each speech span with %g s of the recording on each side (--speech-margin)", speechMarginSeconds))
+        }
+        lines.append(levelNormalizationDBFS.map { String(format: "every input brought to an active speech level of %.0f dBFS", $0) }
+                     ?? "raw input levels (--no-level-normalization): the recording's gain is part of what the model hears")
+        if conditionCopies > 0 {
+            lines.append("multi-condition training: \(conditionCopies) cop\(conditionCopies == 1 ? "y" : "ies") of every training file through a random recording chain")
         }
         if adaptive {
             lines.append("speaker-adaptive: a lone-file classifier and one of speaker-standardized features (--adaptive)")
@@ -97,6 +107,9 @@ struct TrainingSummary: Encodable {
                     lines.append(String(format: "  %@: %d files, accuracy %.1f %%, UAR %.1f %%", corpus, m.n, 100 * m.accuracy, 100 * m.uar))
                 }
             }
+        }
+        if let conditions = crossValidation?.conditions {
+            lines.append(ConditionScore.table(conditions))
         }
         if let curve = crossValidation?.adaptation {
             lines.append(AdaptationList.table(curve))
@@ -144,7 +157,8 @@ extension TrainingSummary {
             featureNormalization: recipe.speakerNormalization ? "speaker" : "recording", adaptive: recipe.adaptive,
             adaptationMinimumRecordings: report.adaptationMinimumRecordings, trimsToSpeech: recipe.trimsToSpeech,
             speechMarginSeconds: recipe.trimsToSpeech && recipe.speechMarginSeconds > 0 ? recipe.speechMarginSeconds : nil,
-            corpusHeads: report.corpusHeads)
+            corpusHeads: report.corpusHeads, levelNormalizationDBFS: recipe.levelNormalization?.referenceDBFS,
+            conditionCopies: recipe.conditionCopies)
     }
 }
 

@@ -42,11 +42,38 @@ import Testing
 
     static let trained: (model: String, run: SERRun?) = {
         let model = corpus.workspace.file("model.safetensors")
-        let run = try? SERRun(["train", "--manifest", corpus.manifest, "--cv", "speakers:2", "--out", model, "--epochs", "30",
+        let run = try? SERRun(["train", "--architecture", "mlp", "--manifest", corpus.manifest, "--cv", "speakers:2", "--out", model, "--epochs", "30",
                                "--report", corpus.workspace.file("report.html"), "--log", corpus.workspace.file("log.jsonl"),
                                "--format", "json"])
         return (model, run)
     }()
+
+    /// Without a named family, `ser train` trains the best recipe and says so
+    /// first; under --cv, --condition scores every fold under that condition.
+    @Test func trainDefaultsToTheBestRecipeAndScoresFoldsUnderConditions() throws {
+        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--cv", "speakers:2",
+                              "--condition", "gain:-20", "--condition", "phone", "--report", Self.corpus.workspace.file("conditions.html"),
+                              "--format", "json"])
+        let summary = try jsonObject(printedBy: run)
+        let first = run.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("ser train: recipe: the best handcrafted one (logreg on classic180, speaker-adaptive, level-normalized, 1 multi-condition copy per file"), "\(first)")
+        #expect(summary["architecture"] as? String == "logreg" && summary["adaptive"] as? Bool == true)
+        #expect(summary["condition_copies"] as? Int == 1 && summary["level_normalization_dbfs"] as? Double == -26)
+        let cv = try #require(summary["cross_validation"] as? [String: Any])
+        let conditions = try #require(cv["conditions"] as? [[String: Any]])
+        #expect(conditions.compactMap { $0["condition"] as? String } == ["clean", "gain:-20", "phone"])
+        let pooled = try #require(cv["pooled"] as? [String: Any])
+        #expect(conditions.allSatisfy { $0["n"] as? Int == pooled["n"] as? Int }, "\(conditions)")
+        let report = try String(contentsOfFile: Self.corpus.workspace.file("conditions.html"), encoding: .utf8)
+        #expect(report.contains("Recording conditions") && report.contains("phone"))
+
+        let named = try SERRun(["train", "--manifest", Self.corpus.manifest, "--architecture", "mlp", "--cv", "speakers:2", "--epochs", "2"])
+        #expect(named.stderr.hasPrefix("ser train: recipe: yours (mlp on rich, level-normalized)"), "\(named.stderr)")
+        let noFolds = try SERRun(["train", "--manifest", Self.corpus.manifest, "--conditions", "--out", Self.corpus.workspace.file("x.safetensors")])
+        #expect(noFolds.status == 2 && noFolds.stderr.contains("--cv"), "\(noFolds.stderr)")
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--conditions", "--condition-share", "0"]).status == 2)
+        #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--condition", "hiss:3"]).status == 2)
+    }
 
     @Test func trainCrossValidatesAndWritesModelReportAndLog() throws {
         let run = try #require(Self.trained.run)
@@ -269,7 +296,7 @@ import Testing
         for r in 0..<fit.features.rows {
             #expect(allowed.contains(Array(fit.features.values[(r * fit.features.columns)..<((r + 1) * fit.features.columns)])))
         }
-        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--epochs", "20",
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--epochs", "20",
                               "--augment", "noise:20,speed:1.1", "--features", "classic180", "--format", "json"])
         let summary = try jsonObject(printedBy: run)
         #expect(summary["augmented_copies"] as? Int == 2 * dataset.items.count)
@@ -329,7 +356,7 @@ import Testing
         #expect(Trainer.train(dataset, labels: labels, options: options).refitEpochs == 0)
         let model = Self.corpus.workspace.file("refit.safetensors")
         for noRefit in [false, true] {
-            let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "25",
+            let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "25",
                                   "--out", model, "--format", "json"] + (noRefit ? ["--no-refit"] : []))
             let summary = try jsonObject(printedBy: run)
             #expect((summary["refit_epochs"] as? Int).map { $0 > 0 } == (noRefit ? nil : true), "\(summary)")
@@ -393,7 +420,7 @@ import Testing
 
         // The command line.
         let path = Self.corpus.workspace.file("tta.safetensors")
-        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "10",
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "10",
                               "--augment", "gain:6", "--test-time-augmentation", "--out", path, "--format", "json"])
         #expect(try jsonObject(printedBy: run)["test_time_augmentation"] as? Bool == true)
         let info = try SERRun(["model", "info", path])
@@ -421,7 +448,7 @@ import Testing
         #expect(whole.augmented[0] == [try FeaturePreset.classic180.vector(samples: louder, sampleRate: 16000)])
 
         let path = Self.corpus.workspace.file("untrimmed.safetensors")
-        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "10",
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "10",
                               "--no-trim", "--out", path, "--format", "json"])
         #expect(try jsonObject(printedBy: run)["trims_to_speech"] as? Bool == false)
         let info = try SERRun(["model", "info", path])
@@ -444,7 +471,7 @@ import Testing
     /// loads, and predicts; out-of-range sizes are usage errors.
     @Test func ensemblesTrainSaveAndPredict() throws {
         let model = Self.corpus.workspace.file("ensemble.safetensors")
-        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "15",
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--features", "classic180", "--epochs", "15",
                               "--ensemble", "3", "--out", model, "--format", "json"])
         let summary = try jsonObject(printedBy: run)
         #expect(summary["ensemble_size"] as? Int == 3)
@@ -548,7 +575,7 @@ import Testing
     }
 
     @Test func leakyTrainingSaysSoEverywhere() throws {
-        let run = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--allow-leakage", "--epochs", "3"])
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--allow-leakage", "--epochs", "3"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("WARNING") && run.stdout.contains("LEAKY"))
     }
@@ -565,7 +592,7 @@ import Testing
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: pooled))
         let model = Self.corpus.workspace.file("heads.safetensors")
-        let run = try SERRun(["train", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "15",
+        let run = try SERRun(["train", "--architecture", "mlp", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "15",
                               "--cv", "speakers:2", "--out", model, "--format", "json"])
         let summary = try jsonObject(printedBy: run)
         #expect((summary["corpus_heads"] as? [[String: Any]])?.compactMap { $0["corpus"] as? String } == ["SAVEE", "TESS"])
@@ -573,7 +600,7 @@ import Testing
         #expect((cv["combined_heads"] as? [String: Any])?["n"] as? Int == 32, "\(cv.keys)")
         #expect((cv["combined_heads_per_corpus"] as? [String: Any])?.keys.sorted() == ["SAVEE", "TESS"])
         let report = Self.corpus.workspace.file("heads.html")
-        let table = try SERRun(["train", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "5",
+        let table = try SERRun(["train", "--architecture", "mlp", "--manifest", pooled, "--features", "classic180", "--corpus-heads", "--epochs", "5",
                                 "--cv", "speakers:2", "--report", report])
         let html = try String(contentsOfFile: report, encoding: .utf8)
         #expect(html.contains("corpus heads") && html.contains("Heads combined: SAVEE"), "the report shows the heads")
@@ -599,7 +626,7 @@ import Testing
         #expect(tinyHop.status == 2 && tinyHop.stderr.contains("hop"), "\(tinyHop.stderr)")
         #expect(try SERRun(["predict", "x.wav", "--hop", "0.5"]).status == 2, "hop without window")
         #expect(try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "svm"]).status == 2)
-        let l2ForMLP = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--l2", "0.1"])
+        let l2ForMLP = try SERRun(["train", "--architecture", "mlp", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--l2", "0.1"])
         #expect(l2ForMLP.status == 2 && l2ForMLP.stderr.contains("--l2"), "\(l2ForMLP.stderr)")
         let rateForLogreg = try SERRun(["train", "--manifest", Self.corpus.manifest, "--cv", "speakers:2", "--architecture", "logreg",
                                         "--learning-rate", "0.01"])

@@ -1,3 +1,4 @@
+import Foundation
 import SERCorpora
 import SERFeatures
 import SERModels
@@ -57,6 +58,69 @@ import Testing
         #expect(tested.count == 10 && Set(tested).count == 10, "every speaker tested exactly once")
         #expect(summary.pooled.n == data.items.count)
         #expect(summary.pooled.accuracy > 0.9, "the labels are separable: \(summary.pooled.accuracy)")
+    }
+
+    /// Cross-validation under conditions scores each fold's model on the copies of
+    /// its test rows: copies equal to the clean vectors change nothing, copies
+    /// that carry another label's pattern lose, and a copy without a vector
+    /// (no speech found) counts wrong.
+    @Test func crossValidationScoresEachConditionAgainstTheSameRecordingsClean() throws {
+        let data = Self.dataset(speakers: 10)
+        let split = try SpeakerSplitter.kFold(data.items, folds: 5, seed: 2)
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        let sampled = Set(data.items.indices.filter { $0 % 2 == 0 })
+        let unchanged = ConditionTestSet(chain: .init([.gain(-20 ... -20)]), rows: sampled,
+                                         vectors: Dictionary(uniqueKeysWithValues: sampled.map { ($0, data.vectors[$0]) }))
+        // Each copy carries the next label's pattern: a model that reads the pattern is wrong on all.
+        let shifted = ConditionTestSet(chain: .init([.telephone]), rows: sampled, vectors: Dictionary(uniqueKeysWithValues: sampled.map { row in
+            let next = (Self.labels.firstIndex(of: data.items[row].label)! + 1) % Self.labels.count
+            return (row, data.vectors[row].enumerated().map { d, v in d % 8 == next ? v + 2 : (d % 8 < 3 ? v - 2 : v) })
+        }))
+        var silent = unchanged
+        silent.chain = .init([.noise(.white, snr: 0...0)])
+        for row in sampled.sorted().prefix(sampled.count / 4) { silent.vectors[row] = nil }
+        let summary = Trainer.crossValidate(data, split: split, labels: Self.labels, options: options,
+                                            conditions: [unchanged, shifted, silent])
+        let scores = try #require(summary.conditions)
+        #expect(scores.map(\.condition) == ["clean", "gain:-20", "phone", "white:0"])
+        let clean = scores[0]
+        #expect(clean.n == sampled.count && clean.accuracy > 0.9 && clean.change == 0)
+        #expect(scores[1].n == sampled.count && scores[1].accuracy == clean.accuracy && scores[1].change == 0)
+        #expect(scores[2].accuracy < 0.2 && scores[2].change < -0.7, "\(scores[2])")
+        #expect(scores[3].noSpeech == sampled.count / 4 && scores[3].n == sampled.count)
+        #expect(abs(scores[3].accuracy - clean.accuracy * 0.75) < 0.1, "a quarter without an answer counts wrong: \(scores[3])")
+        #expect(summary.pooled.n == data.items.count, "the clean figures still cover every recording")
+    }
+
+    /// With multi-condition copies, the temperature is fitted on the validation
+    /// speakers' recordings and their copies: the model calibrated so is the
+    /// likelier one on that mix, the one calibrated on clean recordings alone
+    /// the likelier one on them (the weights are the same).
+    @Test func calibrationWithConditionCopiesHearsTheCopiesToo() {
+        var data = Self.dataset(speakers: 10)
+        var generator = SplitMix64(seed: 9)
+        data.addConditionCopies(vectors: data.vectors.map { vector in
+            [vector.map { $0 + 8 * (Float(generator.next() >> 11) / Float(1 << 53) - 0.5) }]
+        })
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        options.calibratesOnConditionCopies = false
+        let cleanCalibrated = Trainer.train(data, labels: Self.labels, options: options).model.classifier
+        options.calibratesOnConditionCopies = true
+        let mixCalibrated = Trainer.train(data, labels: Self.labels, options: options).model.classifier
+        #expect(abs(mixCalibrated.temperature / cleanCalibrated.temperature - 1) > 0.2,
+                "\(mixCalibrated.temperature) vs \(cleanCalibrated.temperature)")
+        let held = Trainer.validationSplit(data, indices: Array(data.items.indices), fraction: options.validationFraction,
+                                           seed: options.seed, allowsLeakage: false).validation
+        func loss(_ classifier: any TrainedClassifier, _ rows: LabelledMatrix) -> Double {
+            let p = classifier.probabilities(rows.features)
+            return rows.targets.enumerated().reduce(0) { $0 - log(Double(max(p[$1.offset, $1.element], 1e-12))) } / Double(rows.targets.count)
+        }
+        let mix = data.trainingMatrix(held, labels: Self.labels), clean = data.matrix(held, labels: Self.labels)
+        #expect(mix.features.rows == 2 * clean.features.rows)
+        #expect(loss(mixCalibrated, mix) < loss(cleanCalibrated, mix))
+        #expect(loss(cleanCalibrated, clean) <= loss(mixCalibrated, clean))
     }
 
     @Test func calibrationFitsATemperatureOnValidationSpeakers() {

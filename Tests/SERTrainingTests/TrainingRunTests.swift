@@ -64,6 +64,44 @@ import Testing
         for path in run.checkpointPaths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
     }
 
+    /// Cross-validation under recording conditions through the run: a quieter
+    /// copy of a level-normalized recording reads as the recording itself, and
+    /// a share of the recordings chosen by path is the same every run.
+    @Test func aRunScoresItsFoldsUnderRecordingConditions() throws {
+        let (folder, items) = try Self.recordings(speakers: 4, takes: 3)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var run = TrainingRun(recipe: Self.logisticRecipe, items: items, provenance: .init(command: "test", version: "0"))
+        run.evaluation = .speakerFolds(2)
+        run.evaluationConditions = [.clean, try #require(RecordingChain(argument: "gain:-20")), try #require(RecordingChain(argument: "white:-10"))]
+        let report = try run.run()
+        let scores = try #require(report.crossValidation?.conditions)
+        #expect(scores.map(\.condition) == ["clean", "gain:-20", "white:-10"])
+        #expect(scores.allSatisfy { $0.n == items.count })
+        #expect(abs(scores[1].change) <= 1.0 / Double(items.count), "level normalization hears a quieter take as the same: \(scores[1])")
+        #expect(scores[2].accuracy < scores[0].accuracy, "noise louder than the voice costs: \(scores)")
+
+        let half = TrainingRun.conditionRows(items, share: 0.5)
+        #expect(half == TrainingRun.conditionRows(items, share: 0.5) && half.count > 3 && half.count < items.count - 3, "\(half.count)")
+        #expect(TrainingRun.conditionRows(items, share: 1) == Array(items.indices))
+        #expect(Set(TrainingRun.conditionRows(items, share: 0.25)).isSubset(of: Set(half)), "a smaller share is part of a larger one")
+    }
+
+    /// Without a named family, training starts from the best recipe there is:
+    /// the shipped one when the encoder is installed (or its features are named),
+    /// the handcrafted one otherwise; both level-normalized with condition copies.
+    @Test func theStandardRecipeIsTheShippedOneWhenTheEncoderIsThere() {
+        let installed = TrainingRecipe.standard(features: nil, encoderInstalled: true)
+        #expect(installed == .shipped && installed.resolvedFeatures.needsEncoder && installed.architecture == .logreg)
+        #expect(installed.adaptive && installed.conditionCopies == 1 && installed.levelNormalization == .standard)
+        let missing = TrainingRecipe.standard(features: nil, encoderInstalled: false)
+        #expect(missing == .handcrafted && missing.resolvedFeatures == .functionals && !missing.resolvedFeatures.needsEncoder)
+        #expect(missing.adaptive && missing.conditionCopies == 1 && missing.levelNormalization == .standard)
+        #expect(TrainingRecipe.standard(features: .whisper, encoderInstalled: false).l2Penalty == TrainingRecipe.shipped.l2Penalty,
+                "naming the encoder's features asks for the shipped recipe")
+        #expect(TrainingRecipe.standard(features: .classic180, encoderInstalled: true).l2Penalty == nil,
+                "handcrafted features take the handcrafted recipe")
+    }
+
     @Test func aRunWithoutAnOutputOnlyMeasures() throws {
         let (folder, items) = try Self.recordings(speakers: 4, takes: 2)
         defer { try? FileManager.default.removeItem(atPath: folder) }
