@@ -179,7 +179,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport", "SERTraining"],
             path: "Sources/ser-bench"
         ),
 

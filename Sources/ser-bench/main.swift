@@ -9,6 +9,10 @@
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
 //   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
 //   ser-bench adaptation MODEL [--repeat K]   per-utterance cost of answering adapted to a speaker
+//   ser-bench level-cost [--preset P] [--repeat K] FILE...   prediction's input path with level
+//                          normalization against without, and the ratio
+//   ser-bench training-cost [--preset P] [--copies N] [--limit M] CORPUS_DIR...   the shipped
+//                          recipe's training with N condition copies per file against none (no cache)
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -67,6 +71,14 @@ if arguments.count >= 2 && arguments[1] == "embed" {
 }
 if arguments.count >= 2 && arguments[1] == "adaptation" {
     exit(AdaptationTiming.run(Array(arguments.dropFirst(2))))
+}
+if arguments.count >= 2 && arguments[1] == "level-cost" {
+    useSingleThreadedBLAS()
+    exit(ConditionCost.levelCost(Array(arguments.dropFirst(2))))
+}
+if arguments.count >= 2 && arguments[1] == "training-cost" {
+    useSingleThreadedBLAS()
+    exit(ConditionCost.trainingCost(Array(arguments.dropFirst(2))))
 }
 if arguments.count >= 2 && arguments[1] == "encoder" {
     exit(EncoderTiming.run(Array(arguments.dropFirst(2))))
