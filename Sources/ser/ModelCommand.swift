@@ -69,6 +69,10 @@ struct ModelCommand: ParsableCommand {
                     lines.append(String(format: "%@ (%@): accuracy %.1f ± %.1f %%, UAR %.1f ± %.1f %%",
                                         cv.allowsLeakage ? "random-split CV (LEAKY)" : "speaker-independent CV", cv.foldsDescription,
                                         100 * cv.accuracy.mean, 100 * cv.accuracy.std, 100 * cv.uar.mean, 100 * cv.uar.std))
+                    if let conditions = cv.conditions { lines.append(ConditionScore.table(conditions)) }
+                }
+                if let level = d.levelNormalization {
+                    lines.append(String(format: "level normalization: every input's speech brought to %.0f dBFS", level.referenceDBFS))
                 }
                 if let v = d.validation {
                     lines.append(String(format: "validation speakers: accuracy %.1f %%, UAR %.1f %%, ECE %.3f", 100 * v.accuracy, 100 * v.uar, v.ece ?? 0))
