@@ -105,6 +105,16 @@ public struct SegmentEstimate: Sendable, Equatable {
     public var start: Double
     public var end: Double
     public var estimate: EmotionEstimate
+    /// The active level of the segment's speech in dBFS (`LevelNormalization`),
+    /// when it has speech: a measurement of the recording chain, never a feature.
+    public var speechLevelDBFS: Double?
+
+    public init(start: Double, end: Double, estimate: EmotionEstimate, speechLevelDBFS: Double? = nil) {
+        self.start = start
+        self.end = end
+        self.estimate = estimate
+        self.speechLevelDBFS = speechLevelDBFS
+    }
 }
 
 /// Seconds spent in each stage for one recording.
@@ -294,8 +304,10 @@ public final class EmotionRecognizer: @unchecked Sendable {
                     guard final, offset < buffer.count, !covered else { break }
                     end = buffer.count
                 }
-                let (estimate, _) = analyzeUtterance(Array(buffer[offset..<end]), timings: &timings, context: &context)
-                segments.append(SegmentEstimate(start: seconds(offset), end: seconds(end), estimate: estimate))
+                let piece = Array(buffer[offset..<end])
+                let (estimate, span) = analyzeUtterance(piece, timings: &timings, context: &context)
+                segments.append(SegmentEstimate(start: seconds(offset), end: seconds(end), estimate: estimate,
+                                                speechLevelDBFS: span.flatMap { speechLevel(piece, span: $0) }))
                 offset += step
                 if end == buffer.count && final { break }
             }
@@ -341,7 +353,8 @@ public final class EmotionRecognizer: @unchecked Sendable {
             let read = (a == lo ? region.lowerBound : a)..<(b == hi ? region.upperBound : b)
             if let classification = classify(Array(buffer[read]), timings: &timings, context: &context) {
                 segments.append(SegmentEstimate(start: Double(start + a) / rate, end: Double(start + b) / rate,
-                                                estimate: EmotionEstimate(classification, minimumConfidence: options.minimumConfidence)))
+                                                estimate: EmotionEstimate(classification, minimumConfidence: options.minimumConfidence),
+                                                speechLevelDBFS: pipeline.speechLevelDBFS(of: buffer, span: a..<b)))
             }
             a = b
         }

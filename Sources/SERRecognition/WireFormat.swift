@@ -93,25 +93,29 @@ public struct SegmentAnswer: WireDocumented {
     public var start: Double
     public var end: Double
     public var estimate: EmotionEstimate
+    public var speechLevelDBFS: Double?
 
     public init(_ segment: SegmentEstimate) {
         start = RecognitionJSON.rounded(segment.start, 3)
         end = RecognitionJSON.rounded(segment.end, 3)
         estimate = segment.estimate
+        speechLevelDBFS = segment.speechLevelDBFS.map { RecognitionJSON.rounded($0, 1) }
     }
 
-    enum Key: String, CodingKey { case start, end }
+    enum Key: String, CodingKey { case start, end, speechLevelDBFS = "speech_level_dbfs" }
 
     public func encode(to encoder: Encoder) throws {
         try EstimateFields.encode(estimate, to: encoder)
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(start, forKey: .start)
         try c.encode(end, forKey: .end)
+        try c.encodeIfPresent(speechLevelDBFS, forKey: .speechLevelDBFS)
     }
 
     public static var schema: [String: Any] {
         ["type": "object", "required": ["start", "end", "speech", "emotion", "confidence", "probabilities"],
-         "properties": EstimateFields.properties.merging(["start": ["type": "number"], "end": ["type": "number"]]) { a, _ in a }]
+         "properties": EstimateFields.properties.merging(["start": ["type": "number"], "end": ["type": "number"],
+                                                          "speech_level_dbfs": ["type": "number", "description": "The segment's speech level in dBFS (active level), when it has speech."]]) { a, _ in a }]
     }
 }
 

@@ -80,6 +80,33 @@ import Testing
         #expect(levelled.speechSpan(of: [Float](repeating: 0, count: 48000)) == nil)
     }
 
+    /// Whole and segmented answers report the speech's level, which follows the gain
+    /// to the tenth of a dB while the answer stays the same.
+    @Test func answersReportTheSpeechLevelOfEachSegment() throws {
+        var description = sharedTestModel.description
+        description.levelNormalization = .standard
+        let model = EmotionModel(classifier: sharedTestModel.classifier, preset: .rich, description: description)
+        var options = RecognitionOptions()
+        options.segmentation = .speech
+        let segmenting = EmotionRecognizer(model: model, options: options)
+        var levels: [(whole: Double, segments: [Double])] = []
+        for gain in [Float(1), 0.1] {
+            let path = temporaryPath("level-\(gain).wav")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try AudioFileWriter.write(AudioSignal(samples: recording.map { $0 * gain }, sampleRate: 16000), to: path, format: .wav)
+            let whole = try #require(EmotionRecognizer(model: model).recognize(path: path).speechLevelDBFS)
+            let segmented = try segmenting.recognize(path: path)
+            let segments = try #require(segmented.segments)
+            #expect(!segments.isEmpty && segments.allSatisfy { $0.speechLevelDBFS != nil })
+            levels.append((whole, segments.compactMap(\.speechLevelDBFS)))
+            let json = try JSONEncoder().encode(SegmentAnswer(segments[0]))
+            #expect(String(decoding: json, as: UTF8.self).contains("\"speech_level_dbfs\""))
+        }
+        #expect(abs(levels[0].whole - levels[1].whole - 20) < 0.1, "\(levels)")
+        #expect(levels[0].segments.count == levels[1].segments.count)
+        for (loud, quiet) in zip(levels[0].segments, levels[1].segments) { #expect(abs(loud - quiet - 20) < 0.1, "\(levels)") }
+    }
+
     @Test func theSpeechLevelIsReportedNotLearned() throws {
         let levelled = pipeline(.standard)
         let loud = try #require(levelled.speechLevelDBFS(of: recording))
