@@ -50,6 +50,14 @@ public final class FeatureCache: Sendable {
         return (values, false)
     }
 
+    /// The cached values for `path` under `key`, or nil when there are none (or
+    /// they cannot be read, or hold another count than `expectedCount`). Never computes.
+    public func cachedValues(for path: String, key: String, expectedCount: Int? = nil) -> [Float]? {
+        guard let entry = try? entryPath(for: path, key: key), let cached = try? NumPyArray(contentsOf: entry),
+              cached.shape.count == 1, expectedCount.map({ $0 == cached.values.count }) ?? true else { return nil }
+        return cached.values
+    }
+
     /// The key of a preset's vector at a sample rate.
     /// `encoderIdentity`: the `SpeechEmbedder.identity` of presets that read one.
     public static func key(preset: FeaturePreset, sampleRate: Int, encoderIdentity: String? = nil) -> String {

@@ -193,6 +193,17 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// The preset whose vector begins with this one's (the encoder's view followed
+    /// by `functionals`), so a cached vector of it holds this one's as its first
+    /// `dimension` values; nil when no other preset contains this one that way.
+    public var containingPreset: FeaturePreset? {
+        switch self {
+        case .whisper: return .whisperFunctionals
+        case .whisperBlocks: return .whisperBlocksFunctionals
+        default: return nil
+        }
+    }
+
     /// Whether the encoder's view is followed by `functionals`.
     var fusesFunctionals: Bool { self == .whisperFunctionals || self == .whisperBlocksFunctionals }
 

@@ -44,7 +44,7 @@ public struct FeatureDataset: Sendable {
                 return try condition.vector(of: items[index], through: pipeline)
             }
             do {
-                if let cache { return .success(try cache.values(for: path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values) }
+                if let cache { return .success(try Self.cachedVector(path, key: key, pipeline: pipeline, cache: cache, compute: compute)) }
                 return .success(try compute())
             } catch {
                 return .failure(error)
@@ -100,6 +100,27 @@ public struct FeatureDataset: Sendable {
         self.init(items: items, pipeline: pipeline, cache: cache, onProgress: onProgress)
     }
 
+    /// `pipeline`'s vector of the file at `path` under `key` (the pipeline's key and
+    /// any copy's tag) from `cache`, computed and stored on a miss. A miss is first
+    /// served from the cached vector of the preset that contains this one
+    /// (`FeaturePreset.containingPreset`, under the same tags), so comparing the
+    /// encoder's view alone with the shipped features costs no second encoding.
+    static func cachedVector(_ path: String, key: String, pipeline: InputPipeline, cache: FeatureCache,
+                             compute: () throws -> [Float]) throws -> [Float] {
+        let dimension = pipeline.preset.dimension
+        return try cache.values(for: path, key: key, expectedCount: dimension) {
+            let base = cacheKey(pipeline)
+            if let container = pipeline.preset.containingPreset, key.hasPrefix(base) {
+                let containerKey = FeatureCache.key(preset: container, sampleRate: pipeline.sampleRate, encoderIdentity: pipeline.embedder?.identity)
+                    + pipeline.trimmingCacheTag + key.dropFirst(base.count)
+                if let whole = cache.cachedValues(for: path, key: containerKey, expectedCount: container.dimension) {
+                    return Array(whole.prefix(dimension))
+                }
+            }
+            return try compute()
+        }.values
+    }
+
     /// The feature-cache key of `pipeline`'s vectors (shared with `ser features --trim`).
     public static func cacheKey(_ pipeline: InputPipeline) -> String {
         FeatureCache.key(preset: pipeline.preset, sampleRate: pipeline.sampleRate, encoderIdentity: pipeline.embedder?.identity)
@@ -129,7 +150,7 @@ public struct FeatureDataset: Sendable {
             let copy = plan[index]
             let key = base + ";augment=\(copy.perturbation.argument)#\(copy.seed)"
             let compute = { try pipeline.vector(ofFile: copy.source.path, perturbation: copy.perturbation, seed: copy.seed) }
-            let vector = cache.flatMap { try? $0.values(for: copy.source.path, key: key, expectedCount: pipeline.preset.dimension, compute: compute).values } ?? (try? compute())
+            let vector = cache.flatMap { try? Self.cachedVector(copy.source.path, key: key, pipeline: pipeline, cache: $0, compute: compute) } ?? (try? compute())
             return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
         }
         augmented = items.indices.map { item in
@@ -402,7 +423,7 @@ public struct ConditionCopies: Sendable {
     func cachedVector(of item: CorpusItem, through pipeline: InputPipeline, baseKey: String, cache: FeatureCache?) -> [Float]? {
         let compute = { try self.vector(of: item, through: pipeline) }
         let vector = cache.flatMap {
-            try? $0.values(for: item.path, key: baseKey + cacheTag, expectedCount: pipeline.preset.dimension, compute: compute).values
+            try? FeatureDataset.cachedVector(item.path, key: baseKey + cacheTag, pipeline: pipeline, cache: $0, compute: compute)
         } ?? (try? compute())
         return vector.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
     }

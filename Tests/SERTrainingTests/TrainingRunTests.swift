@@ -102,6 +102,43 @@ import Testing
                 "handcrafted features take the handcrafted recipe")
     }
 
+    /// An encoder stand-in that counts its calls: each vector is the recording's
+    /// mean square times the value's index, so a wrong slice shows.
+    final class CountingEmbedder: SpeechEmbedder, @unchecked Sendable {
+        let identity = "counting-test-encoder"
+        private let lock = NSLock()
+        private var count = 0
+        var calls: Int { lock.withLock { count } }
+        func embedding(of samples: [Float], sampleRate: Int, layout: SpeechEmbedding) throws -> [Float] {
+            lock.withLock { count += 1 }
+            let power = samples.reduce(0) { $0 + $1 * $1 } / Float(max(1, samples.count))
+            return (0..<layout.dimension).map { Float($0 + 1) * power }
+        }
+    }
+
+    /// The encoder's view alone is read from cached vectors of the preset that
+    /// begins with it, without encoding again; a file only the smaller preset
+    /// lacks is encoded.
+    @Test func theEncodersViewIsSlicedFromTheCachedFusedVector() throws {
+        let (folder, items) = try Self.recordings(speakers: 2, takes: 2)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cache = try FeatureCache(directory: folder + "/cache")
+        let encoder = CountingEmbedder()
+        func pipeline(_ preset: FeaturePreset) -> InputPipeline {
+            InputPipeline(preset: preset, sampleRate: 16000, trimsToSpeech: true, levelNormalization: .standard,
+                          detector: VoiceActivityDetector(), resolvedEmbedder: encoder)
+        }
+        let fused = FeatureDataset(items: Array(items.dropLast()), pipeline: pipeline(.whisperBlocksFunctionals), cache: cache)
+        #expect(fused.failures.isEmpty && encoder.calls == items.count - 1)
+        let alone = FeatureDataset(items: items, pipeline: pipeline(.whisperBlocks), cache: cache)
+        #expect(alone.failures.isEmpty && alone.items.count == items.count)
+        #expect(encoder.calls == items.count, "only the file missing from the fused cache was encoded")
+        for (row, vector) in fused.vectors.enumerated() {
+            #expect(alone.vectors[row] == Array(vector.prefix(FeaturePreset.whisperBlocks.dimension)))
+        }
+        #expect(FeaturePreset.whisperBlocks.containingPreset == .whisperBlocksFunctionals && FeaturePreset.functionals.containingPreset == nil)
+    }
+
     @Test func aRunWithoutAnOutputOnlyMeasures() throws {
         let (folder, items) = try Self.recordings(speakers: 4, takes: 2)
         defer { try? FileManager.default.removeItem(atPath: folder) }
