@@ -86,9 +86,12 @@ extension Trainer {
     /// with itself); "all" uses every recording of the speaker, itself included,
     /// as `--speaker-normalization` does. Decisions are restricted to each
     /// corpus's labels as elsewhere. k = 0 is the lone-file answer.
+    /// With `averagingCopies` (a model with test-time augmentation), each
+    /// recording is classified with its augmented copies; otherwise copies, which
+    /// are for training only, are never read here.
     public static func adaptationCurve(_ model: EmotionModel, _ dataset: FeatureDataset, rows: [Int], labels: [String],
-                                       ks: [Int?], seed: UInt64) -> [AdaptationCurveRows] {
-        let variants = rows.map { dataset.variants(of: $0) }
+                                       ks: [Int?], seed: UInt64, averagingCopies: Bool) -> [AdaptationCurveRows] {
+        let variants = rows.map { averagingCopies ? dataset.variants(of: $0) : [dataset.vectors[$0]] }
         var members: [String: [Int]] = [:]   // positions in `rows`
         for (position, row) in rows.enumerated() { members[FeatureDataset.speakerGroup(of: dataset.items[row]), default: []].append(position) }
         let dimension = dataset.vectors.first?.count ?? 0

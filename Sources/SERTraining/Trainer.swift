@@ -435,7 +435,7 @@ public enum Trainer {
     /// (`CrossValidationSummary.combinedHeads`).
     /// With `adaptationCurve` (k values, nil for "all") and a speaker-adaptive
     /// model (`options.adaptation`), each fold's test speakers are also scored
-    /// after k recordings (`adaptationCurve(_:_:rows:labels:ks:seed:)`), pooled
+    /// after k recordings (`adaptationCurve(_:_:rows:labels:ks:seed:averagingCopies:)`), pooled
     /// into `CrossValidationSummary.adaptation`.
     /// With `conditions`, each fold's model also scores the evaluation copies of
     /// its test rows under each chain, and the clean vectors of the same rows as
@@ -480,7 +480,7 @@ public enum Trainer {
             }
             if outcome.model.adapted != nil && !ks.isEmpty {
                 let foldCurve = adaptationCurve(outcome.model, dataset, rows: testIndices, labels: labels, ks: ks,
-                                                seed: options.seed &+ UInt64(partition))
+                                                seed: options.seed &+ UInt64(partition), averagingCopies: options.averagesAugmentedCopies)
                 for (index, rows) in foldCurve.enumerated() { curveByPartition[partition][index].append(rows) }
             }
             if !conditions.isEmpty {

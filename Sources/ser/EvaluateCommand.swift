@@ -75,7 +75,8 @@ struct EvaluateCommand: ParsableCommand {
                 throw CommandFailure("--adaptation: \(model) reads each recording on its own; train it with --adaptive to adapt to speakers")
             }
             let rows = Array(dataset.items.indices), labels = emotionModel.labels
-            curve = Trainer.adaptationCurve(emotionModel, dataset, rows: rows, labels: labels, ks: try AdaptationList.parse(adaptation), seed: seed)
+            curve = Trainer.adaptationCurve(emotionModel, dataset, rows: rows, labels: labels, ks: try AdaptationList.parse(adaptation), seed: seed,
+                                            averagingCopies: !emotionModel.testTimePerturbations.isEmpty)
                 .map { $0.point(labels: labels) }
         }
         if emotionModel.normalizesPerSpeaker {

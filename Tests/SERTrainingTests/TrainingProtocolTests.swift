@@ -123,6 +123,23 @@ import Testing
         #expect(loss(cleanCalibrated, clean) <= loss(mixCalibrated, clean))
     }
 
+    /// Training-only copies never reach a test recording's answer: the adaptation
+    /// curve's k = 0 is the lone-file accuracy, copies or not.
+    @Test func theAdaptationCurveReadsNoTrainingCopies() throws {
+        var data = Self.dataset(speakers: 6)
+        var generator = SplitMix64(seed: 4)
+        data.addConditionCopies(vectors: data.vectors.map { vector in
+            [vector.map { $0 + 6 * (Float(generator.next() >> 11) / Float(1 << 53) - 0.5) }]
+        })
+        let split = try SpeakerSplitter.kFold(data.items, folds: 3, seed: 2)
+        var options = TrainingOptions()
+        options.architecture = .logreg
+        options.adaptation = AdaptationRecipe()
+        let summary = Trainer.crossValidate(data, split: split, labels: Self.labels, options: options, adaptationCurve: [0])
+        let lone = try #require(summary.adaptation?.first)
+        #expect(lone.k == 0 && lone.accuracy == summary.pooled.accuracy, "\(lone.accuracy) vs \(summary.pooled.accuracy)")
+    }
+
     @Test func calibrationFitsATemperatureOnValidationSpeakers() {
         let data = Self.dataset(speakers: 8)
         var options = TrainingOptions()
