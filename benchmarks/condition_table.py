@@ -24,7 +24,8 @@ def main(arguments):
         print(__doc__, file=sys.stderr)
         return 2
     runs = [load(a) for a in arguments]
-    conditions = [c["condition"] for c in runs[0][1]["conditions"]]
+    longest = max((cv.get("conditions", []) for _, cv in runs), key=len)
+    conditions = [c["condition"] for c in longest]
     print("| condition | " + " | ".join(name for name, _ in runs) + " |")
     print("|---|" + "---:|" * len(runs))
     for condition in conditions:
