@@ -26,28 +26,24 @@ def main(arguments):
     runs = [load(a) for a in arguments]
     longest = max((cv.get("conditions", []) for _, cv in runs), key=len)
     conditions = [c["condition"] for c in longest]
-    print("| condition | " + " | ".join(name for name, _ in runs) + " |")
-    print("|---|" + "---:|" * len(runs))
-    for condition in conditions:
-        cells = []
-        for _, cv in runs:
-            score = next((c for c in cv.get("conditions", []) if c["condition"] == condition), None)
-            if score is None:
-                cells.append("")
-            elif condition == "clean":
-                cells.append(f"{100 * score['accuracy']:.1f} %")
-            else:
-                cells.append(f"{100 * score['accuracy']:.1f} % ({100 * score['change']:+.1f})")
-        print(f"| {condition} | " + " | ".join(cells) + " |")
+    def score(cv, condition):
+        return next((c for c in cv.get("conditions", []) if c["condition"] == condition), None)
+
+    def accuracy(condition, s):
+        if condition == "clean":
+            return f"{100 * s['accuracy']:.1f} %"
+        return f"{100 * s['accuracy']:.1f} % ({100 * s['change']:+.1f})"
+
+    def table(title, cell):
+        print(f"| {title} | " + " | ".join(name for name, _ in runs) + " |")
+        print("|---|" + "---:|" * len(runs))
+        for condition in conditions:
+            cells = ["" if score(cv, condition) is None else cell(condition, score(cv, condition)) for _, cv in runs]
+            print(f"| {condition} | " + " | ".join(cells) + " |")
+
+    table("condition", accuracy)
     print()
-    print("| ECE | " + " | ".join(name for name, _ in runs) + " |")
-    print("|---|" + "---:|" * len(runs))
-    for condition in conditions:
-        cells = []
-        for _, cv in runs:
-            score = next((c for c in cv.get("conditions", []) if c["condition"] == condition), None)
-            cells.append("" if score is None else f"{score['ece']:.3f}")
-        print(f"| {condition} | " + " | ".join(cells) + " |")
+    table("ECE", lambda condition, s: f"{s['ece']:.3f}")
     print()
     corpora = sorted({corpus for _, cv in runs for corpus in (cv.get("per_corpus") or {})})
     print("| clean, all recordings | " + " | ".join(name for name, _ in runs) + " |")
