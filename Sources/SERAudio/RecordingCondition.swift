@@ -390,29 +390,14 @@ enum SignalKit {
         return LevelNormalization(referenceDBFS: target).normalized(signal, sampleRate: sampleRate)
     }
 
-    /// A second-order section (RBJ's cookbook Butterworth high- or low-pass), run in place.
-    static func biquad(_ x: inout [Float], cutoff: Double, sampleRate: Double, highPass: Bool) {
-        let w = 2 * Double.pi * cutoff / sampleRate, q = 1 / 2.0.squareRoot()
-        let alpha = sin(w) / (2 * q), c = cos(w)
-        let b0 = highPass ? (1 + c) / 2 : (1 - c) / 2, b1 = highPass ? -(1 + c) : 1 - c, b2 = b0
-        let a0 = 1 + alpha, a1 = -2 * c, a2 = 1 - alpha
-        var x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0
-        for i in x.indices {
-            let x0 = Double(x[i])
-            let y0 = (b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2) / a0
-            x2 = x1; x1 = x0; y2 = y1; y1 = y0
-            x[i] = Float(y0)
-        }
-    }
-
     /// A G.711 telephone line: resampled to 8 kHz, band-limited to 300–3,400 Hz
     /// (two Butterworth sections each side), companded to 8-bit μ-law and back,
     /// and resampled to `sampleRate`, same length.
     static func telephoneLine(_ samples: [Float], sampleRate: Int) throws -> [Float] {
         var narrow = try Resampler.resample(samples, from: Double(sampleRate), to: 8000)
         for _ in 0..<2 {
-            biquad(&narrow, cutoff: 300, sampleRate: 8000, highPass: true)
-            biquad(&narrow, cutoff: 3400, sampleRate: 8000, highPass: false)
+            ButterworthSection.highPass(cutoff: 300, sampleRate: 8000).filter(&narrow)
+            ButterworthSection.lowPass(cutoff: 3400, sampleRate: 8000).filter(&narrow)
         }
         // A line carries a speech level near -20 dBFS; μ-law quantizes relative to full scale.
         narrow = LevelNormalization(referenceDBFS: -20).normalized(narrow, sampleRate: 8000)

@@ -1,4 +1,5 @@
 import Foundation
+import SERAudio
 import SERFeatures
 
 /// Settings of the voice activity detector. Defaults suit speech at 16 kHz.
@@ -11,6 +12,16 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
     public var maximumPitch = 400.0
     /// A frame is voiced when YIN's aperiodicity is below this.
     public var voicedAperiodicity: Float = 0.45
+    /// Voicing is judged on the recording band-passed to this range in Hz
+    /// (fourth-order Butterworth edges): a voice's first harmonics carry most of
+    /// its periodic energy there, while broadband noise puts little of its power
+    /// there and rumble sits below it. Periodicity survives the loss of a low
+    /// fundamental through its harmonics. At 10 dB SNR this band finds speech in
+    /// every recording of the development share under white, pink and brown
+    /// noise, where the full band missed 1.7 % under white noise, and the span
+    /// it finds covers more of the utterance. The price: under strong noise,
+    /// noise next to the speech can be taken into the span. nil: the full band.
+    public var voicingBandHz: ClosedRange<Double>? = 150...1000
     /// A frame is loud enough when it is this far above the recording's noise
     /// floor (its 10th-percentile level) or within `dynamicRange` of its peak,
     /// and never below `absoluteFloorDBFS`.
@@ -61,7 +72,8 @@ public struct VoiceActivityDetector: Sendable {
         guard samples.count >= hop else { return [] }
         let pitch = PitchConfiguration(minimumFrequency: c.minimumPitch, maximumFrequency: min(c.maximumPitch, rate / 2),
                                        frameLength: frameLength, hopLength: hop, centered: true)
-        guard let aperiodicity = try? WaveformFeatures.aperiodicity(samples, sampleRate: rate, configuration: pitch) else { return [] }
+        guard let aperiodicity = try? WaveformFeatures.aperiodicity(voicingBand(of: samples, rate: rate), sampleRate: rate,
+                                                                   configuration: pitch) else { return [] }
         let levels = frameLevels(samples, frameLength: frameLength, hop: hop, count: aperiodicity.count)
         guard !levels.isEmpty else { return [] }
         let sorted = levels.sorted()
@@ -95,6 +107,20 @@ public struct VoiceActivityDetector: Sendable {
                                 end: min(duration, Double(last) * c.hopSeconds + c.frameSeconds / 2),
                                 voicedSeconds: Double(voicedFrames) * c.hopSeconds)
         }
+    }
+
+    /// What voicing is judged on: `samples` band-passed to `voicingBandHz`
+    /// (an upper edge at or above 0.45 of the rate is left open).
+    private func voicingBand(of samples: [Float], rate: Double) -> [Float] {
+        guard let band = configuration.voicingBandHz else { return samples }
+        var filtered = samples
+        var sections = [ButterworthSection.highPass(cutoff: band.lowerBound, sampleRate: rate)]
+        if band.upperBound < 0.45 * rate { sections.append(.lowPass(cutoff: band.upperBound, sampleRate: rate)) }
+        for section in sections {
+            section.filter(&filtered)
+            section.filter(&filtered)
+        }
+        return filtered
     }
 
     /// Frame RMS levels in dBFS (−120 for digital silence), centred frames.
@@ -132,6 +158,6 @@ extension VoiceActivityDetector {
     /// A version tag of the detector's settings, for cache keys.
     public var cacheTag: String {
         let c = configuration
-        return "vad1:\(c.frameSeconds):\(c.hopSeconds):\(c.minimumPitch):\(c.maximumPitch):\(c.voicedAperiodicity):\(c.aboveNoiseFloorDB):\(c.dynamicRangeDB):\(c.absoluteFloorDBFS):\(c.paddingSeconds):\(c.bridgeSeconds):\(c.minimumVoicedSeconds):\(c.minimumLevelVariationDB)"
+        return "vad1:" + (c.voicingBandHz.map { "band=\($0.lowerBound)-\($0.upperBound):" } ?? "") + "\(c.frameSeconds):\(c.hopSeconds):\(c.minimumPitch):\(c.maximumPitch):\(c.voicedAperiodicity):\(c.aboveNoiseFloorDB):\(c.dynamicRangeDB):\(c.absoluteFloorDBFS):\(c.paddingSeconds):\(c.bridgeSeconds):\(c.minimumVoicedSeconds):\(c.minimumLevelVariationDB)"
     }
 }

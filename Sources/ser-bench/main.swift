@@ -13,6 +13,8 @@
 //                          normalization against without, and the ratio
 //   ser-bench training-cost [--preset P] [--copies N] [--limit M] CORPUS_DIR...   the shipped
 //                          recipe's training with N condition copies per file against none (no cache)
+//   ser-bench speech-detection [--condition C]... [--seed S] CORPUS_DIR...   recordings the voice
+//                          activity detector finds no speech in, per recording condition
 //
 // With --preloaded the files are decoded once, untimed, and only the features
 // are timed.
@@ -79,6 +81,9 @@ if arguments.count >= 2 && arguments[1] == "level-cost" {
 if arguments.count >= 2 && arguments[1] == "training-cost" {
     useSingleThreadedBLAS()
     exit(ConditionCost.trainingCost(Array(arguments.dropFirst(2))))
+}
+if arguments.count >= 2 && arguments[1] == "speech-detection" {
+    exit(SpeechDetectionCheck.run(Array(arguments.dropFirst(2))))
 }
 if arguments.count >= 2 && arguments[1] == "encoder" {
     exit(EncoderTiming.run(Array(arguments.dropFirst(2))))

@@ -173,3 +173,29 @@ import Testing
         }
     }
 }
+
+@Suite struct ButterworthSectionTests {
+    /// The steady-state gain of two cascaded sections on a sinusoid, in dB.
+    func gainDB(_ section: ButterworthSection, frequency: Double) -> Double {
+        let rate = 16000.0
+        let input = (0..<16000).map { Float(sin(2 * .pi * frequency * Double($0) / rate)) }
+        var output = input
+        section.filter(&output)
+        section.filter(&output)
+        func rms(_ x: ArraySlice<Float>) -> Double { (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)).squareRoot() }
+        return 20 * log10(rms(output[8000...]) / rms(input[8000...]))
+    }
+
+    /// Two sections make a fourth-order Butterworth filter: −6 dB at the cutoff
+    /// (−3 dB each), flat in the passband, 24 dB per octave beyond.
+    @Test func twoSectionsAreAFourthOrderButterworthFilter() {
+        let low = ButterworthSection.lowPass(cutoff: 1000, sampleRate: 16000)
+        #expect(abs(gainDB(low, frequency: 1000) + 6.02) < 0.2)
+        #expect(abs(gainDB(low, frequency: 200)) < 0.1)
+        #expect(gainDB(low, frequency: 4000) < -45, "two octaves up: at least 48 dB down (the bilinear transform adds more near Nyquist)")
+        let high = ButterworthSection.highPass(cutoff: 300, sampleRate: 16000)
+        #expect(abs(gainDB(high, frequency: 300) + 6.02) < 0.2)
+        #expect(abs(gainDB(high, frequency: 3000)) < 0.1)
+        #expect(abs(gainDB(high, frequency: 75) + 48) < 3)
+    }
+}
