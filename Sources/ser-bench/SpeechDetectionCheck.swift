@@ -8,7 +8,9 @@ import SERSupport
 /// recorded and after each recording condition (default: clean, peak:-40,
 /// gain:-40, white:10, pink:10, brown:10, white:5), with the input pipeline's
 /// level normalization. Prints per condition the recordings, the misses and
-/// the missed files, and the fraction of the recording the span covers.
+/// the missed files, and the mean fraction of the recording the span covers,
+/// for the detector as shipped and, as the reference in the same run, for the
+/// same detector judging voicing on the full band.
 enum SpeechDetectionCheck {
     static let defaultConditions = ["clean", "peak:-40", "gain:-40", "white:10", "pink:10", "brown:10", "white:5"]
 
@@ -31,8 +33,21 @@ enum SpeechDetectionCheck {
         if conditions.isEmpty { conditions = defaultConditions.compactMap { RecordingChain(argument: $0) } }
         let files = folders.flatMap(audioFiles(under:)).sorted()
         guard !files.isEmpty else { return usage() }
-        let pipeline: InputPipeline
-        do { pipeline = try InputPipeline(preset: .functionals, levelNormalization: .standard) } catch { return ConditionCost.fail("\(error)") }
+        var fullBand = VoiceActivityConfiguration()
+        fullBand.voicingBandHz = nil
+        let detectors = [("voicing band", VoiceActivityDetector()), ("full band", VoiceActivityDetector(configuration: fullBand))]
+        var reports: [[String: Any]] = []
+        for (name, detector) in detectors {
+            let pipeline = InputPipeline(preset: .functionals, sampleRate: 16000, trimsToSpeech: true, levelNormalization: .standard,
+                                         detector: detector, resolvedEmbedder: nil)
+            var report = measure(files: files, conditions: conditions, seed: seed, pipeline: pipeline)
+            report["detector"] = name
+            reports.append(report)
+        }
+        return ConditionCost.printJSON(["detectors": reports])
+    }
+
+    static func measure(files: [String], conditions: [RecordingChain], seed: UInt64, pipeline: InputPipeline) -> [String: Any] {
 
         let chains = conditions, baseSeed = seed
         // Per file: nil when unreadable, else per condition the fraction of the copy its speech span covers (nil: no speech).
@@ -57,7 +72,7 @@ enum SpeechDetectionCheck {
             ["condition": conditions[c].description, "recordings": readable, "no_speech": misses[c].count,
              "missed": misses[c].sorted(), "mean_span_fraction": coverage[c] / Double(max(1, readable - misses[c].count))]
         }
-        return ConditionCost.printJSON(["unreadable": unreadable, "conditions": rows])
+        return ["unreadable": unreadable, "conditions": rows]
     }
 
     static func audioFiles(under folder: String) -> [String] {
