@@ -158,7 +158,7 @@ public struct Recognition: Sendable {
 public final class EmotionRecognizer: @unchecked Sendable {
     public let model: EmotionModel
     public let options: RecognitionOptions
-    /// The model's input pipeline with the options' voice activity settings.
+    /// The model's input pipeline, hearing speech with the options' voice activity settings.
     private let pipeline: InputPipeline
 
     /// The shortest stretch worth classifying.
@@ -167,10 +167,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
     public init(model: EmotionModel, options: RecognitionOptions = .init()) {
         self.model = model
         self.options = options
-        pipeline = InputPipeline(preset: model.preset, sampleRate: model.sampleRate, trimsToSpeech: model.trimsToSpeech,
-                                 speechMarginSeconds: model.speechMarginSeconds, levelNormalization: model.pipeline.levelNormalization,
-                                 detector: VoiceActivityDetector(configuration: options.voiceActivity),
-                                 resolvedEmbedder: model.pipeline.embedder)
+        pipeline = model.pipeline.detecting(with: VoiceActivityDetector(configuration: options.voiceActivity))
     }
 
     /// Recognises the recording at `path` (any format `AudioDecoder` reads),

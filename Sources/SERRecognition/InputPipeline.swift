@@ -79,6 +79,13 @@ public struct InputPipeline: Sendable {
         embedder = preset.needsEncoder ? resolvedEmbedder : nil
     }
 
+    /// This pipeline with speech found by `detector` instead: the same preset,
+    /// rate, trimming, level rule and encoder.
+    public func detecting(with detector: VoiceActivityDetector) -> InputPipeline {
+        InputPipeline(preset: preset, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech, speechMarginSeconds: speechMarginSeconds,
+                      levelNormalization: levelNormalization, detector: detector, resolvedEmbedder: embedder)
+    }
+
     /// The margins a pipeline takes; options outside it are refused, values from files clamped.
     public static let speechMarginRange = 0.0...10.0
 
