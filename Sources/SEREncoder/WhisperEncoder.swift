@@ -2,7 +2,7 @@ import SERNumerics
 import Dispatch
 import Foundation
 import SERKernels
-import SERModels
+import SERSupport
 import Synchronization
 
 /// The shape of a Whisper audio encoder.

@@ -4,6 +4,7 @@ import SEREncoder
 import SERFeatures
 import SERModels
 import SERNumerics
+import SERSpeakers
 import SERSupport
 
 /// A trained emotion classifier together with the feature pipeline it expects:

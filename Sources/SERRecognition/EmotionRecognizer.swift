@@ -1,8 +1,9 @@
 import Foundation
-import SERSupport
 import SERAudio
 import SERFeatures
 import SERModels
+import SERSpeakers
+import SERSupport
 
 /// How a recording is cut before classification.
 public enum Segmentation: Sendable, Equatable {

@@ -1,7 +1,8 @@
 import Foundation
-import SERSupport
 import SERAudio
 import SERModels
+import SERSpeakers
+import SERSupport
 
 /// One answer of a live stream: the window ending at `time` seconds.
 public struct LiveEvent: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERModels
+import SERSpeakers
 import SERSupport
 
 /// What a model file says about itself, beyond its weights: the features it

@@ -1,5 +1,6 @@
 import Foundation
 import SERModels
+import SERSpeakers
 import SERSupport
 
 /// A speaker's voice as a model adapts to it: a name, the statistics of the

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import SERModels
+import SERSpeakers
 
 /// Speaker profiles in PostgreSQL (through PostgresNIO), for server replicas on
 /// many hosts: point every replica's `--profiles` at one database URL.

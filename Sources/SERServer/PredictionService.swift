@@ -1,8 +1,8 @@
 import Foundation
 import SERAudio
 import SERFeatures
-import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// What a client may ask of one prediction (the query of `POST /v1/predict`),

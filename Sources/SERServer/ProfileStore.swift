@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import SERModels
 import SERRecognition
+import SERSpeakers
 
 /// Where a server keeps speaker profiles: a small protocol, so that replicas
 /// can share one store. Implementations hold no state in memory that another

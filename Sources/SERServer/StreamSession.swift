@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import SERRecognition
+import SERSpeakers
 
 /// One `/v1/stream` WebSocket: the client declares its PCM format in a first
 /// text message, then sends binary PCM frames, and gets `ser listen`'s events

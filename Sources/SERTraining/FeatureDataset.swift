@@ -6,6 +6,7 @@ import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// Corpus items with their utterance-level feature vectors, computed at the

@@ -2,6 +2,7 @@ import Foundation
 import SERCorpora
 import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// How a model learns to use a speaker's statistics (`ser train --adaptive`):

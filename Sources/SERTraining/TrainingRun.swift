@@ -4,6 +4,7 @@ import SERCorpora
 import SERFeatures
 import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// The stages of a training run that report progress.

@@ -1,6 +1,7 @@
 import Foundation
 import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// `ser-bench adaptation MODEL [--repeat K]`: what answering adapted to a speaker

@@ -3,6 +3,7 @@ import SEREncoder
 import SERFeatures
 import SERModels
 import SERRecognition
+import SERSupport
 
 /// Finds the model `ser` uses when no `--model` is given.
 enum DefaultModel {

@@ -1,7 +1,8 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
 import SEREncoder
 import SERModels
+import SERSupport
 
 /// `ser encoder`: install and inspect the pretrained speech encoder.
 struct EncoderCommand: ParsableCommand {

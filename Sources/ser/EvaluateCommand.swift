@@ -1,11 +1,12 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
 import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
 import SERSupport
 import SERTraining
 

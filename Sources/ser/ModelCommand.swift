@@ -1,7 +1,8 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
 import SERModels
 import SERRecognition
+import SERSupport
 
 /// `ser model`: inspect model files.
 struct ModelCommand: ParsableCommand {

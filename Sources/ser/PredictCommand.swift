@@ -1,5 +1,5 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
 import SERAudio
 import SERBatch
 import SERCorpora
@@ -7,6 +7,7 @@ import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// `ser predict`: the emotion in recordings.

@@ -1,9 +1,10 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
 import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// `ser profile`: speaker profiles, the statistics a model adapts to a voice with.

@@ -1,12 +1,13 @@
+import Foundation
 import ArgumentParser
 import Dispatch
-import Foundation
 import Logging
-import SERNumerics
-import SERRecognition
 import SEREncoder
 import SERFeatures
+import SERNumerics
+import SERRecognition
 import SERServer
+import SERSpeakers
 import SERSupport
 
 /// `ser serve`: the web page and the HTTP/WebSocket API.

@@ -4,6 +4,7 @@ import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
 import SERSupport
 import SERTraining
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import SERNumerics
+import SERSpeakers
 import SERSupport
 import Testing
 @testable import SERModels

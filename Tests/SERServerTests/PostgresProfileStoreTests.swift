@@ -1,5 +1,5 @@
 import Foundation
-import SERModels
+import SERSpeakers
 @testable import SERServer
 import Testing
 

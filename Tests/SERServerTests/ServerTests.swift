@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SERAudio
 import SERRecognition
+import SERSpeakers
 @testable import SERServer
 import SERSupport
 import SERTestSupport

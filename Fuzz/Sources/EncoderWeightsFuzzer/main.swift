@@ -1,7 +1,7 @@
 import Foundation
 import FuzzSupport
 import SEREncoder
-import SERModels
+import SERSupport
 
 /// The encoder's two weight files: CTranslate2's `model.bin` as `ser encoder install`
 /// reads it from the PyPI packages, and ser's converted safetensors file. The first

@@ -4,6 +4,8 @@ import SERFeatures
 import SERModels
 import SERNumerics
 import SERRecognition
+import SERSpeakers
+import SERSupport
 
 /// Model files from strangers: every input must load as a classifier (and then
 /// answer for any row of its width) or fail with a typed error naming the file.

@@ -1,8 +1,8 @@
 import Foundation
 import FuzzSupport
 import SERFeatures
-import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// Speaker profile files (`ser profile`, `ser predict --profile`): every input

@@ -1,4 +1,5 @@
 import Foundation
+import SERSupport
 
 /// A kind of classifier a model file can hold, known by the `architecture`
 /// names in the file's metadata. `ClassifierFile` reads a file with the family

@@ -46,3 +46,17 @@ struct ModelFileHeader<Settings: Codable> {
         genderTemperature = positive("gender_temperature")
     }
 }
+
+extension SafeTensorsFile {
+    /// A model file holding only what every ser classifier's file starts with:
+    /// `extra`, then format, format version, architecture and labels.
+    static func modelHeader(architecture: String, formatVersion: String, labels: [String],
+                            metadata extra: [String: String]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: extra)
+        file.metadata["format"] = "ser-model"
+        file.metadata["format_version"] = formatVersion
+        file.metadata["architecture"] = architecture
+        file.metadata["labels"] = sortedJSONText(labels)
+        return file
+    }
+}

@@ -1,5 +1,4 @@
 import Foundation
-import SERSupport
 
 /// A model file in the safetensors layout, which Python's `safetensors` opens too:
 /// an 8-byte little-endian header length, a JSON header naming each tensor's
@@ -150,18 +149,6 @@ public struct SafeTensorsFile: Equatable, Sendable {
 }
 
 extension SafeTensorsFile {
-    /// A model file holding only what every ser classifier's file starts with:
-    /// `extra`, then format, format version, architecture and labels.
-    static func modelHeader(architecture: String, formatVersion: String, labels: [String],
-                            metadata extra: [String: String]) -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extra)
-        file.metadata["format"] = "ser-model"
-        file.metadata["format_version"] = formatVersion
-        file.metadata["architecture"] = architecture
-        file.metadata["labels"] = sortedJSONText(labels)
-        return file
-    }
-
     /// Stores `part` inside this file under `key`: its metadata as one JSON
     /// string at `metadata[key]`, its tensors renamed `key.<name>`. How a
     /// classifier built of other classifiers (an ensemble, corpus heads on a

@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 
 /// How a model that knows a speaker answers: feature vectors standardized by
 /// the speaker's statistics, each shrunk toward the training population's by a

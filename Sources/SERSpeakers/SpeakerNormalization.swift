@@ -1,4 +1,4 @@
-
+import SERNumerics
 
 /// Per-speaker feature normalization: every feature of a speaker's recordings
 /// becomes a z-score against that speaker's own mean and standard deviation.

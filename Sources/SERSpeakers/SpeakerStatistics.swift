@@ -1,4 +1,5 @@
 import Foundation
+import SERNumerics
 
 /// What is known of one speaker's voice: the count, sum and sum of squares of
 /// the feature vectors of their recordings heard so far. Never audio, and no

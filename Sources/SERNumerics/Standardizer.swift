@@ -1,6 +1,4 @@
 import Foundation
-import SERNumerics
-import SERSupport
 
 /// Per-feature mean and standard deviation, learned on training data only.
 public struct Standardizer: Codable, Sendable, Equatable {
