@@ -229,8 +229,8 @@ public struct Classification: Sendable, Equatable {
     }
 
     public var gender: (label: String, probability: Double)? {
-        guard let p = genderProbabilities, p.count == NeuralNetworkClassifier.genderLabels.count else { return nil }
+        guard let p = genderProbabilities, p.count == SpeakerGender.labels.count else { return nil }
         let index = p[1] > p[0] ? 1 : 0
-        return (NeuralNetworkClassifier.genderLabels[index], p[index])
+        return (SpeakerGender.labels[index], p[index])
     }
 }

@@ -59,7 +59,7 @@ extension Trainer {
     /// training speakers' per-speaker z-scores, with the population statistics the
     /// estimator shrinks toward, all from the training speakers only.
     static func trainAdaptive(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                              recipe: AdaptationRecipe, checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
+                              recipe: AdaptationRecipe, checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
         var plain = options
         plain.adaptation = nil
         let all = indices ?? Array(dataset.items.indices)

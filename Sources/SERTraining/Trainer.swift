@@ -197,7 +197,7 @@ public enum Trainer {
     /// epochs with the same calibration. With `options.ensembleSize` > 1, that many
     /// such models with successive seeds, averaged.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
-                             checkpoint: NeuralNetworkClassifier.Checkpointing? = nil) -> TrainingOutcome {
+                             checkpoint: TrainingCheckpointing? = nil) -> TrainingOutcome {
         if let recipe = options.adaptation {
             return trainAdaptive(dataset, indices: indices, labels: labels, options: options, recipe: recipe, checkpoint: checkpoint)
         }
@@ -233,7 +233,7 @@ public enum Trainer {
                 var epochs = best.map { $0 + 1 }
                 if network?.configuration.l2Penalty != nil { epochs = options.maximumEpochs }
                 let refitCheckpoint = checkpoint.map {
-                    NeuralNetworkClassifier.Checkpointing(path: refitCheckpointPath($0.path), fingerprint: $0.fingerprint + ";refit:\(epochs ?? 0)",
+                    TrainingCheckpointing(path: refitCheckpointPath($0.path), fingerprint: $0.fingerprint + ";refit:\(epochs ?? 0)",
                                                           onEpoch: $0.onEpoch)
                 }
                 let refit = fitted(dataset, rows: all, validation: nil, labels: labels, options: options,
@@ -246,7 +246,7 @@ public enum Trainer {
         }
         var description = ModelDescription(
             architecture: options.architecture.rawValue, labels: labels,
-            genderLabels: classifier.hasGenderHead ? NeuralNetworkClassifier.genderLabels : nil,
+            genderLabels: classifier.hasGenderHead ? SpeakerGender.labels : nil,
             features: .init(preset: dataset.preset.rawValue, sampleRate: dataset.sampleRate, dimension: dataset.preset.dimension))
         description.featureNormalization = dataset.isSpeakerNormalized ? "speaker" : nil
         description.trimsToSpeech = dataset.pipeline.trimsToSpeech ? nil : false
@@ -272,14 +272,14 @@ public enum Trainer {
     /// validation metrics and speakers are the first member's (the others have
     /// been refitted on those speakers, so the ensemble has no held-out speakers).
     private static func trainEnsemble(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                                      checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
+                                      checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
         var memberOptions = options
         memberOptions.ensembleSize = 1
         var outcomes: [TrainingOutcome] = []
         for member in 0..<options.ensembleSize {
             memberOptions.seed = memberSeed(options.seed, member)
             let memberCheckpoint = checkpoint.map {
-                NeuralNetworkClassifier.Checkpointing(path: memberCheckpointPath($0.path, member),
+                TrainingCheckpointing(path: memberCheckpointPath($0.path, member),
                                                       fingerprint: $0.fingerprint + ";member:\(member)", onEpoch: $0.onEpoch)
             }
             outcomes.append(train(dataset, indices: indices, labels: labels, options: memberOptions, checkpoint: memberCheckpoint))
@@ -299,7 +299,7 @@ public enum Trainer {
     /// among the training rows only: a corpus no training speaker comes from is
     /// classified with the heads combined.
     private static func trainCorpusHeads(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                                         checkpoint: NeuralNetworkClassifier.Checkpointing?) -> TrainingOutcome {
+                                         checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
         let all = indices ?? Array(dataset.items.indices)
         let heads = dataset.corpusHeads(all, labels: labels)
         var sharedOptions = options
@@ -350,7 +350,7 @@ public enum Trainer {
     /// `validation` when given, at most `epochs` epochs), and its epoch history.
     private static func fitted(_ dataset: FeatureDataset, rows: [Int], validation: LabelledMatrix?, labels: [String],
                                options: TrainingOptions, epochs: Int?,
-                               checkpoint: NeuralNetworkClassifier.Checkpointing?) -> (classifier: any TrainedClassifier, history: [EpochRecord]) {
+                               checkpoint: TrainingCheckpointing?) -> (classifier: any TrainedClassifier, history: [EpochRecord]) {
         if options.architecture == .boosted {
             var configuration = BoostingConfiguration()
             configuration.seed = options.seed

@@ -292,7 +292,7 @@ public struct TrainingRun: Sendable {
         let epochs = recipe.architecture.isTreeModel ? 1
             : recipe.maximumEpochs ?? recipe.architecture.configuration(seed: recipe.seed, epochs: nil, preset: dataset.preset).maximumEpochs
         observer.stageStarted(stage, total: epochs)
-        let checkpoint = NeuralNetworkClassifier.Checkpointing(path: checkpointPath,
+        let checkpoint = TrainingCheckpointing(path: checkpointPath,
                                                                fingerprint: recipe.fingerprint(paths: dataset.items.map(\.path), labels: labels)) { record in
             observer.progressed(stage, finished: record.epoch)
             observer.epochFinished(record)

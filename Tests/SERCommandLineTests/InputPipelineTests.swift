@@ -27,7 +27,7 @@ struct InputPipelineTests {
         let rows = (0..<9).map { _ in (0..<preset.dimension).map { _ in Float(random.nextStandardNormal()) } }
         classifier.fit(LabelledMatrix(features: Matrix(rows: 9, columns: preset.dimension, values: rows.flatMap { $0 }),
                                       targets: (0..<9).map { $0 % 3 }, genders: (0..<9).map { $0 % 2 }))
-        var description = ModelDescription(architecture: "logreg", labels: labels, genderLabels: NeuralNetworkClassifier.genderLabels,
+        var description = ModelDescription(architecture: "logreg", labels: labels, genderLabels: SpeakerGender.labels,
                                            features: .init(preset: preset.rawValue, sampleRate: 16000, dimension: preset.dimension))
         description.trimsToSpeech = trimsToSpeech
         return EmotionModel(classifier: classifier, preset: preset, description: description)

@@ -143,7 +143,7 @@ import Testing
             logits += row.map { $0 * 5 }
             targets.append(target)
         }
-        let t = NeuralNetworkClassifier.fittedTemperature(logits: Matrix(rows: 2000, columns: 4, values: logits), targets: targets)
+        let t = TemperatureScaling.fittedTemperature(logits: Matrix(rows: 2000, columns: 4, values: logits), targets: targets)
         #expect(abs(t - 5) < 0.6, "temperature \(t)")
     }
 

@@ -90,7 +90,7 @@ let sharedTestModel: EmotionModel = {
     let classifier = NeuralNetworkClassifier(labels: labels, configuration: configuration)
     let x = Matrix(rows: vectors.count, columns: preset.dimension, values: vectors.flatMap { $0 })
     classifier.fit(LabelledMatrix(features: x, targets: targets, genders: targets.map { $0 < 2 ? 1 : 0 }))
-    let description = ModelDescription(architecture: "mlp", labels: labels, genderLabels: NeuralNetworkClassifier.genderLabels,
+    let description = ModelDescription(architecture: "mlp", labels: labels, genderLabels: SpeakerGender.labels,
                                        features: .init(preset: preset.rawValue, sampleRate: 16000, dimension: preset.dimension))
     return EmotionModel(classifier: classifier, preset: preset, description: description)
 }()

@@ -3,7 +3,7 @@ import SERNumerics
 import SERSupport
 
 /// Examples for training or validation: feature rows, emotion class indices and,
-/// where known, gender indices into `NeuralNetworkClassifier.genderLabels`.
+/// where known, gender indices into `SpeakerGender.labels`.
 public struct LabelledMatrix: Sendable {
     public var features: Matrix
     public var targets: [Int]

@@ -17,7 +17,7 @@ struct ModelFileHeader<Settings: Codable> {
         file.metadata["training_configuration"] = sortedJSONText(configuration)
         file.metadata["temperature"] = String(temperature)
         if let genderTemperature {
-            file.metadata["gender_labels"] = sortedJSONText(NeuralNetworkClassifier.genderLabels)
+            file.metadata["gender_labels"] = sortedJSONText(SpeakerGender.labels)
             file.metadata["gender_temperature"] = String(genderTemperature)
         }
         return file

@@ -81,10 +81,10 @@ extension NeuralNetworkClassifier {
         trunk = denses.dropLast().flatMap { [$0, ReLU()] as [Layer] }
         emotionHead = last
         if let weight = file.tensors["gender_head.weight"], let bias = file.tensors["gender_head.bias"] {
-            guard weight.shape == [last.inputs, Self.genderLabels.count], bias.shape == [Self.genderLabels.count] else {
+            guard weight.shape == [last.inputs, SpeakerGender.labels.count], bias.shape == [SpeakerGender.labels.count] else {
                 throw Failure.corrupt(path: source, reason: "the gender head does not fit the hidden layers")
             }
-            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: last.inputs, outputs: Self.genderLabels.count)
+            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: last.inputs, outputs: SpeakerGender.labels.count)
         }
     }
 
@@ -111,10 +111,10 @@ extension NeuralNetworkClassifier {
         else { throw Failure.corrupt(path: source, reason: "the emotion head is missing or does not fit \(labels.count) labels") }
         emotionHead = Dense(weight: weight.values, bias: bias.values, inputs: built.width, outputs: labels.count)
         if let weight = file.tensors["gender_head.weight"], let bias = file.tensors["gender_head.bias"] {
-            guard weight.shape == [built.width, Self.genderLabels.count], bias.shape == [Self.genderLabels.count] else {
+            guard weight.shape == [built.width, SpeakerGender.labels.count], bias.shape == [SpeakerGender.labels.count] else {
                 throw Failure.corrupt(path: source, reason: "the gender head does not fit the hidden layers")
             }
-            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: built.width, outputs: Self.genderLabels.count)
+            genderHead = Dense(weight: weight.values, bias: bias.values, inputs: built.width, outputs: SpeakerGender.labels.count)
         }
     }
 }

@@ -5,19 +5,6 @@ import SERSupport
 // Training: the hidden layers a configuration asks for, the epoch loop on replicas (one per
 // core), the convex fit of logistic regression, and checkpoints.
 extension NeuralNetworkClassifier {
-    /// Where `fit` saves its state after every epoch and resumes from.
-    public struct Checkpointing {
-        public var path: String
-        /// Identifies the run (data, labels, settings): a checkpoint from another run is ignored.
-        public var fingerprint: String
-        public var onEpoch: ((EpochRecord) -> Void)?
-        public init(path: String, fingerprint: String, onEpoch: ((EpochRecord) -> Void)? = nil) {
-            self.path = path
-            self.fingerprint = fingerprint
-            self.onEpoch = onEpoch
-        }
-    }
-
     /// The hidden layers `configuration` asks for on `inputCount` values, their
     /// dropout layers and the width they end in.
     static func trunk(configuration c: NeuralNetworkConfiguration, inputCount: Int,
@@ -42,7 +29,7 @@ extension NeuralNetworkClassifier {
     /// (otherwise the last epoch's).
     /// Each epoch's shuffling and dropout depend only on the seed and the epoch,
     /// so a run resumed from a checkpoint continues exactly as it would have.
-    public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: Checkpointing? = nil) {
+    public func fit(_ training: LabelledMatrix, validation: LabelledMatrix? = nil, checkpoint: TrainingCheckpointing? = nil) {
         let c = configuration
         var generator = SplitMix64(seed: c.seed)
         let standardizer = c.design.map { Standardizer(fitting: training.features, channels: $0.bands, leading: $0.vectorCount ?? 0) }
@@ -54,7 +41,7 @@ extension NeuralNetworkClassifier {
         trunk = layers
         emotionHead = Dense(inputs: width, outputs: labels.count, generator: &generator)
         let knownGender = training.genders.contains { $0 != nil }
-        genderHead = knownGender ? Dense(inputs: width, outputs: Self.genderLabels.count, generator: &generator) : nil
+        genderHead = knownGender ? Dense(inputs: width, outputs: SpeakerGender.labels.count, generator: &generator) : nil
         // Networks over images train on two replicas at once (both cores; the same
         // numbers on any machine, since the split does not depend on the core count).
         var replicaList = [Replica(trunk: trunk, dropouts: dropouts, emotionHead: emotionHead!, genderHead: genderHead)]
@@ -63,7 +50,7 @@ extension NeuralNetworkClassifier {
             let copy = Self.trunk(configuration: c, inputCount: training.features.columns, generator: &spare)
             replicaList.append(Replica(trunk: copy.layers, dropouts: copy.dropouts,
                                     emotionHead: Dense(inputs: width, outputs: labels.count, generator: &spare),
-                                    genderHead: knownGender ? Dense(inputs: width, outputs: Self.genderLabels.count, generator: &spare) : nil))
+                                    genderHead: knownGender ? Dense(inputs: width, outputs: SpeakerGender.labels.count, generator: &spare) : nil))
         }
         let replicas = replicaList
 
@@ -312,7 +299,7 @@ extension NeuralNetworkClassifier {
             if let genderHead {
                 let known = rows.indices.filter { training.genders[rows[$0]] != nil }
                 let genderLogits = genderHead.forward(hidden, training: true)
-                var genderGradient = Matrix(rows: rows.count, columns: NeuralNetworkClassifier.genderLabels.count)
+                var genderGradient = Matrix(rows: rows.count, columns: SpeakerGender.labels.count)
                 if !known.isEmpty {
                     let (_, partial) = genderLoss.lossAndGradient(logits: genderLogits.rows(known),
                                                                   targets: known.compactMap { training.genders[rows[$0]] })

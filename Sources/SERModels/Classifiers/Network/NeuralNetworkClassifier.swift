@@ -13,9 +13,6 @@ import SERSupport
 /// Inference (`infer`) leaves the layers untouched, so one trained network
 /// answers on several threads at once.
 public final class NeuralNetworkClassifier {
-    /// The gender head's classes.
-    public static let genderLabels = ["female", "male"]
-
     public let labels: [String]
     public let configuration: NeuralNetworkConfiguration
     public internal(set) var standardizer: Standardizer?
@@ -81,7 +78,7 @@ public final class NeuralNetworkClassifier {
             if let g = part.gender { gender? += g.values }
         }
         return (Matrix(rows: x.rows, columns: labels.count, values: emotion),
-                gender.map { Matrix(rows: x.rows, columns: Self.genderLabels.count, values: $0) })
+                gender.map { Matrix(rows: x.rows, columns: SpeakerGender.labels.count, values: $0) })
     }
 
     func chunkLogits(_ x: Matrix, emotionHead: Dense) -> (emotion: Matrix, gender: Matrix?) {

@@ -214,11 +214,11 @@ public final class BoostedTreesClassifier: TrainedClassifier {
 
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
-        temperature = NeuralNetworkClassifier.fittedTemperature(logits: emotion.scores(validation.features), targets: validation.targets,
+        temperature = TemperatureScaling.fittedTemperature(logits: emotion.scores(validation.features), targets: validation.targets,
                                                                 labelMasks: validation.labelMasks)
         let known = validation.genders.indices.filter { validation.genders[$0] != nil }
         if let gender, !known.isEmpty {
-            genderTemperature = NeuralNetworkClassifier.fittedTemperature(logits: gender.scores(validation.features.rows(known)),
+            genderTemperature = TemperatureScaling.fittedTemperature(logits: gender.scores(validation.features.rows(known)),
                                                                 targets: known.map { validation.genders[$0]! })
         }
     }

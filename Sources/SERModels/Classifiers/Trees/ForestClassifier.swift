@@ -51,7 +51,7 @@ public final class ForestClassifier: TrainedClassifier {
             var genderConfiguration = configuration
             genderConfiguration.trees = max(1, configuration.trees / 3)
             genderTrees = Self.growForest(features: training.features.rows(known), targets: known.map { training.genders[$0]! },
-                                          classes: NeuralNetworkClassifier.genderLabels.count, configuration: genderConfiguration,
+                                          classes: SpeakerGender.labels.count, configuration: genderConfiguration,
                                           seed: configuration.seed &+ 0x6E4D)
         }
     }
@@ -98,7 +98,7 @@ public final class ForestClassifier: TrainedClassifier {
 
     public func genderProbabilities(_ features: Matrix) -> Matrix? {
         guard hasGenderHead, features.columns == inputDimension else { return nil }
-        let raw = Self.logits(Self.vote(genderTrees, features, classes: NeuralNetworkClassifier.genderLabels.count))
+        let raw = Self.logits(Self.vote(genderTrees, features, classes: SpeakerGender.labels.count))
         return SoftmaxCrossEntropy.probabilities(raw.divided(by: genderTemperature))
     }
 
@@ -108,12 +108,12 @@ public final class ForestClassifier: TrainedClassifier {
 
     public func calibrate(on validation: LabelledMatrix) {
         guard validation.features.rows > 0, validation.features.columns == inputDimension else { return }
-        temperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
+        temperature = TemperatureScaling.fittedTemperature(logits: Self.logits(Self.vote(trees, validation.features, classes: labels.count)),
                                                       targets: validation.targets, labelMasks: validation.labelMasks)
         let known = validation.genders.indices.filter { validation.genders[$0] != nil }
         if hasGenderHead && !known.isEmpty {
-            let votes = Self.vote(genderTrees, validation.features.rows(known), classes: NeuralNetworkClassifier.genderLabels.count)
-            genderTemperature = NeuralNetworkClassifier.fittedTemperature(logits: Self.logits(votes), targets: known.map { validation.genders[$0]! })
+            let votes = Self.vote(genderTrees, validation.features.rows(known), classes: SpeakerGender.labels.count)
+            genderTemperature = TemperatureScaling.fittedTemperature(logits: Self.logits(votes), targets: known.map { validation.genders[$0]! })
         }
     }
 
@@ -124,7 +124,7 @@ public final class ForestClassifier: TrainedClassifier {
         file.metadata["input_dimension"] = String(inputDimension)
         Self.store(trees, classes: labels.count, prefix: "trees", in: &file)
         if hasGenderHead {
-            Self.store(genderTrees, classes: NeuralNetworkClassifier.genderLabels.count, prefix: "gender_trees", in: &file)
+            Self.store(genderTrees, classes: SpeakerGender.labels.count, prefix: "gender_trees", in: &file)
         }
         return file
     }
@@ -206,7 +206,7 @@ public final class ForestClassifier: TrainedClassifier {
         genderTemperature = header.genderTemperature
         trees = try Self.load(prefix: "trees", classes: labels.count, inputDimension: dimension, from: file, source: source)
         if file.tensors["gender_trees.offsets"] != nil {
-            genderTrees = try Self.load(prefix: "gender_trees", classes: NeuralNetworkClassifier.genderLabels.count, inputDimension: dimension,
+            genderTrees = try Self.load(prefix: "gender_trees", classes: SpeakerGender.labels.count, inputDimension: dimension,
                                         from: file, source: source)
         }
     }

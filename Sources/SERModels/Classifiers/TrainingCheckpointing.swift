@@ -1,0 +1,15 @@
+import Foundation
+
+/// Where training saves its state after every epoch and resumes from (the
+/// families that train by epochs; the others ignore it).
+public struct TrainingCheckpointing {
+    public var path: String
+    /// Identifies the run (data, labels, settings): a checkpoint from another run is ignored.
+    public var fingerprint: String
+    public var onEpoch: ((EpochRecord) -> Void)?
+    public init(path: String, fingerprint: String, onEpoch: ((EpochRecord) -> Void)? = nil) {
+        self.path = path
+        self.fingerprint = fingerprint
+        self.onEpoch = onEpoch
+    }
+}
