@@ -8,7 +8,9 @@ import Synchronization
 /// How many requests one client address may make: `perSecond` on average, in
 /// bursts of up to `burst` (a token bucket per address).
 public struct RateLimit: Sendable, Equatable {
+    /// Requests per second one address may make on average.
     public var perSecond: Double
+    /// How many requests an idle address may make at once.
     public var burst: Int
 
     /// A limit of `perSecond` requests per second, with bursts of `burst` (default: twice the rate, at least 1).

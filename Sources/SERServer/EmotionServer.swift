@@ -17,13 +17,17 @@ import Synchronization
 /// `/v1/stream`. Recognition runs on an ``InferencePool`` so event loops stay
 /// free; every error reaches the client as JSON (``APIError``).
 public struct EmotionServer: Sendable {
+    /// Limits, timeouts and rate limits (`ser serve`'s options).
     public let configuration: ServerConfiguration
+    /// The model and how it answers.
     public let service: PredictionService
+    /// The slots recognitions run in and the line that waits for them.
     public let pool: InferencePool
     private let started = Date()
     /// Set once shutdown has begun: `/readyz` then answers 503.
     private let draining = DrainingFlag()
 
+    /// A server answering with `service`'s model under `configuration`; `run(logger:)` starts it.
     public init(service: PredictionService, configuration: ServerConfiguration = .init()) {
         self.service = service
         self.configuration = configuration

@@ -9,8 +9,11 @@ import Foundation
 /// line is full, or the wait passes `queueTimeout`, it is refused with 503 and a
 /// `Retry-After` so the client can back off.
 public actor InferencePool {
+    /// Recognitions that run at once (one per core by default).
     public let slots: Int
+    /// Requests that may wait for a slot; one more is refused with 503.
     public let maxQueued: Int
+    /// How long a request may wait for a slot before it is refused with 503.
     public let queueTimeout: Duration
 
     private var running = 0
@@ -18,6 +21,7 @@ public actor InferencePool {
     private var nextID: UInt64 = 0
     private let queue = DispatchQueue(label: "ser.inference", attributes: .concurrent)
 
+    /// A pool of `slots` (at least 1) with a line of up to `maxQueued` requests that wait at most `queueTimeout`.
     public init(slots: Int, maxQueued: Int, queueTimeout: Duration) {
         self.slots = max(1, slots)
         self.maxQueued = max(0, maxQueued)

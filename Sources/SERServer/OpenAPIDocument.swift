@@ -124,5 +124,6 @@ enum OpenAPIDocument {
 
 /// The server's version, as the OpenAPI document and `Server` header report it.
 public enum ServerInfo {
+    /// The version of the HTTP API.
     public static let version = "0.1.0"
 }

@@ -18,7 +18,9 @@ import SERSpeakers
 /// server uses its inference pool's), never from an event loop or an async task,
 /// whose blocked thread the query might need.
 public final class PostgresProfileStore: SpeakerProfileStore {
+    /// The feature identity of the vectors this store takes (`InputPipeline.featureIdentity`).
     public let features: String
+    /// The length of those vectors.
     public let dimension: Int
     private let client: PostgresClient
     private let running: Task<Void, Never>
@@ -26,10 +28,15 @@ public final class PostgresProfileStore: SpeakerProfileStore {
 
     /// How to reach the database, from `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
     public struct Location: Sendable, Equatable {
+        /// The server's host name or address.
         public var host: String
+        /// The server's port (5432 when the URL names none).
         public var port: Int
+        /// The role to connect as.
         public var username: String
+        /// The role's password, when the URL gives one.
         public var password: String?
+        /// The database holding the `ser_profile` table.
         public var database: String
 
         /// Parses a `postgres://` or `postgresql://` URL; nil for anything else.
@@ -82,6 +89,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
     public enum Failure: Error, CustomStringConvertible {
         case unreachable(location: String, reason: String)
 
+        /// What failed and what to check, for the log and the command line.
         public var description: String {
             switch self {
             case .unreachable(let location, let reason):
@@ -90,6 +98,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
         }
     }
 
+    /// The statistics of profile `id`, or nil when there is none; throws when the id is invalid or the row was learnt with other features.
     public func statistics(of id: String) throws -> SpeakerStatistics? {
         try ProfileStore.checkIdentifier(id)
         let (features, dimension) = (self.features, self.dimension)
@@ -103,6 +112,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
         }
     }
 
+    /// What profile `id` is (utterances, dates), without its statistics; nil when there is none.
     public func summary(of id: String) throws -> ProfileStore.Summary? {
         try ProfileStore.checkIdentifier(id)
         return try Self.blocking { [client, logger] in
@@ -114,6 +124,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
         }
     }
 
+    /// Adds `vectors` (one per utterance) to profile `id` in one transaction, creating it when needed, and returns what it now is.
     @discardableResult
     public func add(_ vectors: [[Float]], to id: String, now: Date) throws -> ProfileStore.Summary {
         try ProfileStore.checkIdentifier(id)
@@ -148,6 +159,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
         }
     }
 
+    /// Deletes profile `id`; false when there was none.
     @discardableResult
     public func delete(_ id: String) throws -> Bool {
         try ProfileStore.checkIdentifier(id)
@@ -159,6 +171,7 @@ public final class PostgresProfileStore: SpeakerProfileStore {
         }
     }
 
+    /// How many profiles the store holds.
     public func count() throws -> Int {
         try Self.blocking { [client, logger] in
             let rows = try await client.query("SELECT COUNT(*) FROM ser_profile", logger: logger)

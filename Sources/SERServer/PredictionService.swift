@@ -8,7 +8,9 @@ import SERSupport
 /// What a client may ask of one prediction (the query of `POST /v1/predict`),
 /// mirroring `ser predict`'s options.
 public struct PredictionRequest: Sendable, Equatable {
+    /// How a recording is cut: whole, into utterances, or fixed windows (`segments`, `window`, `hop`).
     public var segmentation: Segmentation = .automatic
+    /// Answers less confident than this report no emotion (`min_confidence`).
     public var minimumConfidence: Double?
     /// Adds `waveform` and `spectrogram` for drawing (the web page asks for them).
     public var visuals = false
@@ -17,6 +19,7 @@ public struct PredictionRequest: Sendable, Equatable {
     /// Add the recording to `profile` after answering (creating the profile).
     public var learn = false
 
+    /// The defaults of `ser predict`: automatic segmentation, every answer reported.
     public init() {}
 
     /// Reads `segments`, `window`, `hop`, `min_confidence` and `visuals`, with the
@@ -70,6 +73,7 @@ public struct PredictionRequest: Sendable, Equatable {
 /// The model behind the server and what it answers: predictions in
 /// `ser predict --format json`'s shape, and the model's description.
 public final class PredictionService: Sendable {
+    /// The model every answer comes from.
     public let model: EmotionModel
     /// The model file's name, as `/healthz` and `/v1/model` report it.
     public let modelName: String

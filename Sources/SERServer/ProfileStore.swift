@@ -45,13 +45,18 @@ extension SpeakerProfileStore {
 public final class ProfileStore: SpeakerProfileStore {
     /// What a profile is, without its statistics.
     public struct Summary: Sendable, Equatable, WireDocumented {
+        /// The profile's identifier (1–64 letters, digits, '.', '_' or '-').
         public var id: String
+        /// How many utterances its statistics hold.
         public var utterances: Int
+        /// When it was created (ISO 8601, UTC).
         public var created: String
+        /// When an utterance was last added (ISO 8601, UTC).
         public var updated: String
         /// Utterances the request that answers with this summary added; nil for a plain read.
         public var added: Int?
 
+        /// The JSON schema of a summary in the OpenAPI document.
         public static var schema: [String: Any] {
             ["type": "object", "required": ["id", "utterances", "created", "updated"],
              "properties": ["id": ["type": "string"], "utterances": ["type": "integer", "minimum": 0],
@@ -66,6 +71,7 @@ public final class ProfileStore: SpeakerProfileStore {
         case otherFeatures(id: String, stored: String, model: String)
         case damaged(id: String)
 
+        /// What failed and what to do, as the client's 4xx answer says it.
         public var description: String {
             switch self {
             case .invalidIdentifier(let id):
@@ -81,6 +87,7 @@ public final class ProfileStore: SpeakerProfileStore {
     private let database: DatabaseQueue
     /// The feature identity of the vectors this store takes (`InputPipeline.featureIdentity`).
     public let features: String
+    /// The length of the vectors this store takes.
     public let dimension: Int
 
     /// Opens (creating when needed) the database at `path` for vectors of `features` (`dimension` long).

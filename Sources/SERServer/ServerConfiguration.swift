@@ -23,6 +23,7 @@ public struct ServerConfiguration: Sendable {
     /// `minimumUploadBytesPerSecond`, or it gets 408: a client trickling a body
     /// byte by byte cannot hold a connection and its buffer for ever.
     public var slowUploadGrace: Duration = .seconds(30)
+    /// The slowest average upload rate (bytes per second) accepted after `slowUploadGrace`.
     public var minimumUploadBytesPerSecond = 8_192
     /// Largest WebSocket message accepted, in bytes.
     public var maxStreamMessageBytes = 1 << 20
@@ -38,6 +39,7 @@ public struct ServerConfiguration: Sendable {
     /// readiness probe to take the replica out of rotation (zero stops at once).
     public var drainDelay: Duration = .zero
 
+    /// The defaults `ser serve` starts from.
     public init() {}
 
     /// Whether `host` keeps the server on this machine: an address in 127.0.0.0/8, `::1`, or `localhost`.

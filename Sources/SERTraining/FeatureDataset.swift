@@ -12,11 +12,15 @@ import SERSupport
 /// Corpus items with their utterance-level feature vectors, computed at the
 /// models' rate on both cores and kept in the feature cache.
 public struct FeatureDataset: Sendable {
+    /// The features every vector holds (the pipeline's preset).
     public var preset: FeaturePreset { pipeline.preset }
+    /// The rate recordings are resampled to before their features are computed.
     public var sampleRate: Int { pipeline.sampleRate }
     /// The path from audio to vectors, the same one `ser predict` takes.
     public let pipeline: InputPipeline
+    /// The recordings whose vectors were computed, in the order of `vectors` (copies of a recording are kept with its row, not here).
     public private(set) var items: [CorpusItem]
+    /// One feature vector per item, `preset.dimension` long.
     public private(set) var vectors: [[Float]]
     /// Files whose features could not be computed, with the reason.
     public private(set) var failures: [SkippedFile]
@@ -392,11 +396,14 @@ public struct FeatureDataset: Sendable {
 /// How `FeatureDataset` makes condition copies of its recordings: the recording
 /// chain, the seed its random draws start from, and the voices babble mixes.
 public struct ConditionCopies: Sendable {
+    /// The recording chain every copy goes through (ranges drawn per copy).
     public var chain: RecordingChain
+    /// The seed the chain's random draws start from, mixed with each recording's path.
     public var seed: UInt64
     /// Other speakers' voices for babble (each copy leaves its own speaker out).
     public var babble: BabblePool?
 
+    /// Copies through `chain`, drawn from `seed`, with babble mixed from `babble`'s voices.
     public init(chain: RecordingChain, seed: UInt64, babble: BabblePool? = nil) {
         self.chain = chain
         self.seed = seed
@@ -442,6 +449,7 @@ public struct ConditionCopies: Sendable {
 /// chain (`FeatureDataset.conditionTestSet`): what cross-validation with
 /// conditions scores each fold's model on.
 public struct ConditionTestSet: Sendable {
+    /// The chain the copies went through.
     public var chain: RecordingChain
     /// The dataset rows that were copied; a test row among them is scored under
     /// the chain, and counts wrong when its copy has no vector.
@@ -449,6 +457,7 @@ public struct ConditionTestSet: Sendable {
     /// The vector of each copied row whose copy has speech.
     public var vectors: [Int: [Float]]
 
+    /// Copies of `rows` through `chain`, with the vector of each copy that has speech.
     public init(chain: RecordingChain, rows: Set<Int>, vectors: [Int: [Float]]) {
         self.chain = chain
         self.rows = rows

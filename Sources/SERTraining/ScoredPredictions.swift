@@ -9,11 +9,16 @@ import SERNumerics
 /// carries, with that probability renormalized over them (`permittedDecision`),
 /// so a corpus without calm is never marked wrong for a calm it cannot carry.
 public struct ScoredPredictions: Sendable, Equatable {
+    /// The true label index of each row.
     public private(set) var truth: [Int] = []
+    /// The decided label index of each row (among the labels its corpus carries).
     public private(set) var predicted: [Int] = []
+    /// The probability of each decision, renormalized over the labels its corpus carries.
     public private(set) var confidence: [Double] = []
+    /// The corpus of each row.
     public private(set) var corpora: [String] = []
 
+    /// No rows yet; `append` adds them.
     public init() {}
 
     /// Scores the rows of `probabilities` (one column per label). `truth[r]` is the

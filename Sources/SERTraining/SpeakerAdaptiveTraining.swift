@@ -20,6 +20,7 @@ public struct AdaptationRecipe: Sendable, Equatable {
     /// (`TrainingOptions.l2Penalty`).
     public var adaptedL2Penalty: Float?
 
+    /// The defaults, with the adapted classifier's own L2 penalty when given.
     public init(adaptedL2Penalty: Float? = nil) {
         self.adaptedL2Penalty = adaptedL2Penalty
     }
@@ -139,13 +140,19 @@ private func stableHash(_ text: String) -> UInt64 {
 
 /// The decisions of one curve point, gathered over folds.
 public struct AdaptationCurveRows: Sendable {
+    /// The recordings of its speaker each answer knew (nil: all the others).
     public var k: Int?
+    /// The true label index of each scored recording.
     public var truth: [Int] = []
+    /// The decided label index of each scored recording.
     public var predicted: [Int] = []
+    /// The corpus of each scored recording.
     public var corpora: [String] = []
 
+    /// An empty point for `k` known recordings.
     public init(k: Int?) { self.k = k }
 
+    /// Adds `other`'s rows (another fold's) to this point's.
     public mutating func append(_ other: AdaptationCurveRows) {
         truth += other.truth
         predicted += other.predicted

@@ -51,6 +51,7 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     /// Whether the family can read `preset` (images go to the CNNs and LSTMs, vectors to the rest).
     public func reads(_ preset: FeaturePreset) -> Bool { (designKind != nil) == (preset.imageShape != nil) }
 
+    /// The tree settings of this family (a single tree or a random forest) with `seed`.
     public func treeConfiguration(seed: UInt64) -> TreeConfiguration {
         self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
     }
@@ -94,8 +95,11 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
 
 /// How to train.
 public struct TrainingOptions: Sendable {
+    /// The model family.
     public var architecture: Architecture = .mlp
+    /// Seed of initialisation, shuffling and the validation speakers.
     public var seed: UInt64 = 1
+    /// The most epochs a network trains for; nil: the family's default.
     public var maximumEpochs: Int?
     /// Share of the training speakers (per corpus) held out for early stopping and calibration.
     public var validationFraction = 0.15
@@ -123,6 +127,7 @@ public struct TrainingOptions: Sendable {
     public var averagesAugmentedCopies = false
     /// Overrides of the networks' optimizer, learning-rate schedule and base rate.
     public var optimizer: OptimizerChoice?
+    /// Overrides of the networks' learning-rate schedule, base rate and weight decay; nil: the family's defaults.
     public var schedule: LearningRateSchedule?
     public var learningRate: Float?
     public var weightDecay: Float?
@@ -153,9 +158,13 @@ public struct TrainingOptions: Sendable {
 
 /// A trained model and what its validation speakers said about it.
 public struct TrainingOutcome {
+    /// The trained model, with its feature pipeline and description.
     public var model: EmotionModel
+    /// Its metrics on the validation speakers (nil when none were held out).
     public var validation: ClassificationMetrics?
+    /// The networks' per-epoch losses and validation scores (empty for other families).
     public var history: [EpochRecord]
+    /// The speakers held out for early stopping and calibration.
     public var validationSpeakers: [String]
     /// The epochs of the refit on all training speakers (nil when there was none;
     /// 0 for the tree models, which have no epochs).

@@ -15,6 +15,7 @@ import SERSupport
 /// What a run does with the result (cross-validation protocol, output path,
 /// reports) is not part of the recipe: see `TrainingRun`.
 public struct TrainingRecipe: Codable, Sendable, Equatable {
+    /// The model family.
     public var architecture: Architecture = .mlp
     /// The features; nil: the family's default (`Architecture.defaultFeatures`).
     public var features: FeaturePreset?
@@ -43,17 +44,22 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public var testTimeAugmentation = false
     /// Seed of initialisation, shuffling, validation speakers and folds.
     public var seed: UInt64 = 1
+    /// The most epochs a network trains for; nil: the family's default.
     public var maximumEpochs: Int?
     /// Random file splits, speakers on both sides: for comparison with leaky numbers only.
     public var allowsLeakage = false
+    /// Overrides of the networks' optimizer, learning-rate schedule, base rate and weight decay; nil: the family's defaults.
     public var optimizer: OptimizerChoice?
     public var schedule: LearningRateSchedule?
     public var learningRate: Float?
     public var weightDecay: Float?
     /// Logistic regression's L2 penalty; nil: `Architecture.defaultL2Penalty`.
     public var l2Penalty: Float?
+    /// Networks only: weight rows so every pooled corpus counts the same (`TrainingOptions.balancesCorpora`).
     public var balancesCorpora = false
+    /// Pooled corpora: each corpus's softmax covers only the labels it carries (`TrainingOptions.masksLabelsByCorpus`).
     public var masksLabelsByCorpus = true
+    /// Networks on pooled corpora: one softmax head per corpus (`TrainingOptions.trainsCorpusHeads`).
     public var trainsCorpusHeads = false
     /// Whether a speaker-standardized classifier is trained beside the lone-file one.
     public var adaptive = false
@@ -62,8 +68,10 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public var adaptedL2Penalty: Float?
     /// Nil: the family's default (`Architecture.refitsByDefault`).
     public var refitsOnAllSpeakers: Bool?
+    /// Models with consecutive seeds whose probabilities are averaged; 1: a single model.
     public var ensembleSize = 1
 
+    /// A recipe for `architecture` on `features` (nil: the family's default), every other setting at its default.
     public init(architecture: Architecture = .mlp, features: FeaturePreset? = nil) {
         self.architecture = architecture
         self.features = features
@@ -169,6 +177,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         case conditionCopies = "condition_copies"
     }
 
+    /// Reads a stored recipe. A key it lacks (a recipe stored by an older
+    /// version) takes the value that version used, so a model's recipe reads as it
+    /// was trained: no level normalization, no condition copies.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = TrainingRecipe()
@@ -205,6 +216,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
 public enum TrainingRecipeError: Error, CustomStringConvertible, Equatable {
     case unknownPerturbation(String)
 
+    /// What went wrong and what to do instead.
     public var description: String {
         switch self {
         case .unknownPerturbation(let argument):

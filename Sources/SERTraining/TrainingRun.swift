@@ -36,16 +36,23 @@ public protocol TrainingObserver: Sendable {
 }
 
 extension TrainingObserver {
+    /// Does nothing by default.
     public func stageStarted(_ stage: TrainingStage, total: Int) {}
+    /// Does nothing by default.
     public func progressed(_ stage: TrainingStage, finished: Int) {}
+    /// Does nothing by default.
     public func stageFinished(_ stage: TrainingStage) {}
+    /// Does nothing by default.
     public func notice(_ message: String) {}
+    /// Does nothing by default.
     public func foldFinished(_ index: Int, _ fold: CrossValidationSummary.Fold) {}
+    /// Does nothing by default.
     public func epochFinished(_ record: EpochRecord) {}
 }
 
 /// An observer that shows nothing.
 public struct SilentTrainingObserver: TrainingObserver {
+    /// An observer that ignores every event.
     public init() {}
 }
 
@@ -65,20 +72,26 @@ public struct TrainingRun: Sendable {
 
     /// Who made a model: written into its header.
     public struct Provenance: Sendable {
+        /// The command line that trained the model.
         public var command: String
+        /// The version of ser that trained it.
         public var version: String
+        /// Provenance of a model made by `command` with ser `version`.
         public init(command: String, version: String) {
             self.command = command
             self.version = version
         }
     }
 
+    /// What to train and how.
     public var recipe: TrainingRecipe
     /// The labelled recordings (a scan's clean items).
     public var items: [CorpusItem]
     /// Content hashes of the items, for the leakage check of every fold.
     public var contentHashes: [String: String] = [:]
+    /// Where feature vectors are read from and written to; nil: computed every time.
     public var cache: FeatureCache?
+    /// The cross-validation to run; nil: none.
     public var evaluation: Evaluation?
     /// With an adaptive recipe and an evaluation: the k values of the adaptation
     /// curve (nil: all of a speaker's other recordings).
@@ -96,8 +109,10 @@ public struct TrainingRun: Sendable {
     public var output: String?
     /// Ignore an existing checkpoint and start over.
     public var restartsFromScratch = false
+    /// Written into the final model's header.
     public var provenance: Provenance
 
+    /// A run of `recipe` on `items`, recording `provenance`; set `evaluation` and `output` for what it should do.
     public init(recipe: TrainingRecipe, items: [CorpusItem], provenance: Provenance) {
         self.recipe = recipe
         self.items = items
@@ -111,16 +126,21 @@ public struct TrainingRun: Sendable {
 
     /// What a finished run measured and made.
     public struct Report {
+        /// The labels the model tells apart, in its output order.
         public var labels: [String]
         /// Recordings whose features were computed, and their speakers.
         public var files: Int
+        /// The number of speakers among them.
         public var speakers: Int
+        /// Recordings per corpus and label.
         public var counts: [String: [String: Int]]
         /// Recordings whose features could not be computed, with the reason.
         public var failures: [SkippedFile]
+        /// Augmented and condition copies added to the training data.
         public var augmentedCopies: Int
         /// The final model's corpus heads, with a recipe that trains them.
         public var corpusHeads: [CorpusHeadsClassifier.Head]?
+        /// The cross-validation's figures, with an evaluation.
         public var crossValidation: CrossValidationSummary?
         /// With an adaptive recipe and an evaluation: the fewest recordings of a
         /// voice from which the model's adapted answers speak.
@@ -129,7 +149,9 @@ public struct TrainingRun: Sendable {
         public var outcome: TrainingOutcome?
         /// The epoch after which the final model resumed from its checkpoint.
         public var resumedAfterEpoch: Int?
+        /// Seconds spent computing (or reading) feature vectors.
         public var featureSeconds: Double
+        /// Seconds spent training and scoring models.
         public var trainingSeconds: Double
     }
 
@@ -318,6 +340,7 @@ public struct TrainingRun: Sendable {
 public enum TrainingRunError: Error, CustomStringConvertible, Equatable {
     case tooFewLabels([String])
 
+    /// What went wrong and what to do.
     public var description: String {
         switch self {
         case .tooFewLabels(let labels):
