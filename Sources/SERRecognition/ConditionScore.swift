@@ -13,6 +13,7 @@ public struct ConditionScore: Codable, Sendable, Equatable {
     /// Recordings in which no speech was found under this condition. They count
     /// as wrong answers, so a condition cannot gain by dropping hard files.
     public var noSpeech: Int
+    /// Share of the recordings answered correctly, those with no speech found counting as wrong.
     public var accuracy: Double
     /// Unweighted average recall over the answered recordings.
     public var uar: Double
@@ -23,6 +24,7 @@ public struct ConditionScore: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case condition, n, accuracy, uar, ece, change, noSpeech = "no_speech" }
 
+    /// A score as measured: `change` is `accuracy` minus the clean accuracy on the same recordings.
     public init(condition: String, n: Int, noSpeech: Int, accuracy: Double, uar: Double, ece: Double, change: Double) {
         self.condition = condition
         self.n = n

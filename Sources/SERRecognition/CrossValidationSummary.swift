@@ -6,8 +6,11 @@ import SERModels
 public struct AdaptationPoint: Codable, Sendable, Equatable {
     /// Recordings of the speaker known before each scored one; nil for "all".
     public var k: Int?
+    /// Share of the scored recordings answered correctly.
     public var accuracy: Double
+    /// Unweighted average recall over the labels.
     public var uar: Double
+    /// Recordings scored.
     public var n: Int
     /// Per corpus, for pooled data.
     public var perCorpus: [String: AdaptationPoint]?
@@ -28,6 +31,7 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
         try c.encodeIfPresent(partitionAccuracies, forKey: .partitionAccuracies)
     }
 
+    /// Reads a point whose `k` is a number or the string "all".
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         k = try? c.decode(Int.self, forKey: .k)
@@ -38,6 +42,7 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
         partitionAccuracies = try c.decodeIfPresent([Double].self, forKey: .partitionAccuracies)
     }
 
+    /// A point for `k` known recordings (nil: all), with per-corpus points for pooled data.
     public init(k: Int?, accuracy: Double, uar: Double, n: Int, perCorpus: [String: AdaptationPoint]? = nil) {
         self.k = k
         self.accuracy = accuracy
@@ -52,19 +57,29 @@ public struct AdaptationPoint: Codable, Sendable, Equatable {
 
 /// Mean ± standard deviation over speaker folds, and each fold's figures.
 public struct CrossValidationSummary: Codable, Sendable, Equatable {
+    /// One fold: its test speakers and how the model trained without them did on them.
     public struct Fold: Codable, Sendable, Equatable {
+        /// The speakers the fold's model never saw in training.
         public var testSpeakers: [String]
+        /// Their recordings scored.
         public var n: Int
+        /// Share of them answered correctly.
         public var accuracy: Double
+        /// Unweighted average recall over the labels.
         public var uar: Double
+        /// Macro-averaged F1 over the labels.
         public var macroF1: Double
+        /// Expected calibration error of the fold's answers; nil in summaries written before it was kept.
         public var ece: Double?
+        /// Epochs the fold's network trained for (0 for models that do not train by epochs).
         public var epochs: Int
+        /// Seconds the fold took to train and score.
         public var seconds: Double
         enum CodingKeys: String, CodingKey {
             case n, accuracy, uar, ece, epochs, seconds
             case testSpeakers = "test_speakers", macroF1 = "macro_f1"
         }
+        /// A fold's figures from its test `metrics`.
         public init(testSpeakers: [String], metrics: ClassificationMetrics, epochs: Int, seconds: Double) {
             self.testSpeakers = testSpeakers
             n = metrics.n
@@ -77,17 +92,21 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
         }
     }
 
+    /// How the folds were made (`SpeakerSplit.Method`: `k-fold`, `leave-one-speaker-out`, `held-out` or `random`).
     public var method: String
+    /// Every fold's figures, partition after partition for repeated cross-validation.
     public var folds: [Fold]
     /// All folds' test predictions pooled.
     public var pooled: ClassificationMetrics
     /// The pooled test predictions of each corpus.
     public var perCorpus: [String: ClassificationMetrics]?
+    /// Whether speakers could sit on both sides of a fold (random file folds, for comparison only).
     public var allowsLeakage: Bool
     /// Models with corpus heads (`CorpusHeadsClassifier`): the same test
     /// predictions made with the heads combined, as for audio of unknown
     /// origin, over all folds and per corpus. Nil for other models.
     public var combinedHeads: ClassificationMetrics?
+    /// The same, per corpus.
     public var combinedHeadsPerCorpus: [String: ClassificationMetrics]?
     /// Speaker-adaptive models: the test speakers scored after k recordings of
     /// each (`ser train --adaptive --adaptation …`); k = 0 is `pooled`.
@@ -117,6 +136,7 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
         return partitions > 1 ? "\(perPartition) folds × \(partitions) partitions" : "\(folds.count) folds"
     }
 
+    /// A summary of `folds` with their pooled test predictions (and per corpus, for pooled data).
     public init(method: String, folds: [Fold], pooled: ClassificationMetrics, perCorpus: [String: ClassificationMetrics]? = nil,
                 allowsLeakage: Bool) {
         self.method = method
@@ -126,8 +146,11 @@ public struct CrossValidationSummary: Codable, Sendable, Equatable {
         self.allowsLeakage = allowsLeakage
     }
 
+    /// Mean and standard deviation of the folds' accuracies.
     public var accuracy: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.accuracy)) }
+    /// Mean and standard deviation of the folds' unweighted average recalls.
     public var uar: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.uar)) }
+    /// Mean and standard deviation of the folds' macro F1.
     public var macroF1: (mean: Double, std: Double) { Self.meanAndStd(folds.map(\.macroF1)) }
 
     /// Mean and population standard deviation.

@@ -13,14 +13,19 @@ public final class EmotionModel: @unchecked Sendable {
     /// The classifier of a recording on its own (for a model trained with
     /// --speaker-normalization, of z-scores against the speaker's statistics).
     public let classifier: any TrainedClassifier
+    /// The features the classifier reads.
     public let preset: FeaturePreset
+    /// What the model file says about the model: its features, training data and cross-validated figures.
     public var description: ModelDescription
 
     /// The classifier of recordings standardized by their speaker's statistics,
     /// and how those statistics are estimated and blended in.
     public struct AdaptedPart: @unchecked Sendable {
+        /// The classifier of speaker-standardized vectors.
         public let classifier: any TrainedClassifier
+        /// How a speaker's statistics are estimated from few recordings and blended in.
         public let adaptation: SpeakerAdaptation
+        /// The adapted part of `classifier` under `adaptation`.
         public init(classifier: any TrainedClassifier, adaptation: SpeakerAdaptation) {
             self.classifier = classifier
             self.adaptation = adaptation
@@ -56,8 +61,10 @@ public final class EmotionModel: @unchecked Sendable {
     /// (`ModelDescription.testTimeAugmentation`); empty for most models.
     public let testTimePerturbations: [Perturbation]
 
+    /// The emotions the model tells apart, in the order of its outputs.
     public var labels: [String] { classifier.labels }
 
+    /// A model of `classifier` on `preset` features, described by `description`, with its speaker-adapted part if any; its input pipeline follows the description.
     public init(classifier: any TrainedClassifier, preset: FeaturePreset, description: ModelDescription, adapted: AdaptedPart? = nil) {
         self.classifier = classifier
         self.preset = preset
@@ -214,10 +221,14 @@ public final class EmotionModel: @unchecked Sendable {
 /// One utterance's answer: a probability per emotion and, when the model has a
 /// gender head, per gender.
 public struct Classification: Sendable, Equatable {
+    /// The emotions, in the order of `probabilities`.
     public var labels: [String]
+    /// One calibrated probability per emotion; they sum to 1.
     public var probabilities: [Double]
+    /// Female and male probabilities (`SpeakerGender.labels` order), when the model has a gender head.
     public var genderProbabilities: [Double]?
 
+    /// The most probable emotion and its probability.
     public var best: (label: String, probability: Double) {
         let index = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
         return (labels[index], probabilities[index])
@@ -228,6 +239,7 @@ public struct Classification: Sendable, Equatable {
         zip(labels, probabilities).sorted { $0.1 > $1.1 }.map { ($0.0, $0.1) }
     }
 
+    /// The more probable gender and its probability, when the model has a gender head.
     public var gender: (label: String, probability: Double)? {
         guard let p = genderProbabilities, p.count == SpeakerGender.labels.count else { return nil }
         let index = p[1] > p[0] ? 1 : 0

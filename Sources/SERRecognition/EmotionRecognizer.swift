@@ -35,12 +35,15 @@ public enum Segmentation: Sendable, Equatable {
         return .success(.window(seconds: seconds, hop: step))
     }
 
+    /// Why a window or hop was refused; `message` says what is allowed.
     public struct WindowError: Error, Sendable { public var message: String }
 }
 
 /// What to do with a recording.
 public struct RecognitionOptions: Sendable {
+    /// How recordings are cut into pieces that are each answered.
     public var segmentation: Segmentation = .automatic
+    /// With `automatic` segmentation, recordings longer than this (seconds) get a timeline of utterances; shorter ones one answer.
     public var automaticSegmentationSeconds = 30.0
     /// Longer speech stretches are cut into pieces of at most this length.
     public var maximumUtteranceSeconds = 10.0
@@ -50,12 +53,14 @@ public struct RecognitionOptions: Sendable {
     /// audio, where one window is classified at a time. Off for batches, which
     /// already keep every core busy with whole files.
     public var concurrentFeatures = false
+    /// How speech is found (and what counts as none).
     public var voiceActivity = VoiceActivityConfiguration()
     /// What is known of the speaker of every recording this recognizer hears (a
     /// profile, or one folder's recordings): a model with an adapted part blends
     /// it in, one that reads per-speaker z-scores needs it. Per-call statistics
     /// (`recognize(samples:speaker:)`) take precedence.
     public var speaker: SpeakerStatistics?
+    /// The defaults of `ser predict`.
     public init() {}
 }
 
@@ -65,12 +70,16 @@ public struct EmotionEstimate: Sendable, Equatable {
     public var speech: Bool
     /// The most probable emotion, `uncertain` below the minimum confidence, nil without speech.
     public var emotion: String?
+    /// The probability of `emotion`'s label, nil without speech.
     public var confidence: Double?
+    /// Every emotion's calibrated probability, nil without speech.
     public var probabilities: [String: Double]?
     /// Labels by falling probability.
     public var ranked: [(label: String, probability: Double)]
+    /// The more probable gender and its probability, when the model has a gender head.
     public var gender: (label: String, confidence: Double)?
 
+    /// What `emotion` says when the best probability is below the minimum confidence.
     public static let uncertain = "uncertain"
 
     static let noSpeech = EmotionEstimate(speech: false, emotion: nil, confidence: nil, probabilities: nil, ranked: [], gender: nil)
@@ -95,6 +104,7 @@ public struct EmotionEstimate: Sendable, Equatable {
         gender = classification.gender.map { ($0.label, $0.probability) }
     }
 
+    /// Equal answers: the same emotion, probabilities and gender (the ranking follows from them).
     public static func == (a: EmotionEstimate, b: EmotionEstimate) -> Bool {
         a.speech == b.speech && a.emotion == b.emotion && a.confidence == b.confidence && a.probabilities == b.probabilities
             && a.gender?.label == b.gender?.label && a.gender?.confidence == b.gender?.confidence
@@ -103,13 +113,17 @@ public struct EmotionEstimate: Sendable, Equatable {
 
 /// One piece of a segmented recording.
 public struct SegmentEstimate: Sendable, Equatable {
+    /// Where the segment starts, in seconds from the start of the recording.
     public var start: Double
+    /// Where it ends, in seconds.
     public var end: Double
+    /// What was heard in it.
     public var estimate: EmotionEstimate
     /// The active level of the segment's speech in dBFS (`LevelNormalization`),
     /// when it has speech: a measurement of the recording chain, never a feature.
     public var speechLevelDBFS: Double?
 
+    /// A segment from `start` to `end` seconds with its answer and speech level.
     public init(start: Double, end: Double, estimate: EmotionEstimate, speechLevelDBFS: Double? = nil) {
         self.start = start
         self.end = end
@@ -120,10 +134,15 @@ public struct SegmentEstimate: Sendable, Equatable {
 
 /// Seconds spent in each stage for one recording.
 public struct StageTimings: Sendable, Equatable {
+    /// Reading and decoding the file.
     public var decode = 0.0
+    /// Resampling to the model's rate.
     public var resample = 0.0
+    /// Finding speech.
     public var voiceActivity = 0.0
+    /// Computing feature vectors (the speech encoder included).
     public var features = 0.0
+    /// Classifying them.
     public var model = 0.0
 }
 
@@ -133,6 +152,7 @@ public struct Recognition: Sendable {
     public var duration: Double
     /// The recording's own sample rate (it was analysed at the model's).
     public var sampleRate: Int
+    /// The recording's channel count (they were mixed to mono).
     public var channels: Int
     /// The overall answer: for a segmented recording, the speech segments'
     /// probabilities averaged by duration.
@@ -141,6 +161,7 @@ public struct Recognition: Sendable {
     public var speechSpan: (start: Double, end: Double)?
     /// The timeline, when the recording was segmented.
     public var segments: [SegmentEstimate]?
+    /// Seconds spent in each stage.
     public var timings: StageTimings
     /// The feature vector of each classified piece, in order, for a model that
     /// uses speaker statistics (empty otherwise): what the caller adds to the
@@ -157,7 +178,9 @@ public struct Recognition: Sendable {
 /// utterances or windows (holding at most about 30 s of audio at a time), and
 /// classifies each piece.
 public final class EmotionRecognizer: @unchecked Sendable {
+    /// The model every answer comes from.
     public let model: EmotionModel
+    /// How recordings are cut, which confidence counts, and how speech is found.
     public let options: RecognitionOptions
     /// The model's input pipeline, hearing speech with the options' voice activity settings.
     private let pipeline: InputPipeline
@@ -165,6 +188,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
     /// The shortest stretch worth classifying.
     static let minimumPieceSeconds = 0.3
 
+    /// A recognizer answering with `model` under `options`.
     public init(model: EmotionModel, options: RecognitionOptions = .init()) {
         self.model = model
         self.options = options

@@ -22,8 +22,11 @@ import SERFeatures
 /// span, a segment, a live window, a perturbed copy) is brought to the
 /// reference before its vector is computed. Older models read raw levels.
 public struct InputPipeline: Sendable {
+    /// The feature vector it computes.
     public let preset: FeaturePreset
+    /// The rate every recording is resampled to first.
     public let sampleRate: Int
+    /// Whether vectors read the speech span (widened by the margin) rather than the whole recording.
     public let trimsToSpeech: Bool
     /// Seconds of the recording kept on each side of the speech span when
     /// trimming (clamped to the recording). The speech encoder reads an
@@ -33,6 +36,7 @@ public struct InputPipeline: Sendable {
     /// The active level every feature input is brought to; nil: raw levels, as
     /// models trained before level normalization read them.
     public let levelNormalization: LevelNormalization?
+    /// How speech is found.
     public let detector: VoiceActivityDetector
     /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
     public let embedder: (any SpeechEmbedder)?
@@ -41,6 +45,7 @@ public struct InputPipeline: Sendable {
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case noSpeech(path: String)
 
+        /// What went wrong, with the file, and why it matters.
         public var description: String {
             switch self {
             case .noSpeech(let path):

@@ -6,7 +6,9 @@ import SERSupport
 
 /// One answer of a live stream: the window ending at `time` seconds.
 public struct LiveEvent: Sendable {
+    /// Seconds of audio received when the window ended.
     public var time: Double
+    /// What was heard in the window.
     public var estimate: EmotionEstimate
     /// Seconds spent computing this event.
     public var computeSeconds: Double
@@ -14,6 +16,7 @@ public struct LiveEvent: Sendable {
     /// alone), for a model that adapts to speakers; nil for one that cannot.
     public var adaptedUtterances: Int?
 
+    /// An event for the window ending at `time` seconds.
     public init(time: Double, estimate: EmotionEstimate, computeSeconds: Double, adaptedUtterances: Int? = nil) {
         self.time = time
         self.estimate = estimate
@@ -32,11 +35,17 @@ public final class LiveEmotionStream {
         var bytesPerSample: Int { self == .s16le ? 2 : 4 }
     }
 
+    /// Answers every window, with its model and options.
     public let recognizer: EmotionRecognizer
+    /// How the incoming bytes encode samples.
     public let encoding: Encoding
+    /// The incoming audio's sample rate.
     public let inputRate: Int
+    /// The incoming audio's channel count (interleaved; mixed to mono).
     public let channels: Int
+    /// Seconds of audio each answer hears.
     public let windowSeconds: Double
+    /// Seconds between answers.
     public let hopSeconds: Double
 
     /// What the stream has learnt of the speaker's voice: each stretch of
@@ -61,6 +70,7 @@ public final class LiveEmotionStream {
     /// The shortest hop: answers more often than this only repeat themselves at a high cost.
     public static let shortestHopSeconds = 0.05
 
+    /// A stream of `encoding` PCM at `sampleRate` with `channels` interleaved, answered over `windowSeconds` every `hopSeconds`; throws when a value is out of bounds.
     public init(recognizer: EmotionRecognizer, encoding: Encoding, sampleRate: Int, channels: Int,
                 windowSeconds: Double = 2, hopSeconds: Double = 0.5) throws {
         guard (1...32).contains(channels) else { throw AudioError.invalidParameter("channels must be 1 to 32 (got \(channels))") }

@@ -7,17 +7,24 @@ import SERAudio
 /// all but `sample_rate` optional. Parsing checks every value, so the stream it
 /// makes never allocates or computes beyond what the bounds allow.
 public struct LiveStreamFormat: Sendable, Equatable {
+    /// How the bytes encode samples (default s16le).
     public var encoding: LiveEmotionStream.Encoding
+    /// The stream's sample rate.
     public var sampleRate: Int
+    /// Interleaved channels (default 1).
     public var channels: Int
+    /// Seconds of audio each answer hears (default 2).
     public var windowSeconds: Double
+    /// Seconds between answers (default 0.5).
     public var hopSeconds: Double
     /// Forget the voice after this long without speech; nil: never.
     public var newSpeakerAfterSeconds: Double?
 
     /// Why a format message was refused; `message` says so to the client.
     public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+        /// What is wrong with the message, for the client.
         public let message: String
+        /// The message.
         public var description: String { message }
     }
 
@@ -31,6 +38,7 @@ public struct LiveStreamFormat: Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case encoding, sampleRate = "sample_rate", channels, window, hop, newSpeakerAfter = "new_speaker_after" }
     }
 
+    /// A format with these values, unchecked (parsing a client's message checks them).
     public init(encoding: LiveEmotionStream.Encoding, sampleRate: Int, channels: Int = 1, windowSeconds: Double = 2,
                 hopSeconds: Double = 0.5, newSpeakerAfterSeconds: Double? = nil) {
         self.encoding = encoding

@@ -10,10 +10,14 @@ import SERSupport
 public struct ModelDescription: Codable, Sendable, Equatable {
     /// The utterance-level feature vector the model reads, and at which rate.
     public struct Features: Codable, Sendable, Equatable {
+        /// The feature preset's name (`FeaturePreset.rawValue`).
         public var preset: String
+        /// The rate recordings are resampled to.
         public var sampleRate: Int
+        /// The vector's length.
         public var dimension: Int
         enum CodingKeys: String, CodingKey { case preset, dimension, sampleRate = "sample_rate" }
+        /// Features of `preset` at `sampleRate`, `dimension` values long.
         public init(preset: String, sampleRate: Int, dimension: Int) {
             self.preset = preset
             self.sampleRate = sampleRate
@@ -25,10 +29,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public struct TrainingData: Codable, Sendable, Equatable {
         /// Files per corpus and label.
         public var counts: [String: [String: Int]]
+        /// Files it was fitted on.
         public var files: Int
+        /// Their speakers.
         public var speakers: Int
         /// Speakers held out for early stopping and calibration.
         public var validationSpeakers: [String]
+        /// Whether the run used random file splits (speakers on both sides).
         public var allowsLeakage: Bool
         /// When the final weights were refitted on all the training speakers
         /// (validation ones included) after validation chose the epochs and the
@@ -38,6 +45,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
             case counts, files, speakers
             case validationSpeakers = "validation_speakers", allowsLeakage = "allows_leakage", refitEpochs = "refit_epochs"
         }
+        /// The training data with its counts, speakers and validation speakers.
         public init(counts: [String: [String: Int]], files: Int, speakers: Int, validationSpeakers: [String], allowsLeakage: Bool) {
             self.counts = counts
             self.files = files
@@ -47,12 +55,16 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         }
     }
 
+    /// The classifier family (`mlp`, `logreg`, `cnn`, `forest`…).
     public var architecture: String
     /// How many models of `architecture`, trained with different seeds, average
     /// their probabilities (`EnsembleClassifier`); nil for a single model.
     public var ensembleSize: Int?
+    /// The emotions, in the order of the classifier's outputs.
     public var labels: [String]
+    /// The gender head's labels, when the model has one.
     public var genderLabels: [String]?
+    /// The feature vector the model reads.
     public var features: Features
     /// "speaker" when the model reads per-speaker z-scores of its features
     /// (`SpeakerNormalization`); nil when it reads each recording on its own.
@@ -75,14 +87,19 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// computed (`InputPipeline.levelNormalization`); nil: raw levels, as models
     /// trained before level normalization read them.
     public var levelNormalization: LevelNormalization?
+    /// The data the final model was fitted on.
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
     public var validation: ClassificationMetrics?
     /// Per-fold results of speaker-independent cross-validation, when it was run.
     public var crossValidation: CrossValidationSummary?
+    /// The command line that trained the model.
     public var command: String?
+    /// The training seed.
     public var seed: UInt64?
+    /// When the model was written (ISO 8601).
     public var created: String?
+    /// The version of ser that wrote it.
     public var serVersion: String?
     /// How the model was trained, as the training library's recipe
     /// (`SERTraining.TrainingRecipe`); nil for models written before recipes were stored.
@@ -97,6 +114,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case speechMarginSeconds = "speech_margin_seconds", levelNormalization = "level_normalization"
     }
 
+    /// A description of an `architecture` model of `labels` reading `features`; the rest is filled in by training.
     public init(architecture: String, labels: [String], genderLabels: [String]?, features: Features) {
         self.architecture = architecture
         self.labels = labels
@@ -109,8 +127,11 @@ public struct ModelDescription: Codable, Sendable, Equatable {
 public struct SpeakerAdaptationSummary: Codable, Sendable, Equatable {
     /// The estimator's settings (`SpeakerAdaptation`).
     public var meanPriorWeight: Double
+    /// Recordings' worth of weight the population's variance keeps against a speaker's.
     public var variancePriorWeight: Double
+    /// κ of the blend: after k recordings the adapted answer weighs k / (k + κ).
     public var blendPriorWeight: Double
+    /// Recordings of a voice needed before the adapted classifier speaks.
     public var minimumRecordings: Int
     /// Cross-validated accuracy after k recordings of each test speaker, when it was measured.
     public var curve: [AdaptationPoint]?
@@ -121,6 +142,7 @@ public struct SpeakerAdaptationSummary: Codable, Sendable, Equatable {
         case blendPriorWeight = "blend_prior_weight", minimumRecordings = "minimum_recordings"
     }
 
+    /// The summary of `adaptation`'s settings, with its cross-validated curve.
     public init(_ adaptation: SpeakerAdaptation, curve: [AdaptationPoint]? = nil) {
         meanPriorWeight = adaptation.meanPriorWeight
         variancePriorWeight = adaptation.variancePriorWeight

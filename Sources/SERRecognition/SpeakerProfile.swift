@@ -8,15 +8,20 @@ import SERSupport
 /// feature configuration they were computed with (`InputPipeline.featureIdentity`),
 /// since statistics of other features mean nothing. Stored as JSON.
 public struct SpeakerProfile: Codable, Sendable, Equatable {
+    /// The profile format this version writes and reads.
     public static let formatVersion = 1
 
+    /// The format the profile was written in.
     public var formatVersion: Int
+    /// The speaker's name (or any label the user gives).
     public var name: String
     /// The `InputPipeline.featureIdentity` of the vectors summed.
     public var features: String
+    /// Count, sum and sum of squares of the feature vectors heard.
     public var statistics: SpeakerStatistics
     /// ISO 8601 times of creation and of the last update.
     public var created: String
+    /// When an utterance was last added.
     public var updated: String
 
     enum CodingKeys: String, CodingKey { case name, features, statistics, created, updated, formatVersion = "format_version" }
@@ -37,6 +42,7 @@ public struct SpeakerProfile: Codable, Sendable, Equatable {
         case corrupt(path: String, reason: String)
         case otherFeatures(path: String, profile: String, model: String)
 
+        /// What is wrong with the profile file and what to do.
         public var description: String {
             switch self {
             case .unreadable(let path): return "\(path): cannot read the speaker profile; check the path"

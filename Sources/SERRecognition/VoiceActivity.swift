@@ -6,9 +6,11 @@ import SERFeatures
 public struct VoiceActivityConfiguration: Sendable, Equatable {
     /// Analysis frame and hop, in seconds.
     public var frameSeconds = 0.032
+    /// Hop between analysis frames, in seconds.
     public var hopSeconds = 0.010
     /// The f0 range whose periodicity counts as voicing.
     public var minimumPitch = 70.0
+    /// The highest f0 whose periodicity counts as voicing.
     public var maximumPitch = 400.0
     /// A frame is voiced when YIN's aperiodicity is below this.
     public var voicedAperiodicity: Float = 0.45
@@ -26,7 +28,9 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
     /// floor (its 10th-percentile level) or within `dynamicRange` of its peak,
     /// and never below `absoluteFloorDBFS`.
     public var aboveNoiseFloorDB = 12.0
+    /// How far below the loudest frames a frame still counts as loud enough, in dB.
     public var dynamicRangeDB = 35.0
+    /// No frame below this level (dBFS, after level normalization) counts as loud enough.
     public var absoluteFloorDBFS = -75.0
     /// Voiced stretches are widened by this much on each side (consonants around vowels).
     public var paddingSeconds = 0.15
@@ -38,12 +42,15 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
     /// than this (standard deviation, dB) is a steady sound such as a tone or hum.
     public var minimumLevelVariationDB: Float = 1.5
 
+    /// The defaults, tuned on speech at 16 kHz.
     public init() {}
 }
 
 /// A stretch of speech, in seconds from the start of the analysed samples.
 public struct SpeechRegion: Sendable, Equatable, Codable {
+    /// Where the region starts, in seconds.
     public var start: Double
+    /// Where it ends, in seconds.
     public var end: Double
     /// Seconds of voiced (periodic, loud enough) frames inside.
     public var voicedSeconds: Double
