@@ -48,7 +48,9 @@ public protocol CorpusAwareClassifier: EmotionClassifier {
 }
 
 extension CorpusAwareClassifier {
+    /// Without heads: the same as `probabilities(_:)`, whatever the corpus.
     public func probabilities(_ features: Matrix, corpora: [String]) -> Matrix { probabilities(features) }
+    /// Without heads: none.
     public var corpusHeads: [String] { [] }
 }
 

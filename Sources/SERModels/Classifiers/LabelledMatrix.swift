@@ -5,8 +5,11 @@ import SERSupport
 /// Examples for training or validation: feature rows, emotion class indices and,
 /// where known, gender indices into `SpeakerGender.labels`.
 public struct LabelledMatrix: Sendable {
+    /// One row per example.
     public var features: Matrix
+    /// Each row's emotion, an index into the classifier's labels.
     public var targets: [Int]
+    /// Each row's gender (index into `SpeakerGender.labels`), nil where unknown.
     public var genders: [Int?]
     /// How much each row counts in the training loss (nil: equally); e.g. to make
     /// pooled corpora weigh the same whatever their sizes (`--balance-corpora`).
@@ -17,6 +20,7 @@ public struct LabelledMatrix: Sendable {
     /// a row choose among them (`permittedDecision`).
     public var labelMasks: [[Bool]]?
 
+    /// Examples with one target per row; genders unknown, rows equally weighted and all labels permitted unless given.
     public init(features: Matrix, targets: [Int], genders: [Int?]? = nil, rowWeights: [Float]? = nil, labelMasks: [[Bool]]? = nil) {
         precondition(features.rows == targets.count, "one target per row")
         precondition(rowWeights.map { $0.count == targets.count } ?? true, "one weight per row")

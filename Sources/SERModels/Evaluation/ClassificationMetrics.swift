@@ -2,21 +2,31 @@
 
 /// Classification quality of predictions against true labels.
 public struct ClassificationMetrics: Codable, Sendable, Equatable {
+    /// One label's figures.
     public struct PerClass: Codable, Sendable, Equatable {
+        /// Share of the rows predicted as the label that carry it.
         public var precision: Double
+        /// Share of the rows carrying the label that were predicted as it.
         public var recall: Double
+        /// Harmonic mean of precision and recall.
         public var f1: Double
+        /// Rows carrying the label.
         public var support: Int
     }
 
+    /// The labels, in the order of `confusion`'s rows and columns.
     public var labels: [String]
     /// `confusion[true][predicted]` counts.
     public var confusion: [[Int]]
+    /// Rows scored.
     public var n: Int
+    /// Share of rows predicted correctly.
     public var accuracy: Double
     /// Unweighted average recall (balanced accuracy) over classes present in the truth.
     public var uar: Double
+    /// Mean of the per-class F1 over classes present in the truth.
     public var macroF1: Double
+    /// Per-label precision, recall, F1 and support.
     public var perClass: [String: PerClass]
     /// Expected calibration error over 10 equal-width confidence bins (nil without probabilities).
     public var ece: Double?

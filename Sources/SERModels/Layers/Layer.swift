@@ -11,5 +11,6 @@ public protocol Layer: AnyObject {
     func infer(_ input: Matrix) -> Matrix
     /// Given ∂loss/∂output, accumulates parameter gradients and returns ∂loss/∂input.
     func backward(_ outputGradient: Matrix) -> Matrix
+    /// The trainable (and running-statistics) arrays, in a fixed order that checkpoints and model files rely on.
     var parameters: [Parameter] { get }
 }

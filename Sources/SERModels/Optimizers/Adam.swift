@@ -3,6 +3,7 @@ import Foundation
 /// Adam with decoupled weight decay (AdamW when `weightDecay` > 0).
 public final class Adam: Optimizer {
     public var learningRate: Float
+    /// The moment decay rates, the denominator's guard and the decoupled weight decay.
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     private var step = 0
     private var moments: [ObjectIdentifier: ([Float], [Float])] = [:]
@@ -19,6 +20,7 @@ public final class Adam: Optimizer {
         }
     }
 
+    /// Adam with these settings (AdamW when `weightDecay` > 0).
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.beta1 = beta1

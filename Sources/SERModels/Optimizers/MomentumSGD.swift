@@ -4,10 +4,12 @@ import Foundation
 /// decoupled weight decay.
 public final class MomentumSGD: Optimizer {
     public var learningRate: Float
+    /// The velocity's decay, the decoupled weight decay, and whether the step looks ahead (Nesterov).
     public let momentum: Float, weightDecay: Float, nesterov: Bool
     private var step = 0
     private var velocities: [ObjectIdentifier: [Float]] = [:]
 
+    /// Momentum SGD with these settings.
     public init(learningRate: Float = 0.01, momentum: Float = 0.9, weightDecay: Float = 0, nesterov: Bool = false) {
         self.learningRate = learningRate
         self.momentum = momentum

@@ -5,6 +5,7 @@ import Foundation
 public protocol Optimizer: AnyObject {
     /// The step size; a schedule changes it between epochs.
     var learningRate: Float { get set }
+    /// One step: moves every trainable parameter against its gradient, then zeroes the gradients.
     func update(_ parameters: [Parameter])
     /// The step count and the per-parameter state (two slots), in the parameters' order (for checkpoints).
     func state(for parameters: [Parameter]) -> (step: Int, first: [[Float]], second: [[Float]])

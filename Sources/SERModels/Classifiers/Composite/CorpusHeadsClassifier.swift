@@ -30,8 +30,10 @@ public final class CorpusHeadsClassifier: TrainedClassifier {
     /// and how many training recordings it learned from (its weight when the
     /// heads are combined).
     public struct Head: Codable, Sendable, Equatable {
+        /// The corpus the head answers for (`CorpusName` raw value).
         public var corpus: String
         public var labels: [String]
+        /// Training recordings of the corpus: the head's weight when the heads are combined.
         public var recordings: Int
         public init(corpus: String, labels: [String], recordings: Int) {
             self.corpus = corpus
@@ -44,6 +46,7 @@ public final class CorpusHeadsClassifier: TrainedClassifier {
     public let shared: any TrainedClassifier
     /// The labels answers are over (each head carries some of them).
     public let labels: [String]
+    /// One softmax head per corpus.
     public let heads: [Head]
     /// For each head, its labels' columns in `shared`'s output and in `labels`.
     private let sharedColumns: [[Int]]
@@ -65,6 +68,7 @@ public final class CorpusHeadsClassifier: TrainedClassifier {
         case missingOutput(String)
         case unknownLabel(corpus: String, label: String)
         case invalidHeads(String)
+        /// What does not fit, for the error message.
         public var description: String {
             switch self {
             case .missingOutput(let label): return "the shared classifier has no output \(label)"

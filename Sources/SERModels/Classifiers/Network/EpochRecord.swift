@@ -4,11 +4,17 @@ import SERSupport
 
 /// What one epoch looked like, for curves and logs.
 public struct EpochRecord: Codable, Sendable, Equatable {
+    /// The epoch's number, from 1.
     public var epoch: Int
+    /// Mean training loss over the epoch's batches.
     public var trainLoss: Double
+    /// Share of training rows classified correctly during the epoch.
     public var trainAccuracy: Double
+    /// Loss on the validation speakers after the epoch, when some were held out.
     public var validationLoss: Double?
+    /// Accuracy on the validation speakers after the epoch.
     public var validationAccuracy: Double?
+    /// Unweighted average recall on the validation speakers after the epoch (what early stopping follows).
     public var validationUAR: Double?
 
     enum CodingKeys: String, CodingKey {

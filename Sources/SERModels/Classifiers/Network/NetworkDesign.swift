@@ -8,6 +8,7 @@ import SERSupport
 /// in the window the emotional part sits, then one hidden GELU layer; the emotion
 /// and gender heads are added by `NeuralNetworkClassifier`.
 public struct NetworkDesign: Codable, Sendable, Equatable {
+    /// The network families over images.
     public enum Kind: String, Codable, Sendable, CaseIterable {
         /// A 2-D CNN: three blocks of 3×3 convolution (16, 32, 64 channels),
         /// 2×2 max pooling, batch normalization and ReLU.
@@ -22,6 +23,7 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
         case bilstm
     }
 
+    /// Which network.
     public var kind: Kind
     /// Frames per example (time).
     public var frames: Int
@@ -33,6 +35,7 @@ public struct NetworkDesign: Codable, Sendable, Equatable {
     /// by a dense branch of 64 GELU units joined to the pooled image; nil for none.
     public var vectorCount: Int?
 
+    /// A `kind` network over `frames` × `bands` images, with a vector branch of `vectorCount` leading values when given.
     public init(kind: Kind, frames: Int, bands: Int, vectorCount: Int? = nil) {
         self.kind = kind
         self.frames = frames

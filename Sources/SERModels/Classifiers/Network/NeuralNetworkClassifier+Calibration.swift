@@ -19,6 +19,7 @@ extension NeuralNetworkClassifier {
         }
     }
 
+    /// Takes `other`'s temperatures, so a refit keeps the calibration held-out speakers gave.
     public func adoptCalibration(of other: any CalibratedClassifier) {
         (temperature, genderTemperature) = (other.temperature, other.genderTemperature)
     }

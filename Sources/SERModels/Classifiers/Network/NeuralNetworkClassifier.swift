@@ -13,17 +13,23 @@ import SERSupport
 /// Inference (`infer`) leaves the layers untouched, so one trained network
 /// answers on several threads at once.
 public final class NeuralNetworkClassifier {
+    /// The emotions, in the order of the outputs.
     public let labels: [String]
+    /// The settings it trains (and was trained) with.
     public let configuration: NeuralNetworkConfiguration
+    /// The feature standardization fitted on the training rows (nil until trained).
     public internal(set) var standardizer: Standardizer?
+    /// One record per training epoch.
     public internal(set) var history: [EpochRecord] = []
     /// Softmax temperatures fitted on validation speakers (1 until `calibrate`).
     public internal(set) var temperature: Float = 1
+    /// The gender head's temperature (1 until `calibrate`, or without a head).
     public internal(set) var genderTemperature: Float = 1
     var trunk: [Layer] = []
     var emotionHead: Dense?
     var genderHead: Dense?
 
+    /// An untrained network for `labels`; `fit` trains it.
     public init(labels: [String], configuration: NeuralNetworkConfiguration = .init()) {
         self.labels = labels
         self.configuration = configuration

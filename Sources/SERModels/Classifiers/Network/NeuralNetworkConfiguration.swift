@@ -18,10 +18,15 @@ public struct NeuralNetworkConfiguration: Codable, Sendable, Equatable {
     /// example, one band range of up to 8 bands and two frame ranges of up to 20
     /// frames set to the band mean, and a circular shift in time by up to 20 frames).
     public var specAugment: Bool?
+    /// Dropout rate after each hidden layer during training.
     public var dropout: Float = 0.3
+    /// The optimizer's base learning rate.
     public var learningRate: Float = 1e-3
+    /// Decoupled weight decay of the stochastic optimizers.
     public var weightDecay: Float = 1e-4
+    /// Examples per minibatch.
     public var batchSize: Int = 64
+    /// The most epochs (L-BFGS iterations for logistic regression) training runs.
     public var maximumEpochs: Int = 200
     /// Stop after this many epochs without a better validation UAR.
     public var patience: Int = 20
@@ -37,12 +42,15 @@ public struct NeuralNetworkConfiguration: Codable, Sendable, Equatable {
     /// weights, with at most `maximumEpochs` iterations (each recorded as an
     /// epoch). Nil: the stochastic optimizer with its weight decay.
     public var l2Penalty: Float?
+    /// Label smoothing ε of the emotion loss: the true label's target is 1 − ε, and ε is spread evenly over the labels the row may carry.
     public var labelSmoothing: Float = 0.05
     /// Weight classes inversely to their frequency.
     public var balanceClasses: Bool = true
     /// Weight of the gender head's loss against the emotion loss (multi-task training).
     public var genderLossWeight: Float = 0.3
+    /// Seed of initialisation, shuffling, dropout and augmentation.
     public var seed: UInt64 = 1
 
+    /// The MLP defaults: hidden layers of 256 and 128, AdamW, early stopping.
     public init() {}
 }

@@ -11,9 +11,11 @@ public final class BoostedTreesClassifier: TrainedClassifier {
     /// The architecture a boosted-trees model file names.
     public static let architectureNames: Set<String> = ["boosted"]
 
+    /// The version of this family's model-file layout.
     public static let formatVersion = "1"
 
     public let labels: [String]
+    /// The boosting settings.
     public let configuration: BoostingConfiguration
     public private(set) var inputDimension = 0
     public private(set) var temperature: Float = 1
@@ -56,6 +58,7 @@ public final class BoostedTreesClassifier: TrainedClassifier {
         return lines
     }
 
+    /// Boosts the emotion trees (and gender trees, where genders are known) on `training`.
     public func fit(_ training: LabelledMatrix) {
         inputDimension = training.features.columns
         emotion = Self.boost(training.features, training.targets, classes: labels.count, configuration: configuration)

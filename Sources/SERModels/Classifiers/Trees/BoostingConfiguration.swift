@@ -6,7 +6,9 @@ import SERSupport
 public struct BoostingConfiguration: Codable, Sendable, Equatable {
     /// Boosting rounds; each adds one regression tree per class.
     public var rounds = 200
+    /// Shrinkage of each tree's contribution.
     public var learningRate: Float = 0.1
+    /// Deepest split level of each tree.
     public var maximumDepth = 4
     /// Fewest examples a leaf may hold.
     public var minimumLeafSize = 8
@@ -16,7 +18,10 @@ public struct BoostingConfiguration: Codable, Sendable, Equatable {
     public var subsample = 0.8
     /// Quantile bins per feature for split finding.
     public var bins = 32
+    /// Weights classes by inverse frequency so rare emotions count as much as common ones.
     public var balanceClasses = true
+    /// Seed of the row subsampling.
     public var seed: UInt64 = 1
+    /// The defaults: 200 rounds of depth-4 trees at rate 0.1.
     public init() {}
 }

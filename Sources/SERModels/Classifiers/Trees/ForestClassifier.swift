@@ -9,9 +9,11 @@ public final class ForestClassifier: TrainedClassifier {
     /// The architectures a tree or forest model file names.
     public static let architectureNames: Set<String> = ["tree", "forest"]
 
+    /// The version of this family's model-file layout.
     public static let formatVersion = "1"
 
     public let labels: [String]
+    /// The tree settings (one tree, or a forest).
     public let configuration: TreeConfiguration
     public private(set) var inputDimension: Int
     public private(set) var temperature: Float = 1

@@ -16,10 +16,13 @@ public struct TreeConfiguration: Codable, Sendable, Equatable {
     public var bootstrap = true
     /// Weights classes by inverse frequency so rare emotions count as much as common ones.
     public var balanceClasses = true
+    /// Seed of the bootstrap samples and feature draws.
     public var seed: UInt64 = 1
 
+    /// Which features a split may try.
     public enum FeatureSampling: String, Codable, Sendable { case all, squareRoot }
 
+    /// The random-forest defaults: 300 bootstrapped trees, √features per split.
     public init() {}
 
     /// A single CART tree (Gini, all features, no bootstrap), as sklearn's DecisionTreeClassifier grows it.
