@@ -233,6 +233,34 @@ public struct FailureAnswer: WireDocumented, Equatable {
     }
 }
 
+/// One file of a batch on the wire (`ser predict --format json`, `POST
+/// /v1/predict/batch`): its answer, or why it has none.
+public enum BatchItemAnswer: WireDocumented {
+    case answer(PredictionAnswer)
+    case failure(FailureAnswer)
+
+    /// `outcome` as the wire carries it, with stage timings when asked for.
+    public init(_ outcome: PredictionOutcome, includeTimings: Bool = false) {
+        switch outcome.result {
+        case .failure(let failure): self = .failure(FailureAnswer(path: outcome.input.name, error: failure.message))
+        case .success(let recognition):
+            self = .answer(PredictionAnswer(recognition, path: outcome.input.name, includeTimings: includeTimings,
+                                            adaptation: outcome.adaptation.map { AdaptationAnswer(utterances: $0.recordings, speaker: $0.speaker) }))
+        }
+    }
+
+    /// Encodes the answer's or the failure's object.
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .answer(let answer): try answer.encode(to: encoder)
+        case .failure(let failure): try failure.encode(to: encoder)
+        }
+    }
+
+    /// An answer's object or a failure's.
+    public static var schema: [String: Any] { ["oneOf": [PredictionAnswer.schema, FailureAnswer.schema]] }
+}
+
 /// One live event, as `ser listen --format jsonl` prints it and `/v1/stream`
 /// sends it (there with `type` "event"). `gender` is present when the model has
 /// a gender head, `adaptation` when the model adapts to speakers.

@@ -169,12 +169,16 @@ extension PredictionService {
     /// `PUT /v1/profiles/{id}`: learns the uploaded recording into the profile (creating it).
     public func learn(path: String, name: String, into id: String) throws -> String {
         let store = try profileStore()
-        let recognition = try recognize(path: path, name: name, options: RecognitionOptions(), speaker: nil)
-        guard !recognition.featureVectors.isEmpty else {
+        let vectors: [[Float]]
+        do {
+            vectors = try EmotionRecognizer(model: model).voiceVectors(ofFile: path)
+        } catch is InputPipeline.Failure {
             throw APIError(.unprocessableContent, "no speech found in \(name): nothing to learn into profile \(id)")
+        } catch let error as AudioError {
+            throw APIError(.unprocessableContent, "the audio could not be decoded: \(error.localizedDescription.replacingOccurrences(of: path, with: name))")
         }
-        var summary = try Self.answering { try store.add(recognition.featureVectors, to: id) }
-        summary.added = recognition.featureVectors.count
+        var summary = try Self.answering { try store.add(vectors, to: id) }
+        summary.added = vectors.count
         return WireJSON.text(summary)
     }
 

@@ -50,7 +50,6 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        useSingleThreadedBLAS()
         let emotionModel = try EmotionModel(contentsOf: model)
         let scan = try selection.labelling.scan(selection.paths)
         for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }

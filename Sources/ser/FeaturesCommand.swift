@@ -193,7 +193,6 @@ struct FeaturesCommand: ParsableCommand {
         if let preset { columns = preset.columnNames(sampleRate: configuration.sampleRate) }
         else { columns = pool.names(extractor.rowNames(feature!)) }
 
-        useSingleThreadedBLAS()
         let store = noCache ? nil : try FeatureCache(directory: cache ?? FeatureCache.defaultDirectory)
         let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0) }
         // With --trim the vectors come from a model's input pipeline, under the key training uses.

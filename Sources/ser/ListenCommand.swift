@@ -65,7 +65,6 @@ struct ListenCommand: ParsableCommand {
     }
 
     func run() throws {
-        useSingleThreadedBLAS()
         let emotionModel = try EmotionModel(contentsOf: model ?? DefaultModel.path())
         var options = RecognitionOptions()
         options.concurrentFeatures = true     // one window at a time: use the second core for pitch

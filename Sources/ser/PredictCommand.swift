@@ -112,7 +112,64 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let loadStarted = ContinuousClock.now
         let emotionModel = try EmotionModel(contentsOf: model ?? DefaultModel.path())
-        let loadSeconds = (ContinuousClock.now - loadStarted)
+        if timings { Terminal.printError("ser: model loaded in \((ContinuousClock.now - loadStarted).formatted(.units(allowed: [.milliseconds])))") }
+        let inputs = try batch.manifest == nil ? expandedInputs() : manifestInputs()
+        guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(batch.manifest ?? paths.joined(separator: " ")).") }
+        let run: PredictionRun
+        do {
+            run = try PredictionRun(recognizer: EmotionRecognizer(model: emotionModel, options: recognitionOptions),
+                                    inputs: inputs.map(\.prediction), speakers: try speakerRule(for: inputs, model: emotionModel))
+        } catch PredictionRun.Failure.speakersRequired {
+            throw CommandFailure("\(model ?? "the model") reads features z-scored per speaker (trained with --speaker-normalization): say who speaks with --same-speaker, --speakers or --profile (at least \(SpeakerNormalization.minimumRecordings) recordings each), or use a model trained without it")
+        }
+        let layout = out.flatMap { PredictionFormat(rawValue: ($0 as NSString).pathExtension.lowercased()) }
+            ?? format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
+        // A shard takes whole speaker groups, so its answers adapt as a single run's would.
+        let shard = out == nil ? nil : try batch.resolvedShard()
+        let owned = shard.map { shard in
+            inputs.indices.filter { shard.owns(key: run.groups[$0].map { "speaker:" + $0 } ?? inputs[$0].shardKey) }
+        } ?? Array(inputs.indices)
+        let output = PredictionOutput(labels: emotionModel.labels, includeTimings: timings)
+        let learning = ProgressBar(total: owned.filter { run.groups[$0] != nil }.count, label: "speaker statistics")
+        let progress = ProgressBar(total: owned.count, label: shard.map { "predict \($0)" } ?? "predict")
+        let statistics = run.speakerStatistics(among: owned, onCompletion: { learning.update(finished: $0) })
+        learning.finish()
+        guard let out else {
+            let results = run.answers(owned, statistics: statistics, onCompletion: { progress.update(finished: $0) })
+            progress.finish()
+            try output.write(results, layout: layout)
+            if timings { Self.printTimings(results) }
+            let failures = results.compactMap { if case .failure(let failure) = $0.result { failure } else { nil } }
+            for failure in failures { Terminal.printError("ser: \(failure)") }
+            if !failures.isEmpty { throw SomeInputsFailed() }
+            return
+        }
+        // To a file, written as it goes: an interrupted run resumes where it stopped.
+        let destination = shard?.partPath(for: out) ?? out
+        let identity = RunIdentity(fingerprint: try fingerprint(layout: layout), manifestDigest: Self.digest(of: inputs),
+                                   manifestEntries: inputs.count, shard: shard)
+        let writer = TableWriter(destination: destination, layout: layout == .csv ? .csv(header: output.csvHeader + "\n") : .jsonLines,
+                                 identity: identity, writesCompletionRecord: shard != nil, chunkSize: batch.chunkSize)
+        let summary = try writer.run(entries: owned, onProgress: { progress.update(finished: $0) }) { index in
+            let entry = run.answer(index, statistics: statistics)
+            var failure: String?
+            if case .failure(let reason) = entry.result {
+                failure = reason.message
+                Terminal.printError("ser: \(reason)")
+            }
+            return EntryOutput(bytes: Data((output.record(for: entry, layout: layout) + "\n").utf8), records: 1, failure: failure)
+        }
+        progress.finish()
+        if summary.alreadyComplete {
+            Terminal.printError("ser: \(destination) is already complete (\(summary.entries) files); nothing to do")
+        } else if summary.resumed > 0 {
+            Terminal.printError("ser: resumed \(destination) after \(summary.resumed) of \(owned.count) files")
+        }
+        if summary.failedEntries > 0 { throw SomeInputsFailed() }
+    }
+
+    /// The recognition options the flags ask for.
+    private var recognitionOptions: RecognitionOptions {
         var options = RecognitionOptions()
         options.minimumConfidence = minConfidence
         if let window {
@@ -122,139 +179,40 @@ struct PredictCommand: ParsableCommand {
         } else if noSegments {
             options.segmentation = .whole
         }
-        let inputs = try batch.manifest == nil ? expandedInputs() : manifestInputs()
-        guard !inputs.isEmpty else { throw ValidationError("no audio files found in \(batch.manifest ?? paths.joined(separator: " ")).") }
-        let grouping = try speakerGrouping(of: inputs, model: emotionModel)
-        let recognizer = EmotionRecognizer(model: emotionModel, options: options)
-        let layout = out.flatMap { PredictionFormat(rawValue: ($0 as NSString).pathExtension.lowercased()) }
-            ?? format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .jsonl)
-        if timings { Terminal.printError("ser: model loaded in \(loadSeconds.formatted(.units(allowed: [.milliseconds])))") }
-
-        // A shard takes whole speaker groups, so its answers adapt as a single run's would.
-        let shard = out == nil ? nil : try batch.resolvedShard()
-        let owned = shard.map { shard in
-            inputs.indices.filter { shard.owns(key: grouping?.groups[$0].map { "speaker:" + $0 } ?? inputs[$0].shardKey) }
-        } ?? Array(inputs.indices)
-
-        useSingleThreadedBLAS()
-        let speakerStatistics = try grouping.map { try statistics(of: $0, inputs: inputs, among: owned, recognizer: recognizer) } ?? [:]
-        @Sendable func answer(_ index: Int) -> PredictionEntry {
-            let input = inputs[index]
-            let group = grouping?.groups[index]
-            let speaker = group.flatMap { speakerStatistics[$0] }
-            do {
-                if emotionModel.normalizesPerSpeaker && (speaker?.count ?? 0) < SpeakerNormalization.minimumRecordings {
-                    throw CommandFailure("the model reads features z-scored per speaker and \(group.map { "speaker group \($0)" } ?? "this file's speaker") has fewer than \(SpeakerNormalization.minimumRecordings) readable recordings")
-                }
-                let recognition = try recognizer.recognize(path: input.path, speaker: speaker)
-                var entry = PredictionEntry(path: input.displayName, result: .success(recognition))
-                if let group, let speaker, emotionModel.usesSpeakerStatistics { entry.adaptation = (group, speaker.count) }
-                return entry
-            } catch {
-                return PredictionEntry(path: input.displayName, result: .failure(Terminal.message(for: error, path: input.displayName)))
-            }
-        }
-        let output = PredictionOutput(labels: emotionModel.labels, includeTimings: timings)
-        let progress = ProgressBar(total: owned.count, label: shard.map { "predict \($0)" } ?? "predict")
-        if let out {
-            let destination = shard?.partPath(for: out) ?? out
-            let tableLayout: TableLayout = layout == .csv ? .csv(header: output.csvHeader + "\n") : .jsonLines
-            let identity = RunIdentity(fingerprint: try fingerprint(layout: layout), manifestDigest: Self.digest(of: inputs),
-                                       manifestEntries: inputs.count, shard: shard)
-            let writer = TableWriter(destination: destination, layout: tableLayout, identity: identity, writesCompletionRecord: shard != nil, chunkSize: batch.chunkSize)
-            let summary = try writer.run(entries: owned, onProgress: { progress.update(finished: $0) }) { index in
-                let entry = answer(index)
-                var failure: String?
-                if case .failure(let message) = entry.result {
-                    failure = message
-                    Terminal.printError("ser: \(message)")
-                }
-                return EntryOutput(bytes: Data((output.record(for: entry, layout: layout) + "\n").utf8), records: 1, failure: failure)
-            }
-            progress.finish()
-            if summary.alreadyComplete {
-                Terminal.printError("ser: \(destination) is already complete (\(summary.entries) files); nothing to do")
-            } else if summary.resumed > 0 {
-                Terminal.printError("ser: resumed \(destination) after \(summary.resumed) of \(owned.count) files")
-            }
-            if summary.failedEntries > 0 { throw SomeInputsFailed() }
-            return
-        }
-        let results: [PredictionEntry] = parallelMap(count: owned.count, onCompletion: { progress.update(finished: $0) }) { answer(owned[$0]) }
-        progress.finish()
-        try output.write(results, layout: layout)
-        if timings {
-            for entry in results {
-                guard case .success(let r) = entry.result else { continue }
-                let t = r.timings
-                Terminal.printError(String(format: "%@: decode %.1f ms, resample %.1f ms, speech detection %.1f ms, features %.1f ms, model %.2f ms",
-                                           entry.path, 1000 * t.decode, 1000 * t.resample, 1000 * t.voiceActivity, 1000 * t.features, 1000 * t.model))
-            }
-        }
-        let failures = results.filter { if case .failure = $0.result { return true } else { return false } }
-        for failure in failures { if case .failure(let message) = failure.result { Terminal.printError("ser: \(message)") } }
-        if !failures.isEmpty { throw SomeInputsFailed() }
+        return options
     }
 
-    /// Who speaks in each input, as the options say (nil: nobody is known).
-    struct SpeakerGrouping {
-        /// Per input, its speaker group, or nil when it is answered on its own.
-        var groups: [String?]
-        /// Statistics known before the inputs (a profile's), by group.
-        var known: [String: SpeakerStatistics] = [:]
-        /// Whether the inputs' own vectors are added to their group's statistics.
-        var learnsFromInputs = true
+    private static func printTimings(_ results: [PredictionOutcome]) {
+        for entry in results {
+            guard case .success(let r) = entry.result else { continue }
+            let t = r.timings
+            Terminal.printError(String(format: "%@: decode %.1f ms, resample %.1f ms, speech detection %.1f ms, features %.1f ms, model %.2f ms",
+                                       entry.input.name, 1000 * t.decode, 1000 * t.resample, 1000 * t.voiceActivity, 1000 * t.features, 1000 * t.model))
+        }
     }
 
-    private func speakerGrouping(of inputs: [Input], model: EmotionModel) throws -> SpeakerGrouping? {
-        let asked = sameSpeaker || speakers != nil || profile != nil
+    /// Who speaks in the inputs, as --same-speaker, --speakers or --profile say.
+    private func speakerRule(for inputs: [Input], model: EmotionModel) throws -> SpeakerRule {
         if !model.usesSpeakerStatistics {
-            if asked { Terminal.printError("ser: note: --same-speaker, --speakers and --profile have no effect: this model reads each recording on its own (retrain with --adaptive)") }
-            return nil
+            if sameSpeaker || speakers != nil || profile != nil {
+                Terminal.printError("ser: note: --same-speaker, --speakers and --profile have no effect: this model reads each recording on its own (retrain with --adaptive)")
+            }
+            return .unknown
         }
         if let profile {
             let loaded = try SpeakerProfile(contentsOf: profile)
             try loaded.check(against: model.pipeline, path: profile)
-            return SpeakerGrouping(groups: inputs.map { _ in loaded.name }, known: [loaded.name: loaded.statistics], learnsFromInputs: false)
+            return .knownSpeaker(name: loaded.name, statistics: loaded.statistics)
         }
-        if sameSpeaker { return SpeakerGrouping(groups: inputs.map { _ in "all inputs" }) }
-        guard let speakers else {
-            if model.normalizesPerSpeaker {
-                throw CommandFailure("\(self.model ?? "the model") reads features z-scored per speaker (trained with --speaker-normalization): say who speaks with --same-speaker, --speakers or --profile (at least \(SpeakerNormalization.minimumRecordings) recordings each), or use a model trained without it")
-            }
-            return nil
-        }
+        if sameSpeaker { return .sameSpeaker }
         switch speakers {
-        case "by-folder":
-            return SpeakerGrouping(groups: inputs.map { $0.displayName == "-" ? nil : URL(fileURLWithPath: $0.path).deletingLastPathComponent().path })
-        case "by-corpus":
-            return SpeakerGrouping(groups: inputs.map { CorpusReader.speakerGroup(ofPath: $0.path) })
-        default:
-            let table = try SpeakerTable(contentsOf: speakers)
-            return SpeakerGrouping(groups: inputs.map { table.speaker(of: $0.path) })
+        case nil: return .unknown
+        case "by-folder": return .byFolder
+        case "by-corpus": return .groups(inputs.map { CorpusReader.speakerGroup(ofPath: $0.path) })
+        case let table?:
+            let speakerTable = try SpeakerTable(contentsOf: table)
+            return .groups(inputs.map { speakerTable.speaker(of: $0.path) })
         }
-    }
-
-    /// Each group's statistics: what was known (a profile) plus, unless the
-    /// grouping says otherwise, the vectors of all the group's inputs (a first
-    /// pass over them; inputs that fail are left out here and reported by the
-    /// prediction pass).
-    private func statistics(of grouping: SpeakerGrouping, inputs: [Input], among candidates: [Int],
-                            recognizer: EmotionRecognizer) throws -> [String: SpeakerStatistics] {
-        var result = grouping.known
-        guard grouping.learnsFromInputs else { return result }
-        let members = candidates.filter { grouping.groups[$0] != nil }
-        let progress = ProgressBar(total: members.count, label: "speaker statistics")
-        let vectors: [[[Float]]] = parallelMap(count: members.count, onCompletion: { progress.update(finished: $0) }) { index in
-            (try? recognizer.recognize(path: inputs[members[index]].path).featureVectors) ?? []
-        }
-        progress.finish()
-        let dimension = recognizer.model.preset.dimension
-        for (index, pieces) in zip(members, vectors) {
-            guard let group = grouping.groups[index] else { continue }
-            for vector in pieces { result[group, default: SpeakerStatistics(dimension: dimension)].add(vector) }
-        }
-        return result
     }
 
     /// One input: a file, or standard input spooled to a temporary file.
@@ -267,6 +225,7 @@ struct PredictCommand: ParsableCommand {
         /// As a manifest entry: what picks its shard and makes the run's digest.
         var entry: ManifestEntry { ManifestEntry(path: displayName, sha256: sha256) }
         var shardKey: String { entry.shardKey }
+        var prediction: PredictionInput { PredictionInput(path: path, name: displayName) }
     }
 
     private func manifestInputs() throws -> [Input] {

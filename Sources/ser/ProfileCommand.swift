@@ -97,19 +97,10 @@ struct ProfileCommand: ParsableCommand {
     /// Adds the speech of every file to `profile`; files that fail are reported
     /// and skipped. Returns whether any failed.
     static func learn(_ paths: [String], into profile: inout SpeakerProfile, model: EmotionModel) throws -> Bool {
-        useSingleThreadedBLAS()
         let files = InputFiles.expand(paths, recursive: true).map(\.path)
         guard !files.isEmpty else { throw ValidationError("no audio files found in \(paths.joined(separator: " ")).") }
-        let recognizer = EmotionRecognizer(model: model)
         let progress = ProgressBar(total: files.count, label: "profile")
-        let results: [Result<[[Float]], CommandFailure>] = parallelMap(count: files.count, onCompletion: { progress.update(finished: $0) }) { index in
-            do {
-                let vectors = try recognizer.recognize(path: files[index]).featureVectors
-                return vectors.isEmpty ? .failure(CommandFailure("\(files[index]): no speech found, nothing to learn")) : .success(vectors)
-            } catch {
-                return .failure(CommandFailure(Terminal.message(for: error, path: files[index])))
-            }
-        }
+        let results = EmotionRecognizer(model: model).voiceVectors(ofFiles: files, onCompletion: { progress.update(finished: $0) })
         progress.finish()
         var failed = false
         for result in results {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SERAudio
+import SERNumerics
 import SERSupport
 
 /// The `ser` command: speech emotion recognition from the command line.
@@ -45,6 +46,9 @@ struct SER: ParsableCommand {
 enum SERMain {
     static func main() {
         AllocatorPolicy.keepBatchBuffersOnHeap()
+        // Every command spreads its work one recording (or one request, fold or
+        // window) per core; a BLAS call on several threads would only compete with them.
+        useSingleThreadedBLAS()
         do {
             var command = try SER.parseAsRoot()
             // `ser serve` shuts down gracefully on SIGINT/SIGTERM with handlers of its own; a

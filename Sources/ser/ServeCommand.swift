@@ -104,7 +104,6 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "ser.serve")
-        useSingleThreadedBLAS()
         // Profiles need a model that adapts to speakers; the store is opened for its features.
         var store: (any SpeakerProfileStore)?
         if emotionModel.usesSpeakerStatistics {

@@ -301,7 +301,6 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        useSingleThreadedBLAS()
         Terminal.printError("ser train: " + recipeChoice)
         let scan = try selection.labelling.scan(selection.paths)
         for excluded in scan.excluded { Terminal.printError("ser: left out \(excluded.path): \(excluded.reason)") }
