@@ -1,4 +1,7 @@
 import Foundation
+import SERBatch
+import SERRecognition
+import SERSupport
 
 /// Turns command-line paths into the list of files to process.
 enum InputFiles {
@@ -42,5 +45,55 @@ enum InputFiles {
             }
         }
         return items
+    }
+}
+
+/// One recording given to a batch command: a file, or standard input spooled to
+/// a temporary file.
+struct BatchInput: Sendable {
+    var path: String
+    /// What answers call it: the path as given, or `-` for standard input.
+    var displayName: String
+    /// Its content hash, when a manifest lists one.
+    var sha256: String?
+
+    /// As a manifest entry: what picks its shard and makes the run's digest.
+    var entry: ManifestEntry { ManifestEntry(path: displayName, sha256: sha256) }
+    var shardKey: String { entry.shardKey }
+    var prediction: PredictionInput { PredictionInput(path: path, name: displayName) }
+}
+
+extension InputFiles {
+    /// Files, folders (searched recursively), glob patterns and `-` (standard
+    /// input, read once and spooled to a temporary file) as batch inputs.
+    static func batchInputs(_ paths: [String]) throws -> [BatchInput] {
+        var inputs: [BatchInput] = []
+        for path in paths {
+            if path == "-" {
+                let data = try FileHandle.standardInput.readToEnd() ?? Data()
+                let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ser-stdin-\(getpid())").path
+                try AtomicFile.write(data, to: temporary)
+                StandardInputSpool.register(temporary)
+                inputs.append(BatchInput(path: temporary, displayName: "-"))
+                continue
+            }
+            var matches = [path]
+            if path.contains(where: { "*?[".contains($0) }) && !FileManager.default.fileExists(atPath: path) {
+                matches = Glob.expand(path)
+                if matches.isEmpty { matches = [path] }   // reported as not found
+            }
+            for item in expand(matches, recursive: true) { inputs.append(BatchInput(path: item.path, displayName: item.path)) }
+        }
+        return inputs
+    }
+
+    /// A manifest's entries as batch inputs, paths resolved against it.
+    static func batchInputs(_ manifest: FileManifest) -> [BatchInput] {
+        manifest.entries.map { BatchInput(path: manifest.resolvedPath(of: $0), displayName: $0.path, sha256: $0.sha256) }
+    }
+
+    /// The digest of an input list, as `FileManifest.digest` computes it.
+    static func digest(of inputs: [BatchInput]) -> String {
+        FileManifest(entries: inputs.map(\.entry), baseDirectory: "/").digest
     }
 }

@@ -85,3 +85,49 @@ struct PredictionOutput {
         BatchItemAnswer(entry, includeTimings: includeTimings)
     }
 }
+
+extension PredictionOutput {
+    /// Prints `results` in `layout` (and each file's stage timings when asked
+    /// for), then every failure on standard error; throws `SomeInputsFailed`
+    /// when there was one.
+    func report(_ results: [PredictionOutcome], layout: PredictionFormat) throws {
+        try write(results, layout: layout)
+        if includeTimings {
+            for entry in results {
+                guard case .success(let r) = entry.result else { continue }
+                let t = r.timings
+                Terminal.printError(String(format: "%@: decode %.1f ms, resample %.1f ms, speech detection %.1f ms, features %.1f ms, model %.2f ms",
+                                           entry.input.name, 1000 * t.decode, 1000 * t.resample, 1000 * t.voiceActivity, 1000 * t.features, 1000 * t.model))
+            }
+        }
+        let failures = results.compactMap { if case .failure(let failure) = $0.result { failure } else { nil } }
+        for failure in failures { Terminal.printError("ser: \(failure)") }
+        if !failures.isEmpty { throw SomeInputsFailed() }
+    }
+
+    /// Writes the answers of `entries` to `destination` as they come (JSON
+    /// lines or CSV), so that a rerun of the same run resumes after the last
+    /// complete chunk; a shard's part ends with a completion record. Throws
+    /// `SomeInputsFailed` when an answer failed (each is reported as it comes).
+    func writeAsTheyCome(to destination: String, identity: RunIdentity, isShard: Bool, layout: PredictionFormat, chunkSize: Int, entries: [Int],
+                         progress: ProgressBar, answer: @escaping @Sendable (Int) -> PredictionOutcome) throws {
+        let writer = TableWriter(destination: destination, layout: layout == .csv ? .csv(header: csvHeader + "\n") : .jsonLines,
+                                 identity: identity, writesCompletionRecord: isShard, chunkSize: chunkSize)
+        let summary = try writer.run(entries: entries, onProgress: { progress.update(finished: $0) }) { index in
+            let entry = answer(index)
+            var failure: String?
+            if case .failure(let reason) = entry.result {
+                failure = reason.message
+                Terminal.printError("ser: \(reason)")
+            }
+            return EntryOutput(bytes: Data((record(for: entry, layout: layout) + "\n").utf8), records: 1, failure: failure)
+        }
+        progress.finish()
+        if summary.alreadyComplete {
+            Terminal.printError("ser: \(destination) is already complete (\(summary.entries) files); nothing to do")
+        } else if summary.resumed > 0 {
+            Terminal.printError("ser: resumed \(destination) after \(summary.resumed) of \(entries.count) files")
+        }
+        if summary.failedEntries > 0 { throw SomeInputsFailed() }
+    }
+}
