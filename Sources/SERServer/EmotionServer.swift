@@ -133,6 +133,18 @@ public struct EmotionServer: Sendable {
             let answer = try await pool.run { try service.predict(path: path, name: name, request: options) }
             return JSONBody.response(text: answer)
         }
+        router.post("/v1/predict/batch") { request, context -> Response in
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let options = try PredictionRequest(query: query)
+            let uploads = try await Upload.readFiles(request, context: context, configuration: configuration, maximum: configuration.maxBatchFiles)
+            var files: [(path: String, name: String)] = []
+            defer { for file in files { unlink(file.path) } }
+            for upload in uploads { files.append((try upload.spool(), upload.fileName ?? "upload")) }
+            let batch = files
+            let answer = try await pool.run { try service.predictBatch(files: batch, request: options) }
+            return JSONBody.response(text: answer)
+        }
         router.put("/v1/profiles/:id") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
             let upload = try await Upload.read(request, context: context, configuration: configuration)
@@ -162,7 +174,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The server's paths and the methods each takes, for 405's `Allow`.
     static var routes: [String: String] {
         ["/": "GET", "/index.html": "GET", "/app.js": "GET", "/style.css": "GET", "/healthz": "GET", "/readyz": "GET", "/v1/model": "GET",
-         "/openapi.json": "GET", "/v1/predict": "POST", "/v1/stream": "GET"]
+         "/openapi.json": "GET", "/v1/predict": "POST", "/v1/predict/batch": "POST", "/v1/stream": "GET"]
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

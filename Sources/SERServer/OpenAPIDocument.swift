@@ -16,6 +16,7 @@ enum OpenAPIDocument {
             "Adaptation": AdaptationAnswer.schema,
             "Profile": ProfileStore.Summary.schema,
             "Prediction": ServerPrediction.schema,
+            "BatchPrediction": BatchPrediction.schema,
             "StreamReady": StreamReady.schema,
             "StreamEvent": LiveEventAnswer.schema,
             "StreamNotice": StreamNotice.schema,
@@ -62,6 +63,33 @@ enum OpenAPIDocument {
                 "503": response("All inference slots are busy; retry after the Retry-After seconds."),
             ],
         ]
+        let batch: [String: Any] = [
+            "summary": "Several recordings answered together, adapted to the speaker's voice with same_speaker or a profile",
+            "description": "The body is a multipart/form-data form with one part per recording (each with a filename, or named file), at most \(megabytes) MB in all. The answer lists ser predict --format json's object for each file, in order, or {path, error} for a file that failed. With same_speaker=true every recording is taken to be one voice: the answers are adapted with the statistics of all of them (each answer's adaptation says how many), as ser predict --same-speaker does. With profile=ID they are adapted to that stored voice.",
+            "operationId": "predictBatch",
+            "parameters": [
+                query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
+                query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
+                query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window); only with window."),
+                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
+                query("same_speaker", ["type": "boolean"], "Every recording is the same voice: adapt each answer to all of them."),
+                query("profile", ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "Adapt every answer to this stored speaker profile (404 when it does not exist)."),
+            ],
+            "requestBody": ["required": true, "content": [
+                "multipart/form-data": ["schema": ["type": "object", "properties": ["file": ["type": "array", "items": audioBody]], "required": ["file"]]],
+            ]],
+            "responses": [
+                "200": response("An answer per file.", ["$ref": "#/components/schemas/BatchPrediction"]),
+                "400": response("Malformed request: a bad parameter, not a form, no file parts, an empty part, too many files, learn, or same_speaker with profile."),
+                "404": response("profile names no stored profile, or the server keeps no profiles."),
+                "408": response("The body arrived slower than the server's minimum rate after its grace period."),
+                "409": response("The profile was learnt with other features, the model cannot adapt, or it reads only per-speaker z-scores and no speaker was given."),
+                "413": response("The body is over the size limit."),
+                "415": response("The body is not a multipart/form-data form."),
+                "429": response("Over this client's request rate (--rate-limit); retry after the Retry-After seconds."),
+                "503": response("All inference slots are busy; retry after the Retry-After seconds."),
+            ],
+        ]
         let profileID: [String: Any] = ["name": "id", "in": "path", "required": true,
                                         "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "description": "The profile's id."]
         let profileAnswer = response("The profile: utterance count and times, never its statistics.", ["$ref": "#/components/schemas/Profile"])
@@ -90,6 +118,7 @@ enum OpenAPIDocument {
                      "license": ["name": "Apache-2.0", "identifier": "Apache-2.0"]],
             "paths": [
                 "/v1/predict": ["post": predict],
+                "/v1/predict/batch": ["post": batch],
                 "/v1/profiles/{id}": profiles,
                 "/v1/model": ["get": ["summary": "The model: labels, features, training data, metrics and its card", "operationId": "model",
                                       "responses": ["200": response("The model's description.", ["type": "object", "required": ["labels", "file"],

@@ -18,6 +18,9 @@ public struct PredictionRequest: Sendable, Equatable {
     public var profile: String?
     /// Add the recording to `profile` after answering (creating the profile).
     public var learn = false
+    /// Batches: every recording is the same speaker, and each answer is adapted
+    /// to the statistics of all of them (`same_speaker`).
+    public var sameSpeaker = false
 
     /// The defaults of `ser predict`: automatic segmentation, every answer reported.
     public init() {}
@@ -60,6 +63,8 @@ public struct PredictionRequest: Sendable, Equatable {
         }
         learn = try flag("learn") ?? false
         if learn && profile == nil { throw APIError.malformed("learn=true needs profile=ID: the recording is learnt into that profile") }
+        sameSpeaker = try flag("same_speaker") ?? false
+        if sameSpeaker && profile != nil { throw APIError.malformed("choose one of same_speaker and profile: each says who speaks") }
     }
 
     var recognitionOptions: RecognitionOptions {
@@ -137,6 +142,42 @@ public final class PredictionService: Sendable {
 }
 
 extension PredictionService {
+    /// `POST /v1/predict/batch`: several recordings answered together, as
+    /// `ser predict` answers a batch. With `same_speaker` (or a profile) every
+    /// answer is adapted to the voice: the statistics of all the batch's
+    /// recordings (or the profile's). `files` are (spooled path, reported name);
+    /// the batch runs on the calling thread (one inference slot).
+    public func predictBatch(files: [(path: String, name: String)], request: PredictionRequest) throws -> String {
+        if request.learn { throw APIError.malformed("learn is for /v1/predict and PUT /v1/profiles: a batch does not change a profile") }
+        var rule = SpeakerRule.unknown
+        if let id = request.profile {
+            let store = try profileStore()
+            guard let statistics = try Self.answering({ try store.statistics(of: id) }) else {
+                throw APIError(.notFound, "no profile \(id): create it with PUT /v1/profiles/\(id) (audio as the body)")
+            }
+            rule = .knownSpeaker(name: id, statistics: statistics)
+        } else if request.sameSpeaker {
+            rule = .sameSpeaker
+        }
+        var run: PredictionRun
+        do {
+            run = try PredictionRun(recognizer: EmotionRecognizer(model: model, options: request.recognitionOptions),
+                                    inputs: files.map { PredictionInput(path: $0.path, name: $0.name) }, speakers: rule)
+        } catch let failure as PredictionRun.Failure {
+            throw APIError(.conflict, "\(failure.description); send same_speaker=true or a profile")
+        }
+        run.workers = 1
+        let all = Array(files.indices)
+        let outcomes = run.answers(all, statistics: run.speakerStatistics(among: all)).map { outcome -> PredictionOutcome in
+            // A failure names the spooled file; the client knows it by its own name.
+            guard case .failure(let failure) = outcome.result else { return outcome }
+            var renamed = outcome
+            renamed.result = .failure(PredictionFailure(failure.message.replacingOccurrences(of: outcome.input.path, with: outcome.input.name)))
+            return renamed
+        }
+        return WireJSON.text(BatchPrediction(predictions: outcomes.map { BatchItemAnswer($0) }))
+    }
+
     /// The recognition of an uploaded file; undecodable audio is a 422.
     func recognize(path: String, name: String, options: RecognitionOptions, speaker: SpeakerStatistics?) throws -> Recognition {
         do {
@@ -312,5 +353,16 @@ struct ServerPrediction: WireDocumented {
         properties["visuals_note"] = ["type": "string"]
         schema["properties"] = properties
         return schema
+    }
+}
+
+/// `POST /v1/predict/batch`'s answer: one entry per uploaded file, in order.
+struct BatchPrediction: WireDocumented {
+    var predictions: [BatchItemAnswer]
+
+    static var schema: [String: Any] {
+        ["type": "object", "required": ["predictions"],
+         "properties": ["predictions": ["type": "array", "items": BatchItemAnswer.schema,
+                                        "description": "One per uploaded file, in order: its answer (with adaptation when adapted to the voice), or {path, error}."]]]
     }
 }

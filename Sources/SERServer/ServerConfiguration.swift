@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var requestHeadTimeout: Duration = .seconds(10)
     /// Largest request body accepted, in bytes; larger uploads get 413.
     public var maxUploadBytes = 50 * 1024 * 1024
+    /// Most recordings one `POST /v1/predict/batch` may hold (their bytes
+    /// together stay under `maxUploadBytes`).
+    public var maxBatchFiles = 64
     /// Recognitions run at once; more requests wait in line (default: one per core).
     public var maxConcurrentInferences = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Requests allowed to wait for a free slot; beyond this the server answers 503 at once.

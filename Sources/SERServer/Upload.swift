@@ -16,10 +16,48 @@ struct Upload {
             || ["application/octet-stream", "application/ogg", "application/x-flac", "application/mp4"].contains(mediaType)
     }
 
+    /// Reads the request body (see `body(of:context:configuration:)`) and unwraps a form.
+    static func read(_ request: Request, context: ServerRequestContext, configuration: ServerConfiguration) async throws -> Upload {
+        let (bytes, contentType) = try await body(of: request, context: context, configuration: configuration)
+        guard let boundary = formBoundary(contentType) else { return Upload(bytes: bytes, fileName: nil) }
+        guard let part = MultipartForm.filePart(of: bytes, boundary: boundary) else {
+            throw APIError.malformed("the form has no file part; send the audio in a field named file (or any field with a filename)")
+        }
+        guard !part.bytes.isEmpty else { throw APIError.malformed("the form's file part is empty") }
+        return Upload(bytes: part.bytes, fileName: part.fileName)
+    }
+
+    /// The files of a `POST /v1/predict/batch` form: every part with a file
+    /// name, or named `file`, in order; at most `maximum` of them, none empty.
+    static func readFiles(_ request: Request, context: ServerRequestContext, configuration: ServerConfiguration,
+                          maximum: Int) async throws -> [Upload] {
+        let (bytes, contentType) = try await body(of: request, context: context, configuration: configuration)
+        guard let boundary = formBoundary(contentType) else {
+            throw APIError(.unsupportedMediaType, "a batch is a multipart/form-data form with one file part per recording")
+        }
+        guard let parts = MultipartForm.parts(of: bytes, boundary: boundary) else { throw APIError.malformed("the body is not a multipart/form-data form") }
+        let files = parts.filter { $0.fileName != nil || $0.name == "file" }
+        guard !files.isEmpty else { throw APIError.malformed("the form has no file parts; send each recording in a part with a filename") }
+        guard files.count <= maximum else {
+            throw APIError.malformed("the batch holds \(files.count) files, over the server's limit of \(maximum); send it in smaller batches")
+        }
+        for (index, file) in files.enumerated() where file.bytes.isEmpty {
+            throw APIError.malformed("file part \(index + 1) (\(file.fileName ?? "unnamed")) is empty")
+        }
+        return files.enumerated().map { Upload(bytes: $0.element.bytes, fileName: $0.element.fileName ?? "file-\($0.offset + 1)") }
+    }
+
+    /// The boundary of a form's Content-Type (checked by `body`); nil for a raw body.
+    private static func formBoundary(_ contentType: String) -> String? {
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "multipart/form-data" ? MultipartForm.boundary(in: contentType) : nil
+    }
+
     /// Reads the request body, refusing (413) past the upload limit as soon as the
     /// declared length or the bytes received pass it, and (408) a body that after
-    /// the grace period arrives slower than the minimum rate; unwraps a form.
-    static func read(_ request: Request, context: ServerRequestContext, configuration: ServerConfiguration) async throws -> Upload {
+    /// the grace period arrives slower than the minimum rate; returns it with its Content-Type.
+    private static func body(of request: Request, context: ServerRequestContext,
+                             configuration: ServerConfiguration) async throws -> (bytes: [UInt8], contentType: String) {
         let limit = configuration.maxUploadBytes
         let started = ContinuousClock.now
         // Refusals that leave the body unread close the connection: reading the rest
@@ -64,15 +102,10 @@ struct Upload {
             throw APIError.malformed("the upload ended early after \(bytes.count) bytes (the connection closed or stalled mid-body); send it again")
         }
         guard !bytes.isEmpty else { throw APIError.malformed("the request has no body; send audio as the body or as a form field named file") }
-        guard isForm else { return Upload(bytes: bytes, fileName: nil) }
-        guard let boundary = MultipartForm.boundary(in: contentType) else {
+        if isForm && MultipartForm.boundary(in: contentType) == nil {
             throw APIError.malformed("multipart/form-data without a boundary parameter")
         }
-        guard let part = MultipartForm.filePart(of: bytes, boundary: boundary) else {
-            throw APIError.malformed("the form has no file part; send the audio in a field named file (or any field with a filename)")
-        }
-        guard !part.bytes.isEmpty else { throw APIError.malformed("the form's file part is empty") }
-        return Upload(bytes: part.bytes, fileName: part.fileName)
+        return (bytes, contentType)
     }
 
     /// Writes the bytes to a private temporary file (the decoders read files;

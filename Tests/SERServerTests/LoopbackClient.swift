@@ -134,6 +134,17 @@ enum HTTP {
         try await request(port: port, method: "POST", path: path, headers: ["Content-Type": contentType], body: body)
     }
 
+    /// A multipart/form-data body with one file part per (file name, bytes), each named `file`.
+    static func form(files: [(fileName: String, bytes: [UInt8])], boundary: String = "ser-test-boundary-7MA4YWxk") -> (body: [UInt8], contentType: String) {
+        var body: [UInt8] = []
+        for file in files {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(file.fileName)\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
+            body += file.bytes + Array("\r\n".utf8)
+        }
+        body += Array("--\(boundary)--\r\n".utf8)
+        return (body, "multipart/form-data; boundary=\(boundary)")
+    }
+
     /// A multipart/form-data body with one file field.
     static func form(field: String, fileName: String, bytes: [UInt8], boundary: String = "ser-test-boundary-7MA4YWxk") -> (body: [UInt8], contentType: String) {
         var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)

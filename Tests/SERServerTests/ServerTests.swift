@@ -129,7 +129,7 @@ enum Clips {
             let document = try await HTTP.get(port: server.port, "/openapi.json").json
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: Any]])
-            #expect(Set(paths.keys) == ["/v1/predict", "/v1/model", "/healthz", "/readyz", "/openapi.json", "/v1/stream", "/v1/profiles/{id}"])
+            #expect(Set(paths.keys) == ["/v1/predict", "/v1/predict/batch", "/v1/model", "/healthz", "/readyz", "/openapi.json", "/v1/stream", "/v1/profiles/{id}"])
             // PUT before GET before DELETE, so each finds what the one before made.
             let order = ["put", "post", "get", "delete"]
             for (path, operations) in paths where path != "/v1/stream" {
@@ -201,6 +201,52 @@ enum Clips {
             #expect(uploaded.status == 200)
             #expect(uploaded.json["path"] as? String == "take one.wav")
             #expect(uploaded.json["probabilities"] as? [String: Double] == raw["probabilities"] as? [String: Double])
+        }
+    }
+
+    /// A batch answers each file as /v1/predict does; with same_speaker=true each
+    /// answer is adapted to the statistics of all the batch's recordings, as
+    /// `ser predict --same-speaker` does. A file that fails is reported by the
+    /// name the client gave it, and the others are still answered.
+    @Test func batchAnswersEveryFileAndAdaptsToTheSameSpeaker() async throws {
+        let voices = try (1...3).map { index in
+            try Clips.wav(SyntheticSpeech.recording(seconds: 3, rate: 16000, voiceSpans: [(0.3, 2.7)], seed: UInt64(index), pitch: 110 + 30 * Double(index)))
+        }
+        let files = voices.enumerated().map { (fileName: "take \($0.offset + 1).wav", bytes: $0.element) } + [(fileName: "broken.wav", bytes: Array("not audio".utf8))]
+        let form = HTTP.form(files: files)
+        try await withServer { server in
+            let alone = try await HTTP.post(port: server.port, "/v1/predict/batch", body: form.body, contentType: form.contentType)
+            #expect(alone.status == 200, "\(alone.text)")
+            let answers = try #require(alone.json["predictions"] as? [[String: Any]])
+            #expect(answers.map { $0["path"] as? String } == files.map(\.fileName))
+            let single = try await HTTP.post(port: server.port, "/v1/predict", body: voices[0]).json
+            #expect(answers[0]["probabilities"] as? [String: Double] == single["probabilities"] as? [String: Double])
+            #expect(answers[0]["adaptation"] == nil)
+            let failure = try #require(answers[3]["error"] as? String)
+            #expect(failure.contains("broken.wav") && !failure.contains("ser-upload"), "\(failure)")
+
+            let together = try await HTTP.post(port: server.port, "/v1/predict/batch?same_speaker=true", body: form.body, contentType: form.contentType)
+            #expect(together.status == 200, "\(together.text)")
+            let adapted = try #require(together.json["predictions"] as? [[String: Any]])
+            #expect(adapted.count == 4)
+            if shippedModel?.usesSpeakerStatistics == true {
+                for answer in adapted.prefix(3) {
+                    #expect((answer["adaptation"] as? [String: Any])?["utterances"] as? Int == 3, "\(answer)")
+                }
+            }
+            #expect(adapted[3]["error"] is String)
+        }
+    }
+
+    @Test func batchRefusesWhatItCannotAnswer() async throws {
+        let form = HTTP.form(files: [(fileName: "a.wav", bytes: Clips.voice), (fileName: "b.wav", bytes: Clips.voice), (fileName: "c.wav", bytes: Clips.voice)])
+        try await withServer({ $0.maxBatchFiles = 2 }) { server in
+            #expect(try await HTTP.post(port: server.port, "/v1/predict/batch", body: Clips.voice).status == 415)
+            let tooMany = try await HTTP.post(port: server.port, "/v1/predict/batch", body: form.body, contentType: form.contentType)
+            #expect(tooMany.status == 400 && tooMany.text.contains("limit of 2"), "\(tooMany.text)")
+            #expect(try await HTTP.post(port: server.port, "/v1/predict/batch?learn=true&profile=x", body: form.body, contentType: form.contentType).status == 400)
+            let empty = HTTP.form(files: [(fileName: "a.wav", bytes: [])])
+            #expect(try await HTTP.post(port: server.port, "/v1/predict/batch", body: empty.body, contentType: empty.contentType).status == 400)
         }
     }
 
