@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
@@ -146,10 +148,14 @@ let package = Package(
             dependencies: [
                 "SERAudio",
                 "SERFeatures",
+                "SERNumerics",
                 "SERRecognition",
                 "SERSpeakers",
                 "SERSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -208,7 +214,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "example-train-from-manifest",
-            dependencies: ["SERCorpora", "SERFeatures", "SERTraining"],
+            dependencies: ["SERCorpora", "SERFeatures", "SERModels", "SERRecognition", "SERTraining"],
             path: "examples/swift/TrainFromManifest"
         ),
 
@@ -236,13 +242,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SERFeaturesTests",
-            dependencies: ["SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERFeatures", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERFeaturesTests",
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SERCorporaTests",
-            dependencies: ["SERCorpora", "SERAudio", "SERFeatures", "SERNumerics", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERCorpora", "SERAudio", "SERFeatures", "SERSupport", "SERTestSupport"],
             path: "Tests/SERCorporaTests"
         ),
         .testTarget(
@@ -264,18 +270,18 @@ let package = Package(
         ),
         .testTarget(
             name: "SERRecognitionTests",
-            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSpeakers", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERRecognitionTests"
         ),
         .testTarget(
             name: "SERTrainingTests",
-            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers",
-                           "SERSupport"],
+            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
             path: "Tests/SERTrainingTests"
         ),
         .testTarget(
             name: "SERServerTests",
-            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERSpeakers", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERFeatures", "SERSpeakers", "SERSupport", "SERTestSupport",
+                           .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/SERServerTests"
         ),
         .testTarget(
@@ -286,3 +292,9 @@ let package = Package(
         ),
     ]
 )
+
+// Each file imports the modules it uses, as Hummingbird builds: members of a
+// module reached only through another file's import are not visible.
+for target in package.targets where target.type != .system && target.name != "SERKernels" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

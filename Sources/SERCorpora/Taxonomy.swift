@@ -1,3 +1,4 @@
+import Foundation
 /// The canonical emotion labels every corpus is mapped onto (RAVDESS's eight).
 public enum Emotion: String, CaseIterable, Codable, Sendable, Comparable {
     case neutral, calm, happy, sad, angry, fearful, disgust, surprised

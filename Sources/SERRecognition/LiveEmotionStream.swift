@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERFeatures
 import SERModels
 import SERSpeakers
 import SERSupport

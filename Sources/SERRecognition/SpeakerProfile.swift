@@ -1,4 +1,5 @@
 import Foundation
+import SERFeatures
 import SERModels
 import SERSpeakers
 import SERSupport

@@ -1,5 +1,6 @@
-import Dispatch
 import Foundation
+import Dispatch
+import HTTPTypes
 
 /// Bounds how many recognitions run at once and how many may wait, and runs
 /// them on their own threads so the server's event loops never block on

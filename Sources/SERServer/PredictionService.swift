@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import SERAudio
 import SERFeatures
+import SERNumerics
 import SERRecognition
 import SERSpeakers
 import SERSupport

@@ -1,9 +1,10 @@
 import Foundation
 import SERAudio
 import SEREncoder
-import SERSupport
+import SERFeatures
 import SERNumerics
 import SERRecognition
+import SERSupport
 
 /// `ser-bench embed [--pad | --pad-seconds S | --append-seconds S] --out FILE.npy FILE...`: every layer's mean and
 /// deviation of the encoder's states per file (files × layers × 1024), whole

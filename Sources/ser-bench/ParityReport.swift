@@ -1,5 +1,6 @@
 import Foundation
 import SERFeatures
+import SERNumerics
 import SERSupport
 
 /// Prints, per feature, the worst difference between ser and librosa over every

@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERFeatures
 import SERRecognition
 import SERSupport
 

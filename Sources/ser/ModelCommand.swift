@@ -1,7 +1,9 @@
 import Foundation
 import ArgumentParser
+import SERAudio
 import SERModels
 import SERRecognition
+import SERSpeakers
 import SERSupport
 
 /// `ser model`: inspect model files.

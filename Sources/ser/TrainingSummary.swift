@@ -1,5 +1,7 @@
-import ArgumentParser
 import Foundation
+import ArgumentParser
+import SERAudio
+import SERFeatures
 import SERModels
 import SERRecognition
 import SERTraining

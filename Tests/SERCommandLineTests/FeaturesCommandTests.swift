@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERFeatures
+import SERNumerics
 import SERSupport
 import Testing
 

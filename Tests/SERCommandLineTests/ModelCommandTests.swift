@@ -3,6 +3,7 @@ import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
+import SERNumerics
 import SERRecognition
 import SERSupport
 import SERTestSupport

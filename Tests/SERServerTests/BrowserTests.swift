@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SERRecognition
 import Testing
 
 /// The page in a real browser: headless Chromium driven through chromedriver's

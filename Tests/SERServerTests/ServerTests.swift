@@ -1,3 +1,5 @@
+import HTTPTypes
+import SERFeatures
 import Foundation
 import Logging
 import SERAudio

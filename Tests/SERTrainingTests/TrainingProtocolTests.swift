@@ -1,4 +1,5 @@
 import Foundation
+import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels

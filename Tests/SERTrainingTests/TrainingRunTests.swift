@@ -2,6 +2,7 @@ import Foundation
 import SERAudio
 import SERCorpora
 import SERFeatures
+import SERModels
 import SERRecognition
 import SERSupport
 import SERTestSupport

@@ -5,6 +5,8 @@
 import Foundation
 import SERCorpora
 import SERFeatures
+import SERModels
+import SERRecognition
 import SERTraining
 
 let arguments = Array(CommandLine.arguments.dropFirst())
