@@ -77,7 +77,7 @@ public final class EmotionModel: @unchecked Sendable {
                                  trimsToSpeech: description.trimsToSpeech ?? true,
                                  speechMarginSeconds: description.speechMarginSeconds ?? 0,
                                  levelNormalization: description.levelNormalization.flatMap { $0.referenceDBFS.isFinite ? $0 : nil },
-                                 detector: VoiceActivityDetector(),
+                                 detector: VoiceActivityDetector(configuration: .init(voicingBandHz: description.voicingBand)),
                                  resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder() : nil)
     }
 

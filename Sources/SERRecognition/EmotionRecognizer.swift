@@ -53,8 +53,8 @@ public struct RecognitionOptions: Sendable {
     /// audio, where one window is classified at a time. Off for batches, which
     /// already keep every core busy with whole files.
     public var concurrentFeatures = false
-    /// How speech is found (and what counts as none).
-    public var voiceActivity = VoiceActivityConfiguration()
+    /// How speech is found (and what counts as none); nil: as the model was trained to find it.
+    public var voiceActivity: VoiceActivityConfiguration?
     /// What is known of the speaker of every recording this recognizer hears (a
     /// profile, or one folder's recordings): a model with an adapted part blends
     /// it in, one that reads per-speaker z-scores needs it. Per-call statistics
@@ -192,7 +192,7 @@ public final class EmotionRecognizer: @unchecked Sendable {
     public init(model: EmotionModel, options: RecognitionOptions = .init()) {
         self.model = model
         self.options = options
-        pipeline = model.pipeline.detecting(with: VoiceActivityDetector(configuration: options.voiceActivity))
+        pipeline = options.voiceActivity.map { model.pipeline.detecting(with: VoiceActivityDetector(configuration: $0)) } ?? model.pipeline
     }
 
     /// Recognises the recording at `path` (any format `AudioDecoder` reads),

@@ -87,6 +87,11 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// computed (`InputPipeline.levelNormalization`); nil: raw levels, as models
     /// trained before level normalization read them.
     public var levelNormalization: LevelNormalization?
+    /// The band (Hz, low and high) the voice activity detector judged voicing in
+    /// when the training data's speech spans were found
+    /// (`VoiceActivityConfiguration.voicingBandHz`); prediction finds speech the
+    /// same way. Nil: the full band, as models trained before the band read it.
+    public var voicingBandHz: [Double]?
     /// The data the final model was fitted on.
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
@@ -112,6 +117,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
         case trimsToSpeech = "trims_to_speech", speakerAdaptation = "speaker_adaptation"
         case speechMarginSeconds = "speech_margin_seconds", levelNormalization = "level_normalization"
+        case voicingBandHz = "voicing_band_hz"
     }
 
     /// A description of an `architecture` model of `labels` reading `features`; the rest is filled in by training.
@@ -149,5 +155,13 @@ public struct SpeakerAdaptationSummary: Codable, Sendable, Equatable {
         blendPriorWeight = adaptation.blendPriorWeight
         minimumRecordings = adaptation.minimumRecordings
         self.curve = curve
+    }
+}
+
+extension ModelDescription {
+    /// `voicingBandHz` as a range, when it is a valid one (0 < low < high, finite).
+    public var voicingBand: ClosedRange<Double>? {
+        guard let band = voicingBandHz, band.count == 2, band[0].isFinite, band[1].isFinite, band[0] > 0, band[0] < band[1] else { return nil }
+        return band[0]...band[1]
     }
 }

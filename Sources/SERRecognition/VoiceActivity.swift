@@ -44,6 +44,11 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
 
     /// The defaults, tuned on speech at 16 kHz.
     public init() {}
+
+    /// The defaults, judging voicing in `voicingBandHz` (nil: the full band).
+    public init(voicingBandHz: ClosedRange<Double>?) {
+        self.voicingBandHz = voicingBandHz
+    }
 }
 
 /// A stretch of speech, in seconds from the start of the analysed samples.

@@ -263,6 +263,7 @@ public enum Trainer {
         let margin = dataset.pipeline.speechMarginSeconds
         description.speechMarginSeconds = dataset.pipeline.trimsToSpeech && margin > 0 ? margin : nil
         description.levelNormalization = dataset.pipeline.levelNormalization
+        description.voicingBandHz = dataset.pipeline.detector.configuration.voicingBandHz.map { [$0.lowerBound, $0.upperBound] }
         if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
             description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
         }

@@ -129,6 +129,26 @@ func temporaryPath(_ name: String) -> String {
         #expect(Set(emotions).count == 1, "\(emotions)")
     }
 
+    /// A model finds speech as its training data's spans were found: a model
+    /// file without the voicing band (trained before it) keeps the full band, one
+    /// with it uses it, and a damaged value falls back to the full band.
+    @Test func theModelSaysWhereItsSpeechDetectorJudgesVoicing() throws {
+        #expect(model.pipeline.detector.configuration.voicingBandHz == nil, "no field: the full band")
+        var description = model.description
+        description.voicingBandHz = [150, 1000]
+        let banded = EmotionModel(classifier: model.classifier, preset: .rich, description: description)
+        let path = temporaryPath("band.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try banded.write(to: path)
+        let loaded = try EmotionModel(contentsOf: path)
+        #expect(loaded.pipeline.detector.configuration.voicingBandHz == 150...1000)
+        for damaged in [[Double.nan, 1000], [1000, 150], [150], [-5, 100]] {
+            description.voicingBandHz = damaged
+            #expect(EmotionModel(classifier: model.classifier, preset: .rich, description: description)
+                .pipeline.detector.configuration.voicingBandHz == nil, "\(damaged)")
+        }
+    }
+
     @Test func silenceHasNoEmotion() throws {
         let path = try write([Float](repeating: 0, count: 32000), rate: 16000)
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -62,6 +62,8 @@ import Testing
         #expect(model.speechMarginSeconds == 0.25 && model.pipeline.speechMarginSeconds == 0.25,
                 "the model reads inputs with the margin its training data had")
         #expect(model.description.crossValidation?.folds.count == 2)
+        #expect(model.description.voicingBandHz == [150, 1000] && model.pipeline.detector.configuration.voicingBandHz == 150...1000,
+                "the model finds speech as its training data's spans were found")
         for path in run.checkpointPaths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
     }
 
