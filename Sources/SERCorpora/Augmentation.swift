@@ -1,7 +1,6 @@
 import Foundation
 import SERAudio
 import SERFeatures
-import SERSupport
 
 /// An augmented copy of a training item: it inherits the source's speaker, gender
 /// and label, so it lands on the same side of every speaker split.

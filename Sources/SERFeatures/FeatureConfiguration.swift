@@ -1,7 +1,6 @@
 import Dispatch
 import Foundation
 import SERAudio
-import SERNumerics
 
 /// Everything that decides a feature's numbers. Two equal configurations give
 /// equal features, which is what a feature cache keys on.

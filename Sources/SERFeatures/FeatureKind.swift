@@ -1,7 +1,6 @@
 import Dispatch
 import Foundation
 import SERAudio
-import SERNumerics
 
 /// The frame-level features `ser features --feature` can compute, named as librosa names them.
 public enum FeatureKind: String, CaseIterable, Sendable, Codable {

@@ -1,5 +1,4 @@
 import Foundation
-import SERSupport
 
 /// How ser renders JSON everywhere: sorted keys, unescaped slashes, numbers
 /// rounded where the wire types round them (probabilities and confidences to

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERFeatures
-import SERNumerics
 import SERRecognition
 
 /// Where live audio comes from: a capture program reading the sound server or

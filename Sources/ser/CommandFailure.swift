@@ -4,7 +4,6 @@ import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
-import SERNumerics
 import SERRecognition
 import SERSupport
 import SERTraining

@@ -4,9 +4,7 @@ import SERAudio
 import SERCorpora
 import SERFeatures
 import SERModels
-import SERNumerics
 import SERRecognition
-import SERSupport
 import SERTraining
 
 /// Where training and evaluation data come from: `--data` folders and `--manifest` files.

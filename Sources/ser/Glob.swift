@@ -5,9 +5,7 @@ import SERBatch
 import SERCorpora
 import SERFeatures
 import SERModels
-import SERNumerics
 import SERRecognition
-import SERSupport
 
 /// Shell-style pattern expansion for patterns the shell left alone (quoted).
 enum Glob {

@@ -5,7 +5,6 @@ import SERBatch
 import SERCorpora
 import SERFeatures
 import SERModels
-import SERNumerics
 import SERRecognition
 import SERSpeakers
 import SERSupport

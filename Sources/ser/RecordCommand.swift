@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SERAudio
 import SERFeatures
-import SERNumerics
 import SERRecognition
 
 /// `ser record`: the seed projects' recording script, done right.

@@ -4,7 +4,6 @@ import Dispatch
 import Logging
 import SEREncoder
 import SERFeatures
-import SERNumerics
 import SERRecognition
 import SERServer
 import SERSpeakers

@@ -5,9 +5,7 @@ import SERBatch
 import SERCorpora
 import SERFeatures
 import SERModels
-import SERNumerics
 import SERRecognition
-import SERSupport
 
 /// Removes spooled standard input at exit.
 enum StandardInputSpool {

@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// The column of row `r`'s largest value among those `permitted` allows (all when nil).
 func argmax(_ m: Matrix, row r: Int, permitted: [Bool]? = nil) -> Int {

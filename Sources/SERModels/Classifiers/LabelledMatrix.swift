@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// Examples for training or validation: feature rows, emotion class indices and,
 /// where known, gender indices into `SpeakerGender.labels`.

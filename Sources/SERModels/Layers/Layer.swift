@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// A network stage: `forward` keeps what `backward` needs; `infer` keeps
 /// nothing, so a trained network can answer on several threads at once.

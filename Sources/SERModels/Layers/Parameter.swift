@@ -1,6 +1,4 @@
 import Foundation
-import SERNumerics
-import SERSupport
 
 /// A trainable parameter tensor and its gradient.
 public final class Parameter: @unchecked Sendable {

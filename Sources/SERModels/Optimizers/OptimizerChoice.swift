@@ -1,6 +1,4 @@
 import Foundation
-import SERNumerics
-import SERSupport
 
 /// Which optimizer trains a network.
 public enum OptimizerChoice: String, Codable, Sendable, CaseIterable {

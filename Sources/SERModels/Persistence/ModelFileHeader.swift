@@ -1,5 +1,4 @@
 import Foundation
-import SERNumerics
 import SERSupport
 
 /// The metadata every classifier's model file starts with: format and version,

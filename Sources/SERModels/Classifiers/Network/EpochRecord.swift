@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// What one epoch looked like, for curves and logs.
 public struct EpochRecord: Codable, Sendable, Equatable {

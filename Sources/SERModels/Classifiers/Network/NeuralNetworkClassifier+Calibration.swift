@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 // Calibration: softmax temperatures fitted on held-out speakers.
 extension NeuralNetworkClassifier {

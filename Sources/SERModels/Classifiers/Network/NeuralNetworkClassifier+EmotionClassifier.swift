@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 extension NeuralNetworkClassifier: TrainedClassifier {
     public var inputDimension: Int { standardizer?.mean.count ?? 0 }

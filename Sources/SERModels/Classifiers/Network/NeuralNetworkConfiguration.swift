@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// Training settings for a neural network: the MLP over feature vectors, or a
 /// `NetworkDesign` (CNN, LSTM) over log-mel images.

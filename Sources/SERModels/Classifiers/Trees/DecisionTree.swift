@@ -1,6 +1,5 @@
 import Foundation
 import SERNumerics
-import SERSupport
 
 /// One fitted tree, as flat arrays: node `i` splits on `feature[i] <= threshold[i]`
 /// into `left[i]`/`right[i]`, or is a leaf (`feature[i] == -1`) whose class

@@ -1,6 +1,4 @@
 import Foundation
-import SERNumerics
-import SERSupport
 
 /// Settings of the tree models: one CART decision tree, or a random forest of them.
 public struct TreeConfiguration: Codable, Sendable, Equatable {
