@@ -137,10 +137,13 @@ enum Clips {
             for (path, operations) in paths where path != "/v1/stream" {
                 let concrete = path.replacingOccurrences(of: "{id}", with: "walker")
                 for method in operations.keys.filter(order.contains).sorted(by: { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }) {
+                    // A batch is a form of files; every other upload is the recording itself.
+                    let form = HTTP.form(files: [(fileName: "walker.wav", bytes: Clips.voice)])
+                    let (contentType, body) = path.hasSuffix("/batch") ? (form.contentType, form.body) : ("audio/wav", Clips.voice)
                     let answer = method == "get"
                         ? try await HTTP.get(port: server.port, concrete)
                         : try await HTTP.request(port: server.port, method: method.uppercased(), path: concrete,
-                                                 headers: ["Content-Type": "audio/wav"], body: method == "delete" ? [] : Clips.voice)
+                                                 headers: ["Content-Type": contentType], body: method == "delete" ? [] : body)
                     #expect(answer.status == (method == "delete" ? 204 : 200), "\(method.uppercased()) \(path) answered \(answer.status)")
                 }
             }
