@@ -33,15 +33,18 @@ enum OpenAPIDocument {
         }
         let audioBody: [String: Any] = ["type": "string", "contentMediaType": "application/octet-stream"]
         let megabytes = maxUploadBytes / 1_048_576
+        // How a recording is cut and which answers count: the same for one file and a batch.
+        let answerParameters = [
+            query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
+            query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
+            query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window), at most the window; only with window (400 otherwise)."),
+            query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
+        ]
         let predict: [String: Any] = [
             "summary": "The emotion a recording carries, and the speaker's gender",
             "description": "The body is the recording in any format ser reads (WAV, FLAC, OGG, MP3, AIFF, MP4/M4A/WebM via ffmpeg), or a multipart/form-data form with the file in a field named file. At most \(megabytes) MB. The answer is ser predict --format json's object for one file.",
             "operationId": "predict",
-            "parameters": [
-                query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
-                query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
-                query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window), at most the window; only with window (400 otherwise)."),
-                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
+            "parameters": answerParameters + [
                 query("visuals", ["type": "boolean"], "Adds waveform and spectrogram for drawing."),
                 query("profile", ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "Adapt the answer to this speaker profile (404 when it does not exist, unless learn=true)."),
                 query("learn", ["type": "boolean"], "With profile: also add the recording to the profile (creating it); the answer then carries profile."),
@@ -67,11 +70,7 @@ enum OpenAPIDocument {
             "summary": "Several recordings answered together, adapted to the speaker's voice with same_speaker or a profile",
             "description": "The body is a multipart/form-data form with one part per recording (each with a filename, or named file), at most \(megabytes) MB in all. The answer lists ser predict --format json's object for each file, in order, or {path, error} for a file that failed. With same_speaker=true every recording is taken to be one voice: the answers are adapted with the statistics of all of them (each answer's adaptation says how many), as ser predict --same-speaker does. With profile=ID they are adapted to that stored voice.",
             "operationId": "predictBatch",
-            "parameters": [
-                query("segments", ["type": "boolean"], "true: a timeline of utterances; false: one answer; absent: automatic beyond 30 s."),
-                query("window", ["type": "number", "minimum": 0.5, "maximum": 600], "Fixed windows of this many seconds instead of utterances."),
-                query("hop", ["type": "number", "minimum": 0.1, "maximum": 600], "Seconds between window starts (default: half the window); only with window."),
-                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1], "Answers below this probability become \"uncertain\"."),
+            "parameters": answerParameters + [
                 query("same_speaker", ["type": "boolean"], "Every recording is the same voice: adapt each answer to all of them."),
                 query("profile", ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"], "Adapt every answer to this stored speaker profile (404 when it does not exist)."),
             ],
