@@ -54,20 +54,25 @@ extension FeatureDataset {
     }
 }
 
-extension Trainer {
+/// A speaker-adaptive model (`TrainingOptions.adaptation`): a lone-file
+/// classifier and an adapted one of the same family.
+struct SpeakerAdaptedComposition: TrainingComposition {
+    func applies(to options: TrainingOptions) -> Bool { options.adaptation != nil }
+
     /// Trains a speaker-adaptive model on `indices`: the lone-file classifier as
     /// `train` fits it, and an adapted classifier of the same family on the
     /// training speakers' per-speaker z-scores, with the population statistics the
     /// estimator shrinks toward, all from the training speakers only.
-    static func trainAdaptive(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                              recipe: AdaptationRecipe, checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
+    func train(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
+               checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
+        let recipe = options.adaptation ?? AdaptationRecipe()
         var plain = options
         plain.adaptation = nil
         let all = indices ?? Array(dataset.items.indices)
-        let lone = train(dataset, indices: all, labels: labels, options: plain, checkpoint: checkpoint)
+        let lone = Trainer.train(dataset, indices: all, labels: labels, options: plain, checkpoint: checkpoint)
         var adaptedOptions = plain
         if let penalty = recipe.adaptedL2Penalty { adaptedOptions.l2Penalty = penalty }
-        let adaptedOutcome = train(dataset.speakerNormalizedCopy(), indices: all, labels: labels, options: adaptedOptions)
+        let adaptedOutcome = Trainer.train(dataset.speakerNormalizedCopy(), indices: all, labels: labels, options: adaptedOptions)
         let groups = all.map { FeatureDataset.speakerGroup(of: dataset.items[$0]) }
         let adaptation = SpeakerAdaptation(fitting: all.map { dataset.vectors[$0] }, groups: groups,
                                            meanPriorWeight: recipe.meanPriorWeight, variancePriorWeight: recipe.variancePriorWeight,
@@ -80,7 +85,9 @@ extension Trainer {
         outcome.model = model
         return outcome
     }
+}
 
+extension Trainer {
     /// The adaptation curve of `model` on `rows`: for each k of `ks` (nil: all),
     /// every recording classified with the statistics of `k` other recordings of
     /// its speaker, the k before it in a seeded random cyclic order of that

@@ -7,93 +7,6 @@ import SERNumerics
 import SERRecognition
 import SERSupport
 
-/// The model families `ser train` fits.
-public enum Architecture: String, CaseIterable, Sendable, Codable {
-    /// Two hidden ReLU layers (256, 128) with dropout, emotion and gender heads.
-    case mlp
-    /// Multinomial logistic regression on standardized features (no hidden layer),
-    /// fitted to the optimum of its L2-regularized cross-entropy by L-BFGS
-    /// (`NeuralNetworkConfiguration.l2Penalty`; `defaultL2Penalty` unless
-    /// `TrainingOptions.l2Penalty` says otherwise). Validation speakers only
-    /// calibrate it; the refit on all training speakers runs to convergence again.
-    case logreg
-    /// One CART decision tree (Gini, class-balanced), the seeds' decision tree.
-    case tree
-    /// A random forest: 300 CART trees on bootstrap samples, √features per split.
-    case forest
-    /// Gradient-boosted regression trees on the softmax loss (200 rounds, depth 4, η 0.1).
-    case boosted
-    /// A 2-D CNN on the log-mel image (see `NetworkDesign.Kind.cnn`).
-    case cnn
-    /// A 1-D CNN over time on log-mel frames.
-    case cnn1d
-    /// An LSTM on log-mel frames.
-    case lstm
-    /// A bidirectional LSTM on log-mel frames.
-    case bilstm
-
-    /// Whether training refits on all training speakers once validation has
-    /// chosen the epochs and the calibration: yes for the vector families, where a
-    /// second fit costs seconds and held-out speakers are a sixth of the voices
-    /// (measured on RAVDESS, three fewer training speakers cost about 2 points);
-    /// no for the CNNs and LSTMs, whose second fit would double a long run.
-    public var refitsByDefault: Bool { designKind == nil }
-
-    /// Whether this family is a tree model (no epochs, no standardization).
-    public var isTreeModel: Bool { self == .tree || self == .forest || self == .boosted }
-
-    /// The network design this family trains on log-mel images, or nil for the feature-vector families.
-    public var designKind: NetworkDesign.Kind? { NetworkDesign.Kind(rawValue: rawValue) }
-
-    /// The features a family reads unless told otherwise: log-mel images for the
-    /// CNNs and LSTMs (`rich+logmel` adds the `rich` vector), the `rich` vector for the rest.
-    public var defaultFeatures: FeaturePreset { designKind != nil ? .logmel : .rich }
-
-    /// Whether the family can read `preset` (images go to the CNNs and LSTMs, vectors to the rest).
-    public func reads(_ preset: FeaturePreset) -> Bool { (designKind != nil) == (preset.imageShape != nil) }
-
-    /// The tree settings of this family (a single tree or a random forest) with `seed`.
-    public func treeConfiguration(seed: UInt64) -> TreeConfiguration {
-        self == .tree ? .decisionTree(seed: seed) : .randomForest(seed: seed)
-    }
-
-    /// The network settings for this family; `preset` (the family's default
-    /// features when nil) gives the image shape of the CNNs and LSTMs.
-    public func configuration(seed: UInt64, epochs: Int?, preset: FeaturePreset? = nil) -> NeuralNetworkConfiguration {
-        let preset = preset ?? defaultFeatures
-        var c = NeuralNetworkConfiguration()
-        c.seed = seed
-        if let kind = designKind, let (frames, bands) = preset.imageShape {
-            c.design = NetworkDesign(kind: kind, frames: frames, bands: bands, vectorCount: preset.imageOffset)
-            c.batchSize = 32
-            c.maximumEpochs = 40
-            c.patience = 12
-            c.schedule = .cosine
-            c.dropout = 0.3
-            c.specAugment = true
-        }
-        if let epochs { c.maximumEpochs = epochs }
-        switch self {
-        case .mlp, .tree, .forest, .boosted, .cnn, .cnn1d, .lstm, .bilstm: break
-        case .logreg:
-            c.hiddenLayers = []
-            c.dropout = 0
-            c.labelSmoothing = 0
-            c.stopsEarly = false
-            c.l2Penalty = Self.defaultL2Penalty
-            if epochs == nil { c.maximumEpochs = 500 }
-        }
-        return c
-    }
-
-    /// Logistic regression's L2 penalty per example (the objective is the mean
-    /// loss plus penalty/2 × ‖W‖²). Measured by 5-fold speaker CV on RAVDESS with
-    /// `functionals` and speaker normalization: 0.1 gave 67.9 %, 0.3 66.5 %, and
-    /// choosing among 0.01…1 on each fit's two or three validation speakers
-    /// 66.1 %: too few voices to choose by, so the penalty is fixed.
-    public static let defaultL2Penalty: Float = 0.1
-}
-
 /// How to train.
 public struct TrainingOptions: Sendable {
     /// The model family.
@@ -132,7 +45,7 @@ public struct TrainingOptions: Sendable {
     public var schedule: LearningRateSchedule?
     public var learningRate: Float?
     public var weightDecay: Float?
-    /// Logistic regression's L2 penalty; nil: `Architecture.defaultL2Penalty`.
+    /// Logistic regression's L2 penalty; nil: `LogisticRegressionFamily.defaultL2Penalty`.
     public var l2Penalty: Float?
     /// Models trained with seeds `seed`, `seed + 7919`, … whose probabilities are
     /// averaged (`EnsembleClassifier`); 1 trains a single model.
@@ -141,7 +54,7 @@ public struct TrainingOptions: Sendable {
     /// the model is trained again on all its training speakers (validation ones
     /// included) for the epochs early stopping chose, keeping the calibration
     /// the held-out speakers gave. Nil: the family's default
-    /// (`Architecture.refitsByDefault`).
+    /// (`TrainingFamily.refitsByDefault`).
     public var refitsOnAllSpeakers: Bool?
     /// Train a speaker-adaptive model (`EmotionModel.adapted`) with this recipe:
     /// a lone-file classifier and one for speaker-standardized vectors. Nil: the
@@ -154,7 +67,7 @@ public struct TrainingOptions: Sendable {
     public init() {}
 
     /// Whether this training refits on all speakers.
-    public var refits: Bool { refitsOnAllSpeakers ?? architecture.refitsByDefault }
+    public var refits: Bool { refitsOnAllSpeakers ?? architecture.family.refitsByDefault }
 }
 
 /// A trained model and what its validation speakers said about it.
@@ -170,6 +83,8 @@ public struct TrainingOutcome {
     /// The epochs of the refit on all training speakers (nil when there was none;
     /// 0 for the tree models, which have no epochs).
     public var refitEpochs: Int?
+    /// The epoch a checkpoint resumed the last fit after, if one did.
+    public var resumedAfterEpoch: Int?
 }
 
 /// Speaker-independent training and cross-validation of emotion models.
@@ -201,6 +116,11 @@ public enum Trainer {
         return (fit, validation, chosen.filter { !$0.hasPrefix("file:") }.sorted())
     }
 
+    /// The ways a model is built from single fits, outermost first: a model asked
+    /// for with several is speaker-adapted around an ensemble whose members have
+    /// corpus heads. Each trains its parts through `train` with its own option cleared.
+    static let compositions: [any TrainingComposition] = [SpeakerAdaptedComposition(), EnsembleComposition(), CorpusHeadsComposition()]
+
     /// Trains one model on `indices` (all examples by default): early stopping and
     /// temperature scaling on held-out validation speakers, the best epoch kept;
     /// then, when `options.refits`, a fresh fit on all of `indices` for that many
@@ -208,21 +128,19 @@ public enum Trainer {
     /// such models with successive seeds, averaged.
     public static func train(_ dataset: FeatureDataset, indices: [Int]? = nil, labels: [String], options: TrainingOptions,
                              checkpoint: TrainingCheckpointing? = nil) -> TrainingOutcome {
-        if let recipe = options.adaptation {
-            return trainAdaptive(dataset, indices: indices, labels: labels, options: options, recipe: recipe, checkpoint: checkpoint)
-        }
-        if options.ensembleSize > 1 {
-            return trainEnsemble(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
-        }
-        if options.trainsCorpusHeads {
-            return trainCorpusHeads(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
+        if let composition = compositions.first(where: { $0.applies(to: options) }) {
+            return composition.train(dataset, indices: indices, labels: labels, options: options, checkpoint: checkpoint)
         }
         let all = indices ?? Array(dataset.items.indices)
+        let family = options.architecture.family
+        precondition(family.reads(dataset.preset), "\(family.name) cannot read \(dataset.preset.rawValue)")
         let (fit, held, speakers) = validationSplit(dataset, indices: all, fraction: options.validationFraction,
                                                     seed: options.seed, allowsLeakage: options.allowsLeakage)
         let validation = held.isEmpty ? nil : dataset.matrix(held, labels: labels)
-        var (classifier, history) = fitted(dataset, rows: fit, validation: validation, labels: labels, options: options,
-                                           epochs: options.maximumEpochs, checkpoint: checkpoint)
+        let first = family.fit(FitRequest(dataset: dataset, rows: fit, validation: validation, labels: labels, options: options,
+                                          epochs: options.maximumEpochs, checkpoint: checkpoint))
+        var classifier = first.classifier
+        var resumedAfterEpoch = first.resumedAfterEpoch
         var metrics: ClassificationMetrics?
         var refitEpochs: Int?
         if let validation {
@@ -233,24 +151,17 @@ public enum Trainer {
             classifier.calibrate(on: mixesCopies ? dataset.trainingMatrix(held, labels: labels) : validation)
             metrics = evaluate(classifier, on: validation)
             if options.refits {
-                // The epoch whose weights were kept (1-based): early stopping's choice, or
-                // the last when the family trains on; the trees have no epochs. A convex
-                // fit runs to convergence again.
-                let network = classifier as? NeuralNetworkClassifier
-                let keptLast = network?.configuration.stopsEarly == false
-                let best = keptLast ? history.indices.last
-                    : history.indices.max { (history[$0].validationUAR ?? -1, -$0) < (history[$1].validationUAR ?? -1, -$1) }
-                var epochs = best.map { $0 + 1 }
-                if network?.configuration.l2Penalty != nil { epochs = options.maximumEpochs }
+                var epochs = family.refitEpochs(after: first, options: options)
                 let refitCheckpoint = checkpoint.map {
                     TrainingCheckpointing(path: refitCheckpointPath($0.path), fingerprint: $0.fingerprint + ";refit:\(epochs ?? 0)",
-                                                          onEpoch: $0.onEpoch)
+                                          onEpoch: $0.onEpoch)
                 }
-                let refit = fitted(dataset, rows: all, validation: nil, labels: labels, options: options,
-                                   epochs: epochs, checkpoint: refitCheckpoint)
+                let refit = family.fit(FitRequest(dataset: dataset, rows: all, validation: nil, labels: labels, options: options,
+                                                  epochs: epochs, checkpoint: refitCheckpoint))
                 epochs = refit.history.isEmpty ? epochs : refit.history.count
                 refit.classifier.adoptCalibration(of: classifier)
                 classifier = refit.classifier
+                resumedAfterEpoch = refit.resumedAfterEpoch
                 refitEpochs = epochs ?? 0
             }
         }
@@ -274,76 +185,8 @@ public enum Trainer {
         description.validation = metrics
         description.seed = options.seed
         let model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
-        return TrainingOutcome(model: model, validation: metrics, history: history, validationSpeakers: speakers,
-                               refitEpochs: refitEpochs)
-    }
-
-    /// `options.ensembleSize` single models with successive seeds, each with its own
-    /// validation speakers, calibration and refit, averaged. The outcome's history,
-    /// validation metrics and speakers are the first member's (the others have
-    /// been refitted on those speakers, so the ensemble has no held-out speakers).
-    private static func trainEnsemble(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                                      checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
-        var memberOptions = options
-        memberOptions.ensembleSize = 1
-        var outcomes: [TrainingOutcome] = []
-        for member in 0..<options.ensembleSize {
-            memberOptions.seed = memberSeed(options.seed, member)
-            let memberCheckpoint = checkpoint.map {
-                TrainingCheckpointing(path: memberCheckpointPath($0.path, member),
-                                                      fingerprint: $0.fingerprint + ";member:\(member)", onEpoch: $0.onEpoch)
-            }
-            outcomes.append(train(dataset, indices: indices, labels: labels, options: memberOptions, checkpoint: memberCheckpoint))
-        }
-        var description = outcomes[0].model.description
-        description.ensembleSize = options.ensembleSize
-        description.seed = options.seed
-        let ensemble = EnsembleClassifier(members: outcomes.map(\.model.classifier))
-        return TrainingOutcome(model: EmotionModel(classifier: ensemble, preset: dataset.preset, description: description),
-                               validation: outcomes[0].validation, history: outcomes[0].history,
-                               validationSpeakers: outcomes[0].validationSpeakers, refitEpochs: outcomes[0].refitEpochs)
-    }
-
-    /// A shared classifier trained on the corpus-qualified labels of the
-    /// training rows (each row's softmax over its own corpus's head), wrapped
-    /// as a `CorpusHeadsClassifier` over `labels`. Heads exist for the corpora
-    /// among the training rows only: a corpus no training speaker comes from is
-    /// classified with the heads combined.
-    private static func trainCorpusHeads(_ dataset: FeatureDataset, indices: [Int]?, labels: [String], options: TrainingOptions,
-                                         checkpoint: TrainingCheckpointing?) -> TrainingOutcome {
-        let all = indices ?? Array(dataset.items.indices)
-        let heads = dataset.corpusHeads(all, labels: labels)
-        var sharedOptions = options
-        sharedOptions.trainsCorpusHeads = false
-        guard !heads.isEmpty else { return train(dataset, indices: all, labels: labels, options: sharedOptions, checkpoint: checkpoint) }
-        let qualified = CorpusHeadsClassifier.qualifiedLabels(heads)
-        sharedOptions.masksLabelsByCorpus = true
-        var outcome = train(dataset.withCorpusQualifiedLabels(), indices: all, labels: qualified, options: sharedOptions,
-                            checkpoint: checkpoint)
-        let classifier: CorpusHeadsClassifier
-        do {
-            classifier = try CorpusHeadsClassifier(shared: outcome.model.classifier, labels: labels, heads: heads)
-        } catch {
-            preconditionFailure("heads built from the training rows fit the classifier trained on them: \(error)")
-        }
-        // Each qualified label is its plain label; a head's predictions never
-        // leave it, so accuracy and calibration error carry over unchanged.
-        let mapping = heads.flatMap { head in head.labels.map { labels.firstIndex(of: $0) ?? 0 } }
-        outcome.validation = outcome.validation?.merged(into: labels, mapping: mapping)
-        var description = outcome.model.description
-        description.labels = labels
-        description.training?.counts = dataset.counts(all)
-        description.validation = outcome.validation
-        outcome.model = EmotionModel(classifier: classifier, preset: dataset.preset, description: description)
-        return outcome
-    }
-
-    /// The seed of ensemble member `member` (the first keeps the run's seed).
-    static func memberSeed(_ seed: UInt64, _ member: Int) -> UInt64 { seed &+ UInt64(member) &* 7919 }
-
-    /// Where ensemble member `member` keeps its checkpoint (the first uses the run's).
-    static func memberCheckpointPath(_ checkpointPath: String, _ member: Int) -> String {
-        member == 0 ? checkpointPath : checkpointPath + "-member\(member)"
+        return TrainingOutcome(model: model, validation: metrics, history: first.history, validationSpeakers: speakers,
+                               refitEpochs: refitEpochs, resumedAfterEpoch: resumedAfterEpoch)
     }
 
     /// Every checkpoint a training run with `ensembleSize` members may leave beside `checkpointPath`.
@@ -356,37 +199,6 @@ public enum Trainer {
 
     /// Where the refit on all speakers keeps its checkpoint, beside the first fit's `checkpointPath`.
     public static func refitCheckpointPath(_ checkpointPath: String) -> String { checkpointPath + "-refit" }
-
-    /// A classifier of the options' family fitted on `rows` (early stopping on
-    /// `validation` when given, at most `epochs` epochs), and its epoch history.
-    private static func fitted(_ dataset: FeatureDataset, rows: [Int], validation: LabelledMatrix?, labels: [String],
-                               options: TrainingOptions, epochs: Int?,
-                               checkpoint: TrainingCheckpointing?) -> (classifier: any TrainedClassifier, history: [EpochRecord]) {
-        if options.architecture == .boosted {
-            var configuration = BoostingConfiguration()
-            configuration.seed = options.seed
-            let booster = BoostedTreesClassifier(labels: labels, configuration: configuration)
-            booster.fit(dataset.trainingMatrix(rows, labels: labels))
-            return (booster, [])
-        }
-        if options.architecture.isTreeModel {
-            let forest = ForestClassifier(labels: labels, configuration: options.architecture.treeConfiguration(seed: options.seed))
-            forest.fit(dataset.trainingMatrix(rows, labels: labels))
-            return (forest, [])
-        }
-        precondition(options.architecture.reads(dataset.preset), "\(options.architecture.rawValue) cannot read \(dataset.preset.rawValue)")
-        var configuration = options.architecture.configuration(seed: options.seed, epochs: epochs, preset: dataset.preset)
-        if let optimizer = options.optimizer { configuration.optimizer = optimizer }
-        if let schedule = options.schedule { configuration.schedule = schedule }
-        if let rate = options.learningRate { configuration.learningRate = rate }
-        if let decay = options.weightDecay { configuration.weightDecay = decay }
-        let training = dataset.trainingMatrix(rows, labels: labels, balancingCorpora: options.balancesCorpora,
-                                              maskingLabels: options.masksLabelsByCorpus)
-        if configuration.l2Penalty != nil, let penalty = options.l2Penalty { configuration.l2Penalty = penalty }
-        let network = NeuralNetworkClassifier(labels: labels, configuration: configuration)
-        network.fit(training, validation: validation, checkpoint: checkpoint)
-        return (network, network.history)
-    }
 
     /// Accuracy, UAR, F1, confusion and calibration error of `classifier` on `data`,
     /// each row decided among the labels its mask permits (`ScoredPredictions`).

@@ -17,7 +17,7 @@ import SERSupport
 public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// The model family.
     public var architecture: Architecture = .mlp
-    /// The features; nil: the family's default (`Architecture.defaultFeatures`).
+    /// The features; nil: the family's default (`TrainingFamily.defaultFeatures`).
     public var features: FeaturePreset?
     /// The models' sample rate; audio at any rate is resampled to it.
     public var sampleRate = 16000
@@ -53,7 +53,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public var schedule: LearningRateSchedule?
     public var learningRate: Float?
     public var weightDecay: Float?
-    /// Logistic regression's L2 penalty; nil: `Architecture.defaultL2Penalty`.
+    /// Logistic regression's L2 penalty; nil: `LogisticRegressionFamily.defaultL2Penalty`.
     public var l2Penalty: Float?
     /// Networks only: weight rows so every pooled corpus counts the same (`TrainingOptions.balancesCorpora`).
     public var balancesCorpora = false
@@ -66,7 +66,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// logreg with `adaptive`: the speaker-standardized classifier's own L2
     /// penalty; nil: `l2Penalty`'s.
     public var adaptedL2Penalty: Float?
-    /// Nil: the family's default (`Architecture.refitsByDefault`).
+    /// Nil: the family's default (`TrainingFamily.refitsByDefault`).
     public var refitsOnAllSpeakers: Bool?
     /// Models with consecutive seeds whose probabilities are averaged; 1: a single model.
     public var ensembleSize = 1
@@ -114,7 +114,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     }
 
     /// The features this recipe reads: `features`, or the family's default.
-    public var resolvedFeatures: FeaturePreset { features ?? architecture.defaultFeatures }
+    public var resolvedFeatures: FeaturePreset { features ?? architecture.family.defaultFeatures }
 
     /// The augmentation recipe as perturbations; an argument that does not parse is an error naming it.
     public func perturbations() throws -> [Perturbation] {

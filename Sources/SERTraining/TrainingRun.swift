@@ -310,9 +310,9 @@ public struct TrainingRun: Sendable {
         if restartsFromScratch {
             for path in checkpointPaths { try? FileManager.default.removeItem(atPath: path) }
         }
-        let stage: TrainingStage = recipe.architecture.isTreeModel ? .trees : .epochs
-        let epochs = recipe.architecture.isTreeModel ? 1
-            : recipe.maximumEpochs ?? recipe.architecture.configuration(seed: recipe.seed, epochs: nil, preset: dataset.preset).maximumEpochs
+        let family = recipe.architecture.family
+        let stage: TrainingStage = family.trainsInEpochs ? .epochs : .trees
+        let epochs = family.maximumEpochs(options: options, preset: dataset.preset)
         observer.stageStarted(stage, total: epochs)
         let checkpoint = TrainingCheckpointing(path: checkpointPath,
                                                                fingerprint: recipe.fingerprint(paths: dataset.items.map(\.path), labels: labels)) { record in
@@ -321,8 +321,7 @@ public struct TrainingRun: Sendable {
         }
         let outcome = Trainer.train(dataset, labels: labels, options: options, checkpoint: checkpoint)
         observer.stageFinished(stage)
-        let trained = (outcome.model.classifier as? CorpusHeadsClassifier)?.shared ?? outcome.model.classifier
-        let resumed = (trained as? NeuralNetworkClassifier)?.resumedAfterEpoch
+        let resumed = outcome.resumedAfterEpoch
         if let resumed { observer.notice("resumed from \(checkpointPath) after epoch \(resumed)") }
         outcome.model.description.crossValidation = crossValidation
         outcome.model.description.speakerAdaptation?.curve = crossValidation?.adaptation

@@ -122,7 +122,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "Model family: mlp, logreg, tree, forest, boosted, cnn, cnn1d, lstm or bilstm. Default: the shipped recipe (logreg on the encoder's features, or on functionals without the encoder); naming a family starts from its own defaults.")
+    @Option(help: "Model family: \(Architecture.allNames.joined(separator: ", ")). Default: the shipped recipe (logreg on the encoder's features, or on functionals without the encoder); naming a family starts from its own defaults.")
     var architecture: Architecture?
     @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: the shipped recipe's (whisper-blocks+functionals, or functionals without the encoder); with a named family, logmel for the CNNs and LSTMs and rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
@@ -230,27 +230,26 @@ struct TrainCommand: ParsableCommand {
         if testTimeAugmentation && augment == nil {
             throw ValidationError("--test-time-augmentation averages over the --augment copies: give --augment too.")
         }
-        let architecture = resolvedArchitecture, adaptive = recipe.adaptive
-        guard architecture.reads(resolvedFeatures) else {
-            throw ValidationError(architecture.designKind != nil
-                ? "--architecture \(architecture.rawValue) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
-                : "--features \(resolvedFeatures.rawValue) feeds cnn, cnn1d, lstm and bilstm; \(architecture.rawValue) reads a vector (whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193).")
+        let architecture = resolvedArchitecture, family = architecture.family, adaptive = recipe.adaptive
+        guard family.reads(resolvedFeatures) else {
+            throw ValidationError(family.readsImages
+                ? "--architecture \(family.name) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
+                : "--features \(resolvedFeatures.rawValue) is a log-mel image; \(family.name) reads a vector (whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193).")
         }
-        if architecture.isTreeModel && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil || balanceCorpora || noLabelMasks || corpusHeads) {
-            throw ValidationError("--optimizer, --schedule, --learning-rate, --weight-decay, --balance-corpora, --no-label-masks and --corpus-heads set how networks train; \(architecture.rawValue) is a tree model.")
+        let unused = givenSettings.filter { !family.settings.contains($0.setting) }.map(\.option)
+        if !unused.isEmpty {
+            let honoured = givenSettingOptions.filter { family.settings.contains($0.setting) }.map(\.option)
+            throw ValidationError("\(unused.joined(separator: ", ")) \(unused.count == 1 ? "does" : "do") not apply to \(family.name) (\(family.summary))"
+                + (honoured.isEmpty ? "; it takes none of the training settings." : "; it takes \(honoured.joined(separator: ", "))."))
         }
         if corpusHeads && noLabelMasks {
             throw ValidationError("--corpus-heads trains each corpus's recordings on its own head, which is a label mask: drop --no-label-masks.")
         }
-        if architecture == .logreg && (optimizer != nil || schedule != nil || learningRate != nil || weightDecay != nil) {
-            throw ValidationError("--optimizer, --schedule, --learning-rate and --weight-decay set a stochastic optimizer; logreg is fitted to its optimum by L-BFGS: set its penalty with --l2.")
-        }
         if let l2Penalty {
-            guard architecture == .logreg else { throw ValidationError("--l2 sets logreg's penalty; \(architecture.rawValue) does not use it.") }
             guard l2Penalty > 0 && l2Penalty <= 1000 else { throw ValidationError("--l2 must be in (0, 1000].") }
         }
         if let adaptedL2Penalty {
-            guard architecture == .logreg && adaptive else {
+            guard family.settings.contains(.l2Penalty) && adaptive else {
                 throw ValidationError("--adapted-l2 sets the penalty of an adaptive logreg's adapted classifier: use it with --architecture logreg --adaptive.")
             }
             guard adaptedL2Penalty > 0 && adaptedL2Penalty <= 1000 else { throw ValidationError("--adapted-l2 must be in (0, 1000].") }
@@ -258,17 +257,28 @@ struct TrainCommand: ParsableCommand {
         if let learningRate, !(learningRate > 0 && learningRate < 10) { throw ValidationError("--learning-rate must be in (0, 10).") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay < 10) { throw ValidationError("--weight-decay must be in [0, 10).") }
         if !(1...20).contains(ensemble) { throw ValidationError("--ensemble must be from 1 to 20.") }
-        if adaptive && (speakerNormalization || architecture.designKind != nil) {
+        if adaptive && (speakerNormalization || family.readsImages) {
             throw ValidationError("--adaptive trains a lone-file and a speaker-standardized classifier of feature vectors: drop --speaker-normalization, and use a vector family (mlp, logreg, tree, forest, boosted).")
         }
         if let adaptation {
             guard adaptive else { throw ValidationError("--adaptation measures a speaker-adaptive model: give --adaptive too.") }
             _ = try AdaptationList.parse(adaptation)
         }
-        if speakerNormalization && architecture.designKind != nil {
-            throw ValidationError("--speaker-normalization applies to feature vectors (mlp, logreg, tree, forest, boosted), not to \(architecture.rawValue)'s log-mel images.")
+        if speakerNormalization && family.readsImages {
+            throw ValidationError("--speaker-normalization applies to feature vectors, not to \(family.name)'s log-mel images.")
         }
     }
+
+    /// Each option that sets a family-specific training setting, with that setting.
+    private var givenSettingOptions: [(option: String, setting: TrainingSetting, given: Bool)] {
+        [("--optimizer", .optimizer, optimizer != nil), ("--schedule", .schedule, schedule != nil),
+         ("--learning-rate", .learningRate, learningRate != nil), ("--weight-decay", .weightDecay, weightDecay != nil),
+         ("--l2", .l2Penalty, l2Penalty != nil), ("--balance-corpora", .corpusBalance, balanceCorpora),
+         ("--no-label-masks", .labelMasks, noLabelMasks), ("--corpus-heads", .corpusHeads, corpusHeads)]
+    }
+
+    /// The family-specific settings given on the command line.
+    private var givenSettings: [(option: String, setting: TrainingSetting, given: Bool)] { givenSettingOptions.filter(\.given) }
 
     /// The training recipe these flags describe.
     var recipe: TrainingRecipe {
@@ -377,7 +387,10 @@ private final class TrainingProgress: TrainingObserver, @unchecked Sendable {
     }
 }
 
-extension Architecture: ExpressibleByArgument {}
+extension Architecture: ExpressibleByArgument {
+    /// The names of the families `ser train` knows.
+    public static var allValueStrings: [String] { allNames }
+}
 
 extension OptimizerChoice: ExpressibleByArgument {}
 

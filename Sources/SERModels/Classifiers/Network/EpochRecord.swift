@@ -16,6 +16,17 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// Unweighted average recall on the validation speakers after the epoch (what early stopping follows).
     public var validationUAR: Double?
 
+    /// One epoch's figures (a family that trains in epochs reports these in `FittedClassifier.history`).
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil,
+                validationAccuracy: Double? = nil, validationUAR: Double? = nil) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
+        self.validationUAR = validationUAR
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
