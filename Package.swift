@@ -196,8 +196,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ser-bench",
-            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers", "SERSupport",
-                           "SERTraining"],
+            dependencies: ["SERAudio", "SERFeatures", "SERCorpora", "SEREncoder", "SERKernels", "SERModels", "SERNumerics", "SERRecognition", "SERSpeakers",
+                           "SERSupport", "SERTraining"],
             path: "Sources/ser-bench"
         ),
 

@@ -7,6 +7,8 @@
 //   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
 //   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
+//   ser-bench dense-kernels [--rows R] [--repeat K]   the encoder's dense-layer products through
+//                          sgemm, the packed float32 kernel and each int8 kernel, one thread
 //   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
 //   ser-bench adaptation MODEL [--repeat K]   per-utterance cost of answering adapted to a speaker
 //   ser-bench level-cost [--preset P] [--repeat K] FILE...   prediction's input path with level
@@ -84,6 +86,9 @@ if arguments.count >= 2 && arguments[1] == "training-cost" {
 }
 if arguments.count >= 2 && arguments[1] == "speech-detection" {
     exit(SpeechDetectionCheck.run(Array(arguments.dropFirst(2))))
+}
+if arguments.count >= 2 && arguments[1] == "dense-kernels" {
+    exit(DenseKernelTiming.run(Array(arguments.dropFirst(2))))
 }
 if arguments.count >= 2 && arguments[1] == "encoder" {
     exit(EncoderTiming.run(Array(arguments.dropFirst(2))))

@@ -7,6 +7,7 @@
 #define SER_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +112,48 @@ void ser_pack_rows(const float *x, int rows, int inputs, int row_stride, float *
 int ser_packed_gemm(const float *packed_rows, int rows, int inputs, const float *packed_weights,
                     const float *bias, int outputs, int panel_begin, int panel_end,
                     float *out, int out_stride, int accumulate);
+
+/// The int8 dense-layer kernels (`ser_int8_gemm`), fastest last.
+enum {
+    /// Plain C, any CPU.
+    SER_INT8_PORTABLE = 0,
+    /// x86-64 AVX2: `vpmaddubsw` and `vpmaddwd`.
+    SER_INT8_AVX2 = 1,
+    /// x86-64 AVX-512 VNNI: `vpdpbusd`.
+    SER_INT8_VNNI = 2,
+};
+
+/// The fastest int8 kernel this CPU runs (`SER_INT8_*`).
+int ser_int8_kernel(void);
+
+/// Inputs rounded up to a multiple of 4: the byte length of one quantized row.
+int ser_int8_padded_inputs(int inputs);
+
+/// Panels of 16 outputs in packed int8 weights: the unit `ser_int8_gemm` splits work by.
+int ser_int8_panels(int outputs);
+
+/// Bytes of packed int8 weights for an `outputs × inputs` matrix; 0 for a size that is not positive.
+size_t ser_int8_weights_size(int outputs, int inputs);
+
+/// Quantizes row-major weights `W` (`outputs × inputs`) per output channel to −63…63
+/// (symmetric, scale max|W[o]| / 63) and packs them (`ser_int8_weights_size` bytes):
+/// `scales[o]` and `sums[o]` (Σ_k of the channel's integer weights) get one value per output.
+void ser_int8_pack_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales, int32_t *sums);
+
+/// Quantizes `rows × inputs` activations (row `r` at `x + r · row_stride`) per row to
+/// −127…127 (scale max|x[r]| / 127, stored in `scales[r]`), offset by 128 into bytes:
+/// `rows × ser_int8_padded_inputs(inputs)` bytes, padding bytes 128 (zero).
+void ser_int8_quantize_rows(const float *x, int rows, int inputs, int row_stride, uint8_t *quantized, float *scales);
+
+/// `out[r][c] = (accumulate ? out[r][c] : 0) + s_x[r] · s_w[c] · Σ_k q_x[r][k] · q_w[c][k] + bias[c]`
+/// for the output columns of panels `panel_begin ..< panel_end` (16 columns each).
+/// `kernel` is a `SER_INT8_*` value, or −1 for `ser_int8_kernel()`; every kernel gives
+/// the same bits. `bias` may be NULL. Different panel ranges write disjoint columns.
+/// Returns 0 (writing nothing) when the kernel is not available here or a size is invalid.
+int ser_int8_gemm(const uint8_t *quantized_rows, const float *row_scales, int rows, int inputs,
+                  const int8_t *packed_weights, const float *weight_scales, const int32_t *weight_sums,
+                  const float *bias, int outputs, int panel_begin, int panel_end,
+                  float *out, int out_stride, int accumulate, int kernel);
 
 #ifdef __cplusplus
 }
