@@ -86,16 +86,19 @@ public enum SpeechEncoders {
 
     private static let loaded = Mutex<[String: WhisperEmbedder]>([:])
 
-    /// The embedder of an installed encoder (Whisper-base by default), loading
-    /// its weights on first use. Throws `Failure.notInstalled` when they are absent.
-    public static func embedder(_ source: EncoderSource = .whisperBase, dataDirectory: String = DataDirectory.path) throws -> WhisperEmbedder {
+    /// The embedder of an installed encoder (Whisper-base by default) at
+    /// `precision`, loading its weights on first use. Throws `Failure.notInstalled`
+    /// when they are absent.
+    public static func embedder(_ source: EncoderSource = .whisperBase, precision: EncoderPrecision = .float32,
+                                dataDirectory: String = DataDirectory.path) throws -> WhisperEmbedder {
         let path = source.weightsPath(in: dataDirectory)
+        let key = path + "#" + precision.rawValue
         // Loading outside the lock would let two threads load 80 MB twice; loading is rare, so hold it.
         return try loaded.withLock { cache in
-            if let embedder = cache[path] { return embedder }
+            if let embedder = cache[key] { return embedder }
             guard FileManager.default.fileExists(atPath: path) else { throw Failure.notInstalled(name: source.name, path: path) }
-            let embedder = try WhisperEmbedder(encoder: WhisperEncoder(contentsOf: path, shape: source.shape))
-            cache[path] = embedder
+            let embedder = try WhisperEmbedder(encoder: WhisperEncoder(contentsOf: path, shape: source.shape, precision: precision))
+            cache[key] = embedder
             return embedder
         }
     }

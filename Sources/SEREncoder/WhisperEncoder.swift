@@ -61,6 +61,17 @@ public struct WhisperEncoderShape: Equatable, Sendable, Codable {
     public var parameterCount: Int { tensorShapes.values.reduce(0) { $0 + $1.reduce(1, *) } }
 }
 
+/// How the encoder's dense layers multiply.
+public enum EncoderPrecision: String, Sendable, Codable, CaseIterable {
+    /// float32 throughout: the reference, equal to Whisper within float rounding.
+    case float32
+    /// The dense layers (convolutions, attention projections, feed-forward) in
+    /// 8-bit integers: weights per output channel (7 bits), activations per row
+    /// (8 bits), int32 sums (SERKernels' int8 products); attention's own
+    /// products, LayerNorm, GELU and softmax stay float32.
+    case int8
+}
+
 /// Whisper's audio encoder, inference only, on OpenBLAS.
 ///
 /// Two convolutions (kernel 3; the second with stride 2, halving the frame
@@ -71,8 +82,12 @@ public struct WhisperEncoderShape: Equatable, Sendable, Codable {
 /// positional table is sliced to the frames present instead of padding to 30 s.
 public final class WhisperEncoder: Sendable {
     public let shape: WhisperEncoderShape
-    /// Where the weights came from, for feature caches and model files (e.g. the source digest).
+    /// Where the weights came from and how they multiply, for feature caches and
+    /// model files: the source digest, with `+int8` for the 8-bit path, so that
+    /// features of one precision are never read as the other's.
     public let identity: String
+    /// How the dense layers multiply.
+    public let precision: EncoderPrecision
 
     private let conv1: Linear
     private let conv2: Linear
@@ -83,42 +98,58 @@ public final class WhisperEncoder: Sendable {
 
     /// A fully connected map `y = x · Wᵀ + b` with `W` stored `outputs × inputs`.
     ///
-    /// On CPUs with AVX-512 the weights are also kept packed for SERKernels'
-    /// dense-layer kernel (packed once here instead of inside every sgemm call),
-    /// and the product is split by output panels over the BLAS thread count;
-    /// elsewhere it is OpenBLAS's sgemm.
+    /// With `.int8`, the weights are quantized once here and every product runs on
+    /// SERKernels' int8 kernel (VNNI, AVX2 or portable). With `.float32`, on CPUs
+    /// with AVX-512 the weights are kept packed for SERKernels' float32 kernel
+    /// (packed once here instead of inside every sgemm call); elsewhere the product
+    /// is OpenBLAS's sgemm. Kernel products are split by output panels over the
+    /// BLAS thread count.
     struct Linear: Sendable {
-        /// `W` row-major for OpenBLAS, or empty when the packed copy replaces it.
+        /// `W` row-major for OpenBLAS, or empty when a packed copy replaces it.
         let weight: [Float]
         let bias: [Float]
         let inputs: Int
         let outputs: Int
-        /// `W` in SERKernels' panel layout, or empty when the kernel is unavailable.
+        /// `W` in SERKernels' float32 panel layout, or empty.
         let packedWeight: [Float]
+        /// `W` quantized in SERKernels' int8 panel layout, with its per-channel scales and sums, or empty.
+        let int8Weight: [Int8]
+        let int8Scales: [Float]
+        let int8Sums: [Int32]
 
-        init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
+        init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: EncoderPrecision) {
             self.bias = bias
             self.inputs = inputs
             self.outputs = outputs
-            if Self.usesPackedKernel {
-                var packed = [Float](repeating: 0, count: ser_packed_weights_count(Int32(outputs), Int32(inputs)))
-                weight.withUnsafeBufferPointer { w in
-                    packed.withUnsafeMutableBufferPointer { ser_pack_weights(w.baseAddress!, Int32(outputs), Int32(inputs), $0.baseAddress!) }
-                }
-                packedWeight = packed
+            var packed: [Float] = [], quantized: [Int8] = [], scales: [Float] = [], sums: [Int32] = []
+            switch precision {
+            case .int8:
+                quantized = [Int8](repeating: 0, count: ser_int8_weights_size(Int32(outputs), Int32(inputs)))
+                scales = [Float](repeating: 0, count: outputs)
+                sums = [Int32](repeating: 0, count: outputs)
+                ser_int8_pack_weights(weight, Int32(outputs), Int32(inputs), &quantized, &scales, &sums)
                 self.weight = []
-            } else {
-                packedWeight = []
+            case .float32 where Self.usesPackedKernel:
+                packed = [Float](repeating: 0, count: ser_packed_weights_count(Int32(outputs), Int32(inputs)))
+                ser_pack_weights(weight, Int32(outputs), Int32(inputs), &packed)
+                self.weight = []
+            case .float32:
                 self.weight = weight
             }
+            packedWeight = packed
+            int8Weight = quantized
+            int8Scales = scales
+            int8Sums = sums
         }
 
-        /// Whether this CPU runs the packed kernel (checked once per process).
+        /// Whether this CPU runs the packed float32 kernel (checked once per process).
         static let usesPackedKernel = ser_packed_gemm_available() == 1
 
-        /// Floats of scratch `apply`/`accumulate` need for `rows` input rows of `inputs` values.
-        static func scratchCount(rows: Int, inputs: Int) -> Int {
-            usesPackedKernel ? ser_packed_rows_count(Int32(rows), Int32(inputs)) : 0
+        /// Floats of scratch `apply`/`accumulate` need for `rows` input rows
+        /// (packed float32 rows, or quantized bytes and row scales).
+        func scratchCount(rows: Int) -> Int {
+            if !int8Weight.isEmpty { return (rows * Int(ser_int8_padded_inputs(Int32(inputs))) + 3) / 4 + rows }
+            return packedWeight.isEmpty ? 0 : ser_packed_rows_count(Int32(rows), Int32(inputs))
         }
 
         /// `output[rows × outputs] = input[rows × inputs] · Wᵀ + b`.
@@ -131,24 +162,50 @@ public final class WhisperEncoder: Sendable {
             product(input, rows: rows, into: output, accumulating: true, scratch: scratch)
         }
 
+        /// Runs `body(begin, end)` over the output panels, split over the BLAS thread count.
+        private func splittingPanels(_ panels: Int, _ body: @escaping @Sendable (Int32, Int32) -> Void) {
+            let threads = min(panels, max(1, blasThreadCount()))
+            let run: @Sendable (Int) -> Void = { part in body(Int32(panels * part / threads), Int32(panels * (part + 1) / threads)) }
+            if threads == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: run) }
+        }
+
         private func product(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
                              accumulating: Bool, scratch: UnsafeMutablePointer<Float>) {
             guard rows > 0 else { return }
+            let (inputs32, outputs32, rows32, accumulate32) = (Int32(inputs), Int32(outputs), Int32(rows), Int32(accumulating ? 1 : 0))
+            if !int8Weight.isEmpty {
+                // Quantized rows first (bytes), then one scale per row.
+                let padded = Int(ser_int8_padded_inputs(inputs32))
+                let bytes = UnsafeMutableRawPointer(scratch).bindMemory(to: UInt8.self, capacity: rows * padded)
+                let rowScales = scratch + (rows * padded + 3) / 4
+                ser_int8_quantize_rows(input, rows32, inputs32, inputs32, bytes, rowScales)
+                int8Weight.withUnsafeBufferPointer { w in
+                    int8Scales.withUnsafeBufferPointer { scales in
+                        int8Sums.withUnsafeBufferPointer { sums in
+                            bias.withUnsafeBufferPointer { b in
+                                let operands = Int8Operands(rows: bytes, rowScales: rowScales, weights: w.baseAddress!, scales: scales.baseAddress!,
+                                                            sums: sums.baseAddress!, bias: b.baseAddress, output: output)
+                                splittingPanels(Int(ser_int8_panels(outputs32))) { begin, end in
+                                    _ = ser_int8_gemm(operands.rows, operands.rowScales, rows32, inputs32, operands.weights, operands.scales,
+                                                      operands.sums, operands.bias, outputs32, begin, end, operands.output, outputs32,
+                                                      accumulate32, -1)
+                                }
+                            }
+                        }
+                    }
+                }
+                return
+            }
             if !packedWeight.isEmpty {
-                ser_pack_rows(input, Int32(rows), Int32(inputs), Int32(inputs), scratch)
-                let panels = Int(ser_packed_panels(Int32(outputs)))
-                let threads = min(panels, max(1, blasThreadCount()))
+                ser_pack_rows(input, rows32, inputs32, inputs32, scratch)
                 packedWeight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
                         // Each part writes its own columns of `output`; the pointers outlive the parallel loop.
                         let operands = Operands(rows: scratch, weights: w.baseAddress!, bias: b.baseAddress, output: output)
-                        let (inputs, outputs) = (Int32(inputs), Int32(outputs))
-                        let run: @Sendable (Int) -> Void = { part in
-                            let begin = panels * part / threads, end = panels * (part + 1) / threads
-                            _ = ser_packed_gemm(operands.rows, Int32(rows), inputs, operands.weights, operands.bias,
-                                                outputs, Int32(begin), Int32(end), operands.output, outputs, accumulating ? 1 : 0)
+                        splittingPanels(Int(ser_packed_panels(outputs32))) { begin, end in
+                            _ = ser_packed_gemm(operands.rows, rows32, inputs32, operands.weights, operands.bias,
+                                                outputs32, begin, end, operands.output, outputs32, accumulate32)
                         }
-                        if threads == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: run) }
                     }
                 }
                 return
@@ -168,6 +225,17 @@ public final class WhisperEncoder: Sendable {
                 gemm(m: rows, n: outputs, k: inputs, input, lda: inputs, w, ldb: inputs, transposeB: true, beta: 1, into: output, ldc: outputs)
             }
         }
+    }
+
+    /// The buffers one int8 product reads and writes, shared by its parallel parts.
+    private struct Int8Operands: @unchecked Sendable {
+        let rows: UnsafeMutablePointer<UInt8>
+        let rowScales: UnsafeMutablePointer<Float>
+        let weights: UnsafePointer<Int8>
+        let scales: UnsafePointer<Float>
+        let sums: UnsafePointer<Int32>
+        let bias: UnsafePointer<Float>?
+        let output: UnsafeMutablePointer<Float>
     }
 
     /// Scaled dot-product attention of every head, `softmax(Q·Kᵀ/√d)·V`, with
@@ -317,19 +385,22 @@ public final class WhisperEncoder: Sendable {
         }
     }
 
-    /// An encoder of `shape` from named float32 tensors (see `WhisperEncoderShape.tensorShapes`).
-    public init(shape: WhisperEncoderShape, tensors: [String: SafeTensorsFile.Tensor], source: String, identity: String) throws {
+    /// An encoder of `shape` from named float32 tensors (see `WhisperEncoderShape.tensorShapes`),
+    /// its dense layers multiplying at `precision`.
+    public init(shape: WhisperEncoderShape, tensors: [String: SafeTensorsFile.Tensor], source: String, identity: String,
+                precision: EncoderPrecision = .float32) throws {
         for (name, expected) in shape.tensorShapes {
             guard let tensor = tensors[name] else { throw Failure.missingTensor(source: source, name: name) }
             guard tensor.shape == expected else { throw Failure.wrongShape(source: source, name: name, expected: expected, found: tensor.shape) }
         }
         func values(_ name: String) -> [Float] { tensors[name]?.values ?? [] }
         func linear(_ name: String, inputs: Int, outputs: Int) -> Linear {
-            Linear(weight: values(name + ".weight"), bias: values(name + ".bias"), inputs: inputs, outputs: outputs)
+            Linear(weight: values(name + ".weight"), bias: values(name + ".bias"), inputs: inputs, outputs: outputs, precision: precision)
         }
         func norm(_ name: String) -> Norm { Norm(gain: values(name + ".gamma"), bias: values(name + ".beta")) }
         self.shape = shape
-        self.identity = identity
+        self.identity = precision == .int8 ? identity + "+int8" : identity
+        self.precision = precision
         // The convolutions as linear maps of their unrolled receptive fields (channel-major, then tap).
         conv1 = linear("conv1", inputs: 3 * shape.melBands, outputs: shape.width)
         conv2 = linear("conv2", inputs: 3 * shape.width, outputs: shape.width)
@@ -348,9 +419,10 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// Loads an encoder from ser's converted weights file (`ser encoder install`).
-    public convenience init(contentsOf path: String, shape: WhisperEncoderShape = .base) throws {
+    public convenience init(contentsOf path: String, shape: WhisperEncoderShape = .base, precision: EncoderPrecision = .float32) throws {
         let file = try SafeTensorsFile(contentsOf: path)
-        try self.init(shape: shape, tensors: file.tensors, source: path, identity: file.metadata["source_sha256"] ?? "unknown")
+        try self.init(shape: shape, tensors: file.tensors, source: path, identity: file.metadata["source_sha256"] ?? "unknown",
+                      precision: precision)
     }
 
     /// Encoder frames for `melFrames` input frames (the stride-2 convolution halves them, rounding up).
@@ -388,9 +460,9 @@ public final class WhisperEncoder: Sendable {
         let outFrames = outputFrames(forMelFrames: count)
         let attention = Attention(frames: outFrames, width: width, heads: heads)
         // Scratch for the whole pass, carved from one arena that is reused across calls.
-        let packedCount = max(Linear.scratchCount(rows: count, inputs: 3 * bands),
-                              Linear.scratchCount(rows: outFrames, inputs: 3 * width),
-                              Linear.scratchCount(rows: outFrames, inputs: shape.feedForwardWidth), 1)
+        let blockLinears = blocks.flatMap { [$0.queryKeyValue, $0.attentionOutput, $0.feedForwardIn, $0.feedForwardOut] }
+        let packedCount = max(conv1.scratchCount(rows: count), conv2.scratchCount(rows: outFrames),
+                              blockLinears.map { $0.scratchCount(rows: outFrames) }.max() ?? 0, 1)
         let sizes = [max(count * 3 * bands, outFrames * 3 * width), // unrolled convolution windows
                      count * width, // conv1 output
                      outFrames * width, outFrames * width, // x, normed

@@ -1,29 +1,37 @@
 import SERNumerics
 import Foundation
 import SEREncoder
+import SERKernels
 import SERSupport
 
 /// `ser-bench encoder`: the installed Whisper-base encoder on a synthetic
 /// voice, timed in process. Prints JSON with the load time, the fastest
-/// pass's log-mel and encoder times, and the mel frames encoded, so
-/// benchmarks/encoder_speed.py can set ctranslate2 beside it on the same input.
+/// pass's log-mel and encoder times, the mel frames encoded and the resident
+/// memory, so benchmarks/encoder_speed.py can set ctranslate2 beside it on the
+/// same input. `--precision int8` times the 8-bit path; `--deviation` also
+/// loads the float32 encoder (after the memory figures are taken) and reports,
+/// per layer, how far the int8 hidden states are from float32's.
 enum EncoderTiming {
     static func run(_ arguments: [String]) -> Int32 {
-        var seconds = 4.0, repeats = 5, threads = 1
+        var seconds = 4.0, repeats = 5, threads = 1, precision = EncoderPrecision.float32, deviation = false
         var rest = arguments[...]
         while let argument = rest.popFirst() {
+            if argument == "--deviation" { deviation = true; continue }
             guard let value = rest.popFirst() else { return usage() }
             switch argument {
             case "--seconds": seconds = Double(value) ?? seconds
             case "--repeat": repeats = max(1, Int(value) ?? repeats)
             case "--threads": threads = max(1, Int(value) ?? threads)
+            case "--precision":
+                guard let chosen = EncoderPrecision(rawValue: value) else { return usage() }
+                precision = chosen
             default: return usage()
             }
         }
         useBLASThreads(threads)
         let clock = ContinuousClock()
         var embedder: WhisperEmbedder?
-        let load = clock.measure { embedder = try? SpeechEncoders.embedder() }
+        let load = clock.measure { embedder = try? SpeechEncoders.embedder(precision: precision) }
         guard let embedder else {
             FileHandle.standardError.write(Data("ser-bench: the encoder is not installed; run 'ser encoder install'\n".utf8))
             return 1
@@ -38,11 +46,45 @@ enum EncoderTiming {
             bestEncoder = min(bestEncoder, clock.measure { _ = embedder.encoder.hiddenStates(logMel: mel.values, frames: mel.frames) })
         }
         func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
-        let report: [String: Any] = [
+        var report: [String: Any] = [
             "audio_seconds": seconds, "threads": threads, "mel_frames": melFrames, "load_ms": ms(load),
-            "log_mel_ms": ms(bestMel), "encoder_ms": ms(bestEncoder),
+            "log_mel_ms": ms(bestMel), "encoder_ms": ms(bestEncoder), "precision": precision.rawValue,
+            "int8_kernel": ["portable", "avx2", "avx512_vnni"][Int(ser_int8_kernel())],
             "peak_rss_mib": Double(residentKiB("VmHWM:")) / 1024, "rss_mib": Double(residentKiB("VmRSS:")) / 1024,
         ]
+        if deviation, precision != .float32, let reference = try? SpeechEncoders.embedder(precision: .float32) {
+            let mel = embedder.frontEnd.features(samples)
+            let mine = embedder.encoder.hiddenStates(logMel: mel.values, frames: mel.frames)
+            let exact = reference.encoder.hiddenStates(logMel: mel.values, frames: mel.frames)
+            report["layer_deviation"] = zip(mine, exact).enumerated().map { layer, pair -> [String: Double] in
+                let (a, b) = pair
+                var worst: Float = 0, peak: Float = 0, error = 0.0, energy = 0.0, dot = 0.0, normA = 0.0
+                for (x, y) in zip(a, b) {
+                    worst = max(worst, abs(x - y))
+                    peak = max(peak, abs(y))
+                    error += Double((x - y) * (x - y))
+                    energy += Double(y * y)
+                    dot += Double(x * y)
+                    normA += Double(x * x)
+                }
+                // What a model reads: each channel's mean and deviation over the frames.
+                let width = embedder.encoder.shape.width, frames = b.count / max(width, 1)
+                func pooled(_ states: [Float]) -> [Double] {
+                    (0..<width).flatMap { c -> [Double] in
+                        let column = (0..<frames).map { Double(states[$0 * width + c]) }
+                        let mean = column.reduce(0, +) / Double(max(frames, 1))
+                        let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(frames, 1))
+                        return [mean, variance.squareRoot()]
+                    }
+                }
+                let (pa, pb) = (pooled(a), pooled(b))
+                let pooledError = zip(pa, pb).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+                let pooledEnergy = pb.reduce(0.0) { $0 + $1 * $1 }
+                return ["layer": Double(layer), "max_abs": Double(worst), "max_abs_over_peak": Double(worst / max(peak, 1e-12)),
+                        "relative_rms": (error / max(energy, 1e-30)).squareRoot(), "cosine": dot / max((normA * energy).squareRoot(), 1e-30),
+                        "pooled_relative_rms": (pooledError / max(pooledEnergy, 1e-30)).squareRoot()]
+            }
+        }
         if let json = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
             print(String(decoding: json, as: UTF8.self))
         }
@@ -69,7 +111,7 @@ enum EncoderTiming {
     }
 
     static func usage() -> Int32 {
-        FileHandle.standardError.write(Data("usage: ser-bench encoder [--seconds S] [--repeat K] [--threads T]\n".utf8))
+        FileHandle.standardError.write(Data("usage: ser-bench encoder [--seconds S] [--repeat K] [--threads T] [--precision float32|int8] [--deviation]\n".utf8))
         return 2
     }
 }

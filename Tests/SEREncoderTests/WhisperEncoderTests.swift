@@ -120,6 +120,28 @@ struct WhisperEncoderLayerTests {
         }
     }
 
+    @Test("the int8 path stays near the exact forward pass and is told apart from float32 in its identity")
+    func int8HiddenStatesStayNearPlainMaths() throws {
+        let tensors = randomTensors(tinyShape, seed: 5)
+        let int8 = try WhisperEncoder(shape: tinyShape, tensors: tensors, source: "test", identity: "digest", precision: .int8)
+        let float32 = try WhisperEncoder(shape: tinyShape, tensors: tensors, source: "test", identity: "digest")
+        #expect(int8.identity == "digest+int8" && float32.identity == "digest", "caches and models keep the precisions apart")
+        var random = SplitMix64(seed: 3)
+        let frames = 20
+        let mel = (0..<(tinyShape.melBands * frames)).map { _ in Float(random.nextStandardNormal()) }
+        let states = int8.hiddenStates(logMel: mel, frames: frames)
+        let exact = referenceStates(tensors, shape: tinyShape, mel: mel, frames: frames)
+        let floatStates = float32.hiddenStates(logMel: mel, frames: frames)
+        for l in states.indices {
+            let error = zip(states[l], exact[l]).reduce(0.0) { $0 + (Double($1.0) - $1.1) * (Double($1.0) - $1.1) }
+            let energy = exact[l].reduce(0.0) { $0 + $1 * $1 }
+            let relative = (error / energy).squareRoot()
+            // 7-bit weights and 8-bit activations: a few per cent, growing with depth; float32 is exact to 1e-4.
+            #expect(relative < 0.05, "layer \(l): int8 is \(relative) (relative RMS) from the exact pass")
+            #expect(relative > 1e-4, "layer \(l): the int8 path ran (it is not float32's \(floatStates[l].first ?? 0))")
+        }
+    }
+
     @Test("a missing or misshapen tensor is refused with its name")
     func badWeightsAreRefused() {
         var tensors = randomTensors(tinyShape, seed: 1)
