@@ -270,12 +270,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SERRecognitionTests",
-            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SERNumerics", "SERSupport", "SERTestSupport"],
+            dependencies: ["SERRecognition", "SERModels", "SERFeatures", "SERAudio", "SEREncoder", "SERNumerics", "SERSupport", "SERTestSupport"],
             path: "Tests/SERRecognitionTests"
         ),
         .testTarget(
             name: "SERTrainingTests",
-            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
+            dependencies: ["SERTraining", "SERAudio", "SERTestSupport", "SERCorpora", "SEREncoder", "SERFeatures", "SERModels", "SERNumerics", "SERRecognition", "SERSupport"],
             path: "Tests/SERTrainingTests"
         ),
         .testTarget(

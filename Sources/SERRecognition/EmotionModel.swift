@@ -78,7 +78,8 @@ public final class EmotionModel: @unchecked Sendable {
                                  speechMarginSeconds: description.speechMarginSeconds ?? 0,
                                  levelNormalization: description.levelNormalization.flatMap { $0.referenceDBFS.isFinite ? $0 : nil },
                                  detector: VoiceActivityDetector(configuration: .init(voicingBandHz: description.voicingBand)),
-                                 resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder() : nil)
+                                 encoderPrecision: description.precision ?? .float32,
+                                 resolvedEmbedder: preset.needsEncoder ? try? SpeechEncoders.embedder(precision: description.precision ?? .float32) : nil)
     }
 
     /// Loads and validates a model file.
@@ -100,7 +101,11 @@ public final class EmotionModel: @unchecked Sendable {
         guard (8000...192_000).contains(description.features.sampleRate) else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "sample rate \(description.features.sampleRate)")
         }
-        if preset.needsEncoder { _ = try SpeechEncoders.embedder() }   // says 'run ser encoder install' when it is missing
+        guard description.encoderPrecision == nil || description.precision != nil else {
+            throw SafeTensorsFile.Failure.unsupported(path: path, reason: "unknown encoder precision \(description.encoderPrecision ?? "")")
+        }
+        // Says 'run ser encoder install' when it is missing.
+        if preset.needsEncoder { _ = try SpeechEncoders.embedder(precision: description.precision ?? .float32) }
         let classifier = try ClassifierFile.load(file, source: path)
         guard classifier.inputDimension == preset.dimension else {
             throw SafeTensorsFile.Failure.corrupt(path: path, reason: "the classifier reads \(classifier.inputDimension) features, \(preset.rawValue) has \(preset.dimension)")

@@ -40,6 +40,8 @@ public struct InputPipeline: Sendable {
     public let detector: VoiceActivityDetector
     /// The speech encoder, for presets that read one (`FeaturePreset.needsEncoder`).
     public let embedder: (any SpeechEmbedder)?
+    /// How the speech encoder multiplies (its identity says so too, so caches keep precisions apart).
+    public let encoderPrecision: EncoderPrecision
 
     /// Why a recording has no vector.
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -59,14 +61,16 @@ public struct InputPipeline: Sendable {
     /// `SpeechEncoders.Failure.notInstalled` when it is not installed.
     public init(preset: FeaturePreset, sampleRate: Int = 16000, trimsToSpeech: Bool = true, speechMarginSeconds: Double = 0,
                 levelNormalization: LevelNormalization? = nil,
-                detector: VoiceActivityDetector = VoiceActivityDetector(), embedder: (any SpeechEmbedder)? = nil) throws {
+                detector: VoiceActivityDetector = VoiceActivityDetector(), encoderPrecision: EncoderPrecision = .float32,
+                embedder: (any SpeechEmbedder)? = nil) throws {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
         self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
         self.levelNormalization = levelNormalization
         self.detector = detector
-        self.embedder = preset.needsEncoder ? try (embedder ?? SpeechEncoders.embedder()) : nil
+        self.encoderPrecision = encoderPrecision
+        self.embedder = preset.needsEncoder ? try (embedder ?? SpeechEncoders.embedder(precision: encoderPrecision)) : nil
     }
 
     /// A pipeline whose encoder is already resolved: `resolvedEmbedder` for a
@@ -74,13 +78,14 @@ public struct InputPipeline: Sendable {
     /// `FeatureError.encoderRequired`), ignored otherwise.
     public init(preset: FeaturePreset, sampleRate: Int, trimsToSpeech: Bool, speechMarginSeconds: Double = 0,
                 levelNormalization: LevelNormalization? = nil,
-                detector: VoiceActivityDetector, resolvedEmbedder: (any SpeechEmbedder)?) {
+                detector: VoiceActivityDetector, encoderPrecision: EncoderPrecision = .float32, resolvedEmbedder: (any SpeechEmbedder)?) {
         self.preset = preset
         self.sampleRate = sampleRate
         self.trimsToSpeech = trimsToSpeech
         self.speechMarginSeconds = Self.validMargin(speechMarginSeconds)
         self.levelNormalization = levelNormalization
         self.detector = detector
+        self.encoderPrecision = encoderPrecision
         embedder = preset.needsEncoder ? resolvedEmbedder : nil
     }
 
@@ -88,7 +93,8 @@ public struct InputPipeline: Sendable {
     /// rate, trimming, level rule and encoder.
     public func detecting(with detector: VoiceActivityDetector) -> InputPipeline {
         InputPipeline(preset: preset, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech, speechMarginSeconds: speechMarginSeconds,
-                      levelNormalization: levelNormalization, detector: detector, resolvedEmbedder: embedder)
+                      levelNormalization: levelNormalization, detector: detector, encoderPrecision: encoderPrecision,
+                      resolvedEmbedder: embedder)
     }
 
     /// The margins a pipeline takes; options outside it are refused, values from files clamped.

@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SEREncoder
 import SERModels
 import SERSpeakers
 import SERSupport
@@ -92,6 +93,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     /// (`VoiceActivityConfiguration.voicingBandHz`); prediction finds speech the
     /// same way. Nil: the full band, as models trained before the band read it.
     public var voicingBandHz: [Double]?
+    /// How the speech encoder multiplied when the model's features were computed
+    /// (`EncoderPrecision` raw value); prediction encodes the same way. Nil: float32.
+    public var encoderPrecision: String?
     /// The data the final model was fitted on.
     public var training: TrainingData?
     /// The final model on its validation speakers (after calibration).
@@ -117,7 +121,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         case featureNormalization = "feature_normalization", testTimeAugmentation = "test_time_augmentation"
         case trimsToSpeech = "trims_to_speech", speakerAdaptation = "speaker_adaptation"
         case speechMarginSeconds = "speech_margin_seconds", levelNormalization = "level_normalization"
-        case voicingBandHz = "voicing_band_hz"
+        case voicingBandHz = "voicing_band_hz", encoderPrecision = "encoder_precision"
     }
 
     /// A description of an `architecture` model of `labels` reading `features`; the rest is filled in by training.
@@ -159,6 +163,11 @@ public struct SpeakerAdaptationSummary: Codable, Sendable, Equatable {
 }
 
 extension ModelDescription {
+    /// `encoderPrecision` as a precision: float32 when absent, nil when the file names one this ser does not know.
+    public var precision: EncoderPrecision? {
+        encoderPrecision.map { EncoderPrecision(rawValue: $0) } ?? .float32
+    }
+
     /// `voicingBandHz` as a range, when it is a valid one (0 < low < high, finite).
     public var voicingBand: ClosedRange<Double>? {
         guard let band = voicingBandHz, band.count == 2, band[0].isFinite, band[1].isFinite, band[0] > 0, band[0] < band[1] else { return nil }

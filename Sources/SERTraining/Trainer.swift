@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERNumerics
@@ -175,6 +176,9 @@ public enum Trainer {
         description.speechMarginSeconds = dataset.pipeline.trimsToSpeech && margin > 0 ? margin : nil
         description.levelNormalization = dataset.pipeline.levelNormalization
         description.voicingBandHz = dataset.pipeline.detector.configuration.voicingBandHz.map { [$0.lowerBound, $0.upperBound] }
+        if dataset.preset.needsEncoder && dataset.pipeline.encoderPrecision != .float32 {
+            description.encoderPrecision = dataset.pipeline.encoderPrecision.rawValue
+        }
         if options.averagesAugmentedCopies && !dataset.augmentationRecipe.isEmpty {
             description.testTimeAugmentation = dataset.augmentationRecipe.map(\.argument)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERRecognition
@@ -32,6 +33,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// depend on the recording's gain. Nil: raw levels (`--no-level-normalization`,
     /// and recipes stored before it existed).
     public var levelNormalization: LevelNormalization? = .standard
+    /// How the speech encoder multiplies for the encoder presets (`EncoderPrecision`);
+    /// the model records it and prediction encodes the same way.
+    public var encoderPrecision: EncoderPrecision = .float32
     /// Whether each speaker's vectors are z-scored by that speaker's own recordings.
     public var speakerNormalization = false
     /// Perturbed copies of every training file, as `Perturbation.argument`s
@@ -149,7 +153,8 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// The path from audio to vectors that this recipe's features take.
     public func inputPipeline() throws -> InputPipeline {
         try InputPipeline(preset: resolvedFeatures, sampleRate: sampleRate, trimsToSpeech: trimsToSpeech,
-                          speechMarginSeconds: speechMarginSeconds, levelNormalization: levelNormalization)
+                          speechMarginSeconds: speechMarginSeconds, levelNormalization: levelNormalization,
+                          encoderPrecision: encoderPrecision)
     }
 
     /// The recipe stored in `description`, or nil for a model trained before recipes were stored.
@@ -174,7 +179,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         case trainsCorpusHeads = "trains_corpus_heads", adaptive, refitsOnAllSpeakers = "refits_on_all_speakers"
         case ensembleSize = "ensemble_size", speechMarginSeconds = "speech_margin_seconds"
         case adaptedL2Penalty = "adapted_l2_penalty", levelNormalization = "level_normalization"
-        case conditionCopies = "condition_copies"
+        case conditionCopies = "condition_copies", encoderPrecision = "encoder_precision"
     }
 
     /// Reads a stored recipe. A key it lacks (a recipe stored by an older
@@ -191,6 +196,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         // Absent in recipes stored before level normalization: those models read raw levels.
         levelNormalization = try c.decodeIfPresent(LevelNormalization.self, forKey: .levelNormalization)
         conditionCopies = try c.decodeIfPresent(Int.self, forKey: .conditionCopies) ?? 0
+        encoderPrecision = try c.decodeIfPresent(EncoderPrecision.self, forKey: .encoderPrecision) ?? .float32
         speakerNormalization = try c.decodeIfPresent(Bool.self, forKey: .speakerNormalization) ?? defaults.speakerNormalization
         augmentation = try c.decodeIfPresent([String].self, forKey: .augmentation) ?? defaults.augmentation
         testTimeAugmentation = try c.decodeIfPresent(Bool.self, forKey: .testTimeAugmentation) ?? defaults.testTimeAugmentation

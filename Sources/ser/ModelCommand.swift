@@ -53,7 +53,8 @@ struct ModelCommand: ParsableCommand {
                 lines.append("features: \(d.features.preset), \(d.features.dimension) values at \(d.features.sampleRate) Hz"
                              + (d.featureNormalization == "speaker" ? ", z-scored per speaker" : "")
                              + (d.trimsToSpeech == false ? ", over whole recordings (not trimmed to speech)"
-                                : ", trimmed to speech" + (d.speechMarginSeconds.map { String(format: " with %g s kept on each side", $0) } ?? "")))
+                                : ", trimmed to speech" + (d.speechMarginSeconds.map { String(format: " with %g s kept on each side", $0) } ?? ""))
+                             + (d.encoderPrecision.map { ", speech encoder in \($0)" } ?? ""))
                 if let copies = d.testTimeAugmentation {
                     lines.append("test-time augmentation: each input is classified with its \(copies.joined(separator: ", ")) copies, answers averaged")
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import SERAudio
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERNumerics
@@ -146,6 +147,25 @@ func temporaryPath(_ name: String) -> String {
             description.voicingBandHz = damaged
             #expect(EmotionModel(classifier: model.classifier, preset: .rich, description: description)
                 .pipeline.detector.configuration.voicingBandHz == nil, "\(damaged)")
+        }
+    }
+
+    /// A model encodes as its features were computed: no field is float32, `int8`
+    /// is read back, and a precision this ser does not know is refused by name.
+    @Test func theModelSaysHowItsEncoderMultiplies() throws {
+        #expect(model.pipeline.encoderPrecision == .float32 && model.description.encoderPrecision == nil)
+        var description = model.description
+        description.encoderPrecision = "int8"
+        let path = temporaryPath("precision.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try EmotionModel(classifier: model.classifier, preset: .rich, description: description).write(to: path)
+        #expect(try EmotionModel(contentsOf: path).pipeline.encoderPrecision == .int8)
+        description.encoderPrecision = "int4"
+        try EmotionModel(classifier: model.classifier, preset: .rich, description: description).write(to: path)
+        #expect {
+            _ = try EmotionModel(contentsOf: path)
+        } throws: { error in
+            "\(error)".contains("int4")
         }
     }
 

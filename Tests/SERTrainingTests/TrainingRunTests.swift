@@ -1,6 +1,7 @@
 import Foundation
 import SERAudio
 import SERCorpora
+import SEREncoder
 import SERFeatures
 import SERModels
 import SERRecognition
@@ -209,8 +210,10 @@ import Testing
         recipe.augmentation = ["noise:15", "speed:0.9"]
         recipe.l2Penalty = 0.3
         recipe.refitsOnAllSpeakers = false
+        recipe.encoderPrecision = .int8
         let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
-        #expect(decoded == recipe)
+        #expect(decoded == recipe && decoded.encoderPrecision == .int8)
+        #expect(try recipe.inputPipeline().encoderPrecision == .int8, "the recipe's features are computed at its precision")
         var old = TrainingRecipe()
         old.levelNormalization = nil
         #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == old,
@@ -219,6 +222,7 @@ import Testing
         recipe.levelNormalization = nil
         #expect(try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe)) == recipe)
         #expect(TrainingRecipe().speechMarginSeconds == 0, "a recipe stored before speech margins existed read the span alone")
+        #expect(old.encoderPrecision == .float32, "a recipe stored before the int8 encoder encoded in float32")
         let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
         #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"svm"}"#.utf8)) }
