@@ -66,9 +66,10 @@ public enum EncoderPrecision: String, Sendable, Codable, CaseIterable {
     /// float32 throughout: the reference, equal to Whisper within float rounding.
     case float32
     /// The dense layers (convolutions, attention projections, feed-forward) in
-    /// 8-bit integers: weights per output channel (7 bits), activations per row
-    /// (8 bits), int32 sums (SERKernels' int8 products); attention's own
-    /// products, LayerNorm, GELU and softmax stay float32.
+    /// 8-bit integers (SERKernels' int8 products: 7-bit weights with a scale per
+    /// output channel and 64 inputs, 8-bit activations per row, exact integer
+    /// sums, the same bits on every CPU); attention's own products, LayerNorm,
+    /// GELU and softmax stay float32.
     case int8
 }
 
@@ -112,10 +113,10 @@ public final class WhisperEncoder: Sendable {
         let outputs: Int
         /// `W` in SERKernels' float32 panel layout, or empty.
         let packedWeight: [Float]
-        /// `W` quantized in SERKernels' int8 panel layout, with its per-channel scales and sums, or empty.
+        /// `W` quantized in SERKernels' int8 panel layout, with its scales and offsets (per channel and 64 inputs), or empty.
         let int8Weight: [Int8]
         let int8Scales: [Float]
-        let int8Sums: [Int32]
+        let int8Offsets: [Int32]
 
         init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: EncoderPrecision) {
             self.bias = bias
@@ -125,8 +126,8 @@ public final class WhisperEncoder: Sendable {
             switch precision {
             case .int8:
                 quantized = [Int8](repeating: 0, count: ser_int8_weights_size(Int32(outputs), Int32(inputs)))
-                scales = [Float](repeating: 0, count: outputs)
-                sums = [Int32](repeating: 0, count: outputs)
+                scales = [Float](repeating: 0, count: ser_int8_scales_count(Int32(outputs), Int32(inputs)))
+                sums = [Int32](repeating: 0, count: scales.count)
                 ser_int8_pack_weights(weight, Int32(outputs), Int32(inputs), &quantized, &scales, &sums)
                 self.weight = []
             case .float32 where Self.usesPackedKernel:
@@ -139,7 +140,7 @@ public final class WhisperEncoder: Sendable {
             packedWeight = packed
             int8Weight = quantized
             int8Scales = scales
-            int8Sums = sums
+            int8Offsets = sums
         }
 
         /// Whether this CPU runs the packed float32 kernel (checked once per process).
@@ -181,7 +182,7 @@ public final class WhisperEncoder: Sendable {
                 ser_int8_quantize_rows(input, rows32, inputs32, inputs32, bytes, rowScales)
                 int8Weight.withUnsafeBufferPointer { w in
                     int8Scales.withUnsafeBufferPointer { scales in
-                        int8Sums.withUnsafeBufferPointer { sums in
+                        int8Offsets.withUnsafeBufferPointer { sums in
                             bias.withUnsafeBufferPointer { b in
                                 let operands = Int8Operands(rows: bytes, rowScales: rowScales, weights: w.baseAddress!, scales: scales.baseAddress!,
                                                             sums: sums.baseAddress!, bias: b.baseAddress, output: output)

@@ -52,7 +52,8 @@ enum DenseKernelTiming {
                 }
             }
             var packed = [Int8](repeating: 0, count: ser_int8_weights_size(Int32(outputs), Int32(inputs)))
-            var scales = [Float](repeating: 0, count: outputs), sums = [Int32](repeating: 0, count: outputs)
+            var scales = [Float](repeating: 0, count: ser_int8_scales_count(Int32(outputs), Int32(inputs)))
+            var sums = [Int32](repeating: 0, count: scales.count)
             ser_int8_pack_weights(w, Int32(outputs), Int32(inputs), &packed, &scales, &sums)
             var quantized = [UInt8](repeating: 0, count: rows * Int(ser_int8_padded_inputs(Int32(inputs))))
             var rowScales = [Float](repeating: 0, count: rows)

@@ -11,16 +11,17 @@ struct Int8DenseKernelTests {
     static var kernels: [Int32] { Array(Int32(SER_INT8_PORTABLE)...ser_int8_kernel()) }
 
     struct Quantized {
-        var weights: [Int8], weightScales: [Float], weightSums: [Int32]
+        var weights: [Int8], weightScales: [Float], weightOffsets: [Int32]
         var rows: [UInt8], rowScales: [Float]
     }
 
     static func quantize(x: [Float], rows: Int, w: [Float], outputs: Int, inputs: Int) -> Quantized {
         var q = Quantized(weights: [Int8](repeating: 0, count: ser_int8_weights_size(Int32(outputs), Int32(inputs))),
-                          weightScales: [Float](repeating: .nan, count: outputs), weightSums: [Int32](repeating: 0, count: outputs),
+                          weightScales: [Float](repeating: .nan, count: ser_int8_scales_count(Int32(outputs), Int32(inputs))),
+                          weightOffsets: [Int32](repeating: 7, count: ser_int8_scales_count(Int32(outputs), Int32(inputs))),
                           rows: [UInt8](repeating: 0, count: rows * Int(ser_int8_padded_inputs(Int32(inputs)))),
                           rowScales: [Float](repeating: .nan, count: rows))
-        ser_int8_pack_weights(w, Int32(outputs), Int32(inputs), &q.weights, &q.weightScales, &q.weightSums)
+        ser_int8_pack_weights(w, Int32(outputs), Int32(inputs), &q.weights, &q.weightScales, &q.weightOffsets)
         ser_int8_quantize_rows(x, Int32(rows), Int32(inputs), Int32(inputs), &q.rows, &q.rowScales)
         return q
     }
@@ -31,7 +32,7 @@ struct Int8DenseKernelTests {
         var y = start
         let panels = ser_int8_panels(Int32(outputs)), middle = panels / 2
         for (begin, end) in [(0, middle), (middle, panels)] {
-            let status = ser_int8_gemm(q.rows, q.rowScales, Int32(rows), Int32(inputs), q.weights, q.weightScales, q.weightSums,
+            let status = ser_int8_gemm(q.rows, q.rowScales, Int32(rows), Int32(inputs), q.weights, q.weightScales, q.weightOffsets,
                                        bias, Int32(outputs), begin, end, &y, Int32(outputs), accumulate ? 1 : 0, kernel)
             #expect(status == 1)
         }
@@ -57,14 +58,16 @@ struct Int8DenseKernelTests {
                 #expect(differing == 0, "kernel \(kernel), accumulate \(accumulate): \(differing) of \(y.count) values differ")
             }
             var excess = 0.0
+            let groups = Int(ser_int8_padded_inputs(Int32(inputs))) / 64
             for r in 0..<rows {
                 let sx = Double(q.rowScales[r])
                 for c in 0..<outputs {
-                    let sw = Double(q.weightScales[c])
                     var exact = Double(bias[c]) + (accumulate ? Double(start[r * outputs + c]) : 0)
-                    // Each factor is off by at most half its step; their product by the cross term too.
+                    // Each factor is off by at most half its step (the weight's step is its
+                    // channel's and group's scale); their product by the cross term too.
                     var bound = 1e-5 * abs(exact)
                     for k in 0..<inputs {
+                        let sw = Double(q.weightScales[((c / 16) * groups + k / 64) * 16 + c % 16])
                         let a = Double(x[r * inputs + k]), b = Double(w[c * inputs + k])
                         exact += a * b
                         bound += abs(a) * sw / 2 + abs(b) * sx / 2 + sx * sw / 4 + 1e-6 * abs(a * b)
@@ -74,6 +77,22 @@ struct Int8DenseKernelTests {
             }
             #expect(excess <= 0, "the quantized product leaves its rounding bound by \(excess)")
         }
+    }
+
+    @Test("each group of 64 inputs has its own scale: a large weight in one group leaves the others' precision")
+    func groupsKeepTheirOwnScales() {
+        let inputs = 128, outputs = 1
+        var w = [Float](repeating: 0.001, count: inputs)
+        w[3] = 10   // group 0 only
+        let x = [Float](repeating: 1, count: inputs)
+        let q = Self.quantize(x: x, rows: 1, w: w, outputs: outputs, inputs: inputs)
+        #expect(abs(q.weightScales[0] - 10 / 63) < 1e-6 && abs(q.weightScales[16] - 0.001 / 63) < 1e-9,
+                "scales \(q.weightScales[0]) and \(q.weightScales[16])")
+        let y = Self.product(q, rows: 1, inputs: inputs, outputs: outputs, bias: nil, start: [0], accumulate: false,
+                             kernel: Int32(SER_INT8_PORTABLE))
+        // Group 0's small weights round to zero beside the large one (10), group 1's 64 keep theirs
+        // (+0.064); one scale for the whole row would round all of them away (10.0).
+        #expect(abs(y[0] - 10.064) < 0.001, "\(y[0])")
     }
 
     @Test("the largest products do not saturate: 600 inputs of full-scale bytes against full-scale weights")
@@ -101,7 +120,7 @@ struct Int8DenseKernelTests {
             #expect(y == [1, -2, 3], "kernel \(kernel)")
         }
         var out: [Float] = [0]
-        #expect(ser_int8_gemm(q.rows, q.rowScales, 1, Int32(inputs), q.weights, q.weightScales, q.weightSums, nil, Int32(outputs),
+        #expect(ser_int8_gemm(q.rows, q.rowScales, 1, Int32(inputs), q.weights, q.weightScales, q.weightOffsets, nil, Int32(outputs),
                               0, 1, &out, 1, 0, -1) == 0, "an output stride shorter than a row is refused")
     }
 }

@@ -113,11 +113,11 @@ int ser_packed_gemm(const float *packed_rows, int rows, int inputs, const float 
                     const float *bias, int outputs, int panel_begin, int panel_end,
                     float *out, int out_stride, int accumulate);
 
-/// The int8 dense-layer kernels (`ser_int8_gemm`), fastest last.
+/// The int8 dense-layer kernels (`ser_int8_gemm`), fastest last. All give the same bits.
 enum {
     /// Plain C, any CPU.
     SER_INT8_PORTABLE = 0,
-    /// x86-64 AVX2: `vpmaddubsw` and `vpmaddwd`.
+    /// x86-64 AVX2 and FMA: `vpmaddubsw` and `vpmaddwd`.
     SER_INT8_AVX2 = 1,
     /// x86-64 AVX-512 VNNI: `vpdpbusd`.
     SER_INT8_VNNI = 2,
@@ -126,7 +126,7 @@ enum {
 /// The fastest int8 kernel this CPU runs (`SER_INT8_*`).
 int ser_int8_kernel(void);
 
-/// Inputs rounded up to a multiple of 4: the byte length of one quantized row.
+/// Inputs rounded up to a multiple of 64 (one weight scale per 64 inputs): the byte length of one quantized row.
 int ser_int8_padded_inputs(int inputs);
 
 /// Panels of 16 outputs in packed int8 weights: the unit `ser_int8_gemm` splits work by.
@@ -135,23 +135,27 @@ int ser_int8_panels(int outputs);
 /// Bytes of packed int8 weights for an `outputs × inputs` matrix; 0 for a size that is not positive.
 size_t ser_int8_weights_size(int outputs, int inputs);
 
-/// Quantizes row-major weights `W` (`outputs × inputs`) per output channel to −63…63
-/// (symmetric, scale max|W[o]| / 63) and packs them (`ser_int8_weights_size` bytes):
-/// `scales[o]` and `sums[o]` (Σ_k of the channel's integer weights) get one value per output.
-void ser_int8_pack_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales, int32_t *sums);
+/// Weight scales (and as many offsets) of packed int8 weights: one per output and group of 64 inputs, padded to panels.
+size_t ser_int8_scales_count(int outputs, int inputs);
+
+/// Quantizes row-major weights `W` (`outputs × inputs`) to 7 bits (−63…63), with one
+/// symmetric scale per output channel and group of 64 inputs (max|W| of the group / 63),
+/// and packs them (`ser_int8_weights_size` bytes); `scales` and `offsets` (128 × the
+/// group's integer weight sum) take `ser_int8_scales_count` values each.
+void ser_int8_pack_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales, int32_t *offsets);
 
 /// Quantizes `rows × inputs` activations (row `r` at `x + r · row_stride`) per row to
 /// −127…127 (scale max|x[r]| / 127, stored in `scales[r]`), offset by 128 into bytes:
 /// `rows × ser_int8_padded_inputs(inputs)` bytes, padding bytes 128 (zero).
 void ser_int8_quantize_rows(const float *x, int rows, int inputs, int row_stride, uint8_t *quantized, float *scales);
 
-/// `out[r][c] = (accumulate ? out[r][c] : 0) + s_x[r] · s_w[c] · Σ_k q_x[r][k] · q_w[c][k] + bias[c]`
+/// `out[r][c] = (accumulate ? out[r][c] : 0) + s_x[r] · Σ_g s_w[c][g] · Σ_{k∈g} q_x[r][k] · q_w[c][k] + bias[c]`
 /// for the output columns of panels `panel_begin ..< panel_end` (16 columns each).
 /// `kernel` is a `SER_INT8_*` value, or −1 for `ser_int8_kernel()`; every kernel gives
 /// the same bits. `bias` may be NULL. Different panel ranges write disjoint columns.
 /// Returns 0 (writing nothing) when the kernel is not available here or a size is invalid.
 int ser_int8_gemm(const uint8_t *quantized_rows, const float *row_scales, int rows, int inputs,
-                  const int8_t *packed_weights, const float *weight_scales, const int32_t *weight_sums,
+                  const int8_t *packed_weights, const float *weight_scales, const int32_t *weight_offsets,
                   const float *bias, int outputs, int panel_begin, int panel_end,
                   float *out, int out_stride, int accumulate, int kernel);
 
