@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""ser's Whisper-base encoder against ctranslate2 float32 on the same input, same run.
+"""ser's Whisper-base encoder against ctranslate2 on the same input, same run.
 
     pip install ctranslate2 numpy && ser encoder install
-    python3 benchmarks/encoder_speed.py [--seconds 4] [--threads 1]
+    python3 benchmarks/encoder_speed.py [--seconds 4] [--threads 1] [--repeat 10]
 
 Both encode the log-mel of the same synthetic voice (no 30 s padding: ctranslate2
-accepts any length too). Prints each side's fastest of K passes and the ratio.
-ctranslate2 needs the CTranslate2 model directory; it is rebuilt from the PyPI
-wheels in a temporary folder (as scripts/make_encoder_fixtures.py does).
+accepts any length too). Times ser float32, ser int8, ctranslate2 float32 and
+ctranslate2 int8 (the fastest of K passes each), and prints each against
+ctranslate2 int8, the kernel ser's int8 path ran, its per-layer deviation from
+float32 and both paths' resident memory. ctranslate2 needs the CTranslate2 model
+directory; it is rebuilt from the PyPI wheels in a temporary folder (as
+scripts/make_encoder_fixtures.py does).
 """
 import argparse
 import json
@@ -45,19 +48,35 @@ def main():
     # ser first: a loaded ctranslate2 model keeps its OpenMP threads spinning for a
     # while after each call, which would steal a core from a process run beside it.
     bench = build_ser_bench()
-    out = subprocess.run([bench, "encoder", "--seconds", str(args.seconds), "--threads", str(args.threads),
-                          "--repeat", str(args.repeat)], check=True, capture_output=True, text=True).stdout
-    ser = json.loads(out)
-    model = ctranslate2.models.Whisper(directory, device="cpu", compute_type="float32", intra_threads=args.threads)
+
+    def ser_run(precision, deviation=False):
+        command = [bench, "encoder", "--seconds", str(args.seconds), "--threads", str(args.threads),
+                   "--repeat", str(args.repeat), "--precision", precision] + (["--deviation"] if deviation else [])
+        return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+    ser = {"float32": ser_run("float32"), "int8": ser_run("int8")}
+    deviation = ser_run("int8", deviation=True).get("layer_deviation", [])
     mel = log_mel(synthetic_voice(args.seconds))[None]
     features = ctranslate2.StorageView.from_array(mel)
-    model.encode(features, to_cpu=True)
-    best = min(_timed(lambda: model.encode(features, to_cpu=True)) for _ in range(args.repeat))
-    print(f"Whisper-base encoder, {args.seconds:g} s of audio ({mel.shape[2]} mel frames), {args.threads} thread(s):")
-    print(f"  ctranslate2 {ctranslate2.__version__} float32: {best * 1000:7.1f} ms")
-    print(f"  ser:                       {ser['encoder_ms']:7.1f} ms (+ log-mel {ser['log_mel_ms']:.1f} ms; "
-          f"weights load {ser['load_ms']:.0f} ms; RSS after encoding {ser['rss_mib']:.0f} MiB, peak {ser['peak_rss_mib']:.0f} MiB)")
-    print(f"  ratio ctranslate2 / ser: {best * 1000 / ser['encoder_ms']:.2f}x")
+    reference = {}
+    for compute_type in ("float32", "int8"):
+        model = ctranslate2.models.Whisper(directory, device="cpu", compute_type=compute_type, intra_threads=args.threads)
+        model.encode(features, to_cpu=True)
+        reference[compute_type] = min(_timed(lambda: model.encode(features, to_cpu=True)) for _ in range(args.repeat)) * 1000
+        del model
+    print(f"Whisper-base encoder, {args.seconds:g} s of audio ({mel.shape[2]} mel frames), {args.threads} thread(s), "
+          f"ser's int8 kernel: {ser['int8']['int8_kernel']}")
+    rows = [(f"ctranslate2 {ctranslate2.__version__} float32", reference["float32"], None),
+            (f"ctranslate2 {ctranslate2.__version__} int8", reference["int8"], None),
+            ("ser float32", ser["float32"]["encoder_ms"], ser["float32"]),
+            ("ser int8", ser["int8"]["encoder_ms"], ser["int8"])]
+    for name, ms, run in rows:
+        extra = f"  RSS {run['rss_mib']:.0f} MiB (peak {run['peak_rss_mib']:.0f})" if run else ""
+        print(f"  {name:28s} {ms:7.1f} ms   {reference['int8'] / ms:5.2f}x ctranslate2 int8's speed{extra}")
+    if deviation:
+        print("  ser int8 against ser float32, per layer (relative RMS of hidden states / of their mean and deviation):")
+        for layer in deviation:
+            print(f"    layer {int(layer['layer'])}: {layer['relative_rms']:.3f} / {layer['pooled_relative_rms']:.4f}")
     if scratch:
         import shutil
         shutil.rmtree(scratch)
