@@ -71,6 +71,12 @@ public enum EncoderPrecision: String, Sendable, Codable, CaseIterable {
     /// sums, the same bits on every CPU); attention's own products, LayerNorm,
     /// GELU and softmax stay float32.
     case int8
+
+    /// The int8 path's quantization, in a feature cache's and a model's encoder
+    /// identity: 7-bit weights with a scale per 64 inputs, 8-bit activations per
+    /// row. A change of scheme changes it, so vectors of an older scheme are never
+    /// read as the new one's.
+    public static let int8Scheme = "w7g64a8"
 }
 
 /// Whisper's audio encoder, inference only, on OpenBLAS.
@@ -84,7 +90,8 @@ public enum EncoderPrecision: String, Sendable, Codable, CaseIterable {
 public final class WhisperEncoder: Sendable {
     public let shape: WhisperEncoderShape
     /// Where the weights came from and how they multiply, for feature caches and
-    /// model files: the source digest, with `+int8` for the 8-bit path, so that
+    /// model files: the source digest, with `+int8-` and the quantization scheme
+    /// (`EncoderPrecision.int8Scheme`) for the 8-bit path, so that
     /// features of one precision are never read as the other's.
     public let identity: String
     /// How the dense layers multiply.
@@ -400,7 +407,7 @@ public final class WhisperEncoder: Sendable {
         }
         func norm(_ name: String) -> Norm { Norm(gain: values(name + ".gamma"), bias: values(name + ".beta")) }
         self.shape = shape
-        self.identity = precision == .int8 ? identity + "+int8" : identity
+        self.identity = precision == .int8 ? identity + "+int8-" + EncoderPrecision.int8Scheme : identity
         self.precision = precision
         // The convolutions as linear maps of their unrolled receptive fields (channel-major, then tap).
         conv1 = linear("conv1", inputs: 3 * shape.melBands, outputs: shape.width)
