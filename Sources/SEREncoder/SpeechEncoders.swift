@@ -5,10 +5,14 @@ import Synchronization
 /// Whisper's encoder as a `SpeechEmbedder`: log-mel at 16 kHz, the encoder,
 /// then each pooled layer's mean and standard deviation over the frames.
 public struct WhisperEmbedder: SpeechEmbedder {
+    /// The encoder.
     public let encoder: WhisperEncoder
+    /// Whisper's log-mel front end at the encoder's band count.
     public let frontEnd: WhisperLogMel
+    /// The encoder's identity (weights and precision), for feature caches.
     public var identity: String { encoder.identity }
 
+    /// An embedder over `encoder`, with a front end for its band count.
     public init(encoder: WhisperEncoder) throws {
         self.encoder = encoder
         frontEnd = try WhisperLogMel(melBands: encoder.shape.melBands)
@@ -36,6 +40,7 @@ public struct WhisperEmbedder: SpeechEmbedder {
         return (states.map { Array($0.prefix(covered * width)) }, covered)
     }
 
+    /// The vector `layout` pools from the hidden states of `samples` at `sampleRate` (16 kHz only).
     public func embedding(of samples: [Float], sampleRate: Int, layout: SpeechEmbedding) throws -> [Float] {
         guard sampleRate == WhisperLogMel.sampleRate else {
             throw FeatureError.invalidParameter("the speech encoder reads 16 kHz audio, not \(sampleRate) Hz")
@@ -76,6 +81,7 @@ public enum SpeechEncoders {
     public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case notInstalled(name: String, path: String)
 
+        /// What is missing, and how to install it.
         public var description: String {
             switch self {
             case .notInstalled(let name, let path):

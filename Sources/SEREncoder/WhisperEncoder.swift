@@ -11,7 +11,9 @@ public struct WhisperEncoderShape: Equatable, Sendable, Codable {
     public var melBands: Int
     /// Width of the hidden states.
     public var width: Int
+    /// Attention heads per block.
     public var heads: Int
+    /// Transformer blocks.
     public var layers: Int
     /// Width of each block's feed-forward layer (4 × width).
     public var feedForwardWidth: Int
@@ -21,6 +23,7 @@ public struct WhisperEncoderShape: Equatable, Sendable, Codable {
     /// Whisper-base: 6 blocks of width 512 with 8 heads.
     public static let base = WhisperEncoderShape(melBands: 80, width: 512, heads: 8, layers: 6, feedForwardWidth: 2048, maximumFrames: 1500)
 
+    /// A shape from its dimensions.
     public init(melBands: Int, width: Int, heads: Int, layers: Int, feedForwardWidth: Int, maximumFrames: Int) {
         self.melBands = melBands
         self.width = width
@@ -88,6 +91,7 @@ public enum EncoderPrecision: String, Sendable, Codable, CaseIterable {
 /// LayerNorm. Inputs of any length up to 30 s are encoded as they are: the
 /// positional table is sliced to the frames present instead of padding to 30 s.
 public final class WhisperEncoder: Sendable {
+    /// The encoder's dimensions.
     public let shape: WhisperEncoderShape
     /// Where the weights came from and how they multiply, for feature caches and
     /// model files: the source digest, with `+int8-` and the quantization scheme
@@ -383,6 +387,7 @@ public final class WhisperEncoder: Sendable {
         case missingTensor(source: String, name: String)
         case wrongShape(source: String, name: String, expected: [Int], found: [Int])
 
+        /// Which tensor is missing or misshapen, and how to reinstall.
         public var description: String {
             switch self {
             case .missingTensor(let source, let name):

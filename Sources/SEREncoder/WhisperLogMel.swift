@@ -11,15 +11,20 @@ import SERFeatures
 /// floored 8 (80 dB) below the input's maximum, and mapped by `(x + 4) / 4`.
 /// The DFT is two GEMMs against a windowed cosine/sine basis, built once.
 public struct WhisperLogMel: Sendable {
+    /// The rate it reads (Whisper's).
     public static let sampleRate = 16000
+    /// The FFT length, 25 ms.
     public static let fftSize = 400
+    /// The hop between frames, 10 ms.
     public static let hopLength = 160
+    /// Mel bands per frame.
     public let melBands: Int
 
     private let basis: [Float]       // fftSize × 2·bins: windowed cos | −sin
     private let melBank: [Float]     // melBands × bins
     private var bins: Int { Self.fftSize / 2 + 1 }
 
+    /// A front end of `melBands` bands (80 for every Whisper before large-v3).
     public init(melBands: Int = 80) throws {
         self.melBands = melBands
         let n = Self.fftSize, bins = n / 2 + 1
