@@ -95,8 +95,51 @@ void ser_int8_pack_weights(const float *weights, int outputs, int inputs, int8_t
     }
 }
 
+#if SER_INT8_X86
+// One row quantized with AVX2: the same peak (max is exact in any order), the same
+// product by the inverse, rounding to nearest-even as `nearbyintf` does, the same clamp.
+SER_AVX2_TARGET static void quantize_row_avx2(const float *row, int inputs, int padded, uint8_t *out, float *scale) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 peaks = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= inputs; k += 8) peaks = _mm256_max_ps(peaks, _mm256_andnot_ps(sign, _mm256_loadu_ps(row + k)));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, peaks);
+    float peak = 0.0f;
+    for (int i = 0; i < 8; i++) peak = fmaxf(peak, lanes[i]);
+    for (; k < inputs; k++) peak = fmaxf(peak, fabsf(row[k]));
+    float inverse = peak > 0.0f ? ACTIVATION_LEVELS / peak : 0.0f;
+    *scale = peak / ACTIVATION_LEVELS;
+    const __m256 factor = _mm256_set1_ps(inverse), high = _mm256_set1_ps(ACTIVATION_LEVELS), low = _mm256_set1_ps(-ACTIVATION_LEVELS);
+    const __m256i offset = _mm256_set1_epi32(128);
+    k = 0;
+    for (; k + 8 <= inputs; k += 8) {
+        __m256 level = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(row + k), factor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        level = _mm256_min_ps(_mm256_max_ps(level, low), high);
+        __m256i bytes = _mm256_add_epi32(_mm256_cvtps_epi32(level), offset);   // 1…255
+        // Narrow eight int32 to eight bytes.
+        __m128i halves = _mm_packus_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1));
+        __m128i packed = _mm_packus_epi16(halves, halves);
+        _mm_storel_epi64((__m128i *)(out + k), packed);
+    }
+    for (; k < inputs; k++) {
+        float level = nearbyintf(row[k] * inverse);
+        if (level > ACTIVATION_LEVELS) level = ACTIVATION_LEVELS;
+        if (level < -ACTIVATION_LEVELS) level = -ACTIVATION_LEVELS;
+        out[k] = (uint8_t)((int)level + 128);
+    }
+    for (; k < padded; k++) out[k] = 128;
+}
+#endif
+
 void ser_int8_quantize_rows(const float *x, int rows, int inputs, int row_stride, uint8_t *quantized, float *scales) {
     int padded = ser_int8_padded_inputs(inputs);
+#if SER_INT8_X86
+    if (ser_int8_kernel() >= SER_INT8_AVX2) {
+        for (int r = 0; r < rows; r++) quantize_row_avx2(x + (size_t)r * row_stride, inputs, padded, quantized + (size_t)r * padded, scales + r);
+        return;
+    }
+#endif
     for (int r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * row_stride;
         uint8_t *out = quantized + (size_t)r * padded;
@@ -120,7 +163,8 @@ void ser_int8_quantize_rows(const float *x, int rows, int inputs, int row_stride
 __attribute__((noinline)) static void finish(const float *acc, int count, float row_scale, const float *bias,
                                              float *out, int accumulate) {
     for (int j = 0; j < count; j++) {
-        float value = row_scale * acc[j] + (bias ? bias[j] : 0.0f);
+        float product = row_scale * acc[j];
+        float value = product + (bias ? bias[j] : 0.0f);
         out[j] = accumulate ? out[j] + value : value;
     }
 }
@@ -196,11 +240,23 @@ SER_AVX2_TARGET static void gemm_avx2(const uint8_t *xq, const float *x_scales, 
                 }
             }
             for (int i = 0; i < valid; i++) {
-                float row[I8_PANEL];
-                _mm256_storeu_ps(row, acc[i][0]);
-                _mm256_storeu_ps(row + 8, acc[i][1]);
-                finish(row, count, x_scales[r0 + i], bias ? bias + p * I8_PANEL : NULL,
-                       out + (size_t)(r0 + i) * out_stride + p * I8_PANEL, accumulate);
+                float *target = out + (size_t)(r0 + i) * out_stride + p * I8_PANEL;
+                if (count < I8_PANEL) {
+                    float row[I8_PANEL];
+                    _mm256_storeu_ps(row, acc[i][0]);
+                    _mm256_storeu_ps(row + 8, acc[i][1]);
+                    finish(row, count, x_scales[r0 + i], bias ? bias + p * I8_PANEL : NULL, target, accumulate);
+                    continue;
+                }
+                // finish's arithmetic, eight lanes at a time: a product, then a sum, each rounded once.
+                __m256 scale = _mm256_set1_ps(x_scales[r0 + i]);
+                for (int h = 0; h < 2; h++) {
+                    __m256 value = _mm256_mul_ps(scale, acc[i][h]);
+                    if (bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias + p * I8_PANEL + 8 * h));
+                    else value = _mm256_add_ps(value, _mm256_setzero_ps());
+                    if (accumulate) value = _mm256_add_ps(_mm256_loadu_ps(target + 8 * h), value);
+                    _mm256_storeu_ps(target + 8 * h, value);
+                }
             }
         }
     }
@@ -242,10 +298,18 @@ SER_VNNI_TARGET static void gemm_vnni(const uint8_t *xq, const float *x_scales, 
                     acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sums[i], offset)), scale, acc[i]);
             }
             for (int i = 0; i < valid; i++) {
-                float row[I8_PANEL];
-                _mm512_storeu_ps(row, acc[i]);
-                finish(row, count, x_scales[r0 + i], bias ? bias + p * I8_PANEL : NULL,
-                       out + (size_t)(r0 + i) * out_stride + p * I8_PANEL, accumulate);
+                float *target = out + (size_t)(r0 + i) * out_stride + p * I8_PANEL;
+                if (count < I8_PANEL) {
+                    float row[I8_PANEL];
+                    _mm512_storeu_ps(row, acc[i]);
+                    finish(row, count, x_scales[r0 + i], bias ? bias + p * I8_PANEL : NULL, target, accumulate);
+                    continue;
+                }
+                // finish's arithmetic, sixteen lanes at a time: a product, then a sum, each rounded once.
+                __m512 value = _mm512_mul_ps(_mm512_set1_ps(x_scales[r0 + i]), acc[i]);
+                value = _mm512_add_ps(value, bias ? _mm512_loadu_ps(bias + p * I8_PANEL) : _mm512_setzero_ps());
+                if (accumulate) value = _mm512_add_ps(_mm512_loadu_ps(target), value);
+                _mm512_storeu_ps(target, value);
             }
         }
     }

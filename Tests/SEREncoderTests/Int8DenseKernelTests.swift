@@ -109,6 +109,26 @@ struct Int8DenseKernelTests {
         }
     }
 
+    @Test("activations are quantized as plain maths says, on every length", arguments: [1, 7, 8, 9, 64, 100, 2048])
+    func rowsQuantizeAsPlainMaths(inputs: Int) {
+        var random = SplitMix64(seed: UInt64(inputs))
+        let rows = 3
+        var x = (0..<(rows * inputs)).map { _ in Float(random.nextStandardNormal()) }
+        x[inputs / 2] = 0.5   // an exact half step somewhere is rounded to even
+        let padded = Int(ser_int8_padded_inputs(Int32(inputs)))
+        var bytes = [UInt8](repeating: 0, count: rows * padded), scales = [Float](repeating: .nan, count: rows)
+        ser_int8_quantize_rows(x, Int32(rows), Int32(inputs), Int32(inputs), &bytes, &scales)
+        for r in 0..<rows {
+            let row = x[(r * inputs)..<((r + 1) * inputs)]
+            let peak = row.map(abs).max() ?? 0
+            let inverse: Float = peak > 0 ? 127 / peak : 0
+            #expect(scales[r] == peak / 127)
+            let expected = row.map { UInt8(Int(min(max(($0 * inverse).rounded(.toNearestOrEven), -127), 127)) + 128) }
+                + [UInt8](repeating: 128, count: padded - inputs)
+            #expect(Array(bytes[(r * padded)..<((r + 1) * padded)]) == expected, "row \(r)")
+        }
+    }
+
     @Test("silent rows and zero weights give the bias alone")
     func zerosGiveTheBias() {
         let inputs = 10, outputs = 3
