@@ -507,7 +507,7 @@ public final class WhisperEncoder: Sendable {
             }
         }
         conv1.apply(unrolled, rows: count, into: convolved, scratch: scratch)
-        VectorMath.gelu(UnsafeMutableBufferPointer(start: convolved, count: count * width))
+        Self.geluSplit(convolved, count: count * width)
         // conv2 (stride 2, padding 1) over the frame-major conv1 output.
         for t in 0..<outFrames {
             let row = unrolled + t * 3 * width
@@ -522,7 +522,7 @@ public final class WhisperEncoder: Sendable {
             }
         }
         conv2.apply(unrolled, rows: outFrames, into: x, scratch: scratch)
-        VectorMath.gelu(UnsafeMutableBufferPointer(start: x, count: stateCount))
+        Self.geluSplit(x, count: stateCount)
         positions.withUnsafeBufferPointer { p in
             for i in 0..<stateCount { x[i] += p[i] }
         }
@@ -538,13 +538,31 @@ public final class WhisperEncoder: Sendable {
             // Feed-forward on the normalized result, added back.
             Self.layerNorm(x, block.feedForwardNorm, rows: outFrames, width: width, into: normed)
             block.feedForwardIn.apply(normed, rows: outFrames, into: hidden, scratch: scratch)
-            VectorMath.gelu(UnsafeMutableBufferPointer(start: hidden, count: outFrames * shape.feedForwardWidth))
+            Self.geluSplit(hidden, count: outFrames * shape.feedForwardWidth)
             block.feedForwardOut.accumulate(hidden, rows: outFrames, into: x, scratch: scratch)
             states.append(Array(UnsafeBufferPointer(start: x, count: stateCount)))
         }
         Self.layerNorm(x, finalNorm, rows: outFrames, width: width, into: normed)
         states[states.count - 1] = Array(UnsafeBufferPointer(start: normed, count: stateCount))
         return states
+    }
+
+    /// GELU over `count` values, split in chunks of whole SIMD vectors over the
+    /// BLAS thread count (each value is computed alone, so the split changes no bits).
+    static func geluSplit(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        let threads = min(max(1, blasThreadCount()), max(1, count / 16_384))
+        guard threads > 1 else { return VectorMath.gelu(UnsafeMutableBufferPointer(start: values, count: count)) }
+        let shared = SharedFloats(pointer: values)
+        let chunk = (count / threads + 7) / 8 * 8
+        DispatchQueue.concurrentPerform(iterations: threads) { part in
+            let begin = min(count, part * chunk), end = part == threads - 1 ? count : min(count, begin + chunk)
+            VectorMath.gelu(UnsafeMutableBufferPointer(start: shared.pointer + begin, count: end - begin))
+        }
+    }
+
+    /// A buffer that parallel parts write in disjoint ranges.
+    private struct SharedFloats: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Float>
     }
 
     /// Row-wise LayerNorm with ε = 1e-5 (sums per lane in float, combined in double).
