@@ -6,12 +6,19 @@ Prints files/s and × real time for a folder of recordings predicted in one run
 of 10 runs), and peak memory and time for a one-hour recording made by looping
 a corpus file with ffmpeg.
 
-Usage: python3 benchmarks/predict_throughput.py [FOLDER]   (default ../shared/corpora/ravdess)
+Usage: python3 benchmarks/predict_throughput.py [FOLDER] [--model MODEL]   (default ../shared/corpora/ravdess,
+the shipped model)
 """
 import json, os, resource, statistics, subprocess, sys, tempfile, time
 
 ser = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "ser")
-folder = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora", "ravdess")
+arguments = sys.argv[1:]
+model = []
+if "--model" in arguments:
+    at = arguments.index("--model")
+    model = ["--model", arguments[at + 1]]
+    del arguments[at:at + 2]
+folder = arguments[0] if arguments else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora", "ravdess")
 env = dict(os.environ, CI="1")
 
 one = next(os.path.join(root, name) for root, _, names in os.walk(folder) for name in sorted(names) if not name.startswith("."))
@@ -21,7 +28,7 @@ with tempfile.TemporaryDirectory() as tmp:
     long_file = os.path.join(tmp, "hour.flac")
     subprocess.run(["ffmpeg", "-v", "quiet", "-stream_loop", "-1", "-i", one, "-t", "3600", "-ac", "1", long_file], check=True)
     start = time.perf_counter()
-    out = subprocess.run([ser, "predict", long_file, "--format", "json"], capture_output=True, text=True, env=env)
+    out = subprocess.run([ser, "predict", long_file, "--format", "json"] + model, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(out.stdout)[0]
@@ -29,7 +36,7 @@ with tempfile.TemporaryDirectory() as tmp:
           f"peak RSS {peak / 1024:.0f} MiB")
 
 start = time.perf_counter()
-out = subprocess.run([ser, "predict", folder, "--format", "jsonl"], capture_output=True, text=True, env=env)
+out = subprocess.run([ser, "predict", folder, "--format", "jsonl"] + model, capture_output=True, text=True, env=env)
 elapsed = time.perf_counter() - start
 rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 audio = sum(r.get("duration", 0) for r in rows)
@@ -39,7 +46,7 @@ print(f"folder: {len(rows)} files, {audio / 60:.1f} min of audio in {elapsed:.1f
 latencies = []
 for _ in range(10):
     start = time.perf_counter()
-    subprocess.run([ser, "predict", one, "--format", "jsonl"], capture_output=True, env=env, check=True)
+    subprocess.run([ser, "predict", one, "--format", "jsonl"] + model, capture_output=True, env=env, check=True)
     latencies.append(time.perf_counter() - start)
 print(f"single file incl. process start ({os.path.basename(one)}): best {1000 * min(latencies):.0f} ms, "
       f"median {1000 * statistics.median(latencies):.0f} ms")
