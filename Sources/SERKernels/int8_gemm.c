@@ -187,13 +187,18 @@ __attribute__((noinline)) static void finish(const float *acc, int count, float 
     }
 }
 
+// Outputs panel `p` holds: 16, or fewer in the last panel.
+static inline int panel_columns(int outputs, int p) {
+    return outputs - p * I8_PANEL < I8_PANEL ? outputs - p * I8_PANEL : I8_PANEL;
+}
+
 static void gemm_portable(const uint8_t *xq, const float *x_scales, int rows, int padded, const int8_t *packed,
                           const float *w_scales, const int32_t *offsets, const float *bias, int outputs,
                           int panel_begin, int panel_end, float *out, int out_stride, int accumulate) {
     int groups = padded / I8_GROUP;
     for (int p = panel_begin; p < panel_end; p++) {
         const int8_t *panel = packed + (size_t)p * I8_PANEL * padded;
-        int count = outputs - p * I8_PANEL < I8_PANEL ? outputs - p * I8_PANEL : I8_PANEL;
+        int count = panel_columns(outputs, p);
         for (int r = 0; r < rows; r++) {
             float acc[I8_PANEL] = {0};
             const uint8_t *a = xq + (size_t)r * padded;
@@ -226,7 +231,7 @@ SER_AVX2_TARGET static void gemm_avx2(const uint8_t *xq, const float *x_scales, 
     int groups = padded / I8_GROUP;
     for (int p = panel_begin; p < panel_end; p++) {
         const int8_t *panel = packed + (size_t)p * I8_PANEL * padded;
-        int count = outputs - p * I8_PANEL < I8_PANEL ? outputs - p * I8_PANEL : I8_PANEL;
+        int count = panel_columns(outputs, p);
         for (int r0 = 0; r0 < rows; r0 += AVX2_ROWS) {
             int valid = rows - r0 < AVX2_ROWS ? rows - r0 : AVX2_ROWS;
             __m256 acc[AVX2_ROWS][2];
@@ -290,7 +295,7 @@ SER_VNNI_TARGET static void gemm_vnni(const uint8_t *xq, const float *x_scales, 
     int groups = padded / I8_GROUP;
     for (int p = panel_begin; p < panel_end; p++) {
         const int8_t *panel = packed + (size_t)p * I8_PANEL * padded;
-        int count = outputs - p * I8_PANEL < I8_PANEL ? outputs - p * I8_PANEL : I8_PANEL;
+        int count = panel_columns(outputs, p);
         for (int r0 = 0; r0 < rows; r0 += VNNI_ROWS) {
             int valid = rows - r0 < VNNI_ROWS ? rows - r0 : VNNI_ROWS;
             __m512 acc[VNNI_ROWS];
