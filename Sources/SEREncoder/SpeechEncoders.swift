@@ -53,25 +53,63 @@ public struct WhisperEmbedder: SpeechEmbedder {
         return Self.pool(states, frames: frames, width: encoder.shape.width, layers: layout.layers)
     }
 
-    /// Each of `layers`' mean over frames, then its population standard deviation.
-    public static func pool(_ states: [[Float]], frames: Int, width: Int, layers: [Int]) -> [Float] {
+    /// Each of `layers`' mean over frames, then its population standard deviation;
+    /// with `weights` (one per frame, not all zero) the weighted mean and deviation.
+    public static func pool(_ states: [[Float]], frames: Int, width: Int, layers: [Int], weights: [Float]? = nil) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(layers.count * 2 * width)
+        let total = weights.map { w in (0..<min(frames, w.count)).reduce(0.0) { $0 + Double(w[$1]) } } ?? 0
+        // Uniform pooling divides once at the end; weighted pooling normalizes the weights first.
+        let frameWeights: [Double]? = weights.flatMap { w in
+            total > 0 ? (0..<frames).map { t in t < w.count ? Double(w[t]) / total : 0 } : nil
+        }
+        let count = Double(max(frames, 1))
         for layer in layers {
             var mean = [Double](repeating: 0, count: width), squares = [Double](repeating: 0, count: width)
             states[layer].withUnsafeBufferPointer { h in
                 for t in 0..<frames {
-                    for c in 0..<width { mean[c] += Double(h[t * width + c]) }
+                    let w = frameWeights?[t] ?? 1
+                    for c in 0..<width { mean[c] += w * Double(h[t * width + c]) }
                 }
-                for c in 0..<width { mean[c] /= Double(max(frames, 1)) }
+                if frameWeights == nil { for c in 0..<width { mean[c] /= count } }
                 for t in 0..<frames {
-                    for c in 0..<width { let d = Double(h[t * width + c]) - mean[c]; squares[c] += d * d }
+                    let w = frameWeights?[t] ?? 1
+                    for c in 0..<width { let d = Double(h[t * width + c]) - mean[c]; squares[c] += w * d * d }
                 }
             }
             out += mean.map(Float.init)
-            out += squares.map { Float(($0 / Double(max(frames, 1))).squareRoot()) }
+            out += squares.map { Float((frameWeights == nil ? $0 / count : $0).squareRoot()) }
         }
         return out
+    }
+
+    /// Samples per encoder frame (two log-mel hops).
+    public static let samplesPerFrame = 2 * WhisperLogMel.hopLength
+
+    /// Each encoder frame's weight for `pool`: the mean power of the samples it
+    /// covers (a 40 ms window centred on the frame) raised to `exponent`.
+    /// Exponent 0 weighs every frame alike; 1 weighs frames by their power, so
+    /// frames where the voice is loud count more than pauses and the quieter
+    /// sounds (other voices, noise) heard in them. With `ceilingQuantile`, powers
+    /// above that quantile of the frames' powers count as that quantile's (every
+    /// loud frame alike). Does not depend on the gain.
+    public static func frameWeights(of samples: [Float], frames: Int, exponent: Float, ceilingQuantile: Float? = nil) -> [Float] {
+        let hop = samplesPerFrame
+        var powers: [Float] = samples.withUnsafeBufferPointer { x in
+            (0..<frames).map { t in
+                let lo = max(0, t * hop - hop / 2), hi = min(x.count, t * hop + hop + hop / 2)
+                guard hi > lo else { return 0 }
+                var sum: Float = 0
+                for i in lo..<hi { sum += x[i] * x[i] }
+                return sum / Float(hi - lo)
+            }
+        }
+        if let q = ceilingQuantile, !powers.isEmpty {
+            let sorted = powers.sorted()
+            let ceiling = sorted[min(sorted.count - 1, Int(q * Float(sorted.count)))]
+            if ceiling > 0 { powers = powers.map { min($0, ceiling) } }
+        }
+        return powers.map { exponent == 0 ? 1 : ($0 > 0 ? Foundation.pow($0, exponent) : 0) }
     }
 }
 
@@ -109,9 +147,9 @@ public enum SpeechEncoders {
         }
     }
 
-    /// The embedder `preset` needs, or nil when it reads none.
-    public static func embedder(for preset: FeaturePreset) throws -> (any SpeechEmbedder)? {
-        preset.needsEncoder ? try embedder() : nil
+    /// The embedder `preset` needs, multiplying at `precision`, or nil when it reads none.
+    public static func embedder(for preset: FeaturePreset, precision: EncoderPrecision = .float32) throws -> (any SpeechEmbedder)? {
+        preset.needsEncoder ? try embedder(precision: precision) : nil
     }
 
     /// Whether the default encoder's weights are installed.

@@ -90,6 +90,8 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --trim: seconds of the recording kept on each side of the speech span, as `ser train --speech-margin` keeps them (default 0: the span alone). Give the value the model you compare with was trained with (`ser model info` shows it).", valueName: "seconds"))
     var speechMargin: Double = 0
 
+    @Option(help: ArgumentHelp("With a whisper preset: how the speech encoder multiplies, int8 (the default, as models trained by default read) or float32 (the exact path). Give the precision of the model you compare with (`ser model info` shows it).", valueName: "precision"))
+    var encoderPrecision: EncoderPrecision = .int8
     @Option(help: "How frames become one value per feature with --feature: mean, std or mean+std.")
     var pool: Pooling = .mean
 
@@ -188,16 +190,17 @@ struct FeaturesCommand: ParsableCommand {
     private func writeTable(_ inputs: FileManifest, shard: Shard?) throws {
         let configuration = self.configuration
         let extractor = FeatureExtractor(configuration: configuration)
-        let feature = self.feature, preset = self.preset, pool = self.pool
+        let feature = self.feature, preset = self.preset, pool = self.pool, encoderPrecision = self.encoderPrecision
         let columns: [String]
         if let preset { columns = preset.columnNames(sampleRate: configuration.sampleRate) }
         else { columns = pool.names(extractor.rowNames(feature!)) }
 
         let store = noCache ? nil : try FeatureCache(directory: cache ?? FeatureCache.defaultDirectory)
-        let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0) }
+        let embedder = try preset.flatMap { try SpeechEncoders.embedder(for: $0, precision: encoderPrecision) }
         // With --trim the vectors come from a model's input pipeline, under the key training uses.
         let pipeline = trim ? preset.map { InputPipeline(preset: $0, sampleRate: configuration.sampleRate, trimsToSpeech: true,
-                                                         speechMarginSeconds: speechMargin, detector: VoiceActivityDetector(), resolvedEmbedder: embedder) } : nil
+                                                         speechMarginSeconds: speechMargin, detector: VoiceActivityDetector(),
+                                                         encoderPrecision: encoderPrecision, resolvedEmbedder: embedder) } : nil
         let key = pipeline.map(FeatureDataset.cacheKey)
             ?? preset.map { FeatureCache.key(preset: $0, sampleRate: configuration.sampleRate, encoderIdentity: embedder?.identity) }
             ?? FeatureCache.key(feature: feature!, pooling: pool, configuration: configuration)

@@ -143,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         if let l2 = recipe.l2Penalty { parts.append(String(format: "L2 %g", l2)) }
         if recipe.adaptive { parts.append("speaker-adaptive") }
         parts.append(recipe.levelNormalization == nil ? "raw levels" : "level-normalized")
-        if recipe.encoderPrecision != .float32 && recipe.resolvedFeatures.needsEncoder { parts.append("\(recipe.encoderPrecision.rawValue) encoder") }
+        if recipe.resolvedFeatures.needsEncoder { parts.append("\(recipe.encoderPrecision.rawValue) encoder") }
         if recipe.conditionCopies > 0 { parts.append("\(recipe.conditionCopies) multi-condition cop\(recipe.conditionCopies == 1 ? "y" : "ies") per file") }
         let what = parts.joined(separator: ", ")
         if architecture != nil { return "recipe: yours (\(what))" }
@@ -177,8 +177,8 @@ struct TrainCommand: ParsableCommand {
     var speechMargin: Double = 0
     @Flag(help: ArgumentHelp("Read each recording at its own level instead of bringing its speech to one active level (-26 dBFS) first. The model then hears a microphone's gain as part of the voice: a quiet take sounds sad and a peak-normalized one angry. Only for comparing with models trained before level normalization."))
     var noLevelNormalization = false
-    @Option(help: ArgumentHelp("How the speech encoder multiplies for the whisper features: float32 (the default, exact) or int8 (dense layers in 8-bit integers: about twice as fast and half the memory, features a few per cent from float32's). The model records it and predicts the same way. Compare the two by --cv before shipping an int8 model.", valueName: "precision"))
-    var encoderPrecision: EncoderPrecision = .float32
+    @Option(help: ArgumentHelp("How the speech encoder multiplies for the whisper features: int8 (the default: dense layers in 8-bit integers, about twice as fast at half the memory, as accurate as float32 under cross-validation) or float32 (the exact path, for comparing with models and tables made before int8). The model records it and predicts the same way.", valueName: "precision"))
+    var encoderPrecision: EncoderPrecision = .int8
     @Option(help: ArgumentHelp("Multi-condition training: add this many copies of every training file, each through a recording chain drawn at random (a gain within ±20 dB; by chance clipping, a room with RT60 0.2-1 s, white, pink or brown noise or babble of other training speakers at 5-25 dB SNR, a telephone line, or MP3, AAC or Opus at low bitrates). Makes answers hold on recordings made with phones, laptops and headsets; each copy costs one feature extraction (cached). Babble never mixes in a voice that a fold tests. Default: 1 in the default recipe, 0 with a named family.", valueName: "n"))
     var conditionCopies: Int?
     @OptionGroup var conditionSelection: ConditionSelection

@@ -210,19 +210,23 @@ import Testing
         recipe.augmentation = ["noise:15", "speed:0.9"]
         recipe.l2Penalty = 0.3
         recipe.refitsOnAllSpeakers = false
-        recipe.encoderPrecision = .int8
+        recipe.encoderPrecision = .float32
         let decoded = try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe))
-        #expect(decoded == recipe && decoded.encoderPrecision == .int8)
-        #expect(try recipe.inputPipeline().encoderPrecision == .int8, "the recipe's features are computed at its precision")
+        #expect(decoded == recipe && decoded.encoderPrecision == .float32)
+        #expect(try recipe.inputPipeline().encoderPrecision == .float32, "the recipe's features are computed at its precision")
+        #expect(TrainingRecipe().encoderPrecision == .int8 && TrainingRecipe.shipped.encoderPrecision == .int8,
+                "new recipes encode in int8, chosen by cross-validation")
         var old = TrainingRecipe()
         old.levelNormalization = nil
+        old.encoderPrecision = .float32
         #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)) == old,
                 "a recipe stored before level normalization read raw levels; every other field takes its default")
         #expect(TrainingRecipe().levelNormalization == .standard, "new recipes bring every input to one level")
         recipe.levelNormalization = nil
         #expect(try JSONDecoder().decode(TrainingRecipe.self, from: JSONEncoder().encode(recipe)) == recipe)
         #expect(TrainingRecipe().speechMarginSeconds == 0, "a recipe stored before speech margins existed read the span alone")
-        #expect(old.encoderPrecision == .float32, "a recipe stored before the int8 encoder encoded in float32")
+        #expect(try JSONDecoder().decode(TrainingRecipe.self, from: Data("{}".utf8)).encoderPrecision == .float32,
+                "a recipe stored before the int8 encoder encoded in float32")
         let written = try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"forest","ensemble_size":3}"#.utf8))
         #expect(written.architecture == .forest && written.ensembleSize == 3 && written.resolvedFeatures == .rich)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TrainingRecipe.self, from: Data(#"{"architecture":"svm"}"#.utf8)) }
