@@ -264,7 +264,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SEREncoderTests",
-            dependencies: ["SEREncoder", "SERFeatures", "SERKernels", "SERModels", "SERSupport"],
+            dependencies: ["SEREncoder", "SERFeatures", "SERKernels", "SERModels", "SERNumerics", "SERSupport"],
             path: "Tests/SEREncoderTests",
             resources: [.copy("Fixtures")]
         ),
@@ -280,7 +280,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERServerTests",
-            dependencies: ["SERServer", "SERRecognition", "SERAudio", "SERFeatures", "SERSpeakers", "SERSupport", "SERTestSupport",
+            dependencies: ["SERServer", "SERNumerics", "SERRecognition", "SERAudio", "SERFeatures", "SERSpeakers", "SERSupport", "SERTestSupport",
                            .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/SERServerTests"
         ),

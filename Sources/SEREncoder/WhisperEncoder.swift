@@ -115,7 +115,8 @@ public final class WhisperEncoder: Sendable {
     /// with AVX-512 the weights are kept packed for SERKernels' float32 kernel
     /// (packed once here instead of inside every sgemm call); elsewhere the product
     /// is OpenBLAS's sgemm. Kernel products are split by output panels over the
-    /// BLAS thread count.
+    /// work thread count (`workThreadCount`: the calling thread's budget, else
+    /// OpenBLAS's thread count).
     struct Linear: Sendable {
         /// `W` row-major for OpenBLAS, or empty when a packed copy replaces it.
         let weight: [Float]
@@ -174,9 +175,9 @@ public final class WhisperEncoder: Sendable {
             product(input, rows: rows, into: output, accumulating: true, scratch: scratch)
         }
 
-        /// Runs `body(begin, end)` over the output panels, split over the BLAS thread count.
+        /// Runs `body(begin, end)` over the output panels, split over the work thread count (`workThreadCount`).
         private func splittingPanels(_ panels: Int, _ body: @escaping @Sendable (Int32, Int32) -> Void) {
-            let threads = min(panels, max(1, blasThreadCount()))
+            let threads = min(panels, max(1, workThreadCount()))
             let run: @Sendable (Int) -> Void = { part in body(Int32(panels * part / threads), Int32(panels * (part + 1) / threads)) }
             if threads == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: run) }
         }
@@ -251,7 +252,7 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// Scaled dot-product attention of every head, `softmax(Q·Kᵀ/√d)·V`, with
-    /// scratch for one encoder pass. Heads are split over the BLAS thread count;
+    /// scratch for one encoder pass. Heads are split over the work thread count;
     /// on AVX-512 both products run on SERKernels' packed kernel (keys and values
     /// packed straight from the fused Q/K/V rows), elsewhere on OpenBLAS.
     struct Attention {
@@ -267,7 +268,7 @@ public final class WhisperEncoder: Sendable {
             self.width = width
             self.heads = heads
             let headWidth = width / heads
-            parts = min(heads, max(1, blasThreadCount()))
+            parts = min(heads, max(1, workThreadCount()))
             let packedValueCount: Int
             if Linear.usesPackedKernel {
                 packedQueryCount = ser_packed_rows_count(Int32(frames), Int32(headWidth))
@@ -548,9 +549,9 @@ public final class WhisperEncoder: Sendable {
     }
 
     /// GELU over `count` values, split in chunks of whole SIMD vectors over the
-    /// BLAS thread count (each value is computed alone, so the split changes no bits).
+    /// work thread count (`workThreadCount`; each value is computed alone, so the split changes no bits).
     static func geluSplit(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        let threads = min(max(1, blasThreadCount()), max(1, count / 16_384))
+        let threads = min(max(1, workThreadCount()), max(1, count / 16_384))
         guard threads > 1 else { return VectorMath.gelu(UnsafeMutableBufferPointer(start: values, count: count)) }
         let shared = SharedFloats(pointer: values)
         let chunk = (count / threads + 7) / 8 * 8

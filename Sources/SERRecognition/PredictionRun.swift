@@ -173,10 +173,15 @@ public struct PredictionRun: Sendable {
     }
 
     /// The inputs at `indices` answered with `statistics`, in their order, on
-    /// `workers` threads; `onCompletion` reports progress.
+    /// `workers` threads; `onCompletion` reports progress. With fewer inputs
+    /// than workers, each input's encoder splits its work over the spare ones
+    /// (one file on two cores uses both).
     public func answers(_ indices: [Int], statistics: [String: SpeakerStatistics],
                         onCompletion: (@Sendable (_ finished: Int) -> Void)? = nil) -> [PredictionOutcome] {
-        parallelMap(count: indices.count, workers: workers, onCompletion: onCompletion) { answer(indices[$0], statistics: statistics) }
+        let threadsPerInput = max(1, workers / max(1, indices.count))
+        return parallelMap(count: indices.count, workers: workers, onCompletion: onCompletion) { index in
+            withWorkThreads(threadsPerInput) { answer(indices[index], statistics: statistics) }
+        }
     }
 
     /// Every input answered, in order: the statistics pass, then the answers,

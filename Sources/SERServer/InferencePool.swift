@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import HTTPTypes
+import SERNumerics
 
 /// Bounds how many recognitions run at once and how many may wait, and runs
 /// them on their own threads so the server's event loops never block on
@@ -33,12 +34,17 @@ public actor InferencePool {
     public var load: (running: Int, queued: Int) { (running, waiting.count) }
 
     /// Runs `work` on an inference thread once a slot is free.
+    ///
+    /// A recognition that starts while no other runs or waits may split its
+    /// encoder over every slot's core (`withWorkThreads`), so one request or
+    /// one live stream is answered sooner; under load each keeps one core.
     public func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await acquire()
         defer { release() }
+        let threads = running == 1 && waiting.isEmpty ? slots : 1
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try work() })
+                continuation.resume(with: Result { try withWorkThreads(threads) { try work() } })
             }
         }
     }

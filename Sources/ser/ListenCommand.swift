@@ -4,6 +4,7 @@ import SERAudio
 import SERFeatures
 import SERNumerics
 import SERRecognition
+import SERSupport
 
 /// `ser listen`: live emotion from a microphone or a PCM stream.
 struct ListenCommand: ParsableCommand {
@@ -89,9 +90,10 @@ struct ListenCommand: ParsableCommand {
         while !ended {
             let events: [LiveEvent]
             if let data = source.read() {
-                events = try data.withUnsafeBytes { try stream.append($0) }
+                // One stream: its encoder may use every core.
+                events = try withWorkThreads(defaultWorkerCount) { try data.withUnsafeBytes { try stream.append($0) } }
             } else {
-                events = try stream.finish()
+                events = try withWorkThreads(defaultWorkerCount) { try stream.finish() }
                 ended = true
             }
             for event in events {

@@ -1,6 +1,7 @@
 import Foundation
 import SEREncoder
 import SERModels
+import SERNumerics
 import SERSupport
 import Testing
 
@@ -162,6 +163,45 @@ struct WhisperEncoderLayerTests {
         let states: [[Float]] = [[0, 0, 0, 0], [1, 10, 3, 30]]
         let pooled = WhisperEmbedder.pool(states, frames: 2, width: 2, layers: [1])
         #expect(pooled == [2, 20, 1, 10])
+        // Weights 3:1 give the weighted mean (1·3 + 3·1)/4 = 1.5 and deviation √(0.25·3/4 + 2.25·1/4) = √0.75.
+        let weighted = WhisperEmbedder.pool(states, frames: 2, width: 2, layers: [1], weights: [3, 1])
+        #expect(abs(weighted[0] - 1.5) < 1e-6 && abs(weighted[1] - 15) < 1e-5)
+        #expect(abs(weighted[2] - Float(0.75).squareRoot()) < 1e-6 && abs(weighted[3] - Float(75).squareRoot()) < 1e-4)
+        #expect(WhisperEmbedder.pool(states, frames: 2, width: 2, layers: [1], weights: [0, 0]) == pooled,
+                "weights that are all zero fall back to every frame alike")
+    }
+
+    @Test("frame weights follow each frame's power, whatever the gain")
+    func frameWeightsFollowPowerNotGain() {
+        // Four stretches of four frames each: loud, silent, quiet (20 dB lower), loud.
+        let hop = WhisperEmbedder.samplesPerFrame
+        var samples = [Float](repeating: 0, count: 16 * hop)
+        for i in 0..<samples.count {
+            let amplitude: Float = [1, 0, 0.1, 1][i / (4 * hop)]
+            samples[i] = amplitude * sin(Float(i) * 0.3)
+        }
+        let weights = WhisperEmbedder.frameWeights(of: samples, frames: 16, exponent: 1)
+        let quieter = WhisperEmbedder.frameWeights(of: samples.map { $0 * 0.01 }, frames: 16, exponent: 1)
+        #expect(weights[1] > 50 * weights[9] && weights[13] > 50 * weights[9], "a loud frame outweighs a quiet one")
+        #expect(weights[5] == 0 && weights[9] > 0, "a silent frame counts for nothing")
+        let ratio = weights.map { $0 / weights[1] }, quieterRatio = quieter.map { $0 / quieter[1] }
+        #expect(zip(ratio, quieterRatio).allSatisfy { abs($0 - $1) < 1e-4 }, "pooling with them does not depend on the gain")
+        #expect(WhisperEmbedder.frameWeights(of: samples, frames: 16, exponent: 0) == [Float](repeating: 1, count: 16))
+    }
+
+    @Test("one clip split over two threads gives the same bits as on one", arguments: [EncoderPrecision.float32, .int8])
+    func twoThreadsGiveTheSameStates(precision: EncoderPrecision) throws {
+        // Wide enough that the products split into several panels and GELU into two chunks.
+        let shape = WhisperEncoderShape(melBands: 8, width: 64, heads: 4, layers: 2, feedForwardWidth: 256, maximumFrames: 320)
+        let encoder = try WhisperEncoder(shape: shape, tensors: randomTensors(shape, seed: 3), source: "test", identity: "t",
+                                         precision: precision)
+        var random = SplitMix64(seed: 11)
+        let frames = 300
+        let mel = (0..<(shape.melBands * frames)).map { _ in Float(random.nextStandardNormal()) }
+        let one = withWorkThreads(1) { encoder.hiddenStates(logMel: mel, frames: frames) }
+        let two = withWorkThreads(2) { encoder.hiddenStates(logMel: mel, frames: frames) }
+        #expect(one.count == shape.layers + 1)
+        #expect(one == two)
     }
 }
 

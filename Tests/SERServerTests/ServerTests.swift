@@ -3,6 +3,7 @@ import SERFeatures
 import Foundation
 import Logging
 import SERAudio
+import SERNumerics
 import SERRecognition
 import SERSpeakers
 @testable import SERServer
@@ -506,6 +507,21 @@ enum Clips {
         await #expect(throws: APIError.self) { _ = try await pool.run { 1 } }
         gate.signal()
         #expect(try await holder.value == 0)
+    }
+
+    /// A recognition that starts alone may use every slot's core for its encoder;
+    /// one that starts beside another keeps one.
+    @Test func aLoneRequestGetsEveryCore() async throws {
+        let pool = InferencePool(slots: 2, maxQueued: 4, queueTimeout: .seconds(60))
+        #expect(try await pool.run { workThreadCount() } == 2)
+        let gate = DispatchSemaphore(value: 0)
+        let first = Task { try await pool.run { () -> Int in let budget = workThreadCount(); gate.wait(); return budget } }
+        while await pool.load.running == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let second = try await pool.run { workThreadCount() }
+        gate.signal()
+        #expect(try await first.value == 2)
+        #expect(second == 1)
+        #expect(try await InferencePool(slots: 1, maxQueued: 0, queueTimeout: .seconds(5)).run { workThreadCount() } == 1)
     }
 
     /// Waiters run in arrival order as the slot frees up.
