@@ -19,6 +19,7 @@ import SERSupport
 enum EmbeddingTable {
     static func run(_ arguments: [String]) -> Int32 {
         var padSeconds = 0.0, appendSeconds = 0.0, trimMargin: Double?, out: String?, files: [String] = []
+        var exponents: [Float] = [], ceiling: Float?
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
@@ -27,11 +28,13 @@ enum EmbeddingTable {
             case "--append-seconds": appendSeconds = rest.popFirst().flatMap(Double.init) ?? 0
             case "--trim-margin": trimMargin = rest.popFirst().flatMap(Double.init)
             case "--out": out = rest.popFirst()
+            case "--weight-ceiling": ceiling = rest.popFirst().flatMap(Float.init)
+            case "--weight-exponents": exponents = (rest.popFirst() ?? "").split(separator: ",").compactMap { Float(String($0)) }
             default: files.append(argument)
             }
         }
         guard let out, !files.isEmpty else {
-            FileHandle.standardError.write(Data("usage: ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] --out FILE.npy FILE...\n".utf8))
+            FileHandle.standardError.write(Data("usage: ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] [--weight-exponents A,B,...] --out FILE.npy FILE...\n".utf8))
             return 2
         }
         guard let embedder = try? SpeechEncoders.embedder() else {
@@ -39,25 +42,34 @@ enum EmbeddingTable {
             return 1
         }
         let layers = Array(0...embedder.encoder.shape.layers), width = embedder.encoder.shape.width
-        let inputs = files, pad = padSeconds, append = appendSeconds, margin = trimMargin
+        let top = ceiling, inputs = files, pad = padSeconds, append = appendSeconds, margin = trimMargin
         // With a margin, recordings are cut as a model's input pipeline cuts them.
         let trimming = margin.map { InputPipeline(preset: .functionals, sampleRate: 16000, trimsToSpeech: true, speechMarginSeconds: $0,
                                                   detector: VoiceActivityDetector(), resolvedEmbedder: nil) }
         useSingleThreadedBLAS()
+        let variants = exponents.isEmpty ? [nil] : exponents.map { Optional($0) }
+        let rowWidth = layers.count * 2 * width
         let rows: [[Float]] = parallelMap(count: inputs.count) { index in
-            let missing = [Float](repeating: .nan, count: layers.count * 2 * width)
+            let missing = [Float](repeating: .nan, count: variants.count * rowWidth)
             guard var samples = try? AudioSignal(contentsOf: inputs[index], sampleRate: 16000).samples, samples.count >= 320 else {
                 return missing
             }
             if let trimming {
                 guard let input = trimming.featureInput(samples) else { return missing }
-                samples = input.samples
+                samples = LevelNormalization.standard.normalized(input.samples, sampleRate: 16000)
             }
             let (states, frames) = embedder.hiddenStates(of: samples, paddedToSeconds: pad, appendingSeconds: append)
-            return WhisperEmbedder.pool(states, frames: frames, width: width, layers: layers)
+            return variants.flatMap { exponent in
+                WhisperEmbedder.pool(states, frames: frames, width: width, layers: layers,
+                                     weights: exponent.map { WhisperEmbedder.frameWeights(of: samples, frames: frames, exponent: $0, ceilingQuantile: top) })
+            }
         }
         do {
-            try NumPyArray(shape: [files.count, layers.count, 2 * width], values: rows.flatMap { $0 }).write(to: out)
+            for (v, exponent) in variants.enumerated() {
+                let path = exponent.map { out.replacingOccurrences(of: ".npy", with: "-w\($0)" + (top.map { "c\($0)" } ?? "") + ".npy") } ?? out
+                try NumPyArray(shape: [files.count, layers.count, 2 * width],
+                               values: rows.flatMap { $0[(v * rowWidth)..<((v + 1) * rowWidth)] }).write(to: path)
+            }
         } catch {
             FileHandle.standardError.write(Data("ser-bench: \(error)\n".utf8))
             return 1
