@@ -14,7 +14,7 @@ pauses the babble fills.
 
 Scored as benchmarks/encoder_layers.py scores (standardized inputs, logistic regression C = 0.1,
 5-fold GroupKFold by speaker): trained on the clean recordings alone, and on clean + babble +
-white copies (a matched multi-condition proxy). About 10 minutes on 2 cores. The copies go to
+white copies (a matched multi-condition proxy). About 20 minutes on 2 cores. The copies go to
 --work (a temporary folder by default) and are never part of the repository.
 """
 import argparse

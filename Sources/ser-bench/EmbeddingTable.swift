@@ -13,7 +13,11 @@ import SERSupport
 /// `--append-seconds S` S seconds of silence are appended (pooling
 /// only the frames the audio covers). With `--trim-margin S` each recording is
 /// first cut to its speech span (as models read it) widened by S seconds of the
-/// recording on each side; files without speech get NaN rows.
+/// recording on each side; files without speech get NaN rows. With
+/// `--weight-exponents A,B,…` each file is pooled once per exponent, frames
+/// weighted by their power to that exponent (`WhisperEmbedder.frameWeights`;
+/// `--weight-ceiling Q` caps powers at their Q quantile), one table per exponent
+/// (`OUT-wA.npy`, …); benchmarks/babble_span_pooling.py compares them.
 /// benchmarks/encoder_padding.py compares the two with a speaker-independent
 /// logistic regression, layer by layer.
 enum EmbeddingTable {

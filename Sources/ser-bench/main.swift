@@ -9,7 +9,7 @@
 //                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
 //   ser-bench dense-kernels [--rows R] [--repeat K]   the encoder's dense-layer products through
 //                          sgemm, the packed float32 kernel and each int8 kernel, one thread
-//   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
+//   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] [--weight-exponents A,B] [--weight-ceiling Q] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
 //   ser-bench adaptation MODEL [--repeat K]   per-utterance cost of answering adapted to a speaker
 //   ser-bench level-cost [--preset P] [--repeat K] FILE...   prediction's input path with level
 //                          normalization against without, and the ratio
