@@ -50,7 +50,9 @@ public struct WhisperEmbedder: SpeechEmbedder {
             throw FeatureError.signalTooShort(frames: samples.count, needed: minimum, what: "the speech encoder")
         }
         let (states, frames) = hiddenStates(of: samples)
-        return Self.pool(states, frames: frames, width: encoder.shape.width, layers: layout.layers)
+        let weights = layout.frameWeightExponent == 0 ? nil
+            : Self.frameWeights(of: samples, frames: frames, exponent: layout.frameWeightExponent)
+        return Self.pool(states, frames: frames, width: encoder.shape.width, layers: layout.layers, weights: weights)
     }
 
     /// Each of `layers`' mean over frames, then its population standard deviation;

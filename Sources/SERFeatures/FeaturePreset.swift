@@ -53,6 +53,12 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
     case whisperBlocks = "whisper-blocks"
     /// `whisper-blocks` followed by `functionals`.
     case whisperBlocksFunctionals = "whisper-blocks+functionals"
+    /// `whisper-blocks` with each 20 ms frame weighted by the square root of its
+    /// power (`SpeechEmbedding.everyBlockPowerWeighted`): the talker who dominates
+    /// each moment counts more than babble or noise in the pauses. 6,144 values.
+    case whisperBlocksWeighted = "whisper-blocks-weighted"
+    /// `whisper-blocks-weighted` followed by `functionals`.
+    case whisperBlocksWeightedFunctionals = "whisper-blocks-weighted+functionals"
 
     /// For `logmel` and `rich+logmel`, the image's frames and mel bands; nil for pooled presets.
     public var imageShape: (frames: Int, bands: Int)? {
@@ -80,9 +86,9 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
                                         mel: MelConfiguration(melCount: 64), mfcc: MFCCConfiguration(coefficientCount: 20),
                                         pitch: PitchConfiguration(minimumFrequency: 65.40639132514966,
                                                                   maximumFrequency: 1046.5022612023945, hopLength: 4 * hop))
-        case .whisper, .whisperBlocks:
+        case .whisper, .whisperBlocks, .whisperBlocksWeighted:
             return FeatureConfiguration(sampleRate: sampleRate)
-        case .whisperFunctionals, .whisperBlocksFunctionals:
+        case .whisperFunctionals, .whisperBlocksFunctionals, .whisperBlocksWeightedFunctionals:
             return FeaturePreset.functionals.configuration(sampleRate: sampleRate)
         case .rich, .richmel, .richLogmel:
             // rich+logmel: the vector's configuration; the image's is `logmel`'s.
@@ -107,8 +113,8 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
             return FeaturePreset.rich.parts.map { ($0.0, .functionals) } + [(.melspectrogram, .functionals)]
         case .logmel: return [(.melspectrogram, .mean)]
         case .richLogmel: return FeaturePreset.rich.parts
-        case .whisper, .whisperBlocks: return []
-        case .whisperFunctionals, .whisperBlocksFunctionals: return FeaturePreset.functionals.parts
+        case .whisper, .whisperBlocks, .whisperBlocksWeighted: return []
+        case .whisperFunctionals, .whisperBlocksFunctionals, .whisperBlocksWeightedFunctionals: return FeaturePreset.functionals.parts
         }
     }
 
@@ -189,6 +195,7 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         switch self {
         case .whisper, .whisperFunctionals: return .middleLayers
         case .whisperBlocks, .whisperBlocksFunctionals: return .everyBlock
+        case .whisperBlocksWeighted, .whisperBlocksWeightedFunctionals: return .everyBlockPowerWeighted
         default: return nil
         }
     }
@@ -200,12 +207,13 @@ public enum FeaturePreset: String, CaseIterable, Sendable, Codable {
         switch self {
         case .whisper: return .whisperFunctionals
         case .whisperBlocks: return .whisperBlocksFunctionals
+        case .whisperBlocksWeighted: return .whisperBlocksWeightedFunctionals
         default: return nil
         }
     }
 
     /// Whether the encoder's view is followed by `functionals`.
-    var fusesFunctionals: Bool { self == .whisperFunctionals || self == .whisperBlocksFunctionals }
+    var fusesFunctionals: Bool { [.whisperFunctionals, .whisperBlocksFunctionals, .whisperBlocksWeightedFunctionals].contains(self) }
 
     /// Whether the preset pools `kind` frame by frame in dB (functionals' level and log-mel).
     private func pooledInDecibels(_ kind: FeatureKind) -> Bool {

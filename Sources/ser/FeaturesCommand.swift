@@ -54,6 +54,8 @@ struct FeaturesCommand: ParsableCommand {
                       (layers 1-6): 6,144 values, at the same encoding cost
           whisper-blocks+functionals  whisper-blocks and functionals side by
                       side: 7,684 values
+          whisper-blocks-weighted(+functionals)  the same, each frame weighted
+                      by the square root of its power
 
         Tables are cached per (audio content, feature settings) in ~/.cache/ser/features \
         (or --cache DIR): a second run over the same files only reads the cache, and an \
@@ -78,7 +80,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "A frame-level feature (see --help for the list).")
     var feature: FeatureKind?
 
-    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
+    @Option(help: "A named utterance-level preset: classic180, x193, rich, richmel, functionals, whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, whisper-blocks-weighted, whisper-blocks-weighted+functionals, or logmel (the networks' 192×64 log-mel image, flattened frame by frame).")
     var preset: FeaturePreset?
 
     @Flag(help: "Write the frame matrix of one file instead of pooled values.")

@@ -64,6 +64,9 @@ struct TrainCommand: ParsableCommand {
                        whisper and a little more accurate
           whisper-blocks+functionals  whisper-blocks and functionals side by
                        side (the shipped model's features): 7,684 values
+          whisper-blocks-weighted(+functionals)  the same, each frame weighted
+                       by the square root of its power, so babble or noise in
+                       the pauses counts less; compare by --cv --conditions
           rich         MFCC 20 + deltas, spectral shape, ZCR, RMS, pYIN pitch:
                        152 values (default for a named mlp, logreg or tree family)
           richmel      rich + the 128 mel bands' mean power in dB: 280 values
@@ -124,7 +127,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Model family: \(Architecture.allNames.joined(separator: ", ")). Default: the shipped recipe (logreg on the encoder's features, or on functionals without the encoder); naming a family starts from its own defaults.")
     var architecture: Architecture?
-    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: the shipped recipe's (whisper-blocks+functionals, or functionals without the encoder); with a named family, logmel for the CNNs and LSTMs and rich otherwise.",
+    @Option(help: ArgumentHelp("Features: whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, whisper-blocks-weighted, whisper-blocks-weighted+functionals, rich, richmel, functionals, classic180 or x193 (vectors), or logmel or rich+logmel (images, for cnn, cnn1d, lstm, bilstm). Default: the shipped recipe's (whisper-blocks+functionals, or functionals without the encoder); with a named family, logmel for the CNNs and LSTMs and rich otherwise.",
                                valueName: "preset")) var features: FeaturePreset?
     var resolvedArchitecture: Architecture { baseRecipe.architecture }
     var resolvedFeatures: FeaturePreset { baseRecipe.resolvedFeatures }
@@ -237,7 +240,7 @@ struct TrainCommand: ParsableCommand {
         guard family.reads(resolvedFeatures) else {
             throw ValidationError(family.readsImages
                 ? "--architecture \(family.name) reads log-mel images: use --features logmel (the default for it) or rich+logmel."
-                : "--features \(resolvedFeatures.rawValue) is a log-mel image; \(family.name) reads a vector (whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, rich, richmel, functionals, classic180 or x193).")
+                : "--features \(resolvedFeatures.rawValue) is a log-mel image; \(family.name) reads a vector (whisper, whisper+functionals, whisper-blocks, whisper-blocks+functionals, whisper-blocks-weighted, whisper-blocks-weighted+functionals, rich, richmel, functionals, classic180 or x193).")
         }
         let unused = givenSettings.filter { !family.settings.contains($0.setting) }.map(\.option)
         if !unused.isEmpty {

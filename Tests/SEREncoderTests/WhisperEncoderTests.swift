@@ -1,5 +1,6 @@
 import Foundation
 import SEREncoder
+import SERFeatures
 import SERModels
 import SERNumerics
 import SERSupport
@@ -187,6 +188,26 @@ struct WhisperEncoderLayerTests {
         let ratio = weights.map { $0 / weights[1] }, quieterRatio = quieter.map { $0 / quieter[1] }
         #expect(zip(ratio, quieterRatio).allSatisfy { abs($0 - $1) < 1e-4 }, "pooling with them does not depend on the gain")
         #expect(WhisperEmbedder.frameWeights(of: samples, frames: 16, exponent: 0) == [Float](repeating: 1, count: 16))
+    }
+
+    @Test("a power-weighted layout pools differently, keeps its own cache key and ignores the gain")
+    func powerWeightedLayoutPoolsByPower() throws {
+        let shape = WhisperEncoderShape(melBands: 80, width: 8, heads: 2, layers: 2, feedForwardWidth: 16, maximumFrames: 200)
+        let embedder = try WhisperEmbedder(encoder: WhisperEncoder(shape: shape, tensors: randomTensors(shape, seed: 4),
+                                                                   source: "test", identity: "t"))
+        // A loud tone, then the same tone 30 dB quieter: uniform pooling counts both halves alike.
+        let samples = (0..<16_000).map { i in Float(i < 8_000 ? 0.5 : 0.016) * sin(Float(i) * 0.07) }
+        let uniform = SpeechEmbedding(layers: [1, 2]), weighted = SpeechEmbedding(layers: [1, 2], frameWeightExponent: 0.5)
+        let a = try embedder.embedding(of: samples, sampleRate: 16000, layout: uniform)
+        let b = try embedder.embedding(of: samples, sampleRate: 16000, layout: weighted)
+        #expect(a.count == b.count && a.count == 2 * 2 * 8)
+        #expect(zip(a, b).map { abs($0 - $1) }.max() ?? 0 > 1e-3, "weighting by power changes the pooled vector")
+        #expect(uniform.cacheKey != weighted.cacheKey && uniform.cacheKey == SpeechEmbedding(layers: [1, 2]).cacheKey)
+        #expect(SpeechEmbedding.everyBlock.cacheKey == "layers=1,2,3,4,5,6,v1", "vectors cached before weighting existed stay valid")
+        // The weights are relative, so only the encoder's own response to level can move the vector.
+        let weights = WhisperEmbedder.frameWeights(of: samples, frames: 50, exponent: 0.5)
+        let louder = WhisperEmbedder.frameWeights(of: samples.map { $0 * 1.5 }, frames: 50, exponent: 0.5)
+        #expect(zip(weights, louder).allSatisfy { abs($0 * 1.5 - $1) <= 1e-5 * $1 + 1e-9 })
     }
 
     @Test("one clip split over two threads gives the same bits as on one", arguments: [EncoderPrecision.float32, .int8])

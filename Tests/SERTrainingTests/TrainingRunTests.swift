@@ -141,6 +141,7 @@ import Testing
             #expect(alone.vectors[row] == Array(vector.prefix(FeaturePreset.whisperBlocks.dimension)))
         }
         #expect(FeaturePreset.whisperBlocks.containingPreset == .whisperBlocksFunctionals && FeaturePreset.functionals.containingPreset == nil)
+        #expect(FeaturePreset.whisperBlocksWeighted.containingPreset == .whisperBlocksWeightedFunctionals)
     }
 
     @Test func aRunWithoutAnOutputOnlyMeasures() throws {
