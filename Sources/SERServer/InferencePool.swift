@@ -36,12 +36,13 @@ public actor InferencePool {
     /// Runs `work` on an inference thread once a slot is free.
     ///
     /// A recognition that starts while no other runs or waits may split its
-    /// encoder over every slot's core (`withWorkThreads`), so one request or
+    /// encoder over every slot's core (`withWorkThreads`; at most the machine's
+    /// cores), so one request or
     /// one live stream is answered sooner; under load each keeps one core.
     public func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await acquire()
         defer { release() }
-        let threads = running == 1 && waiting.isEmpty ? slots : 1
+        let threads = running == 1 && waiting.isEmpty ? min(slots, ProcessInfo.processInfo.activeProcessorCount) : 1
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try withWorkThreads(threads) { try work() } })

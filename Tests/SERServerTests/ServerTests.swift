@@ -513,13 +513,14 @@ enum Clips {
     /// one that starts beside another keeps one.
     @Test func aLoneRequestGetsEveryCore() async throws {
         let pool = InferencePool(slots: 2, maxQueued: 4, queueTimeout: .seconds(60))
-        #expect(try await pool.run { workThreadCount() } == 2)
+        let cores = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        #expect(try await pool.run { workThreadCount() } == cores)
         let gate = DispatchSemaphore(value: 0)
         let first = Task { try await pool.run { () -> Int in let budget = workThreadCount(); gate.wait(); return budget } }
         while await pool.load.running == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let second = try await pool.run { workThreadCount() }
         gate.signal()
-        #expect(try await first.value == 2)
+        #expect(try await first.value == cores)
         #expect(second == 1)
         #expect(try await InferencePool(slots: 1, maxQueued: 0, queueTimeout: .seconds(5)).run { workThreadCount() } == 1)
     }
