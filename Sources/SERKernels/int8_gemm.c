@@ -51,18 +51,17 @@ static int detected_kernel(void) {
     return SER_INT8_PORTABLE;
 }
 
-// The CPU's best kernel, capped by SER_INT8_KERNEL (avx2 or portable) when set, so a
-// benchmark can time a lesser kernel on a machine that has a better one. Every kernel
-// gives the same bits, so the cap changes speed only. Read once; first callers racing
-// compute and store the same value.
+// The CPU's best kernel within `ser_max_cpu_isa`, so that a benchmark can time a lesser
+// kernel on a machine that has a better one. Every kernel gives the same bits, so the
+// cap changes speed only. Read once; first callers racing compute and store the same value.
 int ser_int8_kernel(void) {
     static _Atomic int chosen = -1;
     int known = atomic_load_explicit(&chosen, memory_order_relaxed);
     if (known >= 0) return known;
     int kernel = detected_kernel();
-    const char *cap = getenv("SER_INT8_KERNEL");
-    if (cap && strcmp(cap, "avx2") == 0 && kernel > SER_INT8_AVX2) kernel = SER_INT8_AVX2;
-    if (cap && strcmp(cap, "portable") == 0) kernel = SER_INT8_PORTABLE;
+    int cap = ser_max_cpu_isa();
+    if (cap < SER_ISA_AVX512 && kernel > SER_INT8_AVX2) kernel = SER_INT8_AVX2;
+    if (cap < SER_ISA_AVX2) kernel = SER_INT8_PORTABLE;
     atomic_store_explicit(&chosen, kernel, memory_order_relaxed);
     return kernel;
 }

@@ -5,7 +5,7 @@ import SERSupport
 
 /// `ser-bench dense-kernels`: the encoder's dense-layer shapes (Whisper-base on
 /// a 4 s clip: 200 positions, width 512, feed-forward 2048) through OpenBLAS's
-/// sgemm, the packed float32 kernel and each int8 kernel this CPU runs, in one
+/// sgemm, each packed float32 kernel and each int8 kernel this CPU runs, in one
 /// run on one thread. int8 times include quantizing the activations, which
 /// every call does. Prints JSON: milliseconds per shape and kernel, the sum over
 /// one encoder block's products, and each kernel's speed-up over float32.
@@ -25,6 +25,7 @@ enum DenseKernelTiming {
         // (inputs, outputs, uses per encoder block): q, k, v, out projections; fc1; fc2.
         let shapes = [(512, 512, 4), (512, 2048, 1), (2048, 512, 1)]
         let int8Kernels = Array(Int32(SER_INT8_PORTABLE)...ser_int8_kernel())
+        let packedNames = [Int32(SER_ISA_AVX2): "float32_packed_avx2", Int32(SER_ISA_AVX512): "float32_packed_avx512"]
         let names = [Int32(SER_INT8_PORTABLE): "int8_portable", Int32(SER_INT8_AVX2): "int8_avx2", Int32(SER_INT8_VNNI): "int8_vnni"]
         var random = SplitMix64(seed: 7)
         var perShape: [[String: Any]] = []
@@ -45,10 +46,12 @@ enum DenseKernelTiming {
                 var packedW = [Float](repeating: 0, count: ser_packed_weights_count(Int32(outputs), Int32(inputs)))
                 ser_pack_weights(w, Int32(outputs), Int32(inputs), &packedW)
                 var packedX = [Float](repeating: 0, count: ser_packed_rows_count(Int32(rows), Int32(inputs)))
-                timings["float32_packed"] = fastest(repeats) {
-                    ser_pack_rows(x, Int32(rows), Int32(inputs), Int32(inputs), &packedX)
-                    _ = ser_packed_gemm(packedX, Int32(rows), Int32(inputs), packedW, bias, Int32(outputs), 0,
-                                        ser_packed_panels(Int32(outputs)), &y, Int32(outputs), 0)
+                for kernel in [Int32(SER_ISA_AVX2), Int32(SER_ISA_AVX512)] where kernel <= ser_packed_kernel() {
+                    timings[packedNames[kernel] ?? "float32_packed"] = fastest(repeats) {
+                        ser_pack_rows(x, Int32(rows), Int32(inputs), Int32(inputs), &packedX)
+                        _ = ser_packed_gemm_using(kernel, packedX, Int32(rows), Int32(inputs), packedW, bias, Int32(outputs), 0,
+                                                  ser_packed_panels(Int32(outputs)), &y, Int32(outputs), 0)
+                    }
                 }
             }
             var packed = [Int8](repeating: 0, count: ser_int8_weights_size(Int32(outputs), Int32(inputs)))
@@ -67,11 +70,12 @@ enum DenseKernelTiming {
             for (name, ms) in timings { blockTotals[name, default: 0] += ms * Double(uses) }
             perShape.append(["rows": rows, "inputs": inputs, "outputs": outputs, "uses_per_block": uses, "ms": timings])
         }
-        let float32 = blockTotals["float32_packed"] ?? blockTotals["float32_openblas"] ?? 1
+        let reference = packedNames[ser_packed_kernel()] ?? "float32_openblas"
+        let float32 = blockTotals[reference] ?? 1
         let report: [String: Any] = [
             "shapes": perShape, "block_ms": blockTotals,
             "speedup_over_float32": blockTotals.mapValues { float32 / $0 },
-            "float32_reference": blockTotals["float32_packed"] != nil ? "float32_packed" : "float32_openblas",
+            "float32_reference": reference,
             "int8_kernel": names[ser_int8_kernel()] ?? "int8_portable",
         ]
         if let json = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]) {

@@ -50,6 +50,7 @@ enum EncoderTiming {
             "audio_seconds": seconds, "threads": threads, "mel_frames": melFrames, "load_ms": ms(load),
             "log_mel_ms": ms(bestMel), "encoder_ms": ms(bestEncoder), "precision": precision.rawValue,
             "int8_kernel": ["portable", "avx2", "avx512_vnni"][Int(ser_int8_kernel())],
+            "float32_kernel": ["openblas", "serkernels_avx2", "serkernels_avx512"][Int(ser_packed_kernel())],
             "peak_rss_mib": Double(residentKiB("VmHWM:")) / 1024, "rss_mib": Double(residentKiB("VmRSS:")) / 1024,
         ]
         if deviation, precision != .float32, let reference = try? SpeechEncoders.embedder(precision: .float32) {

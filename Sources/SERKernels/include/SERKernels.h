@@ -78,7 +78,28 @@ int ser_apply_dense_bank(const float *bank, int rows, int bins, const float *fra
 long ser_spectral_peaks(const float *spectrum, int frames, int bins, int first_bin, int end_bin, float threshold,
                         const float *frame_maxima, double *positions, float *magnitudes);
 
-/// 1 when this CPU runs the packed dense-layer kernels (x86-64 with AVX-512F), else 0.
+/// Instruction-set caps for `ser_max_cpu_isa`, widest last.
+enum {
+    /// Plain C.
+    SER_ISA_PORTABLE = 0,
+    /// x86-64 AVX2 and FMA.
+    SER_ISA_AVX2 = 1,
+    /// x86-64 AVX-512 and its extensions (no cap).
+    SER_ISA_AVX512 = 2,
+};
+
+/// The widest instruction set the dense-layer kernels (`ser_packed_gemm`, `ser_int8_gemm`)
+/// may use: `SER_ISA_AVX512` (whatever the CPU has), or a cap set by the environment's
+/// `SER_MAX_CPU_ISA` (`avx2` or `portable`), so that a benchmark can time an AVX2-only
+/// machine's code on a bigger CPU (as oneDNN's `ONEDNN_MAX_CPU_ISA` does). Read once per process.
+int ser_max_cpu_isa(void);
+
+/// The packed float32 kernel `ser_packed_gemm` runs on this CPU within `ser_max_cpu_isa`:
+/// `SER_ISA_AVX512` (AVX-512F), `SER_ISA_AVX2` (AVX2 and FMA), or `SER_ISA_PORTABLE`
+/// when there is none (callers then use OpenBLAS). Both kernels give the same bits.
+int ser_packed_kernel(void);
+
+/// 1 when `ser_packed_kernel` names a kernel, else 0.
 int ser_packed_gemm_available(void);
 
 /// Floats a packed copy of an `outputs × inputs` weight matrix takes (panels of 32
@@ -113,6 +134,13 @@ int ser_packed_gemm(const float *packed_rows, int rows, int inputs, const float 
                     const float *bias, int outputs, int panel_begin, int panel_end,
                     float *out, int out_stride, int accumulate);
 
+/// `ser_packed_gemm` on a chosen kernel (`SER_ISA_AVX2` or `SER_ISA_AVX512`; −1 for
+/// `ser_packed_kernel`'s), for tests and benchmarks that compare them. Returns 0
+/// (writing nothing) for a kernel this CPU or the cap does not allow.
+int ser_packed_gemm_using(int kernel, const float *packed_rows, int rows, int inputs, const float *packed_weights,
+                          const float *bias, int outputs, int panel_begin, int panel_end,
+                          float *out, int out_stride, int accumulate);
+
 /// The int8 dense-layer kernels (`ser_int8_gemm`), fastest last. All give the same bits.
 enum {
     /// Plain C, any CPU.
@@ -123,8 +151,7 @@ enum {
     SER_INT8_VNNI = 2,
 };
 
-/// The fastest int8 kernel this CPU runs (`SER_INT8_*`), capped by the environment's
-/// `SER_INT8_KERNEL` (`avx2` or `portable`) when set, for benchmarks; read once per process.
+/// The fastest int8 kernel this CPU runs (`SER_INT8_*`) within `ser_max_cpu_isa`; read once per process.
 int ser_int8_kernel(void);
 
 /// Inputs rounded up to a multiple of 64 (one weight scale per 64 inputs): the byte length of one quantized row.
