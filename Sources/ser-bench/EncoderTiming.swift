@@ -28,7 +28,8 @@ enum EncoderTiming {
             default: return usage()
             }
         }
-        useBLASThreads(threads)
+        // As `ser` runs one clip on spare cores: OpenBLAS on one thread, the encoder's own split over `threads`.
+        useSingleThreadedBLAS()
         let clock = ContinuousClock()
         var embedder: WhisperEmbedder?
         let load = clock.measure { embedder = try? SpeechEncoders.embedder(precision: precision) }
@@ -43,7 +44,9 @@ enum EncoderTiming {
             var mel: (values: [Float], frames: Int) = ([], 0)
             bestMel = min(bestMel, clock.measure { mel = embedder.frontEnd.features(samples) })
             melFrames = mel.frames
-            bestEncoder = min(bestEncoder, clock.measure { _ = embedder.encoder.hiddenStates(logMel: mel.values, frames: mel.frames) })
+            bestEncoder = min(bestEncoder, clock.measure {
+                _ = withWorkThreads(threads) { embedder.encoder.hiddenStates(logMel: mel.values, frames: mel.frames) }
+            })
         }
         func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
         var report: [String: Any] = [

@@ -6,7 +6,8 @@
 //   ser-bench load     [--sample-rate N] [--repeat K] [--workers W] FILE...
 //   ser-bench features [--preset NAME] [--sample-rate N] [--repeat K] [--workers W] [--preloaded] FILE...
 //   ser-bench encoder  [--seconds S] [--repeat K] [--threads T]   Whisper-base on an S-second
-//                          synthetic voice (default 4 s): log-mel and encoder times, BLAS on T threads
+//                          synthetic voice (default 4 s): log-mel and encoder times, the encoder split
+//                          over T threads as `ser` splits a lone clip (OpenBLAS on one)
 //   ser-bench dense-kernels [--rows R] [--repeat K]   the encoder's dense-layer products through
 //                          sgemm, the packed float32 kernel and each int8 kernel, one thread
 //   ser-bench embed [--pad | --pad-seconds S | --append-seconds S] [--trim-margin S] [--weight-exponents A,B] [--weight-ceiling Q] --out FILE.npy FILE...   every encoder layer's mean and deviation per file
