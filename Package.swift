@@ -77,7 +77,7 @@ let package = Package(
         // MARK: The numeric core: one row-major Matrix, its BLAS products, standardization and the BLAS thread policy
         .target(
             name: "SERNumerics",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "SERKernels"],
             path: "Sources/SERNumerics"
         ),
 
@@ -226,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SERNumericsTests",
-            dependencies: ["SERNumerics"],
+            dependencies: ["SERKernels", "SERNumerics", "SERSupport"],
             path: "Tests/SERNumericsTests"
         ),
         .testTarget(

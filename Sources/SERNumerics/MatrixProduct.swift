@@ -1,4 +1,6 @@
 import COpenBLAS
+import Dispatch
+import SERKernels
 
 /// `C = alpha · op(A) · op(B) + beta · C` with OpenBLAS's `cblas_sgemm`.
 package func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
@@ -35,6 +37,59 @@ package func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, t
                   _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
                   alpha: Float = 1, beta: Float = 0, into c: UnsafeMutablePointer<Float>, ldc: Int) {
     guard m > 0, n > 0, k > 0 else { return }
+    if n <= narrowColumnLimit, !transposeB, m * k >= narrowMinimumSize, ser_narrow_gemm_available() == 1 {
+        return narrowProduct(m: m, n: n, k: k, a, lda: lda, transposeA: transposeA, b, ldb: ldb, alpha: alpha, beta: beta,
+                             into: c, ldc: ldc)
+    }
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Output columns up to which `gemm` uses SERKernels' narrow products instead of sgemm.
+let narrowColumnLimit = 16
+/// `m · k` from which the narrow products pay (below it sgemm's packing costs little).
+let narrowMinimumSize = 1 << 14
+
+/// `gemm` for at most 16 output columns (a linear classifier's logits and gradient
+/// over its training rows): A is streamed once instead of packed, and the rows of
+/// C are split over the work thread count (`workThreadCount`). Every output is
+/// summed in the same order however the rows are split, so the thread count does
+/// not change the bits.
+private func narrowProduct(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                           _ b: UnsafePointer<Float>, ldb: Int, alpha: Float, beta: Float,
+                           into c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let width = Int(ser_narrow_width(Int32(n)))
+    // B is k × n either way (k rows of A's inputs, or k rows of A when it is transposed).
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: k * width)
+    defer { padded.deallocate() }
+    ser_narrow_pad(b, Int32(k), Int32(n), Int32(ldb), padded)
+    let threads = max(1, min(workThreadCount(), m / 64))
+    let operands = NarrowOperands(a: a, b: padded, c: c)
+    if transposeA {
+        // A is stored k × m: its columns are C's rows.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: m * width)
+        defer { scratch.deallocate() }
+        let shared = NarrowOperands(a: a, b: padded, c: c, scratch: scratch)
+        split(m, parts: threads) { begin, end in
+            _ = ser_narrow_gemm_tn(shared.a, Int32(lda), shared.b, Int32(k), Int32(n), Int32(begin), Int32(end),
+                                   alpha, beta, shared.c, Int32(ldc), shared.scratch)
+        }
+    } else {
+        split(m, parts: threads) { begin, end in
+            _ = ser_narrow_gemm_nn(operands.a, Int32(lda), operands.b, Int32(k), Int32(n), Int32(begin), Int32(end),
+                                   alpha, beta, operands.c, Int32(ldc))
+        }
+    }
+}
+
+/// Pointers that parallel parts read (`a`, `b`) or write in disjoint rows (`c`, `scratch`).
+private struct NarrowOperands: @unchecked Sendable {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    var scratch: UnsafeMutablePointer<Float>? = nil
+}
+
+/// Runs `body(begin, end)` over `count` items in `parts` contiguous ranges, concurrently when `parts` > 1.
+private func split(_ count: Int, parts: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
+    guard parts > 1 else { return body(0, count) }
+    DispatchQueue.concurrentPerform(iterations: parts) { part in body(count * part / parts, count * (part + 1) / parts) }
 }

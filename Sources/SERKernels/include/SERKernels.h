@@ -78,6 +78,32 @@ int ser_apply_dense_bank(const float *bank, int rows, int bins, const float *fra
 long ser_spectral_peaks(const float *spectrum, int frames, int bins, int first_bin, int end_bin, float threshold,
                         const float *frame_maxima, double *positions, float *magnitudes);
 
+/// 1 when this CPU runs the narrow-output products (`ser_narrow_gemm_nn`, `_tn`: AVX2 and FMA within `ser_max_cpu_isa`), else 0.
+int ser_narrow_gemm_available(void);
+
+/// Columns a narrow operand is padded to: 8 for `n` ≤ 8, else 16.
+int ser_narrow_width(int n);
+
+/// Copies `rows × n` values (row stride `ldb`) into `padded`, `rows × ser_narrow_width(n)`, zero past column `n`.
+void ser_narrow_pad(const float *b, int rows, int n, int ldb, float *padded);
+
+/// Rows `row_begin ..< row_end` of `C = α · A · B + β · C` for `n` ≤ 16 output columns:
+/// `A` row-major with stride `lda` and `k` columns, `B` (`k × n`) padded by `ser_narrow_pad`.
+/// With β = 0, C's old values are not read. Each output is one chain of fused
+/// multiply-adds over `k` in order, so any split of the rows gives the same bits.
+/// Returns 0 (writing nothing) when unavailable or a size is invalid.
+int ser_narrow_gemm_nn(const float *a, int lda, const float *b_padded, int k, int n, int row_begin, int row_end,
+                       float alpha, float beta, float *c, int ldc);
+
+/// Rows `column_begin ..< column_end` of `C = α · Aᵀ · G + β · C` for `n` ≤ 16 output
+/// columns: `A` is `m` rows (stride `lda`) whose columns are C's rows, `G` (`m × n`)
+/// padded by `ser_narrow_pad`. `scratch` holds `A`'s column count × `ser_narrow_width(n)`
+/// floats (rows outside the range untouched). Each output is one chain of fused
+/// multiply-adds over A's rows in order, so any split gives the same bits.
+/// Returns 0 (writing nothing) when unavailable or a size is invalid.
+int ser_narrow_gemm_tn(const float *a, int lda, const float *g_padded, int m, int n, int column_begin, int column_end,
+                       float alpha, float beta, float *c, int ldc, float *scratch);
+
 /// Instruction-set caps for `ser_max_cpu_isa`, widest last.
 enum {
     /// Plain C.

@@ -216,14 +216,19 @@ extension NeuralNetworkClassifier {
         history = []
         let start = [Double](repeating: 0, count: parameters.reduce(0) { $0 + $1.value.count })
         let solver = LimitedMemoryBFGS(maximumIterations: configuration.maximumEpochs)
-        let solution = solver.minimize(from: start, objective: objective) { iteration, point, value in
-            load(point)
-            let logits = emotionHead.infer(x)
-            let correct = (0..<x.rows).filter { argmax(logits, row: $0, permitted: training.labelMasks?[$0]) == training.targets[$0] }.count
-            var record = EpochRecord(epoch: iteration, trainLoss: value, trainAccuracy: Double(correct) / Double(max(1, x.rows)))
-            if let validation, let validationX { _ = measure(validation, standardized: validationX, into: &record) }
-            history.append(record)
-            onIteration?(record)
+        // Every core, as the network's replicas use: the logits and gradient over the
+        // training rows are narrow products whose rows split over the work threads
+        // (the same bits on any number of them).
+        let solution = withWorkThreads(defaultWorkerCount) {
+            solver.minimize(from: start, objective: objective) { iteration, point, value in
+                load(point)
+                let logits = emotionHead.infer(x)
+                let correct = (0..<x.rows).filter { argmax(logits, row: $0, permitted: training.labelMasks?[$0]) == training.targets[$0] }.count
+                var record = EpochRecord(epoch: iteration, trainLoss: value, trainAccuracy: Double(correct) / Double(max(1, x.rows)))
+                if let validation, let validationX { _ = measure(validation, standardized: validationX, into: &record) }
+                history.append(record)
+                onIteration?(record)
+            }
         }
         load(solution)
     }
