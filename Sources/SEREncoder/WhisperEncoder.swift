@@ -177,9 +177,7 @@ public final class WhisperEncoder: Sendable {
 
         /// Runs `body(begin, end)` over the output panels, split over the work thread count (`workThreadCount`).
         private func splittingPanels(_ panels: Int, _ body: @escaping @Sendable (Int32, Int32) -> Void) {
-            let threads = min(panels, max(1, workThreadCount()))
-            let run: @Sendable (Int) -> Void = { part in body(Int32(panels * part / threads), Int32(panels * (part + 1) / threads)) }
-            if threads == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: run) }
+            forEachRange(of: panels, parts: workThreadCount()) { begin, end in body(Int32(begin), Int32(end)) }
         }
 
         private func product(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,

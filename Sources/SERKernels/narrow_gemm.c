@@ -10,7 +10,8 @@
 // Every output element is one chain of fused multiply-adds in a fixed order (inputs
 // in order for `A · B`, rows in order for `Aᵀ · G`), then `α · sum + β · C`, so a
 // call split over output rows (`A · B`) or output rows of `Aᵀ · G` (A's columns)
-// gives the same bits however it is split, and the AVX2 and portable paths agree.
+// gives the same bits however it is split. There is no portable path: without AVX2 the
+// functions return 0 and callers use sgemm.
 #include "SERKernels.h"
 
 #include <math.h>

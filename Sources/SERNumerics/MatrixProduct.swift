@@ -64,18 +64,15 @@ private func narrowProduct(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, ld
     defer { padded.deallocate() }
     ser_narrow_pad(b, Int32(k), Int32(n), Int32(ldb), padded)
     let threads = max(1, min(workThreadCount(), m / 64))
-    let operands = NarrowOperands(a: a, b: padded, c: c)
-    if transposeA {
-        // A is stored k × m: its columns are C's rows.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: m * width)
-        defer { scratch.deallocate() }
-        let shared = NarrowOperands(a: a, b: padded, c: c, scratch: scratch)
-        split(m, parts: threads) { begin, end in
-            _ = ser_narrow_gemm_tn(shared.a, Int32(lda), shared.b, Int32(k), Int32(n), Int32(begin), Int32(end),
-                                   alpha, beta, shared.c, Int32(ldc), shared.scratch)
-        }
-    } else {
-        split(m, parts: threads) { begin, end in
+    // Transposed, A is stored k × m: its columns are C's rows, summed in scratch first.
+    let scratch = transposeA ? UnsafeMutablePointer<Float>.allocate(capacity: m * width) : nil
+    defer { scratch?.deallocate() }
+    let operands = NarrowOperands(a: a, b: padded, c: c, scratch: scratch)
+    forEachRange(of: m, parts: threads) { begin, end in
+        if let scratch = operands.scratch {
+            _ = ser_narrow_gemm_tn(operands.a, Int32(lda), operands.b, Int32(k), Int32(n), Int32(begin), Int32(end),
+                                   alpha, beta, operands.c, Int32(ldc), scratch)
+        } else {
             _ = ser_narrow_gemm_nn(operands.a, Int32(lda), operands.b, Int32(k), Int32(n), Int32(begin), Int32(end),
                                    alpha, beta, operands.c, Int32(ldc))
         }
@@ -85,11 +82,14 @@ private func narrowProduct(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, ld
 /// Pointers that parallel parts read (`a`, `b`) or write in disjoint rows (`c`, `scratch`).
 private struct NarrowOperands: @unchecked Sendable {
     let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
-    var scratch: UnsafeMutablePointer<Float>? = nil
+    let scratch: UnsafeMutablePointer<Float>?
 }
 
-/// Runs `body(begin, end)` over `count` items in `parts` contiguous ranges, concurrently when `parts` > 1.
-private func split(_ count: Int, parts: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
+/// Runs `body(begin, end)` over `count` items in `parts` contiguous ranges (at most
+/// `count`), concurrently when there are several: the split code that divides its own
+/// work over the work thread count uses.
+package func forEachRange(of count: Int, parts: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
+    let parts = max(1, min(parts, count))
     guard parts > 1 else { return body(0, count) }
     DispatchQueue.concurrentPerform(iterations: parts) { part in body(count * part / parts, count * (part + 1) / parts) }
 }

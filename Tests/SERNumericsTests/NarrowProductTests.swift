@@ -32,39 +32,36 @@ struct NarrowProductTests {
         for (alpha, beta) in [(Float(1), Float(0)), (Float(0.5), Float(2))] {
             var ab = startAB
             gemm(a, b, alpha: alpha, beta: beta, into: &ab)
-            var worst = 0.0
-            for r in 0..<rows {
-                for c in 0..<outputs {
-                    var sum = 0.0, magnitude = 0.0
-                    for k in 0..<inputs {
-                        sum += Double(a[r, k]) * Double(b[k, c])
-                        magnitude += abs(Double(a[r, k]) * Double(b[k, c]))
-                    }
-                    let expected = Double(alpha) * sum + Double(beta) * Double(startAB[r, c])
-                    let scale = Double(abs(alpha)) * magnitude + abs(Double(beta) * Double(startAB[r, c])) + 1e-30
-                    worst = max(worst, abs(Double(ab[r, c]) - expected) / scale)
-                }
-            }
-            #expect(worst < 1e-6, "A·B, α \(alpha) β \(beta): worst relative error \(worst)")
+            let worstAB = Self.worstRelativeError(of: ab, left: a, right: b, start: startAB, alpha: alpha, beta: beta)
+            #expect(worstAB < 1e-6, "A·B, α \(alpha) β \(beta): worst relative error \(worstAB)")
 
             var atg = startATG
             gemm(a, transposeA: true, g, alpha: alpha, beta: beta, into: &atg)
-            worst = 0
-            for k in 0..<inputs {
-                for c in 0..<outputs {
-                    var sum = 0.0, magnitude = 0.0
-                    for r in 0..<rows {
-                        sum += Double(a[r, k]) * Double(g[r, c])
-                        magnitude += abs(Double(a[r, k]) * Double(g[r, c]))
-                    }
-                    let expected = Double(alpha) * sum + Double(beta) * Double(startATG[k, c])
-                    let scale = Double(abs(alpha)) * magnitude + abs(Double(beta) * Double(startATG[k, c])) + 1e-30
-                    worst = max(worst, abs(Double(atg[k, c]) - expected) / scale)
-                }
-            }
+            let worstATG = Self.worstRelativeError(of: atg, left: a.transposed(), right: g, start: startATG, alpha: alpha, beta: beta)
             // Rows summed in order in float: the error grows with the number of rows.
-            #expect(worst < Double(rows) * 1.2e-7, "Aᵀ·G, α \(alpha) β \(beta): worst relative error \(worst)")
+            #expect(worstATG < Double(rows) * 1.2e-7, "Aᵀ·G, α \(alpha) β \(beta): worst relative error \(worstATG)")
         }
+    }
+
+    /// The largest error of `product` against `α · left · right + β · start` summed in
+    /// double, relative to the magnitudes of the terms (rounding grows with them, not
+    /// with their cancelling sum).
+    static func worstRelativeError(of product: Matrix, left: Matrix, right: Matrix, start: Matrix, alpha: Float, beta: Float) -> Double {
+        var worst = 0.0
+        for r in 0..<left.rows {
+            for c in 0..<right.columns {
+                var sum = 0.0, magnitude = 0.0
+                for k in 0..<left.columns {
+                    let term = Double(left[r, k]) * Double(right[k, c])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                let expected = Double(alpha) * sum + Double(beta) * Double(start[r, c])
+                let scale = Double(abs(alpha)) * magnitude + abs(Double(beta) * Double(start[r, c])) + 1e-30
+                worst = max(worst, abs(Double(product[r, c]) - expected) / scale)
+            }
+        }
+        return worst
     }
 
     @Test("one thread and two give the same bits", arguments: shapes)
